@@ -1,0 +1,243 @@
+"""The BibTeX library: one strict wrapper around bibtexparser 2, and the library's own rules."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bibtexparser
+from bibtexparser import middlewares as mw
+from bibtexparser import model
+
+from livingreview.errors import Problem
+
+BIB_PATH = "references.bib"
+DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
+PMID_RE = re.compile(r"^\d{1,9}$")
+YEAR_RE = re.compile(r"^\d{4}$")
+URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
+VENUE_FIELDS = ("journal", "booktitle", "publisher")
+
+logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One entry of the library, LaTeX-decoded, with its authors split into (last, first) names."""
+
+    key: str
+    entry_type: str
+    line: int
+    fields: dict[str, str]
+    authors: tuple[tuple[str, str], ...] = ()
+    field_lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """The decoded title."""
+        return self.fields.get("title", "")
+
+    @property
+    def year(self) -> int | None:
+        """Publication year, if it is a 4-digit number."""
+        y = self.fields.get("year", "")
+        return int(y) if YEAR_RE.match(y) else None
+
+    @property
+    def venue(self) -> str:
+        """Journal, else book title, else publisher."""
+        return next((self.fields[f] for f in VENUE_FIELDS if self.fields.get(f)), "")
+
+    @property
+    def doi(self) -> str:
+        """The DOI, or ''."""
+        return self.fields.get("doi", "")
+
+    @property
+    def pmid(self) -> str:
+        """The PubMed id, or ''."""
+        return self.fields.get("pmid", "")
+
+    @property
+    def retracted(self) -> bool:
+        """True if the entry carries a ``retracted`` field: it may be listed but never cited as support."""
+        return bool(self.fields.get("retracted", "").strip())
+
+    @property
+    def first_author(self) -> str:
+        """Surname of the first author."""
+        return self.authors[0][0] if self.authors else ""
+
+    @property
+    def url(self) -> str:
+        """A link to the paper: DOI, else PubMed, else the entry's own http(s) URL."""
+        if self.doi:
+            return f"https://doi.org/{self.doi}"
+        if self.pmid:
+            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+        u = self.fields.get("url", "")
+        return u if URL_RE.match(u) else ""
+
+
+@dataclass(frozen=True)
+class Library:
+    """Every reference of ``references.bib``, by key."""
+
+    path: str
+    references: dict[str, Reference]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.references
+
+    def __getitem__(self, key: str) -> Reference:
+        return self.references[key]
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+
+def _names(value: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        return ()
+    out = []
+    for name in value:
+        if isinstance(name, mw.NameParts):
+            last = " ".join([*name.von, *name.last]).strip()
+            first = " ".join(name.first).strip()
+            out.append((last, first))
+    return tuple(out)
+
+
+def _failed_block_problem(block: model.Block, rel: str) -> Problem:
+    line = (block.start_line or 0) + 1
+    if isinstance(block, model.DuplicateBlockKeyBlock):
+        return Problem(rel, line, "-", f"duplicate entry key '{block.key}'; expected each key once")
+    if isinstance(block, model.DuplicateFieldKeyBlock):
+        dup = ", ".join(sorted(block.duplicate_keys))
+        return Problem(rel, line, "-", f"duplicate field(s) {dup} in one entry; expected each field once")
+    if isinstance(block, model.MiddlewareErrorBlock):
+        return Problem(rel, line, "-", f"entry could not be decoded ({block.error}); check LaTeX and names")
+    raw = (block.raw or "").strip().splitlines()
+    head = raw[0][:60] if raw else ""
+    return Problem(rel, line, "-", f"malformed BibTeX block starting '{head}'; expected "
+                                   "@type{key, field = {value}, ...} with balanced braces")
+
+
+def _decode(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start: exc.start + 1].hex()
+        return None, [Problem(rel, line, "-", f"not valid UTF-8 (byte 0x{bad}); expected the file saved as UTF-8")]
+
+
+def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
+    """Parse BibTeX text strictly: every failed block is a located problem, not a log line."""
+    problems: list[Problem] = []
+    parsed = bibtexparser.parse_string(
+        text,
+        append_middleware=[mw.LatexDecodingMiddleware(), mw.SeparateCoAuthors(), mw.SplitNameParts()],
+    )
+    problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
+    refs: dict[str, Reference] = {}
+    for entry in parsed.entries:
+        fields: dict[str, str] = {}
+        lines: dict[str, int] = {}
+        authors: tuple[tuple[str, str], ...] = ()
+        for f in entry.fields:
+            name = f.key.lower()
+            lines[name] = (f.start_line or entry.start_line or 0) + 1
+            if name == "author":
+                authors = _names(f.value)
+                fields[name] = " and ".join(f"{last}, {first}".strip(", ") for last, first in authors)
+            else:
+                fields[name] = str(f.value).strip()
+        refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1,
+                                    fields, authors, lines)
+    return Library(rel, refs), problems
+
+
+def check_library(lib: Library) -> list[Problem]:
+    """The library's own rules: unique keys (ignoring case), required fields, DOI/PMID/URL syntax, unique DOIs."""
+    rel = lib.path
+    problems: list[Problem] = []
+    by_lower: dict[str, Reference] = {}
+    by_doi: dict[str, Reference] = {}
+    for ref in sorted(lib.references.values(), key=lambda r: r.line):
+        other = by_lower.get(ref.key.lower())
+        if other is not None:
+            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' differs only in case from "
+                                                        f"'{other.key}' (line {other.line}); expected keys "
+                                                        "unique ignoring case (pybtex drops entries after it)"))
+        by_lower.setdefault(ref.key.lower(), ref)
+
+        def at(name: str, ref: Reference = ref) -> int:
+            return ref.field_lines.get(name, ref.line)
+
+        for name in ("author", "title", "year"):
+            if not ref.fields.get(name):
+                problems.append(Problem(rel, ref.line, name, f"entry '{ref.key}' has no {name}; expected one"))
+        if not ref.venue:
+            problems.append(Problem(rel, ref.line, "journal", f"entry '{ref.key}' has no journal, booktitle or "
+                                                              "publisher; expected one"))
+        year = ref.fields.get("year", "")
+        if year and not YEAR_RE.match(year):
+            problems.append(Problem(rel, at("year"), "year", f"year '{year}' is not a 4-digit year"))
+        doi, pmid = ref.doi, ref.pmid
+        if not doi and not pmid:
+            problems.append(Problem(rel, ref.line, "doi", f"entry '{ref.key}' has neither doi nor pmid; "
+                                                          "expected a verified DOI or PMID"))
+        if doi:
+            if not DOI_RE.match(doi):
+                problems.append(Problem(rel, at("doi"), "doi", f"malformed DOI '{doi}'; expected '10.NNNN/suffix' "
+                                                               "without 'https://doi.org/'"))
+            twin = by_doi.get(doi.lower())
+            if twin is not None:
+                problems.append(Problem(rel, at("doi"), "doi", f"DOI '{doi}' is also on entry '{twin.key}' "
+                                                               f"(line {twin.line}); expected each paper once"))
+            by_doi.setdefault(doi.lower(), ref)
+        if pmid and not PMID_RE.match(pmid):
+            problems.append(Problem(rel, at("pmid"), "pmid", f"malformed PMID '{pmid}'; expected digits only"))
+        url = ref.fields.get("url", "")
+        if url and not URL_RE.match(url):
+            problems.append(Problem(rel, at("url"), "url", f"URL '{url[:60]}' is not http(s); expected an "
+                                                           "https:// link"))
+    return problems
+
+
+def check_with_pybtex(text: str, rel: str = BIB_PATH) -> list[Problem]:
+    """Parse with pybtex, as Sphinx will, and report what it rejects."""
+    from pybtex import errors as pybtex_errors
+    from pybtex.database import parse_string
+    from pybtex.scanner import PybtexSyntaxError
+
+    pybtex_errors.set_strict_mode(True)
+    try:
+        parse_string(text, "bibtex")
+    except PybtexSyntaxError as exc:
+        return [Problem(rel, getattr(exc, "lineno", 1) or 1, "-", f"pybtex (used by the book) rejects this: {exc}")]
+    except Exception as exc:
+        return [Problem(rel, 1, "-", f"pybtex (used by the book) rejects the library: {exc}")]
+    return []
+
+
+def load_library(root: Path) -> tuple[Library, list[Problem]]:
+    """Read, parse and check ``references.bib`` under ``root``."""
+    rel = BIB_PATH
+    try:
+        data = (root / rel).read_bytes()
+    except FileNotFoundError:
+        return Library(rel, {}), [Problem(rel, 1, "-", "file not found; expected the BibTeX library")]
+    except OSError as exc:
+        return Library(rel, {}), [Problem(rel, 1, "-", f"cannot read file ({exc.strerror or exc})")]
+    text, problems = _decode(data, rel)
+    if text is None:
+        return Library(rel, {}), problems
+    lib, problems = parse_library(text, rel)
+    problems += check_library(lib)
+    if not any(p.column == "-" for p in problems):
+        problems += check_with_pybtex(text, rel)
+    return lib, problems

@@ -1,0 +1,85 @@
+"""The ``livingreview`` command: validate, stats, build."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from livingreview.errors import Severity, ValidationError
+from livingreview.evidence import load
+from livingreview.validate import check
+
+ROOT_OPTION = click.option(
+    "--root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Root folder of the review (holds data/ and references.bib).",
+)
+
+
+def _report(problems, stream=sys.stdout) -> tuple[int, int]:
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    for p in problems:
+        click.echo(str(p), file=stream)
+    return errors, len(problems) - errors
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="livingreview")
+def main() -> None:
+    """A living review of extracellular vesicles in cancer metastasis."""
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
+def validate(root: Path, quiet: bool) -> None:
+    """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
+    checked = check(root)
+    shown = checked.errors if quiet else checked.problems
+    errors, _warnings = _report(shown)
+    rows = sum(len(f) for f in checked.frames.values())
+    if errors:
+        click.echo(f"invalid: {errors} error(s), {len(checked.warnings)} warning(s) "
+                   f"in {len(checked.frames)} table(s), {rows} row(s), {len(checked.library)} reference(s)")
+        sys.exit(1)
+    click.echo(f"valid: {len(checked.frames)} tables, {rows} rows, {len(checked.library)} references, "
+               f"{len(checked.warnings)} warning(s)")
+
+
+def _load_or_exit(root: Path):
+    try:
+        return load(root)
+    except ValidationError as exc:
+        _report(exc.errors, sys.stderr)
+        click.echo(f"invalid: {len(exc.errors)} error(s); run 'livingreview validate' for details", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@ROOT_OPTION
+def stats(root: Path) -> None:
+    """Print rows per table, references and citation coverage."""
+    from livingreview.summaries import status, table_counts
+
+    ev = _load_or_exit(root)
+    counts = table_counts(ev)
+    click.echo(counts.to_string(index=False))
+    click.echo("")
+    for key, value in status(ev).items():
+        if isinstance(value, list):
+            value = ", ".join(value) or "none"
+        click.echo(f"{key}: {value}")
+
+
+@main.command()
+@ROOT_OPTION
+def build(root: Path) -> None:
+    """Validate, then build the book with warnings as errors."""
+    from livingreview.book import build_book
+
+    _load_or_exit(root)
+    sys.exit(build_book(root))

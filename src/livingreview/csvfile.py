@@ -1,0 +1,121 @@
+"""Reading one evidence CSV into cells that remember the file line they came from."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from livingreview.errors import Problem
+from livingreview.schema import Table
+
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """The cells of one CSV file as strings, with the 1-based start line of every record."""
+
+    path: str
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+
+def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
+    if data.startswith(BOM):
+        problems.append(Problem(rel, 1, "-", "file starts with a UTF-8 byte-order mark (BOM); "
+                                             "expected plain UTF-8 without BOM"))
+        data = data[len(BOM):]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        bad = data[exc.start: exc.start + 1].hex()
+        problems.append(Problem(rel, line, "-", f"not valid UTF-8 (byte 0x{bad} at offset {exc.start}); "
+                                                "expected the file saved as UTF-8"))
+        return None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        problems.append(Problem(rel, line, "-", "NUL byte in file; expected a text CSV file"))
+        return None
+    return text
+
+
+def _check_header(header: list[str], table: Table, rel: str, problems: list[Problem]) -> None:
+    expected = table.column_names
+    if len(header) == 1 and (";" in header[0] or "\t" in header[0]):
+        sep = "';'" if ";" in header[0] else "a tab"
+        problems.append(Problem(rel, 1, "-", f"header is separated by {sep}; expected ',' between columns: "
+                                             + ",".join(expected)))
+        return
+    seen: set[str] = set()
+    for name in header:
+        if name != name.strip():
+            problems.append(Problem(rel, 1, name.strip() or "-", f"stray whitespace around header '{name}'"))
+        if name in seen:
+            problems.append(Problem(rel, 1, name, f"duplicate header '{name}'; each column appears once"))
+        elif name.strip() not in expected:
+            shown = name.strip() or "(empty)"
+            problems.append(Problem(rel, 1, shown or "-", f"unknown column '{shown}'; expected columns: "
+                                                          + ", ".join(expected)))
+        seen.add(name)
+    stripped = {h.strip() for h in header}
+    for name in expected:
+        if name not in stripped:
+            problems.append(Problem(rel, 1, name, f"missing column '{name}'; expected columns: "
+                                                  + ", ".join(expected)))
+
+
+def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]]:
+    """Read ``table``'s CSV under ``root``; return its cells (or None if unusable) and located problems."""
+    rel = table.path
+    problems: list[Problem] = []
+    try:
+        data = (root / rel).read_bytes()
+    except FileNotFoundError:
+        return None, [Problem(rel, 1, "-", "file not found; expected a CSV with header: "
+                                           + ",".join(table.column_names))]
+    except OSError as exc:
+        return None, [Problem(rel, 1, "-", f"cannot read file ({exc.strerror or exc})")]
+    text = _decode(data, rel, problems)
+    if text is None:
+        return None, problems
+    if not text.strip():
+        problems.append(Problem(rel, 1, "-", "empty file; expected a header row: " + ",".join(table.column_names)))
+        return None, problems
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    last_line = 0
+    try:
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not record:  # a blank line carries no data
+                continue
+            if header is None:
+                header = record
+                _check_header(header, table, rel, problems)
+                continue
+            if len(record) != len(header):
+                problems.append(Problem(rel, start, "-", f"row has {len(record)} fields; expected "
+                                                         f"{len(header)} as in the header"))
+                continue
+            rows.append(record)
+            lines.append(start)
+    except csv.Error as exc:
+        start = last_line + 1
+        msg = str(exc)
+        if "unexpected end of data" in msg or "EOF" in msg:
+            msg = "unbalanced quote: a quoted field that starts in this record is never closed"
+        else:
+            msg = f"malformed CSV ({msg}); expected fields separated by ',' and quoted with '\"'"
+        problems.append(Problem(rel, start, "-", msg))
+        return None, problems
+    if header is None:
+        problems.append(Problem(rel, 1, "-", "empty file; expected a header row"))
+        return None, problems
+    return RawTable(rel, [h.strip() for h in header], rows, lines), problems

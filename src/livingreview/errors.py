@@ -1,0 +1,51 @@
+"""Located problems and the typed exceptions that carry them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How bad a problem is: errors fail validation, warnings are reported only."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One problem at one place: ``PATH:LINE:COLUMN: message``.
+
+    ``column`` is a CSV column name, a BibTeX field name, or ``-`` for a whole line or file.
+    """
+
+    path: str
+    line: int
+    column: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity is Severity.WARNING else ""
+        return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
+
+
+class LivingReviewError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ValidationError(LivingReviewError):
+    """The evidence tables or the library are invalid; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        errors = [p for p in self.problems if p.severity is Severity.ERROR]
+        lines = "\n".join(str(p) for p in errors[:20])
+        more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""
+        super().__init__(f"{len(errors)} validation error(s):\n{lines}{more}")
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that are errors, not warnings."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]

@@ -1,0 +1,113 @@
+"""The one typed evidence object that every summary, figure and chapter takes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from livingreview.bib import BIB_PATH, Library
+from livingreview.errors import Problem, ValidationError
+from livingreview.rules import split_multi
+from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind, Table
+from livingreview.validate import check
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Every validated table (vocabulary columns as ordered categoricals) and the parsed library."""
+
+    tables: Mapping[str, pd.DataFrame]
+    library: Library
+    fingerprint: str
+    warnings: tuple[Problem, ...] = ()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def mechanisms(self) -> pd.DataFrame:
+        """Mechanism rows."""
+        return self.tables["mechanisms"]
+
+    @property
+    def pmn(self) -> pd.DataFrame:
+        """Premetastatic-niche rows."""
+        return self.tables["pmn"]
+
+    @property
+    def therapies(self) -> pd.DataFrame:
+        """Therapy rows."""
+        return self.tables["therapies"]
+
+    @property
+    def biomarkers(self) -> pd.DataFrame:
+        """Biomarker rows."""
+        return self.tables["biomarkers"]
+
+    @property
+    def ev_subtypes(self) -> pd.DataFrame:
+        """EV subtype rows."""
+        return self.tables["ev_subtypes"]
+
+    @property
+    def claims(self) -> pd.DataFrame:
+        """Claims of the source review."""
+        return self.tables["claims"]
+
+    def findings(self) -> pd.DataFrame:
+        """The columns shared by all findings tables, stacked, with a ``table`` column."""
+        common = [c.name for c in TABLES["mechanisms"].columns
+                  if all(c.name in TABLES[t].column_names for t in EVIDENCE_TABLES)]
+        parts = [self.tables[t][common].assign(table=t) for t in EVIDENCE_TABLES]
+        out = pd.concat(parts, ignore_index=True)
+        for col in common:
+            declared = TABLES["mechanisms"].column(col)
+            if declared.kind is Kind.VOCAB and not declared.multi and declared.vocab is not None:
+                out[col] = pd.Categorical(out[col].astype(object), categories=declared.vocab.values)
+        return out
+
+
+def _typed_column(series: pd.Series, table: Table, name: str) -> pd.Series:
+    col = table.column(name)
+    if col.multi:
+        return series.map(lambda cell: tuple(i for i in split_multi(cell) if i) if isinstance(cell, str) else ())
+    if col.kind is Kind.VOCAB and col.vocab is not None:
+        return pd.Series(pd.Categorical(series, categories=col.vocab.values), index=series.index)
+    if col.kind is Kind.INTEGER:
+        return pd.to_numeric(series).astype("Int64")
+    if col.kind is Kind.NUMBER:
+        return pd.to_numeric(series).astype("Float64")
+    if col.kind is Kind.DATE:
+        return pd.to_datetime(series, format="%Y-%m-%d")
+    return series.astype("string")
+
+
+def typed_table(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Convert a validated string frame into typed columns in schema order, indexed 0..n-1."""
+    out = pd.DataFrame({name: _typed_column(frame[name], table, name) for name in table.column_names})
+    return out.reset_index(drop=True)
+
+
+def fingerprint(root: Path | str) -> str:
+    """SHA-256 over the bytes of every table and the library: changes if and only if the data does."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for rel in [t.path for t in TABLES.values()] + [BIB_PATH]:
+        path = root / rel
+        digest.update(rel.encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def load(root: Path | str = ".") -> Evidence:
+    """Load and validate the review under ``root``; raise ``ValidationError`` listing every error."""
+    checked = check(root)
+    if checked.errors:
+        raise ValidationError(checked.problems)
+    tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}
+    return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings))

@@ -1,0 +1,240 @@
+"""Cell rules for every column, declared from the schema and run by pandera.
+
+Each rule is a vectorised predicate plus a message that says what was found and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from livingreview.csvfile import RawTable
+from livingreview.errors import Problem
+from livingreview.schema import FORMULA_PREFIXES, MULTI_SEPARATOR, Column, Kind, Table
+
+KEY_RE = r"[A-Za-z0-9_:.+\-]+"
+ROW_ID_RE = re.compile(r"^[A-Z]+-\d{4}$")
+CONDITION_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|=|~)\s*(.+?)\s*$")
+WRONG_SEPARATORS = (",", "|")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named check of one column: ``ok`` marks valid cells, ``explain`` describes an invalid one."""
+
+    name: str
+    ok: Callable[[pd.Series], pd.Series]
+    explain: Callable[[str], str]
+
+
+def split_multi(value: str) -> list[str]:
+    """Split a multi-valued cell on ';' and strip each item."""
+    return [item.strip() for item in value.split(MULTI_SEPARATOR)]
+
+
+def _items_ok(series: pd.Series, item_ok: Callable[[str], bool]) -> pd.Series:
+    return series.map(lambda cell: all(item_ok(i) for i in split_multi(cell)))
+
+
+def _separator_rule(col: Column) -> Rule:
+    def bad_separator(cell: str) -> bool:
+        return any(sep in cell for sep in WRONG_SEPARATORS)
+
+    def explain(cell: str) -> str:
+        found = next(sep for sep in WRONG_SEPARATORS if sep in cell)
+        return f"'{found}' in '{cell}'; expected items of {col.name} separated by ';'"
+
+    return Rule("separator", lambda s: ~s.map(bad_separator), explain)
+
+
+def _empty_item_rule(col: Column) -> Rule:
+    return Rule(
+        "empty_item",
+        lambda s: _items_ok(s, bool),
+        lambda cell: f"empty item in '{cell}'; expected {col.expected}",
+    )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.lower() not in {"nan", "inf", "-inf", "+inf", "infinity"}
+
+
+def _is_date(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        return dt.date.fromisoformat(text) <= dt.date.today()
+    except ValueError:
+        return False
+
+
+def _date_message(col: Column, cell: str) -> str:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cell):
+        try:
+            dt.date.fromisoformat(cell)
+        except ValueError:
+            return f"'{cell}' is not a calendar date; expected {col.expected}"
+        return f"date '{cell}' is in the future; expected the date the row was added"
+    return f"'{cell}' is not a date; expected {col.expected}"
+
+
+def _number_message(col: Column, cell: str, whole: bool) -> str:
+    if whole and not re.fullmatch(r"\d+", cell) and not _is_number(cell):
+        return f"'{cell}' is not a number; expected {col.expected}"
+    if not _is_number(cell):
+        return f"'{cell}' is not a number; expected {col.expected}"
+    if whole and not re.fullmatch(r"-?\d+", cell):
+        return f"'{cell}' is not a whole number; expected {col.expected}"
+    return f"{col.name} {cell} is out of range; expected {col.expected}"
+
+
+def _in_range(col: Column, text: str, whole: bool) -> bool:
+    if whole and not re.fullmatch(r"-?\d+", text):
+        return False
+    if not _is_number(text):
+        return False
+    x = float(text)
+    return (col.minimum is None or x >= col.minimum) and (col.maximum is None or x <= col.maximum)
+
+
+def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
+    """Parse one selector condition ``column=term|term`` into (column, operator, values)."""
+    m = CONDITION_RE.match(text)
+    if not m:
+        return None
+    values = [x.strip() for x in m.group(3).split("|")]
+    if not all(values):
+        return None
+    return m.group(1), m.group(2), values
+
+
+def rules_for(col: Column, table: Table) -> list[Rule]:
+    """The rules that every non-empty cell of ``col`` must pass."""
+    rules = [Rule("whitespace", lambda s: s.str.strip() == s,
+                  lambda cell: f"stray whitespace around '{cell.strip()}'; expected no leading or trailing spaces")]
+    if col.kind in (Kind.TEXT,):
+        rules.append(Rule("formula", lambda s: ~s.str.startswith(FORMULA_PREFIXES),
+                          lambda cell: f"'{cell[:40]}' starts with '{cell[0]}', which spreadsheets run as a "
+                                       "formula; expected text that starts with a letter, digit or bracket"))
+    if col.multi and col.kind in (Kind.VOCAB, Kind.CITEKEYS, Kind.IDREFS):
+        rules.append(_separator_rule(col))
+    if col.multi:
+        rules.append(_empty_item_rule(col))
+    if col.kind is Kind.VOCAB and col.vocab is not None:
+        terms = set(col.vocab.values)
+        if col.multi:
+            def explain_multi(cell: str, terms: set[str] = terms) -> str:
+                bad = [i for i in split_multi(cell) if i and i not in terms]
+                shown = bad[0] if bad else cell
+                return f"unknown value '{shown}' for {col.name}; expected {col.expected}"
+            rules.append(Rule("vocab", lambda s, t=terms: _items_ok(s, lambda i: not i or i in t), explain_multi))
+        else:
+            rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
+                              lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
+    elif col.kind is Kind.ID:
+        pattern = rf"^{table.id_prefix}-\d{{4}}$"
+        rules.append(Rule("id_format", lambda s: s.str.match(pattern),
+                          lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and four digits, "
+                                       f"e.g. {table.id_prefix}-0001"))
+    elif col.kind is Kind.INTEGER:
+        rules.append(Rule("integer", lambda s: s.map(lambda x: _in_range(col, x, True)),
+                          lambda cell: _number_message(col, cell, True)))
+    elif col.kind is Kind.NUMBER:
+        rules.append(Rule("number", lambda s: s.map(lambda x: _in_range(col, x, False)),
+                          lambda cell: _number_message(col, cell, False)))
+    elif col.kind is Kind.DATE:
+        rules.append(Rule("date", lambda s: s.map(_is_date), lambda cell: _date_message(col, cell)))
+    elif col.kind is Kind.CITEKEYS:
+        rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or re.fullmatch(KEY_RE, i) is not None),
+                          lambda cell: f"malformed citation key in '{cell}'; expected {col.expected}"))
+    elif col.kind is Kind.IDREFS:
+        rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
+                          lambda cell: f"malformed row id in '{cell}'; expected {col.expected}"))
+    elif col.kind is Kind.SELECTOR:
+        rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
+                          lambda cell: f"malformed selector '{cell}'; expected {col.expected}"))
+    return rules
+
+
+def _pandera_schema(table: Table, present: list[str]) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+    columns: dict[str, pa.Column] = {}
+    by_name: dict[tuple[str, str], Rule] = {}
+    for col in table.columns:
+        if col.name not in present:
+            continue
+        rules = rules_for(col, table)
+        for rule in rules:
+            by_name[(col.name, rule.name)] = rule
+        columns[col.name] = pa.Column(
+            None,
+            nullable=not col.required,
+            unique=col.kind is Kind.ID,
+            report_duplicates="exclude_first",
+            checks=[pa.Check(rule.ok, name=rule.name, ignore_na=True) for rule in rules],
+        )
+    return pa.DataFrameSchema(columns, strict=False), by_name
+
+
+def frame(raw: RawTable) -> pd.DataFrame:
+    """The raw cells as a string DataFrame indexed by file line, empty cells as NA."""
+    df = pd.DataFrame(raw.rows, columns=raw.header, index=pd.Index(raw.lines, name="line"), dtype=object)
+    df = df.loc[:, ~df.columns.duplicated()]
+    return df.where(df != "", None)
+
+
+def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
+    problems: list[Problem] = []
+    if "size_order" in table.row_checks and {"size_nm_min", "size_nm_max"} <= set(df.columns):
+        lo = pd.to_numeric(df["size_nm_min"], errors="coerce")
+        hi = pd.to_numeric(df["size_nm_max"], errors="coerce")
+        for line in df.index[(lo > hi).fillna(False)]:
+            problems.append(Problem(path, int(line), "size_nm_min",
+                                    f"size_nm_min {df.at[line, 'size_nm_min']} is larger than size_nm_max "
+                                    f"{df.at[line, 'size_nm_max']}; expected min <= max"))
+    return problems
+
+
+def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
+    """Run every cell rule of ``table`` on ``raw``; return the string frame and the located problems."""
+    df = frame(raw)
+    present = [c for c in table.column_names if c in df.columns]
+    schema, by_name = _pandera_schema(table, present)
+    problems = _row_problems(table, df, raw.path)
+    order = {key: i for i, key in enumerate(by_name)}
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = sorted(exc.failure_cases.itertuples(index=False),
+                       key=lambda c: order.get((c.column, str(c.check)), -1))
+        seen: set[tuple[int, str]] = set()
+        for case in cases:
+            problem = _explain(table, df, raw.path, case, by_name)
+            # one message per cell: the first rule it breaks says the most
+            if (problem.line, problem.column) not in seen:
+                seen.add((problem.line, problem.column))
+                problems.append(problem)
+    return df, problems
+
+
+def _explain(table: Table, df: pd.DataFrame, path: str, case, by_name: dict[tuple[str, str], Rule]) -> Problem:
+    column, check, value, line = case.column, str(case.check), case.failure_case, case.index
+    line = int(line) if line is not None and not pd.isna(line) else 1
+    col = table.column(column)
+    if check == "not_nullable":
+        return Problem(path, line, column, f"missing value for required column {column}; expected {col.expected}")
+    if check == "field_uniqueness":
+        first = int(df.index[df[column] == value][0])
+        return Problem(path, line, column, f"duplicate id '{value}' (first used on line {first}); "
+                                           "expected each id once")
+    rule = by_name.get((column, check))
+    message = rule.explain(str(value)) if rule else f"invalid value '{value}' ({check})"
+    return Problem(path, line, column, message)

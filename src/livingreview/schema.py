@@ -1,0 +1,236 @@
+"""The one declaration of every evidence table and column.
+
+Validation (pandera), typed loading, the contributor docs and exports are all derived from ``TABLES``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from livingreview import vocab as v
+from livingreview.vocab import Vocabulary
+
+MULTI_SEPARATOR = ";"
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+class Kind(StrEnum):
+    """What a column holds; decides its checks and its typed representation."""
+
+    ID = "id"
+    TEXT = "text"
+    VOCAB = "vocab"
+    INTEGER = "integer"
+    NUMBER = "number"
+    DATE = "date"
+    CITEKEYS = "citekeys"
+    IDREFS = "idrefs"
+    SELECTOR = "selector"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an evidence table."""
+
+    name: str
+    kind: Kind
+    description: str
+    required: bool = True
+    vocab: Vocabulary | None = None
+    multi: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+    @property
+    def expected(self) -> str:
+        """A short human description of what a valid cell looks like."""
+        if self.kind is Kind.VOCAB and self.vocab is not None:
+            what = "one of: " + ", ".join(self.vocab.values)
+            return ("one or more terms separated by ';', each " if self.multi else "") + what
+        if self.kind is Kind.INTEGER:
+            return f"a whole number >= {self.minimum:g}" if self.minimum is not None else "a whole number"
+        if self.kind is Kind.NUMBER:
+            return f"a number from {self.minimum:g} to {self.maximum:g}"
+        if self.kind is Kind.DATE:
+            return "an ISO date YYYY-MM-DD"
+        if self.kind is Kind.CITEKEYS:
+            return "one or more BibTeX keys separated by ';'"
+        if self.kind is Kind.IDREFS:
+            return "row ids separated by ';'"
+        if self.kind is Kind.SELECTOR:
+            return "conditions 'column=term|term' (or '!=' / '~') separated by ';'"
+        return "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One evidence table: a CSV file under ``data/`` with a declared column list."""
+
+    name: str
+    title: str
+    id_prefix: str
+    description: str
+    columns: tuple[Column, ...]
+    row_checks: tuple[str, ...] = field(default=())
+
+    @property
+    def path(self) -> str:
+        """Path of the table's CSV file, relative to the review root."""
+        return f"data/{self.name}.csv"
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names in declaration (and file) order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        """The declared column called ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def is_evidence(self) -> bool:
+        """True for tables whose rows are findings (they carry the common evidence columns)."""
+        return self.name in EVIDENCE_TABLES
+
+
+def _text(name: str, description: str, required: bool = True, multi: bool = False) -> Column:
+    return Column(name, Kind.TEXT, description, required=required, multi=multi)
+
+
+def _vocab(vocab: Vocabulary, name: str | None = None, multi: bool = False, required: bool = True) -> Column:
+    return Column(name or vocab.name, Kind.VOCAB, vocab.description, required=required, vocab=vocab, multi=multi)
+
+
+def _fraction(name: str, description: str) -> Column:
+    return Column(name, Kind.NUMBER, description, required=False, minimum=0.0, maximum=1.0)
+
+
+def _id(prefix: str) -> Column:
+    return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and four digits; never reused.")
+
+
+CITEKEYS = Column("citekeys", Kind.CITEKEYS, "BibTeX keys of the studies that report the finding.", multi=True)
+ADDED = Column("added", Kind.DATE, "Date the row entered the review (ISO).")
+
+
+def _evidence(prefix: str, *specific: Column) -> tuple[Column, ...]:
+    """The columns shared by every findings table, around the table's own columns."""
+    return (
+        _id(prefix),
+        CITEKEYS,
+        _vocab(v.CANCER_TYPE),
+        _vocab(v.EV_TYPE),
+        *specific,
+        _text("cargo", "Molecules carried, as named in the study (';'-separated).", required=False, multi=True),
+        _vocab(v.CARGO_CLASS, multi=True),
+        _text("model", "Cell lines, animal model or patient cohort."),
+        _vocab(v.EVIDENCE_LEVEL),
+        _text("finding", "What the study reported, in one plain sentence."),
+        ADDED,
+    )
+
+
+MECHANISMS = Table(
+    "mechanisms",
+    "Mechanisms of metastasis",
+    "MECH",
+    "How EVs drive a step of the metastatic cascade or a hallmark of cancer.",
+    _evidence(
+        "MECH",
+        _vocab(v.HALLMARK),
+        _text("donor_cell", "Cell that releases the EVs."),
+        _text("recipient_cell", "Cell that takes up the EVs or responds to them."),
+        _text("target", "Pathway or molecule the cargo acts on.", required=False),
+    ),
+)
+
+PMN = Table(
+    "pmn",
+    "Premetastatic niche and organotropism",
+    "PMN",
+    "How EVs prepare a distant organ for metastasis.",
+    _evidence(
+        "PMN",
+        _vocab(v.ORGAN),
+        _vocab(v.NICHE_PROCESS, multi=True),
+        _text("recipient_cell", "Cell in the target organ that takes up the EVs or responds to them."),
+    ),
+)
+
+THERAPIES = Table(
+    "therapies",
+    "Therapies",
+    "THER",
+    "Therapies that block, remove or use EVs.",
+    _evidence(
+        "THER",
+        _vocab(v.STRATEGY),
+        _text("agent", "Drug, antibody, genetic tool or engineered EV used."),
+        _text("target", "Molecule or process the agent acts on.", required=False),
+        _vocab(v.STAGE),
+        _text("outcome", "Main result, as a short phrase."),
+    ),
+)
+
+BIOMARKERS = Table(
+    "biomarkers",
+    "Biomarkers",
+    "BIOM",
+    "EV cargo measured in body fluids as a non-invasive biomarker.",
+    _evidence(
+        "BIOM",
+        _text("marker", "The measured marker, e.g. 'GPC1+ circulating exosomes'."),
+        _vocab(v.SAMPLE),
+        _vocab(v.USE),
+        Column("n_patients", Kind.INTEGER, "Cancer patients in the analysis that gave the numbers.",
+               required=False, minimum=1),
+        Column("n_controls", Kind.INTEGER, "Controls in that analysis.", required=False, minimum=0),
+        _fraction("auc", "Area under the ROC curve, as reported (0-1)."),
+        _fraction("sensitivity", "Sensitivity, as reported (0-1)."),
+        _fraction("specificity", "Specificity, as reported (0-1)."),
+    ),
+)
+
+EV_SUBTYPES = Table(
+    "ev_subtypes",
+    "EV subtypes",
+    "SUBT",
+    "Kinds of extracellular vesicle: size, biogenesis, markers and role in cancer.",
+    (
+        _id("SUBT"),
+        _vocab(v.EV_TYPE, name="name"),
+        Column("size_nm_min", Kind.NUMBER, "Smallest reported diameter (nm).", minimum=0, maximum=100_000),
+        Column("size_nm_max", Kind.NUMBER, "Largest reported diameter (nm).", minimum=0, maximum=100_000),
+        _text("biogenesis", "How the vesicles form."),
+        _text("markers", "Marker proteins or features (';'-separated).", required=False, multi=True),
+        _text("role_in_cancer", "Role in cancer, in one sentence."),
+        CITEKEYS,
+        ADDED,
+    ),
+    row_checks=("size_order",),
+)
+
+CLAIMS = Table(
+    "claims",
+    "Claims of the source review",
+    "CLAIM",
+    "Key statements of the source review and the evidence rows that bear on each.",
+    (
+        _id("CLAIM"),
+        _text("section", "Section of the review the claim comes from."),
+        _text("claim", "The claim, in one sentence."),
+        _vocab(v.TABLE, name="table"),
+        Column("where", Kind.SELECTOR, "Which rows of the table bear on the claim.", required=False, multi=True),
+        Column("contradicted_by", Kind.IDREFS, "Rows whose finding contradicts the claim.", required=False,
+               multi=True),
+        ADDED,
+    ),
+)
+
+EVIDENCE_TABLES = ("mechanisms", "pmn", "therapies", "biomarkers")
+
+TABLES: dict[str, Table] = {t.name: t for t in (MECHANISMS, PMN, THERAPIES, BIOMARKERS, EV_SUBTYPES, CLAIMS)}

@@ -1,0 +1,224 @@
+"""Controlled vocabularies: every allowed term of every vocabulary column, with its human label.
+
+Declared once here; validation, chart legends, summary tables and the contributor docs all read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """An ordered set of allowed terms, each with a human-readable label."""
+
+    name: str
+    description: str
+    terms: dict[str, str]
+
+    def __contains__(self, term: object) -> bool:
+        return term in self.terms
+
+    def label(self, term: str) -> str:
+        """Return the human label of ``term`` (the term itself if unknown)."""
+        return self.terms.get(term, term)
+
+    @property
+    def values(self) -> list[str]:
+        """The allowed terms, in declaration order."""
+        return list(self.terms)
+
+
+def _vocab(name: str, description: str, **terms: str) -> Vocabulary:
+    return Vocabulary(name, description, dict(terms))
+
+
+CANCER_TYPE = _vocab(
+    "cancer_type",
+    "Cancer type the finding was made in.",
+    breast="Breast cancer",
+    pancreatic="Pancreatic cancer",
+    colorectal="Colorectal cancer",
+    lung="Lung cancer",
+    melanoma="Melanoma",
+    prostate="Prostate cancer",
+    ovarian="Ovarian cancer",
+    gastric="Gastric cancer",
+    hepatocellular="Hepatocellular carcinoma",
+    glioma="Glioma / glioblastoma",
+    renal="Renal cell carcinoma",
+    bladder="Bladder cancer",
+    head_and_neck="Head and neck cancer",
+    nasopharyngeal="Nasopharyngeal carcinoma",
+    esophageal="Esophageal cancer",
+    cervical="Cervical cancer",
+    endometrial="Endometrial cancer",
+    osteosarcoma="Osteosarcoma",
+    sarcoma="Sarcoma (other)",
+    leukemia="Leukemia",
+    lymphoma="Lymphoma",
+    multiple_myeloma="Multiple myeloma",
+    neuroblastoma="Neuroblastoma",
+    thyroid="Thyroid cancer",
+    cholangiocarcinoma="Cholangiocarcinoma",
+    mesothelioma="Mesothelioma",
+    pan_cancer="Several cancer types",
+    not_applicable="Not cancer-specific",
+)
+
+EV_TYPE = _vocab(
+    "ev_type",
+    "Kind of extracellular vesicle, as the study defines it.",
+    small_ev="Exosome / small EV",
+    microvesicle="Microvesicle / ectosome",
+    apoptotic_body="Apoptotic body",
+    large_oncosome="Large oncosome",
+    exomere="Exomere",
+    supermere="Supermere",
+    migrasome="Migrasome",
+    mitovesicle="Mitovesicle",
+    large_ev="Large EV (unspecified)",
+    ev="EV (size unspecified)",
+)
+
+CARGO_CLASS = _vocab(
+    "cargo_class",
+    "Molecular class of the cargo that carries the effect.",
+    protein="Protein",
+    mirna="microRNA",
+    lncrna="Long non-coding RNA",
+    circrna="Circular RNA",
+    mrna="mRNA",
+    dna="DNA",
+    lipid="Lipid",
+    metabolite="Metabolite",
+    not_applicable="Not applicable",
+)
+
+EVIDENCE_LEVEL = _vocab(
+    "evidence_level",
+    "Highest level of evidence for this finding in the cited study.",
+    in_vitro="In vitro",
+    animal="Animal model",
+    human_observational="Human, observational",
+    clinical_trial="Clinical trial",
+)
+
+HALLMARK = _vocab(
+    "hallmark",
+    "Step of metastasis or hallmark of cancer that the EVs act on.",
+    migration="Migration",
+    invasion="Invasion",
+    emt="Epithelial-mesenchymal transition",
+    angiogenesis="Angiogenesis",
+    vascular_permeability="Vascular permeability",
+    immune_evasion="Immune evasion",
+    stromal_reprogramming="Stromal reprogramming",
+    metabolic_reprogramming="Metabolic reprogramming",
+    drug_resistance="Drug resistance",
+    proliferation="Proliferation and survival",
+)
+
+ORGAN = _vocab(
+    "target_organ",
+    "Organ whose premetastatic niche the EVs prepare.",
+    lung="Lung",
+    liver="Liver",
+    brain="Brain",
+    bone="Bone",
+    bone_marrow="Bone marrow",
+    lymph_node="Lymph node",
+    peritoneum="Peritoneum",
+    omentum="Omentum",
+    spleen="Spleen",
+)
+
+NICHE_PROCESS = _vocab(
+    "niche_process",
+    "Process by which the EVs condition the premetastatic niche.",
+    vascular_leakiness="Vascular leakiness",
+    ecm_remodeling="ECM remodeling",
+    immunosuppression="Immunosuppression",
+    inflammation="Inflammation",
+    metabolic_reprogramming="Metabolic reprogramming",
+    homing_organotropism="Homing / organotropism",
+    bone_remodeling="Bone remodeling",
+    fibroblast_activation="Fibroblast activation",
+    myeloid_recruitment="Myeloid cell recruitment",
+    angiogenesis="Angiogenesis",
+    lymphangiogenesis="Lymphangiogenesis",
+)
+
+STRATEGY = _vocab(
+    "strategy",
+    "Therapeutic strategy that targets or uses EVs.",
+    inhibit_biogenesis="Inhibit EV biogenesis",
+    inhibit_secretion="Inhibit EV secretion",
+    block_uptake="Block uptake or EV-receptor interaction",
+    remove_circulating="Remove circulating EVs",
+    delivery_vehicle="EVs as delivery vehicles",
+    vaccine_immunotherapy="EV-based vaccine / immunotherapy",
+)
+
+STAGE = _vocab(
+    "stage",
+    "Furthest stage of development the study reports.",
+    in_vitro="In vitro",
+    animal="Animal",
+    phase_1="Phase I",
+    phase_2="Phase II",
+    phase_3="Phase III",
+    approved="Approved",
+)
+
+SAMPLE = _vocab(
+    "sample",
+    "Body fluid the EVs were isolated from.",
+    plasma="Plasma",
+    serum="Serum",
+    urine="Urine",
+    saliva="Saliva",
+    csf="Cerebrospinal fluid",
+    bile="Bile",
+    ascites="Ascites",
+    pleural_effusion="Pleural effusion",
+    whole_blood="Whole blood",
+    bronchoalveolar_lavage="Bronchoalveolar lavage",
+)
+
+USE = _vocab(
+    "use",
+    "Clinical question the biomarker answers.",
+    diagnosis="Diagnosis",
+    prognosis="Prognosis",
+    metastasis_prediction="Metastasis prediction",
+    treatment_response="Treatment response",
+)
+
+TABLE = _vocab(
+    "table",
+    "Evidence table a claim selects its rows from.",
+    mechanisms="Mechanisms of metastasis",
+    pmn="Premetastatic niche and organotropism",
+    therapies="Therapies",
+    biomarkers="Biomarkers",
+    ev_subtypes="EV subtypes",
+)
+
+VOCABULARIES: dict[str, Vocabulary] = {
+    v.name: v
+    for v in (
+        CANCER_TYPE,
+        EV_TYPE,
+        CARGO_CLASS,
+        EVIDENCE_LEVEL,
+        HALLMARK,
+        ORGAN,
+        NICHE_PROCESS,
+        STRATEGY,
+        STAGE,
+        SAMPLE,
+        USE,
+        TABLE,
+    )
+}

@@ -1,0 +1,206 @@
+"""Each rule of validation, one planted fault at a time, asserting the exact located line."""
+
+from __future__ import annotations
+
+import pytest
+
+from livingreview import Severity, validate
+from livingreview.validate import check
+
+M = "data/mechanisms.csv"
+B = "data/biomarkers.csv"
+P = "data/pmn.csv"
+C = "data/claims.csv"
+S = "data/ev_subtypes.csv"
+BIB = "references.bib"
+
+
+def errors(root) -> list[str]:
+    return [str(p) for p in validate(root) if p.severity is Severity.ERROR]
+
+
+def test_fixture_is_valid(review):
+    assert errors(review.root) == []
+
+
+# (file, old text, new text, the exact error line expected)
+CELL_FAULTS = [
+    ("bad vocabulary value", P, ",liver,", ",lungs,",
+     "data/pmn.csv:2:target_organ: unknown value 'lungs' for target_organ; expected one of: lung, liver, brain, "
+     "bone, bone_marrow, lymph_node, peritoneum, omentum, spleen"),
+    ("bad item of a multi-valued vocabulary", P, "fibroblast_activation;inflammation", "fibroblast_activation;fire",
+     "data/pmn.csv:2:niche_process: unknown value 'fire' for niche_process; expected one or more terms separated "
+     "by ';', each one of: vascular_leakiness, ecm_remodeling, immunosuppression, inflammation, "
+     "metabolic_reprogramming, homing_organotropism, bone_remodeling, fibroblast_activation, myeloid_recruitment, "
+     "angiogenesis, lymphangiogenesis"),
+    ("wrong separator in citekeys", M, "alpha2020;beta2021", '"alpha2020,beta2021"',
+     "data/mechanisms.csv:3:citekeys: ',' in 'alpha2020,beta2021'; expected items of citekeys separated by ';'"),
+    ("missing required value", M, ",fibroblasts,", ",,",
+     "data/mechanisms.csv:2:recipient_cell: missing value for required column recipient_cell; expected text"),
+    ("duplicate id", M, "MECH-0002", "MECH-0001",
+     "data/mechanisms.csv:3:id: duplicate id 'MECH-0001' (first used on line 2); expected each id once"),
+    ("malformed id", M, "MECH-0002", "MEC-2",
+     "data/mechanisms.csv:3:id: malformed id 'MEC-2'; expected 'MECH-' and four digits, e.g. MECH-0001"),
+    ("bad date", M, "2026-01-02", "2026-02-30",
+     "data/mechanisms.csv:3:added: '2026-02-30' is not a calendar date; expected an ISO date YYYY-MM-DD"),
+    ("non-ISO date", M, "2026-01-02", "02/01/2026",
+     "data/mechanisms.csv:3:added: '02/01/2026' is not a date; expected an ISO date YYYY-MM-DD"),
+    ("future date", M, "2026-01-02", "2999-01-01",
+     "data/mechanisms.csv:3:added: date '2999-01-01' is in the future; expected the date the row was added"),
+    ("AUC out of range", B, ",0.91,", ",1.7,",
+     "data/biomarkers.csv:2:auc: auc 1.7 is out of range; expected a number from 0 to 1"),
+    ("negative sensitivity", B, ",0.8,", ",-3,",
+     "data/biomarkers.csv:2:sensitivity: sensitivity -3 is out of range; expected a number from 0 to 1"),
+    ("not a number", B, ",0.75,", ",high,",
+     "data/biomarkers.csv:2:specificity: 'high' is not a number; expected a number from 0 to 1"),
+    ("percent instead of fraction", B, ",0.75,", ",75%,",
+     "data/biomarkers.csv:2:specificity: '75%' is not a number; expected a number from 0 to 1"),
+    ("fractional patient count", B, ",88,", ",88.5,",
+     "data/biomarkers.csv:2:n_patients: '88.5' is not a whole number; expected a whole number >= 1"),
+    ("zero patients", B, ",88,", ",0,",
+     "data/biomarkers.csv:2:n_patients: n_patients 0 is out of range; expected a whole number >= 1"),
+    ("stray whitespace", M, ",fixture cell line,", ", fixture cell line,",
+     "data/mechanisms.csv:2:model: stray whitespace around 'fixture cell line'; expected no leading or trailing "
+     "spaces"),
+    ("formula-like cell", M, ",fixture cell line,", ",=HYPERLINK(1),",
+     "data/mechanisms.csv:2:model: '=HYPERLINK(1)' starts with '=', which spreadsheets run as a formula; expected "
+     "text that starts with a letter, digit or bracket"),
+    ("empty item in multi-valued cell", M, "VEGF;miR-2,protein;mirna", "VEGF;miR-2,protein;;mirna",
+     "data/mechanisms.csv:3:cargo_class: empty item in 'protein;;mirna'; expected one or more terms separated by "
+     "';', each one of: protein, mirna, lncrna, circrna, mrna, dna, lipid, metabolite, not_applicable"),
+    ("unknown citekey", M, "MECH-0001,alpha2020", "MECH-0001,delta2022",
+     "data/mechanisms.csv:2:citekeys: unknown citekey 'delta2022'; expected a key of references.bib"),
+    ("citekey with wrong case", M, "MECH-0001,alpha2020", "MECH-0001,Alpha2020",
+     "data/mechanisms.csv:2:citekeys: unknown citekey 'Alpha2020'; expected a key of references.bib; did you mean "
+     "'alpha2020'? (keys are case-sensitive)"),
+    ("retracted citekey", M, "MECH-0001,alpha2020", "MECH-0001,gamma2019",
+     "data/mechanisms.csv:2:citekeys: citekey 'gamma2019' is a retracted paper; retracted papers cannot support a "
+     "finding"),
+    ("size range inverted", S, ",30,150,", ",300,150,",
+     "data/ev_subtypes.csv:2:size_nm_min: size_nm_min 300 is larger than size_nm_max 150; expected min <= max"),
+    ("selector on unknown column", C, "hallmark=migration|angiogenesis", "organ=lung",
+     "data/claims.csv:2:where: selector column 'organ' is not a column of mechanisms; expected one of: id, "
+     "citekeys, cancer_type, ev_type, hallmark, donor_cell, recipient_cell, target, cargo, cargo_class, model, "
+     "evidence_level, finding, added"),
+    ("selector value outside vocabulary", C, "hallmark=migration|angiogenesis", "hallmark=migration|flying",
+     "data/claims.csv:2:where: selector value 'flying' is not a hallmark term; expected one of: migration, "
+     "invasion, emt, angiogenesis, vascular_permeability, immune_evasion, stromal_reprogramming, "
+     "metabolic_reprogramming, drug_resistance, proliferation"),
+    ("malformed selector", C, "hallmark=migration|angiogenesis", "hallmark",
+     "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' / "
+     "'~') separated by ';'"),
+    ("contradicting row that does not exist", C, ",BIOM-0002,", ",BIOM-0099,",
+     "data/claims.csv:3:contradicted_by: row 'BIOM-0099' is not an id of data/biomarkers.csv; expected ids of the "
+     "claim's table"),
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "expected"), [f[1:] for f in CELL_FAULTS],
+                         ids=[f[0] for f in CELL_FAULTS])
+def test_cell_fault_is_located(review, rel, old, new, expected):
+    review.replace(rel, old, new)
+    assert errors(review.root) == [expected]
+
+
+FILE_FAULTS = [
+    ("ragged row", M, "Synthetic fixture finding one.,2026-01-01", "Synthetic fixture finding one.",
+     "data/mechanisms.csv:2:-: row has 13 fields; expected 14 as in the header"),
+    ("duplicate header", M, "id,citekeys,cancer_type", "id,citekeys,citekeys",
+     "data/mechanisms.csv:1:citekeys: duplicate header 'citekeys'; each column appears once"),
+    ("unbalanced quote", M, '"Synthetic fixture finding two, with a comma."',
+     '"Synthetic fixture finding two, with a comma.',
+     "data/mechanisms.csv:3:-: unbalanced quote: a quoted field that starts in this record is never closed"),
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "expected"), [f[1:] for f in FILE_FAULTS],
+                         ids=[f[0] for f in FILE_FAULTS])
+def test_file_fault_is_located(review, rel, old, new, expected):
+    review.replace(rel, old, new)
+    assert expected in errors(review.root)
+
+
+def test_missing_header_column(review):
+    review.replace(M, "id,citekeys,cancer_type,ev_type,hallmark,", "id,citekeys,cancer_type,ev_type,")
+    errs = errors(review.root)
+    assert errs[0].startswith("data/mechanisms.csv:1:hallmark: missing column 'hallmark'; expected columns: id,")
+
+
+def test_unknown_header_column(review):
+    review.replace(M, ",added\n", ",addded\n")
+    errs = errors(review.root)
+    assert any(e.startswith("data/mechanisms.csv:1:addded: unknown column 'addded'") for e in errs)
+    assert any(e.startswith("data/mechanisms.csv:1:added: missing column 'added'") for e in errs)
+
+
+def test_wrong_separator_header(review):
+    text = review.path(P).read_text().replace(",", ";")
+    review.path(P).write_text(text)
+    assert errors(review.root)[0] == ("data/pmn.csv:1:-: header is separated by ';'; expected ',' between columns: "
+                                      "id,citekeys,cancer_type,ev_type,target_organ,niche_process,recipient_cell,"
+                                      "cargo,cargo_class,model,evidence_level,finding,added")
+
+
+def test_empty_file(review):
+    review.write_bytes(P, b"")
+    assert errors(review.root) == ["data/pmn.csv:1:-: empty file; expected a header row: id,citekeys,cancer_type,"
+                                   "ev_type,target_organ,niche_process,recipient_cell,cargo,cargo_class,model,"
+                                   "evidence_level,finding,added"]
+
+
+def test_missing_file(review):
+    review.path(S).unlink()
+    assert errors(review.root)[0].startswith("data/ev_subtypes.csv:1:-: file not found; expected a CSV with header")
+
+
+def test_bom_is_reported_and_rest_still_checked(review):
+    data = review.path(P).read_bytes().replace(b",liver,", b",lungs,")
+    review.write_bytes(P, b"\xef\xbb\xbf" + data)
+    errs = errors(review.root)
+    assert errs[0] == ("data/pmn.csv:1:-: file starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 "
+                       "without BOM")
+    assert errs[1].startswith("data/pmn.csv:2:target_organ: unknown value 'lungs'")
+
+
+def test_wrong_encoding_gives_line(review):
+    data = review.path(M).read_bytes().replace(b"fixture mouse", "fixture M\u00fcnster".encode("latin-1"))
+    review.write_bytes(M, data)
+    offset = data.index(b"\xfc")
+    assert errors(review.root) == ["data/mechanisms.csv:3:-: not valid UTF-8 (byte 0xfc at offset "
+                                   f"{offset}); expected the file saved as UTF-8"]
+
+
+def test_multiline_cell_keeps_line_numbers(review):
+    review.replace(M, '"Synthetic fixture finding two, with a comma."', '"Synthetic fixture\nfinding two."')
+    review.append(M, "MECH-0003,alpha2020,breast,small_ev,migration,a,b,,x,mirna,m,in_vitro,f,2026-01-01\n")
+    review.replace(M, "MECH-0003,alpha2020,breast", "MECH-0003,alpha2020,brest")
+    assert errors(review.root) == [
+        "data/mechanisms.csv:5:cancer_type: unknown value 'brest' for cancer_type; expected one of: "
+        + ", ".join(__import__("livingreview").VOCABULARIES["cancer_type"].values)
+    ]
+
+
+def test_all_problems_reported_in_one_run(review):
+    review.replace(P, ",liver,", ",lungs,")
+    review.replace(M, "MECH-0002", "MECH-0001")
+    review.replace(B, ",0.91,", ",1.7,")
+    review.replace(BIB, "@article{beta2021", "@article{Alpha2020")
+    paths = {e.split(":")[0] for e in errors(review.root)}
+    assert paths == {P, M, B, BIB, "data/biomarkers.csv"} | {"data/pmn.csv"}
+
+
+def test_uncited_reference_is_a_warning_not_an_error(review):
+    review.append(BIB, "\n@article{delta2022,\n  author = {Uncited, Una},\n  title = {{Uncited}},\n"
+                       "  journal = {J Test},\n  year = {2022},\n  doi = {10.5555/fixture.0004},\n}\n")
+    problems = validate(review.root)
+    assert [str(p) for p in problems] == ["references.bib:27:-: warning: entry 'delta2022' is cited by no row or "
+                                          "chapter"]
+    assert check(review.root).errors == []
+
+
+def test_citation_in_a_chapter_counts_as_cited(review):
+    review.append(BIB, "\n@article{delta2022,\n  author = {Uncited, Una},\n  title = {{Uncited}},\n"
+                       "  journal = {J Test},\n  year = {2022},\n  doi = {10.5555/fixture.0004},\n}\n")
+    (review.root / "chapters").mkdir()
+    (review.root / "chapters" / "intro.md").write_text("As shown {cite:p}`alpha2020,delta2022`.\n")
+    assert validate(review.root) == []
