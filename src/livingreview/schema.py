@@ -143,7 +143,8 @@ MECHANISMS = Table(
         "MECH",
         _vocab(v.HALLMARK),
         _text("donor_cell", "Cell that releases the EVs."),
-        _text("recipient_cell", "Cell that takes up the EVs or responds to them."),
+        _text("recipient_cell", "Cell that takes up the EVs or responds to them; empty if not stated.",
+              required=False),
         _text("target", "Pathway or molecule the cargo acts on.", required=False),
     ),
 )
@@ -184,7 +185,7 @@ BIOMARKERS = Table(
     _evidence(
         "BIOM",
         _text("marker", "The measured marker, e.g. 'GPC1+ circulating exosomes'."),
-        _vocab(v.SAMPLE),
+        _vocab(v.SAMPLE, required=False),
         _vocab(v.USE),
         Column("n_patients", Kind.INTEGER, "Cancer patients in the analysis that gave the numbers.",
                required=False, minimum=1),
@@ -203,8 +204,11 @@ EV_SUBTYPES = Table(
     (
         _id("SUBT"),
         _vocab(v.EV_TYPE, name="name"),
-        Column("size_nm_min", Kind.NUMBER, "Smallest reported diameter (nm).", minimum=0, maximum=100_000),
-        Column("size_nm_max", Kind.NUMBER, "Largest reported diameter (nm).", minimum=0, maximum=100_000),
+        Column("size_nm_min", Kind.NUMBER, "Smallest reported diameter (nm); empty if not reported.",
+               required=False, minimum=0, maximum=100_000),
+        Column("size_nm_max", Kind.NUMBER, "Largest reported diameter (nm); empty if not reported.",
+               required=False, minimum=0, maximum=100_000),
+        _text("size_source", "Where the size range comes from, and how firm it is.", required=False),
         _text("biogenesis", "How the vesicles form."),
         _text("markers", "Marker proteins or features (';'-separated).", required=False, multi=True),
         _text("role_in_cancer", "Role in cancer, in one sentence."),
