@@ -20,10 +20,10 @@ ROOT_OPTION = click.option(
 )
 
 
-def _report(problems, stream=sys.stdout) -> tuple[int, int]:
+def _report(problems, err: bool = False) -> tuple[int, int]:
     errors = sum(p.severity is Severity.ERROR for p in problems)
     for p in problems:
-        click.echo(str(p), file=stream)
+        click.echo(str(p), err=err)
     return errors, len(problems) - errors
 
 
@@ -54,7 +54,7 @@ def _load_or_exit(root: Path):
     try:
         return load(root)
     except ValidationError as exc:
-        _report(exc.errors, sys.stderr)
+        _report(exc.errors, err=True)
         click.echo(f"invalid: {len(exc.errors)} error(s); run 'livingreview validate' for details", err=True)
         sys.exit(1)
 
