@@ -104,10 +104,15 @@ def _names(value: object) -> tuple[tuple[str, str], ...]:
     out = []
     for name in value:
         if isinstance(name, mw.NameParts):
-            last = " ".join([*name.von, *name.last]).strip()
-            first = " ".join(name.first).strip()
+            last = " ".join([*name.von, *name.last]).replace("{", "").replace("}", "").strip()
+            first = " ".join(name.first).replace("{", "").replace("}", "").strip()
             out.append((last, first))
     return tuple(out)
+
+
+def _unbrace(text: str) -> str:
+    # braces only group or protect case in BibTeX; they are not part of the text
+    return text.replace("{", "").replace("}", "") if "\\" not in text else text
 
 
 def _failed_block_problem(block: model.Block, rel: str) -> Problem:
@@ -139,7 +144,9 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     problems: list[Problem] = []
     parsed = bibtexparser.parse_string(
         text,
-        append_middleware=[mw.LatexDecodingMiddleware(), mw.SeparateCoAuthors(), mw.SplitNameParts()],
+        # braced groups are kept so that a braced surname ({Di Vizio}) survives name splitting
+        append_middleware=[mw.LatexDecodingMiddleware(keep_braced_groups=True), mw.SeparateCoAuthors(),
+                           mw.SplitNameParts()],
     )
     problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
     refs: dict[str, Reference] = {}
@@ -154,7 +161,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
                 authors = _names(f.value)
                 fields[name] = " and ".join(f"{last}, {first}".strip(", ") for last, first in authors)
             else:
-                fields[name] = str(f.value).strip()
+                fields[name] = _unbrace(str(f.value)).strip()
         refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1,
                                     fields, authors, lines)
     return Library(rel, refs), problems
@@ -246,7 +253,10 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
 FIELD_ORDER = ("author", "title", "journal", "booktitle", "publisher", "year", "volume", "number", "pages",
                "doi", "pmid", "pmcid", "url", "note", "retracted")
 RAW_FIELDS = {"doi", "pmid", "pmcid", "url"}
-LATEX_SPECIALS = str.maketrans({"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": "", "}": ""})
+_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"}
+LATEX_SPECIALS = str.maketrans({**_ESCAPES, "{": "", "}": ""})
+# braces in author lists group a multi-word surname ({Di Vizio}); keep them
+AUTHOR_SPECIALS = str.maketrans(_ESCAPES)
 
 
 def format_entry(key: str, entry_type: str, fields: dict[str, str]) -> str:
@@ -261,7 +271,10 @@ def format_entry(key: str, entry_type: str, fields: dict[str, str]) -> str:
     lines = [f"@{entry_type}{{{key},"]
     for name in names:
         value = str(fields[name]).strip()
-        if name not in RAW_FIELDS:
+        if name == "author":
+            value = value.translate(AUTHOR_SPECIALS) if value.count("{") == value.count("}") else value.translate(
+                LATEX_SPECIALS)
+        elif name not in RAW_FIELDS:
             value = value.translate(LATEX_SPECIALS)
         if name == "title":
             value = "{" + value + "}"

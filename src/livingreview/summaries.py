@@ -1,11 +1,49 @@
-"""Pure functions from the evidence object to summary tables (DataFrames)."""
+"""Pure functions from the evidence object to summary tables (DataFrames) for the book's chapters.
+
+Vocabulary terms are replaced by their human labels here, so that tables, chart axes and legends
+all speak the vocabulary's language; category order follows the vocabulary declaration.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from livingreview.bib import Reference
+from livingreview.claims import matches, parse_selector
 from livingreview.evidence import Evidence
 from livingreview.schema import EVIDENCE_TABLES, TABLES
+from livingreview.vocab import (
+    CANCER_TYPE,
+    CARGO_CLASS,
+    EV_TYPE,
+    EVIDENCE_LEVEL,
+    HALLMARK,
+    NICHE_PROCESS,
+    ORGAN,
+    SAMPLE,
+    STAGE,
+    STRATEGY,
+    USE,
+    Vocabulary,
+)
+
+
+def ref_label(ref: Reference) -> str:
+    """'Surname Year' for a reference."""
+    return f"{ref.first_author or ref.key} {ref.year or ''}".strip()
+
+
+def studies(ev: Evidence, keys) -> str:
+    """'Surname Year; Surname Year' for a collection of citekeys (sorted, distinct)."""
+    labels = sorted({ref_label(ev.library[k]) for k in keys if k in ev.library})
+    return "; ".join(labels)
+
+
+def label(series: pd.Series, vocab: Vocabulary) -> pd.Series:
+    """Replace terms by labels, keeping the vocabulary's order as an ordered categorical."""
+    labels = [vocab.label(t) for t in vocab.values]
+    return pd.Series(pd.Categorical(series.astype(object).map(vocab.label), categories=labels, ordered=True),
+                     index=series.index)
 
 
 def cited_keys(ev: Evidence) -> set[str]:
@@ -52,3 +90,262 @@ def status(ev: Evidence) -> dict[str, object]:
         "last_added": max(lasts).date().isoformat() if lasts else None,
         "fingerprint": ev.fingerprint[:12],
     }
+
+
+# --- EV subtypes -----------------------------------------------------------------------------------
+
+def subtypes(ev: Evidence) -> pd.DataFrame:
+    """One row per subtype entry: label, size range, biogenesis, markers, role, citations."""
+    df = ev.ev_subtypes
+    out = pd.DataFrame({
+        "subtype": label(df["name"], EV_TYPE),
+        "size_nm_min": df["size_nm_min"],
+        "size_nm_max": df["size_nm_max"],
+        "size_source": df["size_source"],
+        "biogenesis": df["biogenesis"],
+        "markers": df["markers"],
+        "role_in_cancer": df["role_in_cancer"],
+        "citekeys": df["citekeys"],
+    })
+    out["studies"] = df["citekeys"].map(lambda keys: studies(ev, keys))
+    return out.sort_values(["subtype", "size_nm_min"], kind="stable").reset_index(drop=True)
+
+
+def size_ranges(ev: Evidence) -> pd.DataFrame:
+    """Subtype entries with both a minimum and a maximum size, for the size-range chart."""
+    df = subtypes(ev)
+    df = df.dropna(subset=["size_nm_min", "size_nm_max"]).copy()
+    df["size_nm_min"] = df["size_nm_min"].astype(float)
+    df["size_nm_max"] = df["size_nm_max"].astype(float)
+    df["row"] = df["subtype"].astype(str) + " (" + df["studies"] + ")"
+    return df[["row", "subtype", "size_nm_min", "size_nm_max", "studies"]].reset_index(drop=True)
+
+
+# --- counts over two vocabularies ------------------------------------------------------------------
+
+def _explode(df: pd.DataFrame, column: str) -> pd.DataFrame:
+    out = df.copy()
+    if len(out) and isinstance(out[column].iloc[0], tuple):
+        out = out.explode(column)
+    return out
+
+
+def crosstab(ev: Evidence, table: str, rows: Vocabulary, cols: Vocabulary, row_col: str | None = None,
+             col_col: str | None = None, include_empty: bool = False) -> pd.DataFrame:
+    """Long table of (row label, column label, rows, studies, study list) for two vocabulary columns.
+
+    With ``include_empty`` every combination of terms is present (zero where no row), for gap maps.
+    """
+    row_col, col_col = row_col or rows.name, col_col or cols.name
+    df = _explode(_explode(ev[table], row_col), col_col)
+    groups = []
+    for (r, c), part in df.groupby([df[row_col].astype(object), df[col_col].astype(object)], sort=False):
+        keys = {k for cell in part["citekeys"] for k in cell}
+        groups.append({row_col: r, col_col: c, "rows": len(part), "studies": len(keys),
+                       "study_list": studies(ev, keys)})
+    out = pd.DataFrame(groups, columns=[row_col, col_col, "rows", "studies", "study_list"])
+    if include_empty:
+        full = pd.MultiIndex.from_product([rows.values, cols.values], names=[row_col, col_col]).to_frame(index=False)
+        out = full.merge(out, how="left", on=[row_col, col_col])
+        out[["rows", "studies"]] = out[["rows", "studies"]].fillna(0).astype(int)
+        out["study_list"] = out["study_list"].fillna("")
+    out[row_col] = label(out[row_col], rows)
+    out[col_col] = label(out[col_col], cols)
+    return out.sort_values([row_col, col_col]).reset_index(drop=True)
+
+
+def hallmark_by_cancer(ev: Evidence, include_empty: bool = False) -> pd.DataFrame:
+    """Mechanism rows per hallmark and cancer type."""
+    return crosstab(ev, "mechanisms", HALLMARK, CANCER_TYPE, include_empty=include_empty)
+
+
+def organ_by_cancer(ev: Evidence, include_empty: bool = False) -> pd.DataFrame:
+    """Premetastatic-niche rows per target organ and cancer type."""
+    return crosstab(ev, "pmn", ORGAN, CANCER_TYPE, include_empty=include_empty)
+
+
+def process_by_organ(ev: Evidence) -> pd.DataFrame:
+    """Premetastatic-niche rows per niche process and target organ."""
+    return crosstab(ev, "pmn", NICHE_PROCESS, ORGAN)
+
+
+def strategy_by_stage(ev: Evidence) -> pd.DataFrame:
+    """Therapy rows per strategy and development stage, every combination present."""
+    return crosstab(ev, "therapies", STRATEGY, STAGE, include_empty=True)
+
+
+def level_by(ev: Evidence, table: str, vocab: Vocabulary, column: str | None = None) -> pd.DataFrame:
+    """Rows per term of ``column`` and evidence level."""
+    return crosstab(ev, table, vocab, EVIDENCE_LEVEL, row_col=column)
+
+
+# --- per-table summary tables ----------------------------------------------------------------------
+
+def _summary(ev: Evidence, table: str, columns: dict[str, Vocabulary | None], sort: list[str]) -> pd.DataFrame:
+    df = ev[table]
+    out = pd.DataFrame(index=df.index)
+    for col, vocab in columns.items():
+        if vocab is not None and not isinstance(df[col].iloc[0] if len(df) else None, tuple):
+            out[col] = label(df[col], vocab)
+        elif vocab is not None:
+            out[col] = df[col].map(lambda items, v=vocab: tuple(v.label(i) for i in items))
+        else:
+            out[col] = df[col]
+    out["citekeys"] = df["citekeys"]
+    return out.sort_values(sort + ["id"], kind="stable").reset_index(drop=True)
+
+
+def mechanism_summary(ev: Evidence) -> pd.DataFrame:
+    """Mechanism rows grouped by hallmark."""
+    return _summary(ev, "mechanisms", {
+        "hallmark": HALLMARK, "id": None, "cancer_type": CANCER_TYPE, "ev_type": EV_TYPE, "cargo": None,
+        "donor_cell": None, "recipient_cell": None, "evidence_level": EVIDENCE_LEVEL, "finding": None,
+    }, ["hallmark", "cancer_type"])
+
+
+def pmn_summary(ev: Evidence) -> pd.DataFrame:
+    """Premetastatic-niche rows grouped by target organ."""
+    return _summary(ev, "pmn", {
+        "target_organ": ORGAN, "id": None, "cancer_type": CANCER_TYPE, "cargo": None, "recipient_cell": None,
+        "niche_process": NICHE_PROCESS, "evidence_level": EVIDENCE_LEVEL, "finding": None,
+    }, ["target_organ", "cancer_type"])
+
+
+def therapy_summary(ev: Evidence) -> pd.DataFrame:
+    """Therapy rows grouped by strategy, furthest stage first."""
+    out = _summary(ev, "therapies", {
+        "strategy": STRATEGY, "id": None, "agent": None, "cancer_type": CANCER_TYPE, "stage": STAGE,
+        "outcome": None, "finding": None,
+    }, ["strategy"])
+    return out.sort_values(["strategy", "stage", "id"], ascending=[True, False, True], kind="stable").reset_index(
+        drop=True)
+
+
+def biomarker_summary(ev: Evidence) -> pd.DataFrame:
+    """Biomarker rows with the numbers each study reported."""
+    return _summary(ev, "biomarkers", {
+        "cancer_type": CANCER_TYPE, "id": None, "marker": None, "sample": SAMPLE, "use": USE,
+        "n_patients": None, "n_controls": None, "auc": None, "sensitivity": None, "specificity": None,
+        "finding": None,
+    }, ["cancer_type"])
+
+
+def auc_points(ev: Evidence) -> pd.DataFrame:
+    """Biomarker rows that report an AUC, one point each, for the AUC dot plot."""
+    df = ev.biomarkers
+    df = df[df["auc"].notna()]
+    out = pd.DataFrame({
+        "id": df["id"],
+        "marker": df["marker"].astype(str),
+        "cancer": label(df["cancer_type"], CANCER_TYPE),
+        "cargo_class": df["cargo_class"].map(lambda items: CARGO_CLASS.label(items[0]) if items else ""),
+        "auc": df["auc"].astype(float),
+        "n_patients": df["n_patients"].astype("Float64"),
+        "study": df["citekeys"].map(lambda keys: studies(ev, keys)),
+    })
+    out["label"] = out["marker"] + " — " + out["cancer"].astype(str)
+    return out.sort_values(["cancer", "auc"], ascending=[True, False]).reset_index(drop=True)
+
+
+def sens_spec_points(ev: Evidence) -> pd.DataFrame:
+    """Biomarker rows that report both sensitivity and specificity."""
+    df = ev.biomarkers
+    df = df[df["sensitivity"].notna() & df["specificity"].notna()]
+    return pd.DataFrame({
+        "id": df["id"],
+        "marker": df["marker"].astype(str),
+        "cancer": label(df["cancer_type"], CANCER_TYPE),
+        "sensitivity": df["sensitivity"].astype(float),
+        "specificity": df["specificity"].astype(float),
+        "study": df["citekeys"].map(lambda keys: studies(ev, keys)),
+    }).reset_index(drop=True)
+
+
+# --- claims ----------------------------------------------------------------------------------------
+
+def claim_rows(ev: Evidence, claim: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(supporting rows, contradicting rows) of one claim: selector matches minus marked contradictions."""
+    rows = ev[claim["table"]]
+    selected = rows[matches(rows, parse_selector(claim["where"]))]
+    against = set(claim["contradicted_by"])
+    return selected[~selected["id"].isin(against)], rows[rows["id"].isin(against)]
+
+
+def claim_support(ev: Evidence) -> pd.DataFrame:
+    """One row per claim: supporting rows by evidence level, contradicting rows, and a flag."""
+    records = []
+    for _, claim in ev.claims.iterrows():
+        support, against = claim_rows(ev, claim)
+        levels = support["evidence_level"].value_counts() if "evidence_level" in support else pd.Series(dtype=int)
+        rec = {"id": claim["id"], "section": claim["section"], "claim": claim["claim"],
+               "table": TABLES[claim["table"]].title, "supporting": len(support), "contradicting": len(against)}
+        for term in EVIDENCE_LEVEL.values:
+            rec[EVIDENCE_LEVEL.label(term)] = int(levels.get(term, 0))
+        human = rec[EVIDENCE_LEVEL.label("human_observational")] + rec[EVIDENCE_LEVEL.label("clinical_trial")]
+        if len(support) == 0:
+            flag = "no supporting evidence"
+        elif "evidence_level" in support and rec[EVIDENCE_LEVEL.label("in_vitro")] == len(support):
+            flag = "in vitro only"
+        elif len(against):
+            flag = "contested"
+        elif "evidence_level" in support and human == 0:
+            flag = "no human data"
+        else:
+            flag = ""
+        rec["flag"] = flag
+        rec["citekeys"] = tuple(sorted({k for cell in support["citekeys"] for k in cell}))
+        rec["contradicting_citekeys"] = tuple(sorted({k for cell in against["citekeys"] for k in cell}))
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def claim_levels(ev: Evidence) -> pd.DataFrame:
+    """Long table of claim x evidence level (and 'Contradicting') counts, for the stacked chart."""
+    wide = claim_support(ev)
+    cols = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
+    long = wide.melt(id_vars=["id", "claim"], value_vars=cols, var_name="evidence", value_name="rows")
+    contra = wide[["id", "claim"]].assign(evidence="Contradicting", rows=-wide["contradicting"])
+    out = pd.concat([long, contra], ignore_index=True)
+    out["claim_label"] = out["id"] + ": " + out["claim"]
+    return out[out["rows"] != 0].reset_index(drop=True)
+
+
+# --- evidence map and growth -----------------------------------------------------------------------
+
+def studies_per_year(ev: Evidence) -> pd.DataFrame:
+    """Distinct studies per publication year and table."""
+    records = []
+    for name in (*EVIDENCE_TABLES, "ev_subtypes"):
+        keys = {k for cell in ev[name]["citekeys"] for k in cell}
+        for key in keys:
+            year = ev.library[key].year
+            if year:
+                records.append({"table": TABLES[name].title, "year": year, "key": key})
+    df = pd.DataFrame.from_records(records, columns=["table", "year", "key"])
+    return (df.groupby(["table", "year"]).size().rename("studies").reset_index()
+            .sort_values(["year", "table"]).reset_index(drop=True))
+
+
+def explorer(ev: Evidence) -> pd.DataFrame:
+    """Every finding of every table in one flat table for the searchable explorer."""
+    f = ev.findings()
+    out = pd.DataFrame({
+        "id": f["id"].astype(str),
+        "table": f["table"].map(lambda t: TABLES[t].title),
+        "cancer": f["cancer_type"].astype(object).map(CANCER_TYPE.label),
+        "ev_type": f["ev_type"].astype(object).map(EV_TYPE.label),
+        "level": f["evidence_level"].astype(object).map(EVIDENCE_LEVEL.label),
+        "cargo": f["cargo"].map(lambda items: "; ".join(items)),
+        "finding": f["finding"].astype(str),
+        "studies": f["citekeys"].map(lambda keys: studies(ev, keys)),
+        "links": f["citekeys"].map(lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
+    })
+    return out.sort_values("id").reset_index(drop=True)
+
+
+def whats_new(ev: Evidence) -> pd.DataFrame:
+    """Rows added per month and table."""
+    f = ev.findings()
+    f = f.assign(month=f["added"].dt.strftime("%Y-%m"), table=f["table"].map(lambda t: TABLES[t].title))
+    return f.groupby(["month", "table"]).size().rename("rows").reset_index().sort_values(
+        ["month", "table"], ascending=[False, True]).reset_index(drop=True)

@@ -1,0 +1,62 @@
+"""Turning summary tables and charts into page content, with every data value escaped.
+
+Tables become MyST Markdown (so ``{cite:p}`` roles resolve to the bibliography); charts become a
+container plus their spec as inert JSON, drawn by the book's own vendored vega-embed (no CDN).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+from markupsafe import escape
+
+# MyST/CommonMark treat these as markup; a backslash makes each one literal text.
+_MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~$:^=-])")
+CITE_KEY_RE = re.compile(r"^[A-Za-z0-9_:.+\-]+$")
+
+
+def escape_md(value: object) -> str:
+    """Escape a data value for MyST Markdown: HTML-escaped, Markdown punctuation backslashed, one line."""
+    if value is None or (not isinstance(value, (str, tuple, list)) and pd.isna(value)):
+        return ""
+    if isinstance(value, (tuple, list)):
+        value = "; ".join(str(v) for v in value)
+    text = " ".join(str(value).split())
+    text = str(escape(text))  # <, >, &, quotes -> entities, which Markdown shows as text
+    return _MD_SPECIALS.sub(r"\\\1", text)
+
+
+def cite(keys: Iterable[str]) -> str:
+    """A ``{cite:p}`` role for ``keys`` (validated BibTeX keys only; anything else is dropped)."""
+    good = [k for k in keys if CITE_KEY_RE.match(k)]
+    return "{cite:p}`" + ",".join(good) + "`" if good else ""
+
+
+def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None) -> str:
+    """A MyST Markdown table of ``df``: every cell escaped, the ``cite_column`` rendered as citations."""
+    labels = labels or {}
+    headers = [escape_md(labels.get(c, c.replace("_", " ").capitalize())) for c in df.columns]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in df.itertuples(index=False):
+        cells = []
+        for col, value in zip(df.columns, row, strict=True):
+            if col == cite_column:
+                keys = value if isinstance(value, (tuple, list)) else str(value).split(";")
+                cells.append(cite(keys))
+            else:
+                cells.append(escape_md(value))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def chart_html(spec: dict, name: str) -> str:
+    """A chart container with its Vega-Lite spec as inert JSON; the book's script draws it."""
+    slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    payload = json.dumps(spec, sort_keys=True, ensure_ascii=False)
+    # inside <script type="application/json"> only "</" can end the element early
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return (f'<div class="lr-chart" id="chart-{slug}"></div>\n'
+            f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>')
