@@ -11,6 +11,8 @@ from pathlib import Path
 from livingreview.evidence import fingerprint
 
 STAMP = ".livingreview-inputs"
+VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
+FIGURES = Path("_static") / "figures"
 
 
 def inputs_fingerprint(root: Path) -> str:
@@ -36,6 +38,9 @@ def build_book(root: Path) -> int:
     current = inputs_fingerprint(root)
     if build_dir.exists() and (not stamp.exists() or stamp.read_text().strip() != current):
         shutil.rmtree(build_dir)
+    if not build_dir.exists():
+        shutil.rmtree(root / FIGURES, ignore_errors=True)
+    vendor_scripts(root)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(root), "-W", "-n", "--keep-going"]
     code = subprocess.call(cmd, cwd=root)
@@ -43,3 +48,32 @@ def build_book(root: Path) -> int:
         build_dir.mkdir(exist_ok=True)
         stamp.write_text(current + "\n")
     return code
+
+
+def vendor_scripts(root: Path) -> Path:
+    """Write vega, vega-lite and vega-embed (from vl-convert's bundle) under ``_static/vendor``: no CDN.
+
+    The bundle is wrapped in a function so that its internals cannot clash with Sphinx's globals
+    (``doctools.js`` declares ``_``); it publishes ``window.vegaEmbed`` itself.
+    """
+    import vl_convert as vlc
+
+    target = root / VENDOR
+    header = (f"/* vega {vlc.get_vega_version()}, vega-lite {vlc.get_vegalite_versions()[-1]}, "
+              f"vega-embed {vlc.get_vega_embed_version()}; bundled by vl-convert-python {vlc.__version__} */")
+    if target.exists() and target.read_text(encoding="utf-8").startswith(header):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(f"{header}\n(function () {{\n{vlc.javascript_bundle()}\n}})();\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The review root above ``start`` (default: the working directory, a chapter's folder in a build)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").exists() and (folder / "data").is_dir():
+            return folder
+    raise FileNotFoundError(f"no review root (with _toc.yml and data/) above {here}")

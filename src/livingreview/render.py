@@ -60,3 +60,15 @@ def chart_html(spec: dict, name: str) -> str:
     payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
     return (f'<div class="lr-chart" id="chart-{slug}"></div>\n'
             f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>')
+
+
+def explorer_html(df: pd.DataFrame, name: str = "explorer", page_size: int = 25) -> str:
+    """A searchable, filterable, paged table: rows travel as inert JSON; the book's script renders them as text."""
+    slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    records = df.astype(object).where(df.notna(), "").to_dict(orient="split")
+    payload = json.dumps({"columns": records["columns"], "rows": records["data"], "page_size": page_size},
+                         ensure_ascii=False)
+    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return (f'<div class="lr-explorer" id="explorer-{slug}"></div>\n'
+            f'<script type="application/json" class="lr-explorer-data" data-target="explorer-{slug}">'
+            f"{payload}</script>")

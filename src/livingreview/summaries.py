@@ -192,7 +192,7 @@ def _summary(ev: Evidence, table: str, columns: dict[str, Vocabulary | None], so
         else:
             out[col] = df[col]
     out["citekeys"] = df["citekeys"]
-    return out.sort_values(sort + ["id"], kind="stable").reset_index(drop=True)
+    return out.sort_values([*sort, "id"], kind="stable").reset_index(drop=True)
 
 
 def mechanism_summary(ev: Evidence) -> pd.DataFrame:

@@ -1,0 +1,111 @@
+/* EV Metastasis Living Review: draw charts and explorer tables from inert JSON on the page.
+   Uses the vendored vega-embed (no CDN). Data values are only ever inserted as text. */
+(function () {
+  "use strict";
+
+  function drawCharts() {
+    document.querySelectorAll("script.lr-chart-spec").forEach(function (node) {
+      var target = document.getElementById(node.dataset.target);
+      if (!target || target.dataset.drawn) return;
+      target.dataset.drawn = "1";
+      var spec = JSON.parse(node.textContent);
+      if (typeof window.vegaEmbed !== "function") {
+        target.textContent = "Chart library not loaded.";
+        console.error("livingreview: vegaEmbed missing");
+        return;
+      }
+      window.vegaEmbed(target, spec, { actions: { export: true, source: false, compiled: false, editor: false },
+                                       renderer: "svg" })
+        .catch(function (err) { target.textContent = "Chart error: " + err.message; console.error(err); });
+    });
+  }
+
+  function cell(tag, text) {
+    var el = document.createElement(tag);
+    el.textContent = text == null ? "" : String(text);
+    return el;
+  }
+
+  function linkList(text) {
+    var span = document.createElement("span");
+    String(text || "").split("; ").filter(Boolean).forEach(function (url, i) {
+      if (!/^https:\/\/(doi\.org|pubmed\.ncbi\.nlm\.nih\.gov)\//.test(url)) return;
+      if (i) span.appendChild(document.createTextNode(" "));
+      var a = document.createElement("a");
+      a.href = url; a.textContent = "[" + (i + 1) + "]"; a.rel = "noopener";
+      span.appendChild(a);
+    });
+    return span;
+  }
+
+  function drawExplorer(node) {
+    var target = document.getElementById(node.dataset.target);
+    if (!target || target.dataset.drawn) return;
+    target.dataset.drawn = "1";
+    var data = JSON.parse(node.textContent);
+    var cols = data.columns, rows = data.rows, size = data.page_size || 25, page = 0;
+    var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
+
+    var bar = document.createElement("div"); bar.className = "lr-explorer-bar";
+    var search = document.createElement("input");
+    search.type = "search"; search.placeholder = "Search all rows…"; search.setAttribute("aria-label", "Search");
+    bar.appendChild(search);
+    function select(col, label) {
+      var s = document.createElement("select"); s.setAttribute("aria-label", label);
+      s.appendChild(new Option("All " + label, ""));
+      Array.from(new Set(rows.map(function (r) { return r[col]; }))).sort().forEach(function (v) {
+        s.appendChild(new Option(v, v));
+      });
+      bar.appendChild(s); return s;
+    }
+    var tableSel = tableCol >= 0 ? select(tableCol, "tables") : null;
+    var levelSel = levelCol >= 0 ? select(levelCol, "evidence levels") : null;
+    var info = cell("span", ""); info.className = "lr-explorer-info"; bar.appendChild(info);
+    var prev = cell("button", "‹ Previous"), next = cell("button", "Next ›");
+    bar.appendChild(prev); bar.appendChild(next);
+    target.appendChild(bar);
+
+    var table = document.createElement("table"); table.className = "lr-explorer-table table";
+    var head = document.createElement("tr");
+    cols.forEach(function (c) { head.appendChild(cell("th", c.replace("_", " "))); });
+    var thead = document.createElement("thead"); thead.appendChild(head); table.appendChild(thead);
+    var tbody = document.createElement("tbody"); table.appendChild(tbody);
+    target.appendChild(table);
+
+    function filtered() {
+      var q = search.value.trim().toLowerCase();
+      return rows.filter(function (r) {
+        if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
+        if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
+        return !q || r.join(" ").toLowerCase().indexOf(q) >= 0;
+      });
+    }
+    function render() {
+      var hits = filtered(), pages = Math.max(1, Math.ceil(hits.length / size));
+      page = Math.min(page, pages - 1);
+      tbody.textContent = "";
+      hits.slice(page * size, page * size + size).forEach(function (r) {
+        var tr = document.createElement("tr");
+        r.forEach(function (v, i) {
+          if (i === linkCol) { var td = document.createElement("td"); td.appendChild(linkList(v)); tr.appendChild(td); }
+          else tr.appendChild(cell("td", v));
+        });
+        tbody.appendChild(tr);
+      });
+      info.textContent = hits.length + " rows · page " + (page + 1) + " of " + pages;
+      prev.disabled = page === 0; next.disabled = page >= pages - 1;
+    }
+    search.addEventListener("input", function () { page = 0; render(); });
+    [tableSel, levelSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
+    prev.addEventListener("click", function () { page -= 1; render(); });
+    next.addEventListener("click", function () { page += 1; render(); });
+    render();
+  }
+
+  function init() {
+    drawCharts();
+    document.querySelectorAll("script.lr-explorer-data").forEach(drawExplorer);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

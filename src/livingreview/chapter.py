@@ -1,0 +1,61 @@
+"""What a chapter notebook calls: load the evidence once, show tables and charts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from livingreview.book import FIGURES, find_root
+from livingreview.evidence import Evidence, load
+from livingreview.render import chart_html, explorer_html, markdown_table
+
+
+def evidence() -> Evidence:
+    """Load and validate the review that contains the running chapter."""
+    return load(find_root())
+
+
+def table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None) -> Markdown:
+    """Show ``df`` as a MyST table whose citations link to the bibliography."""
+    return Markdown(markdown_table(df, cite_column, labels))
+
+
+def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
+    """Show an interactive chart and write its static SVG copy next to the book, linked under it."""
+    import vl_convert as vlc
+
+    slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    spec = chart.to_dict()
+    folder = find_root() / FIGURES
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{slug}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    link = Path("..") / FIGURES / f"{slug}.svg"
+    return HTML(chart_html(spec, slug)
+                + f'\n<p class="lr-figure-links">Static copy: <a href="{link.as_posix()}">SVG</a></p>')
+
+
+def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
+    """Show the searchable, filterable, paged table of ``df``."""
+    return HTML(explorer_html(df, name))
+
+
+def status_block(ev: Evidence) -> Markdown:
+    """The introduction's status block: headline numbers of the evidence base at build time."""
+    from livingreview.render import escape_md
+    from livingreview.summaries import status
+
+    s = status(ev)
+    retracted = ", ".join(s["retracted"]) or "none"
+    lines = [
+        f"- **{s['rows']}** evidence rows and **{s['claims']}** claims, citing **{s['cited_references']}** of "
+        f"**{s['references']}** references (citation coverage {s['citation_coverage']:.0%}).",
+        f"- **{s['cancer_types']}** cancer types covered.",
+        f"- Last row added: **{escape_md(s['last_added'])}**.",
+        f"- Retracted papers recorded (never used as support): {escape_md(retracted)}.",
+        f"- Data fingerprint: `{s['fingerprint']}` (changes whenever any table or the library changes).",
+    ]
+    return Markdown("\n".join(lines))

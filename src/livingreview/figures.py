@@ -1,0 +1,150 @@
+"""Pure chart builders: a summary DataFrame in, an ``alt.Chart`` out.
+
+Every chart has a title, labelled axes and legends in the vocabulary's words, and tooltips.
+Data arrive aggregated (see ``summaries``), so no chart carries more than a few hundred rows.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from livingreview.vocab import EVIDENCE_LEVEL, Vocabulary
+
+LEVEL_COLORS = ["#9ecae1", "#4292c6", "#41ab5d", "#006d2c"]
+WIDTH = 640
+
+
+def _order(series: pd.Series) -> list[str]:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = set(series.astype(str))
+        return [c for c in series.cat.categories if c in present]
+    return sorted(series.astype(str).unique())
+
+
+def size_range_chart(df: pd.DataFrame) -> alt.Chart:
+    """Interval marks from minimum to maximum reported diameter per EV subtype (log scale)."""
+    base = alt.Chart(df, title="Reported size ranges of EV subtypes")
+    x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log"), title="Diameter (nm, log scale)")
+    y = alt.Y("row:N", sort=list(df["row"]), title="Subtype (source)")
+    tooltip = [alt.Tooltip("subtype:N", title="Subtype"), alt.Tooltip("size_nm_min:Q", title="Min (nm)"),
+               alt.Tooltip("size_nm_max:Q", title="Max (nm)"), alt.Tooltip("studies:N", title="Studies")]
+    bars = base.mark_bar(height=12, cornerRadius=3).encode(x=x, x2="size_nm_max:Q", y=y,
+                                                           color=alt.Color("subtype:N", title="Subtype",
+                                                                           sort=_order(df["subtype"])),
+                                                           tooltip=tooltip)
+    ticks = base.mark_tick(thickness=2, size=16, color="black").encode(x=x, y=y, tooltip=tooltip)
+    return (bars + ticks).properties(width=WIDTH)
+
+
+def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
+                  value: str = "rows", show_zero: bool = False) -> alt.Chart:
+    """A heat map of counts over two labelled categories; tooltips list the studies in each cell."""
+    base = alt.Chart(df, title=title).encode(
+        x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title),
+    )
+    tooltip = [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:N", title=x_title),
+               alt.Tooltip("rows:Q", title="Rows"), alt.Tooltip("studies:Q", title="Studies"),
+               alt.Tooltip("study_list:N", title="Which")]
+    scale = alt.Scale(scheme="blues", domainMin=0)
+    rect = base.mark_rect(stroke="white").encode(
+        color=alt.condition(f"datum.{value} > 0",
+                            alt.Color(f"{value}:Q", title="Rows" if value == "rows" else "Studies", scale=scale),
+                            alt.value("#f4f4f4" if show_zero else "transparent")),
+        tooltip=tooltip,
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.condition(f"datum.{value} > 0", alt.Text(f"{value}:Q"), alt.value("")),
+        color=alt.condition(f"datum.{value} > 3", alt.value("white"), alt.value("black")),
+        tooltip=tooltip,
+    )
+    return (rect + text).properties(width=alt.Step(26), height=alt.Step(22))
+
+
+def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str) -> alt.Chart:
+    """Horizontal bars of rows per category, stacked by evidence level."""
+    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
+    return alt.Chart(df, title=title).mark_bar().encode(
+        y=alt.Y(f"{category}:N", sort=_order(df[category]), title=category_title),
+        x=alt.X("sum(rows):Q", title="Rows"),
+        color=alt.Color("evidence_level:N", title="Evidence level", sort=levels,
+                        scale=alt.Scale(domain=levels, range=LEVEL_COLORS)),
+        order=alt.Order("level_order:Q"),
+        tooltip=[alt.Tooltip(f"{category}:N", title=category_title),
+                 alt.Tooltip("evidence_level:N", title="Evidence level"), alt.Tooltip("rows:Q", title="Rows"),
+                 alt.Tooltip("study_list:N", title="Studies")],
+    ).transform_calculate(
+        level_order=f"indexof({levels!r}, datum.evidence_level)"
+    ).properties(width=WIDTH - 200)
+
+
+def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
+    """Strategy x development stage: how far each therapeutic strategy has come."""
+    return count_heatmap(df, "stage", "strategy", "Therapeutic strategies by furthest stage reached",
+                         "Development stage", "Strategy", show_zero=True)
+
+
+def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
+    """AUC per marker and cancer: size = patients, colour = cargo class, with a 0.5 (chance) line.
+
+    Rows whose study gives no patient count are drawn as fixed-size diamonds rather than dropped.
+    """
+    base = alt.Chart(df, title="Diagnostic accuracy (AUC) of EV biomarkers")
+    x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="Area under the ROC curve")
+    y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=360))
+    color = alt.Color("cargo_class:N", title="Cargo class")
+    tooltip = [alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
+               alt.Tooltip("auc:Q", title="AUC", format=".3f"), alt.Tooltip("n_patients:Q", title="Patients"),
+               alt.Tooltip("cargo_class:N", title="Cargo class"), alt.Tooltip("study:N", title="Study")]
+    sized = base.transform_filter("isValid(datum.n_patients)").mark_circle(
+        opacity=0.8, stroke="black", strokeWidth=0.5).encode(
+        x=x, y=y, color=color, tooltip=tooltip,
+        size=alt.Size("n_patients:Q", title="Patients", scale=alt.Scale(range=[40, 600])))
+    unsized = base.transform_filter("!isValid(datum.n_patients)").mark_point(
+        shape="diamond", filled=True, size=80, opacity=0.8).encode(x=x, y=y, color=color, tooltip=tooltip)
+    chance = alt.Chart(pd.DataFrame({"auc": [0.5]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+        x="auc:Q", tooltip=[alt.Tooltip("auc:Q", title="Chance (AUC)")])
+    return (chance + sized + unsized).properties(width=WIDTH - 300)
+
+
+def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
+    """Reported sensitivity against specificity, one point per biomarker row."""
+    return alt.Chart(df, title="Sensitivity and specificity where reported").mark_point(filled=True, size=90).encode(
+        x=alt.X("specificity:Q", scale=alt.Scale(domain=[0, 1]), title="Specificity"),
+        y=alt.Y("sensitivity:Q", scale=alt.Scale(domain=[0, 1]), title="Sensitivity"),
+        color=alt.Color("cancer:N", title="Cancer"),
+        tooltip=[alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
+                 alt.Tooltip("sensitivity:Q", title="Sensitivity", format=".3f"),
+                 alt.Tooltip("specificity:Q", title="Specificity", format=".3f"),
+                 alt.Tooltip("study:N", title="Study")],
+    ).properties(width=420, height=360)
+
+
+def claims_chart(df: pd.DataFrame) -> alt.Chart:
+    """Rows behind each claim stacked by evidence level; contradicting rows extend to the left."""
+    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values] + ["Contradicting"]
+    return alt.Chart(df, title="Evidence behind each claim of the review").mark_bar().encode(
+        y=alt.Y("id:N", title="Claim", sort=sorted(df["id"].unique())),
+        x=alt.X("sum(rows):Q", title="Rows (contradicting rows to the left of zero)"),
+        color=alt.Color("evidence:N", title="Evidence", sort=levels,
+                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, "#d62728"])),
+        tooltip=[alt.Tooltip("claim_label:N", title="Claim"), alt.Tooltip("evidence:N", title="Evidence"),
+                 alt.Tooltip("rows:Q", title="Rows")],
+    ).properties(width=WIDTH - 160)
+
+
+def growth_chart(df: pd.DataFrame) -> alt.Chart:
+    """Distinct studies per publication year, stacked by table."""
+    return alt.Chart(df, title="Studies in the review by publication year").mark_bar().encode(
+        x=alt.X("year:O", title="Publication year"),
+        y=alt.Y("sum(studies):Q", title="Studies"),
+        color=alt.Color("table:N", title="Table"),
+        tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("table:N", title="Table"),
+                 alt.Tooltip("studies:Q", title="Studies")],
+    ).properties(width=WIDTH)
+
+
+def vocabulary_title(vocab: Vocabulary) -> str:
+    """Axis title for a vocabulary: its name in words."""
+    return vocab.name.replace("_", " ").capitalize()
