@@ -40,10 +40,7 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
 def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
                   value: str = "rows", show_zero: bool = False) -> alt.Chart:
     """A heat map of counts over two labelled categories; tooltips list the studies in each cell."""
-    base = alt.Chart(df, title=title).encode(
-        x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title),
-    )
+    base = alt.Chart(df)
     tooltip = [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:N", title=x_title),
                alt.Tooltip("rows:Q", title="Rows"), alt.Tooltip("studies:Q", title="Studies"),
                alt.Tooltip("study_list:N", title="Which")]
@@ -59,7 +56,10 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
         color=alt.condition(f"datum.{value} > 3", alt.value("white"), alt.value("black")),
         tooltip=tooltip,
     )
-    return (rect + text).properties(width=alt.Step(26), height=alt.Step(22))
+    return alt.layer(rect, text, title=title).encode(
+        x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title),
+    ).properties(width=alt.Step(26), height=alt.Step(22))
 
 
 def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str) -> alt.Chart:

@@ -25,8 +25,8 @@ def escape_md(value: object) -> str:
     if isinstance(value, (tuple, list)):
         value = "; ".join(str(v) for v in value)
     text = " ".join(str(value).split())
-    text = str(escape(text))  # <, >, &, quotes -> entities, which Markdown shows as text
-    return _MD_SPECIALS.sub(r"\\\1", text)
+    text = _MD_SPECIALS.sub(r"\\\1", text)
+    return str(escape(text))  # then <, >, &, quotes -> entities, which Markdown shows as text
 
 
 def cite(keys: Iterable[str]) -> str:

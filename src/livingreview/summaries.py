@@ -86,7 +86,9 @@ def status(ev: Evidence) -> dict[str, object]:
         "cited_references": len(cited & set(refs)),
         "citation_coverage": round(len(cited & set(refs)) / len(refs), 3) if refs else 0.0,
         "retracted": sorted(k for k, r in refs.items() if r.retracted),
-        "cancer_types": int(findings["cancer_type"].nunique()),
+        "cancer_types": int(findings["cancer_type"].astype(object).isin(
+            [t for t in CANCER_TYPE.values if t not in ("pan_cancer", "not_applicable")]).pipe(
+            lambda hit: findings.loc[hit, "cancer_type"].nunique())),
         "last_added": max(lasts).date().isoformat() if lasts else None,
         "fingerprint": ev.fingerprint[:12],
     }

@@ -1,0 +1,182 @@
+"""The built book: every chapter executes, renders its charts offline, escapes data, and is never stale.
+
+Builds a copy of the repository's book once (with injection payloads planted in the copy's data), serves it on
+127.0.0.1 and opens every page in headless Chromium. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import http.server
+import io
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from livingreview.book import build_book
+
+PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2">'
+BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
+CHAPTERS = ["intro", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "07_claims",
+            "08_evidence_map", "bibliography"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+pytestmark = pytest.mark.book
+
+
+def _edit_cell(path: Path, row_id: str, column: str, edit) -> None:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    col = rows[0].index(column)
+    for row in rows[1:]:
+        if row[0] == row_id:
+            row[col] = edit(row[col])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("book") / "review"
+    root.mkdir()
+    for name in ("data", "chapters"):
+        shutil.copytree(REPO / name, root / name)
+    for name in ("references.bib", "_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, root / name)
+    (root / "_static").mkdir()
+    for name in ("livingreview.js", "livingreview.css"):
+        shutil.copy(REPO / "_static" / name, root / "_static" / name)
+    _edit_cell(root / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: v + PAYLOAD)
+    bib = (root / "references.bib").read_text(encoding="utf-8")
+    target = "title   = {{Tumour exosome integrins"
+    bib = bib.replace(target, target.replace("{{", "{{" + BIB_PAYLOAD + " "))
+    (root / "references.bib").write_text(bib, encoding="utf-8")
+    assert build_book(root) == 0
+    return root
+
+
+def test_every_chapter_page_is_built(book):
+    html = book / "_build" / "html"
+    for name in CHAPTERS:
+        assert (html / "chapters" / f"{name}.html").exists(), name
+    assert (html / "_static" / "vendor" / "vega-bundle.js").stat().st_size > 500_000
+    svgs = sorted(p.name for p in (html / "_static" / "figures").glob("*.svg"))
+    assert "hallmark-by-cancer.svg" in svgs and len(svgs) >= 12
+
+
+def test_payload_reaches_pages_only_as_text(book):
+    page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
+    assert "<script>window.__lr_pwned" not in page
+    assert "&lt;script&gt;window.__lr_pwned" in page
+    assert 'onerror="window.__lr_pwned' not in page
+    bib = (book / "_build/html/chapters/bibliography.html").read_text(encoding="utf-8")
+    assert 'onerror="window.__lr_pwned' not in bib
+
+
+@pytest.fixture(scope="module")
+def server(book):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(book / "_build" / "html"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (python3 tasks.py test installs it)")
+        pytest.skip("chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, name):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def route(r):
+        if r.request.url.startswith(server):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(f"{server}/chapters/{name}.html", wait_until="load")
+    charts = page.locator(".lr-chart")
+    n = charts.count()
+    if n:
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.lr-chart')].every(c => c.querySelector('svg, canvas'))",
+            timeout=20_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    assert page.evaluate("() => window.__lr_pwned") is None
+    ours = [e for e in errors if "THEBE_JS_URL" not in e]  # a duplicate declaration inside Jupyter Book itself
+    assert ours == []
+    assert outside == []
+    if name == "03_mechanisms":
+        assert "<script>window.__lr_pwned = 1</script>" in page.inner_text("main")
+    anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
+                            ".map(a => a.getAttribute('href').split('#')[1])")
+    assert set(anchors) <= bibliography_ids
+    if name not in ("02_subtypes", "08_evidence_map", "bibliography"):
+        assert anchors, "chapter has no citation links"
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def bibliography_ids(browser, server) -> set[str]:
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/bibliography.html")
+    ids = set(page.evaluate("() => [...document.querySelectorAll('[id]')].map(e => e.id)"))
+    page.close()
+    return ids
+
+
+@pytest.mark.browser
+def test_explorer_searches_and_pages(browser, server):
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/08_evidence_map.html")
+    info = page.locator(".lr-explorer-info")
+    total = int(info.inner_text().split()[0])
+    assert total > 100
+    assert page.locator(".lr-explorer-table tbody tr").count() == 25
+    page.fill(".lr-explorer-bar input[type=search]", "GPC1")
+    hits = int(info.inner_text().split()[0])
+    assert 0 < hits < total
+    page.close()
+
+
+def test_edited_value_changes_figure_and_table_on_rebuild(book):
+    """Correctness over speed: a CSV edit must reach the table and the chart of the rebuilt page."""
+    _edit_cell(book / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: "Edited finding ZX-17 for the test.")
+    _edit_cell(book / "data/mechanisms.csv", "MECH-0001", "cancer_type", lambda v: "mesothelioma")
+    assert build_book(book) == 0
+    page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
+    assert "Edited finding ZX\\-17 for the test." in page or "Edited finding ZX-17 for the test." in page
+    assert '"cancer_type": "Mesothelioma"' in page

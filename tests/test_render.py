@@ -1,0 +1,59 @@
+"""Escaping on the way to Markdown and HTML: data can never inject markup or script."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from livingreview.render import chart_html, cite, escape_md, explorer_html, markdown_table
+
+PAYLOAD = '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3)) {cite:p}`k` | *b*'
+
+
+def test_escape_md_neutralises_html_markdown_and_roles():
+    out = escape_md(PAYLOAD)
+    assert "<" not in out and ">" not in out
+    assert "&lt;script&gt;" in out and "&#34;alert" in out
+    assert "\\{cite\\:p\\}\\`k\\`" in out  # role syntax broken up, shown as text
+    assert "\\|" in out and "\\*b\\*" in out and "\\[x\\]\\(javascript" in out
+    assert escape_md(None) == "" and escape_md(float("nan")) == ""
+    assert escape_md(("a", "b")) == "a; b"
+    assert escape_md("two\nlines") == "two lines"
+
+
+def test_cite_keeps_only_valid_keys():
+    assert cite(["hoshino2015", "peinado2012"]) == "{cite:p}`hoshino2015,peinado2012`"
+    assert cite(["bad key`"]) == ""
+
+
+def test_markdown_table_escapes_cells_and_cites():
+    df = pd.DataFrame({"finding": [PAYLOAD], "citekeys": [("a2020", "b2021")]})
+    md = markdown_table(df)
+    header, rule, row = md.splitlines()
+    assert header == "| Finding | Citekeys |"
+    assert rule == "|---|---|"
+    assert row.endswith("| {cite:p}`a2020,b2021` |")
+    assert "<script>" not in row
+    # the only unescaped pipes are the cell borders
+    assert len(re.findall(r"(?<!\\)\|", row)) == 3
+
+
+def test_chart_html_json_cannot_close_its_script():
+    spec = {"data": {"values": [{"finding": "</script><script>alert(1)</script>"}]}}
+    html = chart_html(spec, "My Chart!")
+    assert html.count("</script>") == 1
+    inner = html.split('data-target="chart-my-chart-">', 1)[1].rsplit("</script>", 1)[0]
+    assert json.loads(inner) == spec
+    assert 'id="chart-my-chart-"' in html
+
+
+def test_explorer_html_roundtrips_rows():
+    df = pd.DataFrame({"id": ["MECH-0001"], "finding": ["<b>bold</b> & </script>"], "links": [""]})
+    html = explorer_html(df, page_size=10)
+    assert html.count("</script>") == 1
+    inner = html.split('data-target="explorer-explorer">', 1)[1].rsplit("</script>", 1)[0]
+    data = json.loads(inner)
+    assert data["rows"] == [["MECH-0001", "<b>bold</b> & </script>", ""]]
+    assert data["page_size"] == 10
