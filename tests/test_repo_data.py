@@ -45,3 +45,32 @@ def test_every_claim_selects_rows(ev):
     for claim in ev.claims.itertuples():
         rows = ev[claim.table]
         assert matches(rows, parse_selector(claim.where)).any(), claim.id
+
+
+def test_planted_faults_in_a_copy_of_the_repository_are_each_located(tmp_path):
+    import shutil
+
+    root = tmp_path / "copy"
+    shutil.copytree(REPO / "data", root / "data")
+    shutil.copy(REPO / "references.bib", root / "references.bib")
+    pmn = (root / "data/pmn.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    mech = (root / "data/mechanisms.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    pmn[1] = pmn[1].replace(",liver,", ",lungs,", 1) if ",liver," in pmn[1] else pmn[1].replace(",lung,", ",lungs,", 1)
+    organ_line = 2
+    mech[2] = mech[2].split(",", 1)[0] + ",nosuchkey2099," + mech[2].split(",", 2)[2]  # unknown citekey
+    mech[3] = mech[4].split(",", 1)[0] + "," + mech[3].split(",", 1)[1]  # duplicate id of line 5
+    mech[5] = ",".join([*mech[5].split(",")[:2], "", *mech[5].split(",")[3:]])  # missing cancer_type
+    (root / "data/pmn.csv").write_text("".join(pmn), encoding="utf-8")
+    (root / "data/mechanisms.csv").write_text("".join(mech), encoding="utf-8")
+    bib = (root / "references.bib").read_text(encoding="utf-8")
+    bib += "\n@article{Hoshino2015,\n  author = {X, Y},\n  title = {{T}},\n  journal = {J},\n  year = {2015},\n" \
+           "  doi = {10.5555/planted},\n}\n\n@article{broken2020,\n  title = {unbalanced\n"
+    (root / "references.bib").write_text(bib, encoding="utf-8")
+    errors = [str(p) for p in lr.validate(root) if p.severity is lr.Severity.ERROR]
+    text = "\n".join(errors)
+    assert f"data/pmn.csv:{organ_line}:target_organ: unknown value 'lungs'" in text
+    assert "data/mechanisms.csv:3:citekeys: unknown citekey 'nosuchkey2099'" in text
+    assert "data/mechanisms.csv:5:id: duplicate id" in text
+    assert "data/mechanisms.csv:6:cancer_type: missing value for required column cancer_type" in text
+    assert "key 'Hoshino2015' differs only in case from 'hoshino2015'" in text
+    assert "malformed BibTeX block starting '@article{broken2020,'" in text
