@@ -83,3 +83,66 @@ def build(root: Path) -> None:
 
     _load_or_exit(root)
     sys.exit(build_book(root))
+
+
+def _parse_sets(sets: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in sets:
+        if "=" not in item:
+            raise click.UsageError(f"--set expects COLUMN=VALUE, got '{item}'")
+        column, value = item.split("=", 1)
+        values[column.strip()] = value
+    return values
+
+
+def _prompt_row(table_name: str) -> dict[str, str]:
+    from livingreview.add import AUTOMATIC
+    from livingreview.schema import TABLES, Kind
+
+    values: dict[str, str] = {}
+    click.echo(f"New row for {TABLES[table_name].path} (id and date are filled in automatically).")
+    for col in TABLES[table_name].columns:
+        if col.name in AUTOMATIC:
+            continue
+        hint = f"{col.description} Expected: {col.expected}."
+        click.echo(click.style(col.name, bold=True) + f": {hint}")
+        if col.kind is Kind.VOCAB and not col.multi and col.vocab is not None:
+            choice = click.Choice(col.vocab.values)
+            value = click.prompt(col.name, type=choice, default="" if not col.required else None,
+                                 show_choices=False)
+        else:
+            value = click.prompt(col.name, default="", show_default=False)
+        values[col.name] = value
+    return values
+
+
+@main.command()
+@click.argument("table")
+@ROOT_OPTION
+@click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="A column value; repeat for each column.")
+@click.option("--dry-run", is_flag=True, help="Validate and show the row, but write nothing.")
+def add(table: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
+    """Append one validated row to TABLE (mechanisms, pmn, therapies, biomarkers, ev_subtypes, claims)."""
+    from livingreview.add import UsageError, add_row
+    from livingreview.schema import TABLES
+
+    if table not in TABLES:
+        raise click.UsageError(f"unknown table '{table}'; expected one of: {', '.join(TABLES)}")
+    if sets:
+        values = _parse_sets(sets)
+    elif sys.stdin.isatty():
+        values = _prompt_row(table)
+    else:
+        raise click.UsageError("give the row as --set COLUMN=VALUE ... (or run in a terminal to be prompted)")
+    try:
+        result = add_row(root, table, values, dry_run=dry_run)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationError as exc:
+        _report(exc.errors)
+        click.echo(f"rejected: {len(exc.errors)} error(s); nothing was written")
+        sys.exit(1)
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} {result.row['id']} at {result.path}:{result.line}")
+    for column, value in result.row.items():
+        click.echo(f"  {column}: {value}")

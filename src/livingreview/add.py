@@ -1,0 +1,108 @@
+"""Appending one evidence row: next free id, today's date, validated with the whole review before writing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from livingreview.bib import BIB_PATH
+from livingreview.errors import LivingReviewError, Problem, ValidationError
+from livingreview.fileio import atomic_write, line_ending, review_lock
+from livingreview.schema import TABLES, Table
+from livingreview.validate import check
+
+AUTOMATIC = ("id", "added")
+
+
+class UsageError(LivingReviewError):
+    """The request itself is wrong (unknown table or column), before any data is looked at."""
+
+
+@dataclass(frozen=True)
+class Added:
+    """The row that was (or, in a dry run, would be) appended, and where."""
+
+    table: str
+    path: str
+    line: int
+    row: dict[str, str]
+    written: bool
+
+
+def next_id(table: Table, ids: list[str]) -> str:
+    """The next free id: one more than the highest number in use, so no id is ever reused."""
+    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-(\d+)", i or ""))]
+    return f"{table.id_prefix}-{max(numbers, default=0) + 1:04d}"
+
+
+def encode_row(values: list[str], newline: bytes) -> bytes:
+    """One CSV record, quoted only where needed, ending with the file's own line ending."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator=newline.decode()).writerow(values)
+    return out.getvalue().encode("utf-8")
+
+
+def build_row(table: Table, values: dict[str, str], existing_ids: list[str], today: dt.date) -> dict[str, str]:
+    """The full row: given values, the next id and today's date; every declared column present."""
+    unknown = [c for c in values if c not in table.column_names]
+    if unknown:
+        raise UsageError(f"unknown column(s) for {table.name}: {', '.join(unknown)}; expected: "
+                         + ", ".join(c for c in table.column_names if c not in AUTOMATIC))
+    auto = [c for c in values if c in AUTOMATIC]
+    if auto:
+        raise UsageError(f"{', '.join(auto)} is filled in automatically; do not --set it")
+    row = {c: values.get(c, "").strip() for c in table.column_names}
+    row["id"] = next_id(table, existing_ids)
+    row["added"] = today.isoformat()
+    return row
+
+
+def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool = False,
+            today: dt.date | None = None) -> Added:
+    """Validate ``values`` as a new row of ``table_name`` together with the whole review, then append it.
+
+    Raises ``ValidationError`` (nothing written) when the review, with the row, would be invalid.
+    """
+    if table_name not in TABLES:
+        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
+    table = TABLES[table_name]
+    root = Path(root)
+    with review_lock(root):
+        before = check(root)
+        if before.errors:
+            raise ValidationError(before.errors)
+        frame = before.frames[table_name]
+        row = build_row(table, values, list(frame["id"].dropna()), today or dt.date.today())
+        path = root / table.path
+        data = path.read_bytes()
+        newline = line_ending(data)
+        prefix = data if data.endswith((b"\n", b"\r")) else data + newline
+        record = encode_row([row[c] for c in table.column_names], newline)
+        candidate = prefix + record
+        line = prefix.count(b"\n") + 1
+        problems = _check_candidate(root, table, candidate)
+        if problems:
+            raise ValidationError(problems)
+        if not dry_run:
+            atomic_write(path, candidate)
+    return Added(table_name, table.path, line, row, written=not dry_run)
+
+
+def _check_candidate(root: Path, table: Table, candidate: bytes) -> list[Problem]:
+    """Validate a copy of the review in which the table has the new row; return its errors."""
+    with tempfile.TemporaryDirectory(prefix="livingreview-add-") as tmp:
+        copy = Path(tmp)
+        (copy / "data").mkdir()
+        for t in TABLES.values():
+            src = root / t.path
+            if src.exists():
+                shutil.copyfile(src, copy / t.path)
+        shutil.copyfile(root / BIB_PATH, copy / BIB_PATH)
+        (copy / table.path).write_bytes(candidate)
+        return check(copy).errors
