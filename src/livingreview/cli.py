@@ -146,3 +146,27 @@ def add(table: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
     click.echo(f"{verb} {result.row['id']} at {result.path}:{result.line}")
     for column, value in result.row.items():
         click.echo(f"  {column}: {value}")
+
+
+@main.command(name="cite")
+@click.argument("identifier")
+@ROOT_OPTION
+@click.option("--dry-run", is_flag=True, help="Show the entry, but write nothing.")
+@click.option("--offline", is_flag=True, help="Use only cached responses; never touch the network.")
+def cite_command(identifier: str, root: Path, dry_run: bool, offline: bool) -> None:
+    """Add a BibTeX entry for a DOI or PMID (Crossref / PubMed metadata, cached under cache/)."""
+    from livingreview.cite import CiteError, cite
+
+    try:
+        result = cite(root, identifier, dry_run=dry_run, offline=offline)
+    except CiteError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except ValidationError as exc:
+        _report(exc.errors, err=True)
+        click.echo("rejected: the new entry would make references.bib invalid; nothing was written", err=True)
+        sys.exit(1)
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{verb} '{result.key}' to references.bib (metadata from {result.source}); "
+               "check it against the published record before citing it")
+    click.echo(result.entry, nl=False)
