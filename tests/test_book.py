@@ -23,7 +23,7 @@ from livingreview.book import build_book
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2">'
 BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
 CHAPTERS = ["intro", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "07_claims",
-            "08_evidence_map", "bibliography"]
+            "08_evidence_map", "09_whats_new", "10_contributing", "bibliography"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -69,6 +69,18 @@ def test_every_chapter_page_is_built(book):
     assert (html / "_static" / "vendor" / "vega-bundle.js").stat().st_size > 500_000
     svgs = sorted(p.name for p in (html / "_static" / "figures").glob("*.svg"))
     assert "hallmark-by-cancer.svg" in svgs and len(svgs) >= 12
+
+
+def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
+    html = book / "_build" / "html"
+    for name in CHAPTERS:
+        page = (html / "chapters" / f"{name}.html").read_text(encoding="utf-8")
+        assert 'class="lr-stamp">version ' in page and "data fingerprint <code>" in page, name
+    assert (html / "download" / "ev-metastasis-living-review-data.zip").stat().st_size > 10_000
+    assert (html / "download" / "data-package" / "datapackage.json").exists()
+    contributing = (html / "chapters" / "10_contributing.html").read_text(encoding="utf-8")
+    assert 'href="../download/ev-metastasis-living-review-data.zip"' in contributing
+    assert "data/pmn.csv:2:target_organ: unknown value &#39;lungs&#39;" in contributing
 
 
 def test_payload_reaches_pages_only_as_text(book):
@@ -144,7 +156,7 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
     anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
                             ".map(a => a.getAttribute('href').split('#')[1])")
     assert set(anchors) <= bibliography_ids
-    if name not in ("02_subtypes", "08_evidence_map", "bibliography"):
+    if name not in ("02_subtypes", "08_evidence_map", "10_contributing", "bibliography"):
         assert anchors, "chapter has no citation links"
     page.close()
 

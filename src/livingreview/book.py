@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -41,13 +42,60 @@ def build_book(root: Path) -> int:
     if not build_dir.exists():
         shutil.rmtree(root / FIGURES, ignore_errors=True)
     vendor_scripts(root)
+    build_dir.mkdir(exist_ok=True)
+    config = build_dir / ".config.stamped.yml"
+    atomic_text(config, stamped_config(root))
     exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(root), "-W", "-n", "--keep-going"]
+    cmd = [str(exe), "build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
     code = subprocess.call(cmd, cwd=root)
     if code == 0:
-        build_dir.mkdir(exist_ok=True)
+        from livingreview.export import export_package
+
+        download = build_dir / "html" / "download"
+        download.mkdir(parents=True, exist_ok=True)
+        export_package(root, download / "data-package")
+        archive = shutil.make_archive(str(download / "ev-metastasis-living-review-data"), "zip",
+                                      download, "data-package")
+        print(f"data package: {Path(archive).relative_to(root)}", flush=True)
         stamp.write_text(current + "\n")
     return code
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Write text through a temporary file and a rename."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def build_stamp(root: Path) -> dict[str, str]:
+    """Version, build date, data fingerprint and (when available) the git commit of this build."""
+    import datetime as dt
+
+    from livingreview import __version__
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {"version": __version__, "date": dt.datetime.now(dt.UTC).date().isoformat(),
+            "fingerprint": fingerprint(root)[:12], "commit": commit if re.fullmatch(r"[0-9a-f]{4,40}", commit) else ""}
+
+
+def stamped_config(root: Path) -> str:
+    """The book's ``_config.yml`` with the build stamp added to every page's footer."""
+    import yaml
+    from markupsafe import escape
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    s = build_stamp(root)
+    parts = [f"version {s['version']}", f"built {s['date']}", f"data fingerprint <code>{s['fingerprint']}</code>"]
+    if s["commit"]:
+        parts.append(f"commit <code>{s['commit']}</code>")
+    footer = '<p class="lr-stamp">' + " · ".join(str(escape(p)) if "<code>" not in p else p for p in parts) + "</p>"
+    config.setdefault("html", {})["extra_footer"] = footer
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
 def vendor_scripts(root: Path) -> Path:

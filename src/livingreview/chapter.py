@@ -59,3 +59,56 @@ def status_block(ev: Evidence) -> Markdown:
         f"- Data fingerprint: `{s['fingerprint']}` (changes whenever any table or the library changes).",
     ]
     return Markdown("\n".join(lines))
+
+
+def data_model_tables() -> Markdown:
+    """The contributor data model: one table per evidence table, generated from the schema."""
+    from livingreview.docs import data_models
+
+    parts = []
+    for title, df in data_models().items():
+        parts.append(f"### {escape_title(title)}\n\n" + markdown_table(df, cite_column=None))
+    return Markdown("\n\n".join(parts))
+
+
+def escape_title(text: str) -> str:
+    """A heading text from code (not data), with Markdown punctuation neutralised."""
+    from livingreview.render import escape_md
+
+    return escape_md(text)
+
+
+def whats_new(ev: Evidence) -> Markdown:
+    """Rows added, grouped by month (newest first), each with its citations."""
+    from livingreview.summaries import recent_rows
+
+    df = recent_rows(ev)
+    parts = []
+    for month, part in df.groupby("month", sort=False):
+        counts = part["table"].value_counts()
+        summary = ", ".join(f"{n} in {t}" for t, n in counts.items())
+        parts.append(f"## {month}\n\n{len(part)} rows added ({summary}).\n\n"
+                     + markdown_table(part.drop(columns=["month"]),
+                                      labels={"id": "Row", "citekeys": "Studies", "added": "Added"}))
+    return Markdown("\n\n".join(parts) if parts else "No rows yet.")
+
+
+def validation_example() -> Markdown:
+    """Run validation on a scratch copy with one planted mistake and show exactly what a contributor sees."""
+    import shutil
+    import tempfile
+
+    from livingreview.render import escape_md
+    from livingreview.validate import validate
+
+    root = find_root()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp)
+        shutil.copytree(root / "data", copy / "data")
+        shutil.copy(root / "references.bib", copy / "references.bib")
+        pmn = copy / "data" / "pmn.csv"
+        lines = pmn.read_text(encoding="utf-8").splitlines(keepends=True)
+        lines[1] = lines[1].replace(",liver,", ",lungs,", 1).replace(",lung,", ",lungs,", 1)
+        pmn.write_text("".join(lines), encoding="utf-8")
+        problems = [str(p) for p in validate(copy) if p.severity.value == "error"]
+    return Markdown("```text\n" + "\n".join(problems) + "\n```" if problems else escape_md("no error"))

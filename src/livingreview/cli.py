@@ -170,3 +170,16 @@ def cite_command(identifier: str, root: Path, dry_run: bool, offline: bool) -> N
     click.echo(f"{verb} '{result.key}' to references.bib (metadata from {result.source}); "
                "check it against the published record before citing it")
     click.echo(result.entry, nl=False)
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the data package into (replaced as a whole).")
+def export(root: Path, out: Path) -> None:
+    """Write a Frictionless data package: datapackage.json, the CSVs, references (BibTeX, CSV, CSL-JSON)."""
+    from livingreview.export import export_package
+
+    _load_or_exit(root)
+    path = export_package(root, out)
+    click.echo(f"wrote {path}")

@@ -351,3 +351,17 @@ def whats_new(ev: Evidence) -> pd.DataFrame:
     f = f.assign(month=f["added"].dt.strftime("%Y-%m"), table=f["table"].map(lambda t: TABLES[t].title))
     return f.groupby(["month", "table"]).size().rename("rows").reset_index().sort_values(
         ["month", "table"], ascending=[False, True]).reset_index(drop=True)
+
+
+def recent_rows(ev: Evidence) -> pd.DataFrame:
+    """Every finding with the month it was added, newest first, for the What's new page."""
+    f = ev.findings()
+    out = pd.DataFrame({
+        "month": f["added"].dt.strftime("%Y-%m"),
+        "added": f["added"].dt.strftime("%Y-%m-%d"),
+        "id": f["id"].astype(str),
+        "table": f["table"].map(lambda t: TABLES[t].title),
+        "finding": f["finding"].astype(str),
+        "citekeys": f["citekeys"],
+    })
+    return out.sort_values(["added", "id"], ascending=[False, True]).reset_index(drop=True)

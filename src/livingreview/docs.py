@@ -1,0 +1,35 @@
+"""Contributor documentation generated from the one schema: columns, meanings, allowed values."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from livingreview.schema import TABLES, Kind, Table
+
+KIND_WORDS = {
+    Kind.ID: "id", Kind.TEXT: "text", Kind.VOCAB: "term", Kind.INTEGER: "whole number", Kind.NUMBER: "number",
+    Kind.DATE: "date (YYYY-MM-DD)", Kind.CITEKEYS: "BibTeX keys", Kind.IDREFS: "row ids", Kind.SELECTOR: "selector",
+}
+
+
+def data_model(table: Table) -> pd.DataFrame:
+    """One row per column of ``table``: name, required, type, meaning, allowed values."""
+    records = []
+    for col in table.columns:
+        kind = KIND_WORDS[col.kind] + (", several separated by ';'" if col.multi else "")
+        if col.kind is Kind.VOCAB and col.vocab is not None:
+            allowed = "; ".join(f"{t} ({col.vocab.label(t)})" for t in col.vocab.values)
+        elif col.kind in (Kind.NUMBER, Kind.INTEGER, Kind.DATE, Kind.ID):
+            allowed = col.expected
+        else:
+            allowed = ""
+        if col.name in ("id", "added"):
+            allowed = (allowed + "; filled in by livingreview add").lstrip("; ")
+        records.append({"column": col.name, "required": "yes" if col.required else "no", "type": kind,
+                        "meaning": col.description, "allowed values": allowed})
+    return pd.DataFrame.from_records(records)
+
+
+def data_models() -> dict[str, pd.DataFrame]:
+    """The data model of every table, by table title."""
+    return {f"{t.title} ({t.path})": data_model(t) for t in TABLES.values()}
