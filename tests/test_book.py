@@ -80,7 +80,7 @@ def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
     assert (html / "download" / "data-package" / "datapackage.json").exists()
     contributing = (html / "chapters" / "10_contributing.html").read_text(encoding="utf-8")
     assert 'href="../download/ev-metastasis-living-review-data.zip"' in contributing
-    assert "data/pmn.csv:2:target_organ: unknown value &#39;lungs&#39;" in contributing
+    assert "pmn.csv:2:target_organ: unknown value 'lungs' for target_organ" in contributing
 
 
 def test_payload_reaches_pages_only_as_text(book):
