@@ -71,8 +71,13 @@ def test() -> None:
     run(BIN / "pytest")
 
 
+def deps() -> None:
+    """Only create .venv and install the pinned dependencies (used by the GitHub workflows)."""
+    ensure_venv()
+
+
 if __name__ == "__main__":
-    commands = {"book": book, "test": test}
+    commands = {"book": book, "test": test, "deps": deps}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(f"usage: python3 tasks.py {{{'|'.join(commands)}}}")
     commands[sys.argv[1]]()
