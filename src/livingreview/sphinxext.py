@@ -1,0 +1,102 @@
+"""Sphinx extension for the book: print 'et al.' where a library entry lists its authors as 'X and others'.
+
+Entries verified only as far as the first author are stored as ``author = {Surname and others}``; pybtex and
+sphinxcontrib-bibtex would print that literally ("Surname and others, 2014"). This registers an author-year
+citation style and a bibliography style that render it as "Surname *et al.*".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pybtex.richtext import Tag, Text
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.template import FieldIsMissing, first_of, node, optional, sentence, tag
+from pybtex.style.template import field as bibfield
+from pybtex.style.template import join as pybtex_join
+from sphinxcontrib.bibtex.style.referencing import PersonStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+from sphinxcontrib.bibtex.style.template import join as sphinx_join
+
+ET_AL = Tag("em", "et al.")
+
+
+def _split_others(persons: list) -> tuple[list, bool]:
+    kept = [p for p in persons if str(p).strip().lower() != "others"]
+    return kept, len(kept) != len(persons)
+
+
+@node
+def names_etal(children, data, role, **kwargs):
+    """Citation-label names: a trailing 'others' becomes 'et al.'."""
+    assert not children
+    try:
+        persons = data["entry"].persons[role]
+    except KeyError:
+        raise FieldIsMissing(role, data["entry"]) from None
+    style = data["style"]
+    persons, others = _split_others(list(persons))
+    formatted = [style.person.style_plugin.format(p, style.person.abbreviate) for p in persons]
+    if others:
+        return Text(sphinx_join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
+    return sphinx_join(**kwargs)[formatted].format_data(data)
+
+
+@node
+def author_or_editor_or_title_etal(children, data, **kwargs):
+    """As sphinxcontrib-bibtex's author_or_editor_or_title, with 'et al.' for 'others'."""
+    assert not children
+    return first_of[
+        optional[names_etal("author", **kwargs)],
+        optional[names_etal("editor", **kwargs)],
+        tag("em")[bibfield("title")],
+    ].format_data(data)
+
+
+@dataclass
+class EtAlPersonStyle(PersonStyle):
+    """Person style whose templates print 'et al.' for a trailing 'others'."""
+
+    def names(self, role: str, full: bool):
+        return names_etal(role=role, sep=self.sep, sep2=self.sep2, last_sep=self.last_sep,
+                          other=None if full else self.other)
+
+    def author_or_editor_or_title(self, full: bool):
+        return author_or_editor_or_title_etal(sep=self.sep, sep2=self.sep2, last_sep=self.last_sep,
+                                              other=None if full else self.other)
+
+
+@dataclass
+class EtAlAuthorYearStyle(AuthorYearReferenceStyle):
+    """Author-year citations with 'et al.' for entries listed as 'X and others'."""
+
+    person: PersonStyle = field(default_factory=EtAlPersonStyle)
+
+
+@node
+def bibliography_names(children, context, role, **kwargs):
+    """Bibliography-entry names: a trailing 'others' becomes 'et al.'."""
+    assert not children
+    try:
+        persons = context["entry"].persons[role]
+    except KeyError:
+        raise FieldIsMissing(role, context["entry"]) from None
+    style = context["style"]
+    persons, others = _split_others(list(persons))
+    formatted = [style.format_name(p, style.abbreviate_names) for p in persons]
+    if others:
+        return Text(pybtex_join(sep=", ")[formatted].format_data(context), " ", ET_AL)
+    return pybtex_join(**kwargs)[formatted].format_data(context)
+
+
+class EtAlPlainStyle(PlainStyle):
+    """pybtex's plain style with 'et al.' for 'and others'."""
+
+    def format_names(self, role, as_sentence=True):
+        formatted = bibliography_names(role, sep=", ", sep2=" and ", last_sep=", and ")
+        return sentence[formatted] if as_sentence else formatted
+
+
+def setup(app):
+    """The styles are registered as entry points (pyproject.toml); _config.yml selects them by name."""
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
