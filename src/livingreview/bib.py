@@ -18,9 +18,34 @@ DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
 PMID_RE = re.compile(r"^\d{1,9}$")
 YEAR_RE = re.compile(r"^\d{4}$")
 URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
+KEY_RE = re.compile(r"[A-Za-z0-9_:.+\-]+")
 VENUE_FIELDS = ("journal", "booktitle", "publisher")
 
+RAW_FIELDS = {"doi", "pmid", "pmcid", "url", "file", "eprint"}
+
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
+
+
+def _unescape_raw(value: str) -> str:
+    """Identifiers and links are not LaTeX text: undo only the escapes managers add (\\_ \\% \\& \\#), drop braces."""
+    value = re.sub(r"\{?\\([_%&#$~])\}?", r"\1", value)
+    return value.replace("{", "").replace("}", "").strip()
+
+
+class _DecodeTextFields(mw.LatexDecodingMiddleware):
+    """LaTeX-decode every field except identifiers and links, where '%' (a LaTeX comment) is literal."""
+
+    def transform_entry(self, entry, library):
+        raw = {id(f) for f in entry.fields if f.key.lower() in RAW_FIELDS}
+        order = list(entry.fields)
+        entry.fields = [f for f in order if id(f) not in raw]
+        result = super().transform_entry(entry, library)
+        kept = {id(f): f for f in result.fields}
+        result.fields = [kept.get(id(f), f) for f in order]
+        for f in result.fields:
+            if id(f) in raw and isinstance(f.value, str):
+                f.value = _unescape_raw(f.value)
+        return result
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,10 @@ class Library:
 
     path: str
     references: dict[str, Reference]
+    #: keys of entries that exist but failed to parse: their citations are not reported again as unknown
+    broken_keys: frozenset[str] = frozenset()
+    #: False when the file could not be read or decoded at all
+    readable: bool = True
 
     def __contains__(self, key: object) -> bool:
         return key in self.references
@@ -145,10 +174,12 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     parsed = bibtexparser.parse_string(
         text,
         # braced groups are kept so that a braced surname ({Di Vizio}) survives name splitting
-        append_middleware=[mw.LatexDecodingMiddleware(keep_braced_groups=True), mw.SeparateCoAuthors(),
+        append_middleware=[_DecodeTextFields(keep_braced_groups=True), mw.SeparateCoAuthors(),
                            mw.SplitNameParts()],
     )
     problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
+    broken = frozenset(m.group(1) for b in parsed.failed_blocks
+                       if (m := re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", b.raw or "")))
     refs: dict[str, Reference] = {}
     for entry in parsed.entries:
         fields: dict[str, str] = {}
@@ -164,7 +195,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
                 fields[name] = _unbrace(str(f.value)).strip()
         refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1,
                                     fields, authors, lines)
-    return Library(rel, refs), problems
+    return Library(rel, refs, broken), problems
 
 
 def check_library(lib: Library) -> list[Problem]:
@@ -180,6 +211,9 @@ def check_library(lib: Library) -> list[Problem]:
                                                         f"'{other.key}' (line {other.line}); expected keys "
                                                         "unique ignoring case (pybtex drops entries after it)"))
         by_lower.setdefault(ref.key.lower(), ref)
+        if not KEY_RE.fullmatch(ref.key):
+            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' has characters a BibTeX key cannot hold; "
+                                                        "expected letters, digits and _:.+- only"))
 
         def at(name: str, ref: Reference = ref) -> int:
             return ref.field_lines.get(name, ref.line)
@@ -239,10 +273,10 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
     except FileNotFoundError:
         return Library(rel, {}), [Problem(rel, 1, "-", "file not found; expected the BibTeX library")]
     except OSError as exc:
-        return Library(rel, {}), [Problem(rel, 1, "-", f"cannot read file ({exc.strerror or exc})")]
+        return Library(rel, {}, readable=False), [Problem(rel, 1, "-", f"cannot read file ({exc.strerror or exc})")]
     text, problems = _decode(data, rel)
     if text is None:
-        return Library(rel, {}), problems
+        return Library(rel, {}, readable=False), problems
     lib, problems = parse_library(text, rel)
     problems += check_library(lib)
     if not any(p.column == "-" for p in problems):
@@ -252,7 +286,6 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
 
 FIELD_ORDER = ("author", "title", "journal", "booktitle", "publisher", "year", "volume", "number", "pages",
                "doi", "pmid", "pmcid", "url", "note", "retracted")
-RAW_FIELDS = {"doi", "pmid", "pmcid", "url"}
 _ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"}
 LATEX_SPECIALS = str.maketrans({**_ESCAPES, "{": "", "}": ""})
 # braces in author lists group a multi-word surname ({Di Vizio}); keep them

@@ -56,6 +56,8 @@ class Column:
             return "an ISO date YYYY-MM-DD"
         if self.kind is Kind.CITEKEYS:
             return "one or more BibTeX keys separated by ';'"
+        if self.kind is Kind.ID:
+            return "a row id: the table's prefix and four digits, e.g. PMN-0001"
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:

@@ -49,13 +49,13 @@ def _suggest(key: str, library: Library) -> str:
 def _citation_problems(name: str, df: pd.DataFrame, library: Library, flagged: set[int]) -> list[Problem]:
     path = TABLES[name].path
     problems = []
-    if "citekeys" not in df.columns:
-        return problems
+    if "citekeys" not in df.columns or not library.readable:
+        return problems  # an unreadable library is reported once, not once per citation
     for line, cell in df["citekeys"].dropna().items():
         if line in flagged:
             continue
         for key in split_multi(cell):
-            if not key:
+            if not key or key in library.broken_keys:
                 continue
             if key not in library:
                 problems.append(Problem(path, int(line), "citekeys", f"unknown citekey '{key}'; expected a key of "

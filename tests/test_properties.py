@@ -1,0 +1,78 @@
+"""Property tests: whatever bytes or mutations reach the loader, the answer is valid or located errors, no crash."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import livingreview as lr
+from conftest import FIXTURES
+from livingreview.validate import check
+
+MINI = FIXTURES / "mini"
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+NASTY = st.sampled_from([*list(',;"\'\n\r\t {}=@+-|\\\x00éß中'), "\ufeff", "</script>", "@article{", "}}"])
+
+
+def run(target: str, data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "review"
+        shutil.copytree(MINI, root)
+        (root / target).write_bytes(data)
+        checked = check(root)
+        for p in checked.problems:
+            assert p.path and p.line >= 1 and p.column and p.message
+        if not checked.errors:
+            lr.load(root)  # valid input must also load into the typed object
+
+
+def mutate(text: str, edits: list[tuple[int, int, str]]) -> str:
+    for pos, kind, piece in edits:
+        i = pos % (len(text) + 1)
+        if kind == 0:
+            text = text[:i] + piece + text[i:]
+        elif kind == 1:
+            text = text[:i] + text[i + 1:]
+        else:
+            text = text[:i] + piece + text[i + 1:]
+    return text
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 2), NASTY), min_size=1, max_size=6)
+
+
+@SETTINGS
+@given(st.binary(max_size=400))
+def test_random_bytes_as_a_table(data):
+    run("data/pmn.csv", data)
+
+
+@SETTINGS
+@given(st.binary(max_size=400))
+def test_random_bytes_as_the_library(data):
+    run("references.bib", data)
+
+
+@SETTINGS
+@given(EDITS)
+def test_mutated_rows(edits):
+    text = (MINI / "data/biomarkers.csv").read_text(encoding="utf-8")
+    run("data/biomarkers.csv", mutate(text, edits).encode("utf-8", "surrogatepass"))
+
+
+@SETTINGS
+@given(EDITS)
+def test_mutated_library_entries(edits):
+    text = (MINI / "references.bib").read_text(encoding="utf-8")
+    run("references.bib", mutate(text, edits).encode("utf-8", "surrogatepass"))
+
+
+@SETTINGS
+@given(EDITS)
+def test_mutated_claims(edits):
+    text = (MINI / "data/claims.csv").read_text(encoding="utf-8")
+    run("data/claims.csv", mutate(text, edits).encode("utf-8", "surrogatepass"))
