@@ -19,6 +19,7 @@ import pytest
 
 from conftest import REPO
 from livingreview.book import build_book
+from livingreview.schema import TABLES, Kind
 
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2">'
 BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
@@ -53,10 +54,16 @@ def book(tmp_path_factory) -> Path:
     (root / "_static").mkdir()
     for name in ("livingreview.js", "livingreview.css"):
         shutil.copy(REPO / "_static" / name, root / "_static" / name)
+    # a payload in every free-text column of the first row of every table
+    for table in TABLES.values():
+        first = next(csv.reader(io.StringIO((root / table.path).read_text(encoding="utf-8").split("\n", 2)[1])))[0]
+        for col in table.columns:
+            if col.kind is Kind.TEXT and col.name != "finding":
+                _edit_cell(root / table.path, first, col.name, lambda v: (v or "x") + PAYLOAD)
     _edit_cell(root / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: v + PAYLOAD)
     bib = (root / "references.bib").read_text(encoding="utf-8")
-    target = "title   = {{Tumour exosome integrins"
-    bib = bib.replace(target, target.replace("{{", "{{" + BIB_PAYLOAD + " "))
+    for target in ("title   = {{Tumour exosome integrins", "journal = {Cancer Cell},"):
+        bib = bib.replace(target, target.replace("{", "{" + BIB_PAYLOAD + " ", 1))
     (root / "references.bib").write_text(bib, encoding="utf-8")
     assert build_book(root) == 0
     return root
@@ -145,14 +152,21 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
         page.wait_for_function(
             "() => [...document.querySelectorAll('.lr-chart')].every(c => c.querySelector('svg, canvas'))",
             timeout=20_000)
+    if n:
+        # hover a mark so that a tooltip renders data (study lists come from the library)
+        box = page.locator(".lr-chart svg .mark-rect path, .lr-chart svg .mark-symbol path").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(300)
+        tip = page.evaluate("() => (document.getElementById('vg-tooltip-element') || {}).innerHTML || ''")
+        assert tip.startswith("<table>") and "<img" not in tip and "<script" not in tip
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.evaluate("() => window.__lr_pwned") is None
     ours = [e for e in errors if "THEBE_JS_URL" not in e]  # a duplicate declaration inside Jupyter Book itself
     assert ours == []
     assert outside == []
-    if name == "03_mechanisms":
-        assert "<script>window.__lr_pwned = 1</script>" in page.inner_text("main")
+    if name in ("03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "02_subtypes", "08_evidence_map"):
+        assert "<script>window.__lr_pwned = 1</script>" in page.inner_text("main"), name
     anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
                             ".map(a => a.getAttribute('href').split('#')[1])")
     assert set(anchors) <= bibliography_ids
