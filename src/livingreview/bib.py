@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import itertools
 import logging
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import bibtexparser
-from bibtexparser import middlewares as mw
 from bibtexparser import model
+from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
+from pylatexenc.latex2text import LatexNodes2Text
 
 from livingreview.errors import Problem
 
@@ -32,20 +39,31 @@ def _unescape_raw(value: str) -> str:
     return value.replace("{", "").replace("}", "").strip()
 
 
-class _DecodeTextFields(mw.LatexDecodingMiddleware):
-    """LaTeX-decode every field except identifiers and links, where '%' (a LaTeX comment) is literal."""
+MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
 
-    def transform_entry(self, entry, library):
-        raw = {id(f) for f in entry.fields if f.key.lower() in RAW_FIELDS}
-        order = list(entry.fields)
-        entry.fields = [f for f in order if id(f) not in raw]
-        result = super().transform_entry(entry, library)
-        kept = {id(f): f for f in result.fields}
-        result.fields = [kept.get(id(f), f) for f in order]
-        for f in result.fields:
-            if id(f) in raw and isinstance(f.value, str):
-                f.value = _unescape_raw(f.value)
-        return result
+
+@functools.lru_cache(maxsize=1)
+def _latex() -> LatexNodes2Text:
+    return LatexNodes2Text()
+
+
+@functools.lru_cache(maxsize=131_072)
+def decode_latex(value: str) -> str:
+    """Text of a BibTeX value: LaTeX decoded only where it has a macro (pylatexenc is slow), braces dropped."""
+    if "\\" not in value:
+        text = value.replace("{", "").replace("}", "").replace("---", "\u2014").replace("--", "\u2013")
+        return " ".join(text.split())
+    return " ".join(_latex().latex_to_text(value).split())
+
+
+@functools.lru_cache(maxsize=131_072)
+def split_name(name: str) -> tuple[str, str]:
+    """(last, first) of one BibTeX name, braces grouping multi-word surnames, LaTeX decoded."""
+    try:
+        parts = parse_single_name_into_parts(name, strict=False)
+    except InvalidNameError:
+        return decode_latex(name), ""
+    return decode_latex(" ".join([*parts.von, *parts.last])), decode_latex(" ".join(parts.first))
 
 
 @dataclass(frozen=True)
@@ -56,8 +74,16 @@ class Reference:
     entry_type: str
     line: int
     fields: dict[str, str]
-    authors: tuple[tuple[str, str], ...] = ()
+    author_raw: str = ""
     field_lines: dict[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def authors(self) -> tuple[tuple[str, str], ...]:
+        """(last, first) per author, split only when asked for (name splitting dominates parse time)."""
+        if not self.author_raw:
+            return ()
+        names = split_multiple_persons_names(self.author_raw)
+        return tuple(split_name(n) for n in names if n.strip().lower() != "others")
 
     @property
     def title(self) -> str:
@@ -127,23 +153,6 @@ class Library:
         return len(self.references)
 
 
-def _names(value: object) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, list):
-        return ()
-    out = []
-    for name in value:
-        if isinstance(name, mw.NameParts):
-            last = " ".join([*name.von, *name.last]).replace("{", "").replace("}", "").strip()
-            first = " ".join(name.first).replace("{", "").replace("}", "").strip()
-            out.append((last, first))
-    return tuple(out)
-
-
-def _unbrace(text: str) -> str:
-    # braces only group or protect case in BibTeX; they are not part of the text
-    return text.replace("{", "").replace("}", "") if "\\" not in text else text
-
-
 def _failed_block_problem(block: model.Block, rel: str) -> Problem:
     line = (block.start_line or 0) + 1
     if isinstance(block, model.DuplicateBlockKeyBlock):
@@ -169,14 +178,13 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
 
 
 def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
-    """Parse BibTeX text strictly: every failed block is a located problem, not a log line."""
+    """Parse BibTeX text strictly: every failed block is a located problem, not a log line.
+
+    bibtexparser parses the blocks and resolves @string macros; values are decoded here, LaTeX only where a
+    value has a macro, and author lists are split lazily, which keeps 20,000 entries within seconds.
+    """
     problems: list[Problem] = []
-    parsed = bibtexparser.parse_string(
-        text,
-        # braced groups are kept so that a braced surname ({Di Vizio}) survives name splitting
-        append_middleware=[_DecodeTextFields(keep_braced_groups=True), mw.SeparateCoAuthors(),
-                           mw.SplitNameParts()],
-    )
+    parsed = bibtexparser.parse_string(text)
     problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
     broken = frozenset(m.group(1) for b in parsed.failed_blocks
                        if (m := re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", b.raw or "")))
@@ -184,17 +192,25 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     for entry in parsed.entries:
         fields: dict[str, str] = {}
         lines: dict[str, int] = {}
-        authors: tuple[tuple[str, str], ...] = ()
+        author_raw = ""
         for f in entry.fields:
             name = f.key.lower()
-            lines[name] = (f.start_line or entry.start_line or 0) + 1
+            line = (f.start_line or entry.start_line or 0) + 1
+            lines[name] = line
+            value = str(f.value)
+            if getattr(f, "enclosing", None) == "no-enclosing" and not value.isdigit() \
+                    and value.lower() not in MONTHS:
+                problems.append(Problem(rel, line, name, f"undefined @string macro '{value}'; expected a braced "
+                                                         "value or a macro defined with @string"))
             if name == "author":
-                authors = _names(f.value)
-                fields[name] = " and ".join(f"{last}, {first}".strip(", ") for last, first in authors)
+                author_raw = value
+                fields[name] = decode_latex(value)
+            elif name in RAW_FIELDS:
+                fields[name] = _unescape_raw(value)
             else:
-                fields[name] = _unbrace(str(f.value)).strip()
+                fields[name] = decode_latex(value)
         refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1,
-                                    fields, authors, lines)
+                                    fields, author_raw, lines)
     return Library(rel, refs, broken), problems
 
 
@@ -265,8 +281,59 @@ def check_with_pybtex(text: str, rel: str = BIB_PATH) -> list[Problem]:
     return []
 
 
-def load_library(root: Path) -> tuple[Library, list[Problem]]:
-    """Read, parse and check ``references.bib`` under ``root``."""
+PARALLEL_BYTES = 2_000_000  # below this, forking costs more than it saves
+STRING_BLOCK_RE = re.compile(r"^@string\s*[{(].*?^[})]", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+
+
+def _chunks(text: str, parts: int) -> list[tuple[int, str]]:
+    """Split at entry starts into ``parts`` pieces of similar size: (first line number - 1, text)."""
+    starts = [m.start() for m in re.finditer(r"^@", text, flags=re.MULTILINE)]
+    bounds = [0] + [min((i for i in starts if i >= len(text) * k // parts), default=len(text))
+                    for k in range(1, parts)] + [len(text)]
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        if a < b:
+            pieces.append((text.count("\n", 0, a), text[a:b]))
+    return pieces
+
+
+def _parse_piece(args: tuple[int, str, str, str]) -> tuple[Library, list[Problem]]:
+    offset, piece, strings, rel = args
+    # @string definitions go after the piece so that line numbers inside it stay true
+    lib, problems = parse_library(piece + "\n" + strings, rel)
+    shift = lambda p: Problem(p.path, p.line + offset, p.column, p.message, p.severity)  # noqa: E731
+    refs = {k: dataclasses.replace(r, line=r.line + offset, field_lines={f: n + offset for f, n in
+                                                                       r.field_lines.items()})
+            for k, r in lib.references.items()}
+    return Library(rel, refs, lib.broken_keys), [shift(p) for p in problems]
+
+
+def parse_library_parallel(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
+    """``parse_library`` spread over the machine's cores for large libraries (same result, same lines)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(text) < PARALLEL_BYTES or workers < 2:
+        return parse_library(text, rel)
+    strings = "\n".join(m.group(0) for m in STRING_BLOCK_RE.finditer(text))
+    body = STRING_BLOCK_RE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    pieces = [(offset, piece, strings, rel) for offset, piece in _chunks(body, workers)]
+    with ProcessPoolExecutor(len(pieces), mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(_parse_piece, pieces))
+    refs: dict[str, Reference] = {}
+    problems: list[Problem] = []
+    broken: set[str] = set()
+    for lib, part in results:
+        problems += part
+        broken |= lib.broken_keys
+        for key, ref in lib.references.items():
+            if key in refs:  # a duplicate that fell into another piece
+                problems.append(Problem(rel, ref.line, "-", f"duplicate entry key '{key}'; expected each key once"))
+            else:
+                refs[key] = ref
+    return Library(rel, refs, frozenset(broken)), problems
+
+
+def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Problem]]:
+    """Read, parse and check ``references.bib`` under ``root``; with ``pybtex`` also parse it as Sphinx will."""
     rel = BIB_PATH
     try:
         data = (root / rel).read_bytes()
@@ -277,40 +344,8 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
     text, problems = _decode(data, rel)
     if text is None:
         return Library(rel, {}, readable=False), problems
-    lib, problems = parse_library(text, rel)
+    lib, problems = parse_library_parallel(text, rel)
     problems += check_library(lib)
-    if not any(p.column == "-" for p in problems):
+    if pybtex and not any(p.column == "-" for p in problems):
         problems += check_with_pybtex(text, rel)
     return lib, problems
-
-
-FIELD_ORDER = ("author", "title", "journal", "booktitle", "publisher", "year", "volume", "number", "pages",
-               "doi", "pmid", "pmcid", "url", "note", "retracted")
-_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"}
-LATEX_SPECIALS = str.maketrans({**_ESCAPES, "{": "", "}": ""})
-# braces in author lists group a multi-word surname ({Di Vizio}); keep them
-AUTHOR_SPECIALS = str.maketrans(_ESCAPES)
-
-
-def format_entry(key: str, entry_type: str, fields: dict[str, str]) -> str:
-    """One normalised BibTeX entry: known fields in a fixed order, LaTeX specials escaped, title protected.
-
-    The title is wrapped in a second pair of braces so that bibliography styles keep its capitals
-    (gene names such as miR-105 or PD-L1 must not be lower-cased).
-    """
-    names = [f for f in FIELD_ORDER if fields.get(f)] + sorted(f for f in fields if f not in FIELD_ORDER
-                                                               and fields[f])
-    width = max((len(n) for n in names), default=0)
-    lines = [f"@{entry_type}{{{key},"]
-    for name in names:
-        value = str(fields[name]).strip()
-        if name == "author":
-            value = value.translate(AUTHOR_SPECIALS) if value.count("{") == value.count("}") else value.translate(
-                LATEX_SPECIALS)
-        elif name not in RAW_FIELDS:
-            value = value.translate(LATEX_SPECIALS)
-        if name == "title":
-            value = "{" + value + "}"
-        lines.append(f"  {name.ljust(width)} = {{{value}}},")
-    lines.append("}")
-    return "\n".join(lines) + "\n"

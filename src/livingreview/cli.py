@@ -36,9 +36,10 @@ def main() -> None:
 @main.command()
 @ROOT_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
-def validate(root: Path, quiet: bool) -> None:
+@click.option("--pybtex", is_flag=True, help="Also parse the library with pybtex, as the book build does.")
+def validate(root: Path, quiet: bool, pybtex: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
-    checked = check(root)
+    checked = check(root, pybtex=pybtex)
     shown = checked.errors if quiet else checked.problems
     errors, _warnings = _report(shown)
     rows = sum(len(f) for f in checked.frames.values())
@@ -50,9 +51,9 @@ def validate(root: Path, quiet: bool) -> None:
                f"{len(checked.warnings)} warning(s)")
 
 
-def _load_or_exit(root: Path):
+def _load_or_exit(root: Path, pybtex: bool = False):
     try:
-        return load(root)
+        return load(root, pybtex=pybtex)
     except ValidationError as exc:
         _report(exc.errors, err=True)
         click.echo(f"invalid: {len(exc.errors)} error(s); run 'livingreview validate' for details", err=True)
@@ -81,7 +82,7 @@ def build(root: Path) -> None:
     """Validate, then build the book with warnings as errors."""
     from livingreview.book import build_book
 
-    _load_or_exit(root)
+    _load_or_exit(root, pybtex=True)
     sys.exit(build_book(root))
 
 

@@ -18,7 +18,7 @@ from livingreview.errors import Problem
 from livingreview.schema import FORMULA_PREFIXES, MULTI_SEPARATOR, Column, Kind, Table
 
 KEY_RE = r"[A-Za-z0-9_:.+\-]+"
-ROW_ID_RE = re.compile(r"^[A-Z]+-\d{4}$")
+ROW_ID_RE = re.compile(r"^[A-Z]+-\d{4,}$")
 CONDITION_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|=|~)\s*(.+?)\s*$")
 WRONG_SEPARATORS = (",", "|")
 
@@ -141,10 +141,10 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
             rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
                               lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
-        pattern = rf"^{table.id_prefix}-\d{{4}}$"
+        pattern = rf"^{table.id_prefix}-\d{{4,}}$"
         rules.append(Rule("id_format", lambda s: s.str.match(pattern),
-                          lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and four digits, "
-                                       f"e.g. {table.id_prefix}-0001"))
+                          lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and at least four "
+                                       f"digits, e.g. {table.id_prefix}-0001"))
     elif col.kind is Kind.INTEGER:
         rules.append(Rule("integer", lambda s: s.map(lambda x: _in_range(col, x, True)),
                           lambda cell: _number_message(col, cell, True)))

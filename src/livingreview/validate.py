@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,27 +121,37 @@ def _uncited_warnings(frames: dict[str, pd.DataFrame], library: Library, root: P
     ]
 
 
-def check(root: Path | str) -> Checked:
-    """Read and check every table and the library under ``root``; never raises for bad data."""
+def check(root: Path | str, pybtex: bool = False) -> Checked:
+    """Read and check every table and the library under ``root``; never raises for bad data.
+
+    With ``pybtex`` the library is also parsed by pybtex, as the book build will (slower on large libraries).
+    """
     root = Path(root)
-    library, problems = load_library(root)
-    frames: dict[str, pd.DataFrame] = {}
-    for name, table in TABLES.items():
-        raw, read_problems = read_table(root, table)
-        problems += read_problems
-        if raw is None:
-            continue
-        frame, cell_problems = check_cells(table, raw)
-        problems += cell_problems
-        frames[name] = frame
-        if any(c.kind is Kind.CITEKEYS for c in table.columns):
-            flagged = {p.line for p in cell_problems if p.column == "citekeys"}
-            problems += _citation_problems(name, frame, library, flagged)
+    # the library parses in worker processes while this one checks the tables
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(load_library, root, pybtex)
+        problems: list[Problem] = []
+        frames: dict[str, pd.DataFrame] = {}
+        flagged: dict[str, set[int]] = {}
+        for name, table in TABLES.items():
+            raw, read_problems = read_table(root, table)
+            problems += read_problems
+            if raw is None:
+                continue
+            frame, cell_problems = check_cells(table, raw)
+            problems += cell_problems
+            frames[name] = frame
+            flagged[name] = {p.line for p in cell_problems if p.column == "citekeys"}
+        library, bib_problems = pending.result()
+    problems += bib_problems
+    for name, frame in frames.items():
+        if any(c.kind is Kind.CITEKEYS for c in TABLES[name].columns):
+            problems += _citation_problems(name, frame, library, flagged[name])
     problems += _claim_problems(frames)
     problems += _uncited_warnings(frames, library, root)
     return Checked(frames, library, sorted(set(problems)))
 
 
-def validate(root: Path | str) -> list[Problem]:
+def validate(root: Path | str, pybtex: bool = False) -> list[Problem]:
     """Every problem (errors and warnings) of the review under ``root``, sorted by file and line."""
-    return check(root).problems
+    return check(root, pybtex=pybtex).problems

@@ -1,0 +1,75 @@
+"""Synthetic reviews for benchmarks: the real rows repeated with new ids, and a synthetic library.
+
+Rows keep every real value (so vocabularies, numbers and text lengths are realistic); each copy gets a new id and
+cites either its real reference or one of the synthetic clones, so citation resolution is exercised at scale.
+The synthetic entries are clones of real entries with new keys and DOIs under the 10.5555 test prefix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+
+from livingreview.bib import parse_library
+from livingreview.schema import TABLES
+
+SHAPE = {"claims": 1}  # the claims table is the review's own list; it does not grow with the data
+
+
+def _clone_entries(text: str, total: int) -> tuple[str, list[str]]:
+    lib, _ = parse_library(text)
+    keys = list(lib.references)
+    blocks = re.split(r"\n(?=@)", text.strip())
+    entries = [b for b in blocks if b.startswith("@")]
+    extra = []
+    for i in range(max(0, total - len(entries))):
+        src = entries[i % len(entries)]
+        key = f"synthetic{i:05d}"
+        block = re.sub(r"^@(\w+)\{[^,]+,", lambda m, k=key: f"@{m.group(1)}{{{k},", src, count=1)
+        block = re.sub(r"(doi\s*=\s*\{)[^}]*(\})", rf"\g<1>10.5555/synthetic.{i}\g<2>", block)
+        block = re.sub(r"(pmid\s*=\s*\{)[^}]*(\})", rf"\g<1>{900000000 + i}\g<2>", block)
+        extra.append(block)
+    keys += [f"synthetic{i:05d}" for i in range(len(extra))]
+    return text.rstrip("\n") + "\n\n" + "\n\n".join(extra) + "\n", keys
+
+
+def make_review(source: Path, out: Path, scale: int, library_size: int | None = None) -> Path:
+    """Write a review ``scale`` times the size of ``source`` into ``out``; return ``out``."""
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "data").mkdir(parents=True)
+    for name in ("chapters", "_static"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, out / name, ignore=shutil.ignore_patterns("vendor", "figures"))
+    for name in ("_config.yml", "_toc.yml"):
+        if (source / name).exists():
+            shutil.copy(source / name, out / name)
+    bib = (source / "references.bib").read_text(encoding="utf-8")
+    if library_size:
+        bib, keys = _clone_entries(bib, library_size)
+    else:
+        keys = []
+    synthetic = [k for k in keys if k.startswith("synthetic")]
+    (out / "references.bib").write_text(bib, encoding="utf-8")
+    for table in TABLES.values():
+        rows = list(csv.reader(io.StringIO((source / table.path).read_text(encoding="utf-8"), newline="")))
+        header, body = rows[0], rows[1:]
+        copies = SHAPE.get(table.name, scale)
+        cite = header.index("citekeys") if "citekeys" in header else None
+        out_rows = [header]
+        n = 0
+        for c in range(copies):
+            for row in body:
+                n += 1
+                new = list(row)
+                if table.name != "claims":
+                    new[0] = f"{table.id_prefix}-{n:04d}"
+                if cite is not None and c > 0 and synthetic:
+                    new[cite] = synthetic[(n * 7) % len(synthetic)]
+                out_rows.append(new)
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerows(out_rows)
+        (out / table.path).write_text(buf.getvalue(), encoding="utf-8")
+    return out
