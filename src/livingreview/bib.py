@@ -349,3 +349,35 @@ def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Proble
     if pybtex and not any(p.column == "-" for p in problems):
         problems += check_with_pybtex(text, rel)
     return lib, problems
+
+
+FIELD_ORDER = ("author", "title", "journal", "booktitle", "publisher", "year", "volume", "number", "pages",
+               "doi", "pmid", "pmcid", "url", "note", "retracted")
+_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_"}
+LATEX_SPECIALS = str.maketrans({**_ESCAPES, "{": "", "}": ""})
+# braces in author lists group a multi-word surname ({Di Vizio}); keep them
+AUTHOR_SPECIALS = str.maketrans(_ESCAPES)
+
+
+def format_entry(key: str, entry_type: str, fields: dict[str, str]) -> str:
+    """One normalised BibTeX entry: known fields in a fixed order, LaTeX specials escaped, title protected.
+
+    The title is wrapped in a second pair of braces so that bibliography styles keep its capitals
+    (gene names such as miR-105 or PD-L1 must not be lower-cased).
+    """
+    names = [f for f in FIELD_ORDER if fields.get(f)] + sorted(f for f in fields if f not in FIELD_ORDER
+                                                               and fields[f])
+    width = max((len(n) for n in names), default=0)
+    lines = [f"@{entry_type}{{{key},"]
+    for name in names:
+        value = str(fields[name]).strip()
+        if name == "author":
+            value = value.translate(AUTHOR_SPECIALS) if value.count("{") == value.count("}") else value.translate(
+                LATEX_SPECIALS)
+        elif name not in RAW_FIELDS:
+            value = value.translate(LATEX_SPECIALS)
+        if name == "title":
+            value = "{" + value + "}"
+        lines.append(f"  {name.ljust(width)} = {{{value}}},")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
