@@ -111,3 +111,36 @@ def test_format_entry_round_trips_through_both_parsers():
     assert ref.title == "PD-L1 & miR-21: 100% of_cases"
     assert ref.venue == "J Hematol & Oncol"
     assert ref.doi == "10.1186/s13045-018-0689-y"
+
+
+def test_parallel_parse_matches_serial_parse(monkeypatch):
+    from conftest import REPO
+    from livingreview import bib
+
+    text = (REPO / "references.bib").read_text(encoding="utf-8")
+    text = "@string{jtf = {Journal of Test Fixtures}}\n" + text + (
+        "\n@article{macro2020,\n  author = {A, B},\n  title = {{T}},\n  journal = jtf,\n  year = {2020},\n"
+        "  doi = {10.5555/macro},\n}\n")
+    monkeypatch.setattr(bib, "PARALLEL_BYTES", 1000)
+    serial, p1 = bib.parse_library(text)
+    parallel, p2 = bib.parse_library_parallel(text)
+    assert p1 == p2 == []
+    assert list(serial.references) == list(parallel.references)
+    for key, ref in serial.references.items():
+        other = parallel[key]
+        assert (ref.line, ref.fields, ref.field_lines, ref.authors) == (
+            other.line, other.fields, other.field_lines, other.authors), key
+    assert parallel["macro2020"].venue == "Journal of Test Fixtures"
+
+
+def test_parallel_parse_finds_duplicates_across_pieces(monkeypatch):
+    from livingreview import bib
+
+    def entry(key: str) -> str:
+        return GOOD.replace("alpha2020", key).replace("ccr.2014.03.007", key)
+
+    text = "\n".join(entry(f"k{i}") for i in range(40)) + "\n" + entry("k0")
+    monkeypatch.setattr(bib, "PARALLEL_BYTES", 1000)
+    _, problems = bib.parse_library_parallel(text)
+    assert [str(p) for p in problems] == [f"references.bib:{40 * 9 + 1}:-: duplicate entry key 'k0'; expected each "
+                                          "key once"]

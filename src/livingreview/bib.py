@@ -282,7 +282,24 @@ def check_with_pybtex(text: str, rel: str = BIB_PATH) -> list[Problem]:
 
 
 PARALLEL_BYTES = 2_000_000  # below this, forking costs more than it saves
-STRING_BLOCK_RE = re.compile(r"^@string\s*[{(].*?^[})]", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+STRING_START_RE = re.compile(r"^@string\s*([{(])", re.IGNORECASE | re.MULTILINE)
+
+
+def _string_blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every @string block, found by balancing its braces."""
+    spans = []
+    for m in STRING_START_RE.finditer(text):
+        close = "}" if m.group(1) == "{" else ")"
+        depth, i = 1, m.end()
+        while i < len(text) and depth:
+            ch = text[i]
+            if ch == "{" or (ch == "(" and close == ")"):
+                depth += 1
+            elif ch == "}" or (ch == ")" and close == ")"):
+                depth -= 1
+            i += 1
+        spans.append((m.start(), i))
+    return spans
 
 
 def _chunks(text: str, parts: int) -> list[tuple[int, str]]:
@@ -313,8 +330,11 @@ def parse_library_parallel(text: str, rel: str = BIB_PATH) -> tuple[Library, lis
     workers = min(os.cpu_count() or 1, 4)
     if len(text) < PARALLEL_BYTES or workers < 2:
         return parse_library(text, rel)
-    strings = "\n".join(m.group(0) for m in STRING_BLOCK_RE.finditer(text))
-    body = STRING_BLOCK_RE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    spans = _string_blocks(text)
+    strings = "\n".join(text[a:b] for a, b in spans)
+    body = text
+    for a, b in reversed(spans):  # blank them out, keeping every line number
+        body = body[:a] + "\n" * text.count("\n", a, b) + body[b:]
     pieces = [(offset, piece, strings, rel) for offset, piece in _chunks(body, workers)]
     with ProcessPoolExecutor(len(pieces), mp_context=multiprocessing.get_context("fork")) as pool:
         results = list(pool.map(_parse_piece, pieces))
