@@ -38,12 +38,17 @@
     return span;
   }
 
-  function drawExplorer(node) {
-    var target = document.getElementById(node.dataset.target);
-    if (!target || target.dataset.drawn) return;
+  function loadExplorer(target) {
+    if (target.dataset.drawn) return;
     target.dataset.drawn = "1";
-    var data = JSON.parse(node.textContent);
-    var cols = data.columns, rows = data.rows, size = data.page_size || 25, page = 0;
+    fetch(target.dataset.src)
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) { target.textContent = ""; drawExplorer(target, data); })
+      .catch(function (err) { target.textContent = "Could not load the table: " + err.message; console.error(err); });
+  }
+
+  function drawExplorer(target, data) {
+    var cols = data.columns, rows = data.rows, size = parseInt(target.dataset.pageSize, 10) || 25, page = 0;
     var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
 
     var bar = document.createElement("div"); bar.className = "lr-explorer-bar";
@@ -104,7 +109,7 @@
 
   function init() {
     drawCharts();
-    document.querySelectorAll("script.lr-explorer-data").forEach(drawExplorer);
+    document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

@@ -159,6 +159,8 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
         page.wait_for_timeout(300)
         tip = page.evaluate("() => (document.getElementById('vg-tooltip-element') || {}).innerHTML || ''")
         assert tip.startswith("<table>") and "<img" not in tip and "<script" not in tip
+    if page.locator(".lr-explorer").count():
+        page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.evaluate("() => window.__lr_pwned") is None
@@ -188,6 +190,7 @@ def bibliography_ids(browser, server) -> set[str]:
 def test_explorer_searches_and_pages(browser, server):
     page = browser.new_page()
     page.goto(f"{server}/chapters/08_evidence_map.html")
+    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
     info = page.locator(".lr-explorer-info")
     total = int(info.inner_text().split()[0])
     assert total > 100

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from livingreview.render import chart_html, cite, escape_md, explorer_html, markdown_table
+from livingreview.render import chart_html, cite, escape_md, explorer_html, explorer_json, limit_groups, markdown_table
 
 PAYLOAD = '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3)) {cite:p}`k` | *b*'
 
@@ -49,11 +49,15 @@ def test_chart_html_json_cannot_close_its_script():
     assert 'id="chart-my-chart-"' in html
 
 
-def test_explorer_html_roundtrips_rows():
-    df = pd.DataFrame({"id": ["MECH-0001"], "finding": ["<b>bold</b> & </script>"], "links": [""]})
-    html = explorer_html(df, page_size=10)
-    assert html.count("</script>") == 1
-    inner = html.split('data-target="explorer-explorer">', 1)[1].rsplit("</script>", 1)[0]
-    data = json.loads(inner)
-    assert data["rows"] == [["MECH-0001", "<b>bold</b> & </script>", ""]]
-    assert data["page_size"] == 10
+def test_explorer_html_points_to_its_data_and_json_roundtrips():
+    df = pd.DataFrame({"id": ["MECH-0001"], "finding": ["<b>bold</b> & </script>"], "links": [None]})
+    html = explorer_html('../x/"onload=alert(1).json', page_size=10)
+    assert 'data-src="../x/&#34;onload=alert(1).json"' in html and 'data-page-size="10"' in html
+    assert json.loads(explorer_json(df)) == {"columns": ["id", "finding", "links"],
+                                             "rows": [["MECH-0001", "<b>bold</b> & </script>", ""]]}
+
+
+def test_limit_groups_keeps_order_and_counts_the_rest():
+    df = pd.DataFrame({"g": ["a", "a", "a", "b"], "v": [1, 2, 3, 4]})
+    out = limit_groups(df, "g", 2)
+    assert [(g, list(part["v"]), rest) for g, part, rest in out] == [("a", [1, 2], 1), ("b", [4], 0)]

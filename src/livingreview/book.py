@@ -14,6 +14,7 @@ from livingreview.evidence import fingerprint
 STAMP = ".livingreview-inputs"
 VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
 FIGURES = Path("_static") / "figures"
+DATA_FILES = Path("_static") / "data"
 
 
 def inputs_fingerprint(root: Path) -> str:
@@ -41,6 +42,7 @@ def build_book(root: Path) -> int:
         shutil.rmtree(build_dir)
     if not build_dir.exists():
         shutil.rmtree(root / FIGURES, ignore_errors=True)
+        shutil.rmtree(root / DATA_FILES, ignore_errors=True)
     vendor_scripts(root)
     build_dir.mkdir(exist_ok=True)
     config = build_dir / ".config.stamped.yml"

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from livingreview.book import FIGURES, find_root
+from livingreview.book import DATA_FILES, FIGURES, find_root
 from livingreview.evidence import Evidence, load
 from livingreview.render import chart_html, explorer_html, markdown_table
 
@@ -39,8 +39,28 @@ def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
 
 
 def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
-    """Show the searchable, filterable, paged table of ``df``."""
-    return HTML(explorer_html(df, name))
+    """Show the searchable, filterable, paged table of ``df``; its rows go to a JSON file next to the book."""
+    from livingreview.book import atomic_text
+    from livingreview.render import explorer_json
+
+    folder = find_root() / DATA_FILES
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_text(folder / f"{name}.json", explorer_json(df).decode("utf-8"))
+    return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))
+
+
+def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[str, str] | None = None) -> Markdown:
+    """One table per group (e.g. per hallmark), at most ``limit`` rows each; the rest are in the explorer."""
+    from livingreview.render import escape_md, limit_groups
+
+    parts = []
+    for value, rows, left_out in limit_groups(df, group, limit):
+        text = f"### {escape_md(value)}\n\n" + markdown_table(rows.drop(columns=[group]), labels=labels)
+        if left_out:
+            text += (f"\n\n*… and {left_out} more rows in this group: search them in the explorer of the "
+                     "Evidence map chapter.*")
+        parts.append(text)
+    return Markdown("\n\n".join(parts))
 
 
 def status_block(ev: Evidence) -> Markdown:
@@ -78,18 +98,22 @@ def escape_title(text: str) -> str:
     return escape_md(text)
 
 
-def whats_new(ev: Evidence) -> Markdown:
-    """Rows added, grouped by month (newest first), each with its citations."""
+def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
+    """Rows added, grouped by month (newest first), at most ``limit`` per month, each with its citations."""
+    from livingreview.render import limit_groups
     from livingreview.summaries import recent_rows
 
-    df = recent_rows(ev)
     parts = []
-    for month, part in df.groupby("month", sort=False):
-        counts = part["table"].value_counts()
+    df = recent_rows(ev)
+    for month, rows, left_out in limit_groups(df, "month", limit):
+        counts = df[df["month"] == month]["table"].value_counts()
         summary = ", ".join(f"{n} in {t}" for t, n in counts.items())
-        parts.append(f"## {month}\n\n{len(part)} rows added ({summary}).\n\n"
-                     + markdown_table(part.drop(columns=["month"]),
-                                      labels={"id": "Row", "citekeys": "Studies", "added": "Added"}))
+        text = (f"## {month}\n\n{int(counts.sum())} rows added ({summary}).\n\n"
+                + markdown_table(rows.drop(columns=["month"]),
+                                 labels={"id": "Row", "citekeys": "Studies", "added": "Added"}))
+        if left_out:
+            text += f"\n\n*… and {left_out} more rows added that month: see the explorer.*"
+        parts.append(text)
     return Markdown("\n\n".join(parts) if parts else "No rows yet.")
 
 

@@ -62,13 +62,26 @@ def chart_html(spec: dict, name: str) -> str:
             f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>')
 
 
-def explorer_html(df: pd.DataFrame, name: str = "explorer", page_size: int = 25) -> str:
-    """A searchable, filterable, paged table: rows travel as inert JSON; the book's script renders them as text."""
+def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
+    """A searchable, filterable, paged table whose rows the book's script fetches from ``src`` (a JSON file).
+
+    Rows are not embedded, so the page stays small however large the review grows.
+    """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    return (f'<div class="lr-explorer" id="explorer-{slug}" data-src="{escape(src)}" '
+            f'data-page-size="{int(page_size)}"><p>Loading the table of all rows…</p></div>')
+
+
+def explorer_json(df: pd.DataFrame) -> bytes:
+    """The explorer's rows as compact JSON: column names once, then one list per row."""
     records = df.astype(object).where(df.notna(), "").to_dict(orient="split")
-    payload = json.dumps({"columns": records["columns"], "rows": records["data"], "page_size": page_size},
-                         ensure_ascii=False)
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
-    return (f'<div class="lr-explorer" id="explorer-{slug}"></div>\n'
-            f'<script type="application/json" class="lr-explorer-data" data-target="explorer-{slug}">'
-            f"{payload}</script>")
+    return json.dumps({"columns": records["columns"], "rows": records["data"]}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+
+
+def limit_groups(df: pd.DataFrame, group: str, limit: int) -> list[tuple[str, pd.DataFrame, int]]:
+    """(group value, first ``limit`` rows, rows left out) for each group of ``df``, in order."""
+    out = []
+    for value, part in df.groupby(group, sort=False, observed=True):
+        out.append((str(value), part.head(limit), max(0, len(part) - limit)))
+    return out

@@ -365,3 +365,11 @@ def recent_rows(ev: Evidence) -> pd.DataFrame:
         "citekeys": f["citekeys"],
     })
     return out.sort_values(["added", "id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def cap_citations(df: pd.DataFrame, column: str = "citekeys", limit: int = 12) -> pd.DataFrame:
+    """Keep at most ``limit`` citations per row (the page stays readable) and count the rest in 'more studies'."""
+    out = df.copy()
+    out["more studies"] = out[column].map(lambda keys: max(0, len(keys) - limit))
+    out[column] = out[column].map(lambda keys: tuple(keys[:limit]))
+    return out
