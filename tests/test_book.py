@@ -201,11 +201,26 @@ def test_explorer_searches_and_pages(browser, server):
     page.close()
 
 
-def test_edited_value_changes_figure_and_table_on_rebuild(book):
-    """Correctness over speed: a CSV edit must reach the table and the chart of the rebuilt page."""
+def executed(output: str) -> set[str]:
+    """Chapters the build executed (not served from the cache), from myst-nb's log."""
+    return {line.split(": Executing notebook")[0].rsplit("/", 1)[-1]
+            for line in output.splitlines() if ": Executing notebook" in line}
+
+
+def test_rebuild_without_change_executes_nothing(book, capfd):
+    assert build_book(book) == 0
+    assert executed(capfd.readouterr().out) == set()
+
+
+def test_edited_value_changes_figure_and_table_on_rebuild(book, capfd):
+    """Correctness over speed: a CSV edit reaches the table and chart, re-executing only chapters that read it."""
     _edit_cell(book / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: "Edited finding ZX-17 for the test.")
     _edit_cell(book / "data/mechanisms.csv", "MECH-0001", "cancer_type", lambda v: "mesothelioma")
     assert build_book(book) == 0
+    assert executed(capfd.readouterr().out) == {"intro.md", "03_mechanisms.ipynb", "07_claims.ipynb",
+                                                "08_evidence_map.ipynb", "09_whats_new.ipynb"}
     page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
     assert "Edited finding ZX\\-17 for the test." in page or "Edited finding ZX-17 for the test." in page
     assert '"cancer_type": "Mesothelioma"' in page
+    explorer = (book / "_build/html/_static/data/explorer.json").read_text(encoding="utf-8")
+    assert "Edited finding ZX-17 for the test." in explorer

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -12,14 +14,18 @@ from pathlib import Path
 from livingreview.evidence import fingerprint
 
 STAMP = ".livingreview-inputs"
+CHAPTER_STAMPS = ".livingreview-chapters.json"
 VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
 FIGURES = Path("_static") / "figures"
 DATA_FILES = Path("_static") / "data"
 
 
 def inputs_fingerprint(root: Path) -> str:
-    """Hash of everything a chapter's output depends on besides its own code: data, library, package."""
-    digest = hashlib.sha256(fingerprint(root).encode())
+    """Hash of what every chapter depends on besides the data: the package and the book's configuration.
+
+    A change here rebuilds the book from scratch; data changes re-execute only the chapters that read them.
+    """
+    digest = hashlib.sha256()
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
@@ -29,10 +35,71 @@ def inputs_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def chapter_files(root: Path) -> list[Path]:
+    """Every executable chapter: notebooks, and MyST text notebooks (Markdown with a kernelspec)."""
+    out = sorted((root / "chapters").glob("*.ipynb"))
+    for md in sorted((root / "chapters").glob("*.md")):
+        text = md.read_text(encoding="utf-8")
+        if text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]:
+            out.append(md)
+    return out
+
+
+def declared_reads(path: Path) -> list[str] | None:
+    """The tables a chapter declares it reads (``livingreview: reads:`` in its metadata); None if undeclared."""
+    import yaml
+
+    if path.suffix == ".ipynb":
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    else:
+        text = path.read_text(encoding="utf-8")
+        meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
+    reads = ((meta or {}).get("livingreview") or {}).get("reads")
+    return list(reads) if isinstance(reads, list) else None
+
+
+def chapter_fingerprints(root: Path) -> dict[str, str]:
+    """Per chapter: a hash of its own inputs (the tables it reads and the library); undeclared reads everything."""
+    from livingreview.bib import BIB_PATH
+    from livingreview.schema import TABLES
+
+    def file_hash(rel: str) -> bytes:
+        path = root / rel
+        return hashlib.sha256(path.read_bytes() if path.exists() else b"<missing>").digest()
+
+    tables = {name: file_hash(t.path) for name, t in TABLES.items()}
+    library = file_hash(BIB_PATH)
+    out = {}
+    for path in chapter_files(root):
+        reads = declared_reads(path)
+        names = sorted(TABLES) if reads is None else sorted(set(reads) & set(TABLES))
+        digest = hashlib.sha256(library)
+        for name in names:
+            digest.update(name.encode() + tables[name])
+        out[path.relative_to(root).as_posix()] = digest.hexdigest()
+    return out
+
+
+def invalidate_chapters(root: Path, stale: list[str]) -> None:
+    """Make the next build re-execute ``stale`` chapters: drop their cached outputs and mark them changed."""
+    from jupyter_cache import get_cache
+
+    cache_dir = root / "_build" / ".jupyter_cache"
+    if cache_dir.exists():
+        cache = get_cache(str(cache_dir))
+        targets = {str((root / rel).resolve()) for rel in stale}
+        for record in cache.list_cache_records():
+            if str(Path(record.uri).resolve()) in targets:
+                cache.remove_cache(record.pk)
+    for rel in stale:
+        os.utime(root / rel)  # Sphinx re-reads a source whose mtime changed
+
+
 def build_book(root: Path) -> int:
     """Build ``root``'s book into ``root/_build/html`` with warnings as errors; return the exit code.
 
-    jupyter-cache keys only on code cells, so a data, library or package change clears the build first.
+    jupyter-cache keys only on code cells, so data changes would leave stale pages: a changed package or
+    configuration rebuilds from scratch, and a changed table or library re-executes the chapters that read it.
     """
     root = root.resolve()
     build_dir = root / "_build"
@@ -45,6 +112,13 @@ def build_book(root: Path) -> int:
         shutil.rmtree(root / DATA_FILES, ignore_errors=True)
     vendor_scripts(root)
     build_dir.mkdir(exist_ok=True)
+    chapters_file = build_dir / CHAPTER_STAMPS
+    before = json.loads(chapters_file.read_text()) if chapters_file.exists() else {}
+    now = chapter_fingerprints(root)
+    stale = [rel for rel, fp in now.items() if before.get(rel) != fp]
+    if before and stale:
+        print(f"re-executing {len(stale)} chapter(s) whose inputs changed: {', '.join(stale)}", flush=True)
+    invalidate_chapters(root, stale)
     config = build_dir / ".config.stamped.yml"
     atomic_text(config, stamped_config(root))
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -60,6 +134,9 @@ def build_book(root: Path) -> int:
                                       download, "data-package")
         print(f"data package: {Path(archive).relative_to(root)}", flush=True)
         stamp.write_text(current + "\n")
+        atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
+    else:
+        chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
     return code
 
 

@@ -14,9 +14,31 @@ from livingreview.evidence import Evidence, load
 from livingreview.render import chart_html, explorer_html, markdown_table
 
 
+class _RecordingTables(dict):
+    """The evidence tables, appending the name of each one read to a log (to check declared reads)."""
+
+    def __init__(self, tables, log: str):
+        super().__init__(tables)
+        self.log = log
+
+    def __getitem__(self, name):
+        with open(self.log, "a", encoding="utf-8") as fh:
+            fh.write(name + "\n")
+        return super().__getitem__(name)
+
+
 def evidence() -> Evidence:
-    """Load and validate the review that contains the running chapter."""
-    return load(find_root())
+    """Load and validate the review that contains the running chapter.
+
+    With LIVINGREVIEW_READS_LOG set, every table the chapter reads is logged there, so tests can check that
+    the tables a chapter declares in its metadata (which decide when it re-executes) are the ones it reads.
+    """
+    import dataclasses
+    import os
+
+    ev = load(find_root())
+    log = os.environ.get("LIVINGREVIEW_READS_LOG")
+    return dataclasses.replace(ev, tables=_RecordingTables(ev.tables, log)) if log else ev
 
 
 def table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None) -> Markdown:
