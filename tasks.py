@@ -3,6 +3,7 @@
 
     python3 tasks.py book   # install into .venv/, validate the data, build the book into _build/html
     python3 tasks.py test   # install into .venv/ (with test tools), lint, validate, run the whole test suite
+    python3 tasks.py bench  # the performance benchmark (writes benchmarks/results.json)
 """
 
 from __future__ import annotations
@@ -71,13 +72,19 @@ def test() -> None:
     run(BIN / "pytest")
 
 
+def bench() -> None:
+    """Run the benchmark (benchmarks/run.py); extra arguments such as --quick are passed on."""
+    ensure_venv()
+    run(BIN / "python", ROOT / "benchmarks" / "run.py", *sys.argv[2:])
+
+
 def deps() -> None:
     """Only create .venv and install the pinned dependencies (used by the GitHub workflows)."""
     ensure_venv()
 
 
 if __name__ == "__main__":
-    commands = {"book": book, "test": test, "deps": deps}
-    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+    commands = {"book": book, "test": test, "deps": deps, "bench": bench}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands or (len(sys.argv) > 2 and sys.argv[1] != "bench"):
         sys.exit(f"usage: python3 tasks.py {{{'|'.join(commands)}}}")
     commands[sys.argv[1]]()

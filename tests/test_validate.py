@@ -204,3 +204,20 @@ def test_citation_in_a_chapter_counts_as_cited(review):
     (review.root / "chapters").mkdir()
     (review.root / "chapters" / "intro.md").write_text("As shown {cite:p}`alpha2020,delta2022`.\n")
     assert validate(review.root) == []
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_fast_and_careful_csv_readers_agree(review, monkeypatch, crlf):
+    from conftest import REPO
+    from livingreview import csvfile
+
+    for rel in ("data/mechanisms.csv", "data/biomarkers.csv"):
+        data = (REPO / rel).read_bytes()
+        review.write_bytes(rel, data.replace(b"\n", b"\r\n") if crlf else data)
+    review.write_bytes("references.bib", (REPO / "references.bib").read_bytes())
+    fast = check(review.root)
+    monkeypatch.setattr(csvfile, "_fast_frame", lambda text, header: None)
+    careful = check(review.root)
+    assert [str(p) for p in fast.problems] == [str(p) for p in careful.problems]
+    for name in fast.frames:
+        assert fast.frames[name].equals(careful.frames[name]), name

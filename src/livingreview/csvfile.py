@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from livingreview.errors import Problem
 from livingreview.schema import Table
@@ -15,12 +18,50 @@ BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True)
 class RawTable:
-    """The cells of one CSV file as strings, with the 1-based start line of every record."""
+    """The cells of one CSV file as strings, with the 1-based start line of every record.
+
+    ``data`` holds the cells as a DataFrame (indexed by line, empty cells as NaN) when the fast reader
+    could be used; otherwise ``rows`` and ``lines`` hold them.
+    """
 
     path: str
     header: list[str]
     rows: list[list[str]]
     lines: list[int]
+    data: pd.DataFrame | None = None
+
+
+QUOTED_RE = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _fast_frame(text: str, header: list[str]) -> pd.DataFrame | None:
+    """The cells via pandas' C parser, when every line is exactly one complete record; else None.
+
+    Only clean files qualify (no blank lines, no line breaks inside cells, the header's field count on
+    every line), so the slower reader still produces the located message for anything unusual.
+    """
+    body = text[text.index("\n") + 1:] if "\n" in text else ""
+    if body.endswith("\n"):
+        body = body[:-1]
+    if not body:
+        return None
+    # with every quoted field removed (one pass in C), each line must hold exactly the header's separators;
+    # a line break inside a quoted field or an unbalanced quote changes the line count or leaves a quote
+    stripped = QUOTED_RE.sub("", body)
+    lines = stripped.split("\n")
+    expected = len(header) - 1
+    if '"' in stripped or len(lines) != body.count("\n") + 1 or any(
+            not line or line.count(",") != expected for line in lines):
+        return None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=object, header=0, keep_default_na=False, na_values=[""],
+                         skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(df) != len(lines) or list(df.columns) != header:
+        return None
+    df.index = pd.RangeIndex(2, len(df) + 2, name="line")
+    return df.astype(object).where(df.notna(), None)
 
 
 def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
@@ -55,7 +96,8 @@ def _check_header(header: list[str], table: Table, rel: str, problems: list[Prob
         if name != name.strip():
             problems.append(Problem(rel, 1, name.strip() or "-", f"stray whitespace around header '{name}'"))
         if name in seen:
-            problems.append(Problem(rel, 1, name, f"duplicate header '{name}'; each column appears once"))
+            problems.append(Problem(rel, 1, name.strip() or "-", f"duplicate header '{name}'; each column appears "
+                                                                 "once"))
         elif name.strip() not in expected:
             shown = name.strip() or "(empty)"
             problems.append(Problem(rel, 1, shown or "-", f"unknown column '{shown}'; expected columns: "
@@ -85,6 +127,17 @@ def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]
     if not text.strip():
         problems.append(Problem(rel, 1, "-", "empty file; expected a header row: " + ",".join(table.column_names)))
         return None, problems
+
+    try:
+        first = next(csv.reader(io.StringIO(text.split("\n", 1)[0], newline="")), []) if "\r" not in text else []
+    except csv.Error:
+        first = []
+    if first and len(set(first)) == len(first) and [h.strip() for h in first] == first:
+        header_problems: list[Problem] = []
+        _check_header(first, table, rel, header_problems)
+        fast = None if header_problems else _fast_frame(text, first)
+        if fast is not None:
+            return RawTable(rel, first, [], [], fast), problems
 
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     header: list[str] | None = None

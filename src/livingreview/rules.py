@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -165,27 +166,48 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     return rules
 
 
-def _pandera_schema(table: Table, present: list[str]) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
+    """Each rule's verdict for every cell of ``series``, computed once per distinct value (values repeat)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype=object)
+    present = codes >= 0
+    out = {}
+    for rule in rules:
+        good = rule.ok(distinct).to_numpy(dtype=bool) if len(distinct) else np.ones(0, dtype=bool)
+        cell = np.ones(len(series), dtype=bool)
+        cell[present] = good[codes[present]]
+        out[rule.name] = pd.Series(cell, index=series.index)
+    return out
+
+
+def _pandera_schema(table: Table, df: pd.DataFrame) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
     columns: dict[str, pa.Column] = {}
     by_name: dict[tuple[str, str], Rule] = {}
     for col in table.columns:
-        if col.name not in present:
+        if col.name not in df.columns:
             continue
         rules = rules_for(col, table)
+        computed = verdicts(df[col.name], rules)
+        checks = []
         for rule in rules:
             by_name[(col.name, rule.name)] = rule
+            # empty cells already count as passing in the verdicts; pandera need not look for them again
+            checks.append(pa.Check(lambda s, v=computed[rule.name]: v.reindex(s.index), name=rule.name,
+                                   ignore_na=False))
         columns[col.name] = pa.Column(
             None,
             nullable=not col.required,
             unique=col.kind is Kind.ID,
             report_duplicates="exclude_first",
-            checks=[pa.Check(rule.ok, name=rule.name, ignore_na=True) for rule in rules],
+            checks=checks,
         )
     return pa.DataFrameSchema(columns, strict=False), by_name
 
 
 def frame(raw: RawTable) -> pd.DataFrame:
     """The raw cells as a string DataFrame indexed by file line, empty cells as NA."""
+    if raw.data is not None:
+        return raw.data
     df = pd.DataFrame(raw.rows, columns=raw.header, index=pd.Index(raw.lines, name="line"), dtype=object)
     df = df.loc[:, ~df.columns.duplicated()]
     return df.where(df != "", None)
@@ -206,8 +228,7 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
 def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
     """Run every cell rule of ``table`` on ``raw``; return the string frame and the located problems."""
     df = frame(raw)
-    present = [c for c in table.column_names if c in df.columns]
-    schema, by_name = _pandera_schema(table, present)
+    schema, by_name = _pandera_schema(table, df)
     problems = _row_problems(table, df, raw.path)
     order = {key: i for i, key in enumerate(by_name)}
     try:

@@ -1,0 +1,152 @@
+"""The benchmark: validation, summaries and book builds at growing scale, measured on this machine.
+
+    python3.11 tasks.py bench            # everything (about 15 minutes on 2 cores)
+    python3.11 tasks.py bench --quick    # 1x and 10x only, no book builds
+
+Prints a table and writes benchmarks/results.json. Synthetic data come from benchmarks/synth.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+
+from synth import make_review  # noqa: E402
+
+LIBRARY = {1: None, 10: 2_000, 100: 20_000, 1000: None}  # synthetic library size per scale (None: the real one)
+
+
+def probe(step: str, root: Path) -> dict:
+    """Run one step in a fresh interpreter; wall time includes start-up and imports (a cold run)."""
+    start = time.perf_counter()
+    out = subprocess.run([PY, str(HERE / "probe.py"), step, str(root)], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def tables_only_package(root: Path, out: Path) -> Path:
+    """A data package of the evidence tables alone (same schemas as the export), for frictionless."""
+    from livingreview.export import export_package
+
+    descriptor = export_package(root, out)
+    data = json.loads(descriptor.read_text())
+    data["resources"] = [r for r in data["resources"] if r["path"].startswith("data/")]
+    descriptor.write_text(json.dumps(data))
+    return out
+
+
+def build(root: Path) -> dict:
+    start = time.perf_counter()
+    out = subprocess.run([str(Path(PY).with_name("livingreview")), "build", "--root", str(root)],
+                         capture_output=True, text=True)
+    seconds = round(time.perf_counter() - start, 2)
+    if out.returncode != 0:
+        raise SystemExit(f"book build failed at {root}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    executed = sorted({line.split(": Executing notebook")[0].rsplit("/", 1)[-1]
+                       for line in out.stdout.splitlines() if ": Executing notebook" in line})
+    return {"seconds": seconds, "executed": executed, "executed_count": len(executed)}
+
+
+def page_sizes(root: Path) -> dict:
+    html = root / "_build" / "html"
+    pages = {p.stem: p.stat().st_size for p in sorted((html / "chapters").glob("*.html"))}
+    sample = (html / "chapters" / "03_mechanisms.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]*src="([^"?]+)', sample)
+    js = sum((html / "chapters" / s).resolve().stat().st_size for s in scripts
+             if (html / "chapters" / s).resolve().exists())
+    data = {p.name: p.stat().st_size for p in (html / "_static" / "data").glob("*.json")}
+    return {"chapter_html_bytes": pages, "max_chapter_html_bytes": max(pages.values()),
+            "javascript_bytes_per_page": js, "explorer_json_bytes": data}
+
+
+def edit_first(path: Path, column: str, value: str) -> None:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    rows[1][rows[0].index(column)] = value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def book_series(root: Path) -> dict:
+    clean = build(root)
+    nochange = build(root)
+    edit_first(root / "data/mechanisms.csv", "finding", "A benchmark edit of one finding.")
+    one_row = build(root)
+    bib = root / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace("title   = {{", "title   = {{Edited: ", 1), encoding="utf-8")
+    one_bib = build(root)
+    return {"clean": clean, "no_change": nochange, "one_row": one_row, "one_bib_entry": one_bib,
+            "no_change_fraction_of_clean": round(nochange["seconds"] / clean["seconds"], 3),
+            **page_sizes(root)}
+
+
+def machine() -> dict:
+    mem = next((int(x.split()[1]) // 1024 for x in Path("/proc/meminfo").read_text().splitlines()
+                if x.startswith("MemTotal")), None)
+    cpu = next((x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
+                if x.startswith("model name")), platform.processor())
+    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_mib": mem, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1x and 10x only, no book builds")
+    args = parser.parse_args()
+    scales = [1, 10] if args.quick else [1, 10, 100, 1000]
+    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "scales": {}}
+    work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
+    try:
+        for scale in scales:
+            root = make_review(ROOT, work / f"x{scale}", scale, LIBRARY[scale])
+            row: dict = {"library_entries": LIBRARY[scale] or "real"}
+            row["validate"] = probe("validate", root)
+            package = tables_only_package(root, work / f"pkg{scale}")
+            row["frictionless"] = probe("frictionless", package)
+            row["frictionless_over_validate"] = round(row["frictionless"]["wall"] / row["validate"]["wall"], 2)
+            row["summaries_and_charts"] = probe("summaries", root)
+            results["scales"][f"{scale}x"] = row
+            v, f = row["validate"], row["frictionless"]
+            print(f"{scale:>5}x rows={v['rows']:>7} refs={v['references']:>6}  validate {v['wall']:6.2f}s "
+                  f"({v['peak_mib']:.0f} MiB)  frictionless {f['wall']:7.2f}s  ratio "
+                  f"{row['frictionless_over_validate']:5.1f}  summaries+charts "
+                  f"{row['summaries_and_charts']['wall']:6.2f}s",
+                  flush=True)
+        if not args.quick:
+            for scale in (1, 100):
+                root = make_review(ROOT, work / f"book{scale}", scale, None)
+                series = book_series(root)
+                results[f"book_{scale}x"] = series
+                print(f"book {scale}x: clean {series['clean']['seconds']}s ({series['clean']['executed_count']} "
+                      f"chapters), no change {series['no_change']['seconds']}s "
+                      f"({series['no_change']['executed_count']}), one row {series['one_row']['seconds']}s "
+                      f"({series['one_row']['executed_count']}), one bib entry {series['one_bib_entry']['seconds']}s "
+                      f"({series['one_bib_entry']['executed_count']}); largest chapter page "
+                      f"{series['max_chapter_html_bytes'] / 1e6:.2f} MB, JS per page "
+                      f"{series['javascript_bytes_per_page'] / 1e6:.2f} MB", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = HERE / ("results-quick.json" if args.quick else "results.json")
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
