@@ -72,3 +72,13 @@ def test_explorer_has_every_finding_with_links(ev):
     row = df.set_index("id").loc["MECH-0002"]
     assert row["links"] == "https://doi.org/10.5555/fixture.0001; https://pubmed.ncbi.nlm.nih.gov/1/"
     assert row["level"] == "Animal model"
+
+
+def test_points_are_aggregated_per_marker(review):
+    line = review.path("data/biomarkers.csv").read_text().splitlines()[1]
+    review.append("data/biomarkers.csv", line.replace("BIOM-0001", "BIOM-0003").replace(",0.91,", ",0.81,") + "\n")
+    ev = lr.load(review.root)
+    auc = s.auc_points(ev)
+    assert len(auc) == 1 and auc.loc[0, "rows"] == 2
+    assert auc.loc[0, "auc"] == pytest.approx(0.86) and auc.loc[0, "n_patients"] == 176
+    assert len(s.sens_spec_points(ev)) == 1

@@ -120,7 +120,8 @@ def size_ranges(ev: Evidence) -> pd.DataFrame:
     df["size_nm_min"] = df["size_nm_min"].astype(float)
     df["size_nm_max"] = df["size_nm_max"].astype(float)
     df["row"] = df["subtype"].astype(str) + " (" + df["studies"] + ")"
-    return df[["row", "subtype", "size_nm_min", "size_nm_max", "studies"]].reset_index(drop=True)
+    # identical ranges from the same studies are one bar, however often they were entered
+    return df[["row", "subtype", "size_nm_min", "size_nm_max", "studies"]].drop_duplicates().reset_index(drop=True)
 
 
 # --- counts over two vocabularies ------------------------------------------------------------------
@@ -233,34 +234,47 @@ def biomarker_summary(ev: Evidence) -> pd.DataFrame:
 
 
 def auc_points(ev: Evidence) -> pd.DataFrame:
-    """Biomarker rows that report an AUC, one point each, for the AUC dot plot."""
+    """One point per marker and cancer with a reported AUC (mean over rows, patients summed), for the dot plot.
+
+    Aggregated so that the chart stays within altair's 5,000-row limit however many rows the table has.
+    """
     df = ev.biomarkers
     df = df[df["auc"].notna()]
-    out = pd.DataFrame({
-        "id": df["id"],
+    rows = pd.DataFrame({
+        "id": df["id"].astype(str),
         "marker": df["marker"].astype(str),
         "cancer": label(df["cancer_type"], CANCER_TYPE),
         "cargo_class": df["cargo_class"].map(lambda items: CARGO_CLASS.label(items[0]) if items else ""),
         "auc": df["auc"].astype(float),
         "n_patients": df["n_patients"].astype("Float64"),
-        "study": df["citekeys"].map(lambda keys: studies(ev, keys)),
+        "keys": df["citekeys"],
     })
+    out = rows.groupby(["marker", "cancer", "cargo_class"], observed=True, sort=False).agg(
+        id=("id", "first"), auc=("auc", "mean"), n_patients=("n_patients", lambda x: x.sum(min_count=1)),
+        rows=("id", "size"), keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
+    out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
     out["label"] = out["marker"] + " — " + out["cancer"].astype(str)
+    out = out.drop(columns=["keys"])
     return out.sort_values(["cancer", "auc"], ascending=[True, False]).reset_index(drop=True)
 
 
 def sens_spec_points(ev: Evidence) -> pd.DataFrame:
-    """Biomarker rows that report both sensitivity and specificity."""
+    """Mean reported sensitivity and specificity per marker and cancer (rows that report both)."""
     df = ev.biomarkers
     df = df[df["sensitivity"].notna() & df["specificity"].notna()]
-    return pd.DataFrame({
-        "id": df["id"],
+    rows = pd.DataFrame({
+        "id": df["id"].astype(str),
         "marker": df["marker"].astype(str),
         "cancer": label(df["cancer_type"], CANCER_TYPE),
         "sensitivity": df["sensitivity"].astype(float),
         "specificity": df["specificity"].astype(float),
-        "study": df["citekeys"].map(lambda keys: studies(ev, keys)),
-    }).reset_index(drop=True)
+        "keys": df["citekeys"],
+    })
+    out = rows.groupby(["marker", "cancer"], observed=True, sort=False).agg(
+        id=("id", "first"), sensitivity=("sensitivity", "mean"), specificity=("specificity", "mean"),
+        rows=("id", "size"), keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
+    out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
+    return out.drop(columns=["keys"]).reset_index(drop=True)
 
 
 # --- claims ----------------------------------------------------------------------------------------
