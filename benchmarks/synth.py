@@ -23,7 +23,8 @@ def _clone_entries(text: str, total: int) -> tuple[str, list[str]]:
     lib, _ = parse_library(text)
     keys = list(lib.references)
     blocks = re.split(r"\n(?=@)", text.strip())
-    entries = [b for b in blocks if b.startswith("@")]
+    # retracted entries are never cited as support, so they are not cloned into citable synthetic ones
+    entries = [b for b in blocks if b.startswith("@") and "retracted" not in b.lower()]
     extra = []
     for i in range(max(0, total - len(entries))):
         src = entries[i % len(entries)]

@@ -144,3 +144,11 @@ def test_parallel_parse_finds_duplicates_across_pieces(monkeypatch):
     _, problems = bib.parse_library_parallel(text)
     assert [str(p) for p in problems] == [f"references.bib:{40 * 9 + 1}:-: duplicate entry key 'k0'; expected each "
                                           "key once"]
+
+
+def test_retracted_entry_may_cite_its_retraction_record_instead_of_doi():
+    text = GOOD.replace("  doi = {10.1016/j.ccr.2014.03.007},\n", "  retracted = {yes},\n")
+    lib, _ = parse_library(text)
+    assert check_library(lib) == []  # has an https url
+    lib, _ = parse_library(text.replace("  url = {https://example.org/a%20b},\n", ""))
+    assert [p.column for p in check_library(lib)] == ["doi"]
