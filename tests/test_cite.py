@@ -97,3 +97,18 @@ def test_cli_cite_dry_run_and_errors(cached):
     assert cached.path("references.bib").read_bytes() == before
     bad = CliRunner().invoke(main, ["cite", "10.9999/none", "--root", str(cached.root)])
     assert bad.exit_code == 1 and "error: cannot reach" in bad.output
+
+
+def test_interrupted_cite_leaves_the_library_unchanged(cached, monkeypatch):
+    from livingreview import fileio
+
+    before = cached.path("references.bib").read_bytes()
+
+    def crash(src, dst):
+        raise KeyboardInterrupt  # killed between writing the temporary file and the rename
+
+    monkeypatch.setattr(fileio.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cite(cached.root, "10.5555/fixture.0101")
+    assert cached.path("references.bib").read_bytes() == before
+    assert not [p for p in cached.root.iterdir() if p.name.endswith(".tmp")]
