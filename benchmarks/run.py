@@ -60,7 +60,9 @@ def build(root: Path) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"book build failed at {root}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     executed = sorted({line.split(": Executing notebook")[0].rsplit("/", 1)[-1]
-                       for line in out.stdout.splitlines() if ": Executing notebook" in line})
+                       for line in out.stdout.splitlines() if ": Executing notebook" in line}
+                      | {m.group(1).rsplit("/", 1)[-1] for line in out.stdout.splitlines()
+                         if (m := re.match(r"\s*\[\d+/\d+\] (\S+): ", line))})
     return {"seconds": seconds, "executed": executed, "executed_count": len(executed)}
 
 

@@ -95,7 +95,56 @@ def invalidate_chapters(root: Path, stale: list[str]) -> None:
         os.utime(root / rel)  # Sphinx re-reads a source whose mtime changed
 
 
-def build_book(root: Path) -> int:
+def read_chapter(path: Path):
+    """A chapter as the notebook myst-nb will see (so its cache key matches): .ipynb, or MyST Markdown."""
+    import nbformat
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".ipynb":
+        return nbformat.reads(text, as_version=4)
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    return read_myst_markdown_notebook(text, path=path)
+
+
+def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300) -> None:
+    """Execute ``stale`` chapters in parallel (kernels are separate processes) and store them in the cache.
+
+    The book build then finds every result in jupyter-cache and executes nothing itself. A chapter that fails
+    is left uncached, so the build executes it again and reports the failure as a located warning.
+    """
+    import time
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    if not stale:
+        return
+    cache = get_cache(str(root / "_build" / ".jupyter_cache"))
+
+    def run(rel: str):
+        path = root / rel
+        nb = read_chapter(path)
+        start = time.perf_counter()
+        result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False)
+        return rel, nb, result, time.perf_counter() - start
+
+    print(f"executing {len(stale)} chapter(s) on {workers} worker(s)", flush=True)
+    with ThreadPoolExecutor(max(1, min(workers, len(stale)))) as pool:
+        futures = [pool.submit(run, rel) for rel in stale]
+        for done, future in enumerate(as_completed(futures), 1):
+            rel, nb, result, seconds = future.result()
+            status = "failed" if result.err is not None else "ok"
+            print(f"  [{done}/{len(stale)}] {rel}: {status} in {seconds:.1f} s", flush=True)
+            if result.err is None:
+                cache.cache_notebook_bundle(CacheBundleIn(nb, str((root / rel).resolve()),
+                                                          data={"execution_seconds": result.time}),
+                                            check_validity=False, overwrite=True)
+
+
+def build_book(root: Path, workers: int | None = None) -> int:
     """Build ``root``'s book into ``root/_build/html`` with warnings as errors; return the exit code.
 
     jupyter-cache keys only on code cells, so data changes would leave stale pages: a changed package or
@@ -119,6 +168,7 @@ def build_book(root: Path) -> int:
     if before and stale:
         print(f"re-executing {len(stale)} chapter(s) whose inputs changed: {', '.join(stale)}", flush=True)
     invalidate_chapters(root, stale)
+    execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1))
     config = build_dir / ".config.stamped.yml"
     atomic_text(config, stamped_config(root))
     exe = Path(sys.executable).with_name("jupyter-book")
