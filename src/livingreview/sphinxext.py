@@ -26,20 +26,26 @@ def _split_others(persons: list) -> tuple[list, bool]:
     return kept, len(kept) != len(persons)
 
 
-@node
-def names_etal(children, data, role, **kwargs):
-    """Citation-label names: a trailing 'others' becomes 'et al.'."""
-    assert not children
+def _names_with_et_al(data, role, join, format_person, kwargs):
+    """Format ``role``'s persons with ``format_person``, joined by ``join``; a trailing 'others' becomes 'et al.'."""
     try:
         persons = data["entry"].persons[role]
     except KeyError:
         raise FieldIsMissing(role, data["entry"]) from None
-    style = data["style"]
     persons, others = _split_others(list(persons))
-    formatted = [style.person.style_plugin.format(p, style.person.abbreviate) for p in persons]
+    formatted = [format_person(p) for p in persons]
     if others:
-        return Text(sphinx_join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
-    return sphinx_join(**kwargs)[formatted].format_data(data)
+        return Text(join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
+    return join(**kwargs)[formatted].format_data(data)
+
+
+@node
+def names_etal(children, data, role, **kwargs):
+    """Citation-label names (sphinxcontrib-bibtex templates) with 'et al.' for 'others'."""
+    assert not children
+    person = data["style"].person
+    return _names_with_et_al(data, role, sphinx_join, lambda p: person.style_plugin.format(p, person.abbreviate),
+                             kwargs)
 
 
 @node
@@ -75,18 +81,11 @@ class EtAlAuthorYearStyle(AuthorYearReferenceStyle):
 
 @node
 def bibliography_names(children, context, role, **kwargs):
-    """Bibliography-entry names: a trailing 'others' becomes 'et al.'."""
+    """Bibliography-entry names (pybtex templates) with 'et al.' for 'others'."""
     assert not children
-    try:
-        persons = context["entry"].persons[role]
-    except KeyError:
-        raise FieldIsMissing(role, context["entry"]) from None
     style = context["style"]
-    persons, others = _split_others(list(persons))
-    formatted = [style.format_name(p, style.abbreviate_names) for p in persons]
-    if others:
-        return Text(pybtex_join(sep=", ")[formatted].format_data(context), " ", ET_AL)
-    return pybtex_join(**kwargs)[formatted].format_data(context)
+    return _names_with_et_al(context, role, pybtex_join, lambda p: style.format_name(p, style.abbreviate_names),
+                             kwargs)
 
 
 class EtAlPlainStyle(PlainStyle):
