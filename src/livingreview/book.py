@@ -15,6 +15,7 @@ from livingreview.evidence import fingerprint
 
 STAMP = ".livingreview-inputs"
 CHAPTER_STAMPS = ".livingreview-chapters.json"
+STATE = ".livingreview-state"
 VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
 FIGURES = Path("_static") / "figures"
 DATA_FILES = Path("_static") / "data"
@@ -171,6 +172,13 @@ def build_book(root: Path, workers: int | None = None) -> int:
     execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1))
     config = build_dir / ".config.stamped.yml"
     atomic_text(config, stamped_config(root))
+    state = build_state(root, now, config)
+    state_file = build_dir / STATE
+    if not stale and state_file.exists() and state_file.read_text().strip() == state \
+            and (build_dir / "html" / "index.html").exists():
+        print("nothing changed since the last build: _build/html is up to date", flush=True)
+        return 0
+    state_file.unlink(missing_ok=True)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
     code = subprocess.call(cmd, cwd=root)
@@ -178,16 +186,37 @@ def build_book(root: Path, workers: int | None = None) -> int:
         from livingreview.export import export_package
 
         download = build_dir / "html" / "download"
-        download.mkdir(parents=True, exist_ok=True)
-        export_package(root, download / "data-package")
-        archive = shutil.make_archive(str(download / "ev-metastasis-living-review-data"), "zip",
-                                      download, "data-package")
-        print(f"data package: {Path(archive).relative_to(root)}", flush=True)
+        archive = download / "ev-metastasis-living-review-data.zip"
+        descriptor = download / "data-package" / "datapackage.json"
+        published = json.loads(descriptor.read_text()).get("fingerprint") if descriptor.exists() else None
+        if published != fingerprint(root) or not archive.exists():  # the data changed: publish it again
+            download.mkdir(parents=True, exist_ok=True)
+            export_package(root, download / "data-package")
+            shutil.make_archive(str(archive.with_suffix("")), "zip", download, "data-package")
+        print(f"data package: {archive.relative_to(root)}", flush=True)
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
+        atomic_text(state_file, state + "\n")
     else:
         chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
     return code
+
+
+def build_state(root: Path, chapters: dict[str, str], config: Path) -> str:
+    """Hash of every input of a build: package, data, chapter sources, static files and the stamped config.
+
+    Equal to the last successful build's state means the pages on disk are exactly what a build would make.
+    """
+    digest = hashlib.sha256(inputs_fingerprint(root).encode())
+    digest.update(json.dumps(chapters, sort_keys=True).encode())
+    digest.update(config.read_bytes())
+    generated = {VENDOR.parent, FIGURES, DATA_FILES}
+    for folder in ("chapters", "_static"):
+        for path in sorted((root / folder).rglob("*")):
+            rel = path.relative_to(root)
+            if path.is_file() and not any(parent in generated for parent in rel.parents):
+                digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def atomic_text(path: Path, text: str) -> None:
