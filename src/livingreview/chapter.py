@@ -106,18 +106,12 @@ def status_block(ev: Evidence) -> Markdown:
 def data_model_tables() -> Markdown:
     """The contributor data model: one table per evidence table, generated from the schema."""
     from livingreview.docs import data_models
+    from livingreview.render import escape_md
 
     parts = []
     for title, df in data_models().items():
-        parts.append(f"### {escape_title(title)}\n\n" + markdown_table(df, cite_column=None))
+        parts.append(f"### {escape_md(title)}\n\n" + markdown_table(df, cite_column=None))
     return Markdown("\n\n".join(parts))
-
-
-def escape_title(text: str) -> str:
-    """A heading text from code (not data), with Markdown punctuation neutralised."""
-    from livingreview.render import escape_md
-
-    return escape_md(text)
 
 
 def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
