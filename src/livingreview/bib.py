@@ -200,7 +200,8 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
             value = str(f.value)
             if getattr(f, "enclosing", None) == "no-enclosing" and not value.isdigit() \
                     and value.lower() not in MONTHS:
-                problems.append(Problem(rel, line, name, f"undefined @string macro '{value}'; expected a braced "
+                problems.append(Problem(rel, line, name or "-", f"undefined @string macro '{value}'; expected a "
+                                                                "braced "
                                                          "value or a macro defined with @string"))
             if name == "author":
                 author_raw = value
