@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -113,37 +114,84 @@ def test_format_entry_round_trips_through_both_parsers():
     assert ref.doi == "10.1186/s13045-018-0689-y"
 
 
-def test_parallel_parse_matches_serial_parse(monkeypatch):
+def _same_libraries(text: str) -> None:
+    """The split reader (plain entries by regex, the rest by bibtexparser) gives bibtexparser's answer."""
+    from livingreview import bib
+
+    fast, fast_problems = bib.parse_library(text)
+    slow, slow_problems, _ = bib._parse_with_bibtexparser(text, bib.BIB_PATH)
+    assert sorted(map(str, fast_problems)) == sorted(map(str, slow_problems))
+    assert list(fast.references) == list(slow.references)
+    assert fast.broken_keys == slow.broken_keys
+    for key, ref in slow.references.items():
+        other = fast[key]
+        assert (ref.entry_type, ref.line, ref.fields, ref.field_lines, ref.author_raw, ref.authors) == (
+            other.entry_type, other.line, other.fields, other.field_lines, other.author_raw, other.authors), key
+
+
+def test_plain_entry_reader_matches_bibtexparser_on_the_library():
     from conftest import REPO
     from livingreview import bib
 
     text = (REPO / "references.bib").read_text(encoding="utf-8")
-    text = "@string{jtf = {Journal of Test Fixtures}}\n" + text + (
-        "\n@article{macro2020,\n  author = {A, B},\n  title = {{T}},\n  journal = jtf,\n  year = {2020},\n"
-        "  doi = {10.5555/macro},\n}\n")
-    monkeypatch.setattr(bib, "PARALLEL_BYTES", 1000)
-    serial, p1 = bib.parse_library(text)
-    parallel, p2 = bib.parse_library_parallel(text)
-    assert p1 == p2 == []
-    assert list(serial.references) == list(parallel.references)
-    for key, ref in serial.references.items():
-        other = parallel[key]
-        assert (ref.line, ref.fields, ref.field_lines, ref.authors) == (
-            other.line, other.fields, other.field_lines, other.authors), key
-    assert parallel["macro2020"].venue == "Journal of Test Fixtures"
+    starts = [m.start() for m in bib.ENTRY_START_RE.finditer(text)] + [len(text)]
+    plain = sum(bib._plain_entry(text[a:b], 0) is not None for a, b in itertools.pairwise(starts))
+    assert plain == len(starts) - 1  # every entry of the real library takes the fast path
+    _same_libraries(text)
 
 
-def test_parallel_parse_finds_duplicates_across_pieces(monkeypatch):
-    from livingreview import bib
+UNUSUAL = [
+    # macros and months, quoted values, @string/@comment/@preamble, % comments after an entry
+    "@string{jtf = {Journal of Test Fixtures}}\n@article{macro2020,\n  author = {A, B},\n  title = {{T}},\n"
+    "  journal = jtf,\n  year = {2020},\n  month = jan,\n  doi = {10.5555/macro},\n}\n",
+    '@article{quoted2020,\n  author = "A, B and C, D",\n  title = "A quoted title",\n  year = 2020,\n}\n',
+    "@comment{anything {here}}\n@preamble{\"\\newcommand{\\x}{y}\"}\n",
+    "@article{commented2020, title = {T}, year = {2020}}\n% a comment line after the entry\n",
+    # braces nested four deep, escaped braces, concatenation, a value on the next line
+    "@article{deep2020,\n  title = {{a {b {c {d}}}}},\n  year = {2020},\n}\n",
+    "@article{escaped2020,\n  title = {a \\{ b \\} c},\n  year = {2020},\n}\n",
+    '@article{concat2020,\n  title = "a" # "b",\n  year = {2020},\n}\n',
+    "@article{nextline2020,\n  title =\n    {On the next line},\n  year = {2020}\n}\n",
+    # upper-case types and fields, parentheses, no trailing comma, the same field twice in two cases
+    "@ARTICLE{upper2020,\n  TITLE = {Upper},\n  Year = {2020}\n}\n",
+    "@article(paren2020,\n  title = {Parenthesised},\n  year = {2020},\n)\n",
+    "@article{twice2020,\n  title = {One},\n  Title = {Two},\n  year = {2020},\n}\n",
+]
 
-    def entry(key: str) -> str:
-        return GOOD.replace("alpha2020", key).replace("ccr.2014.03.007", key)
 
-    text = "\n".join(entry(f"k{i}") for i in range(40)) + "\n" + entry("k0")
-    monkeypatch.setattr(bib, "PARALLEL_BYTES", 1000)
-    _, problems = bib.parse_library_parallel(text)
-    assert [str(p) for p in problems] == [f"references.bib:{40 * 9 + 1}:-: duplicate entry key 'k0'; expected each "
-                                          "key once"]
+@pytest.mark.parametrize("extra", UNUSUAL, ids=range(len(UNUSUAL)))
+def test_unusual_entries_read_as_bibtexparser_reads_them(extra):
+    from conftest import REPO
+
+    text = (REPO / "references.bib").read_text(encoding="utf-8")
+    half = text.index("\n@", len(text) // 2) + 1
+    _same_libraries(text[:half] + extra + "\n" + text[half:])
+
+
+@pytest.mark.parametrize("broken", [
+    "@article{dup2020,\n  title = {One},\n  title = {Two},\n}\n",  # bibtexparser's duplicate-field block
+    "@article{open2020,\n  title = {never closed,\n  year = {2020},\n",  # swallows the entries after it
+    "@article{alpha2020,\n  title = {A second alpha},\n  year = {2021},\n}\n",  # a duplicate key
+])
+def test_broken_blocks_are_reported_as_bibtexparser_reports_them(broken):
+    text = GOOD + "\n" + broken + "\n" + GOOD.replace("alpha2020", "omega2020").replace("ccr.2014.03.007", "x")
+    _same_libraries(text)
+    _, problems = parse_library(text)
+    assert problems  # and the text is not silently accepted
+
+
+def test_concatenation_is_named_as_such():
+    _, problems = parse_library('@article{c2020,\n  title = "a" # "b",\n  year = {2020},\n}\n')
+    assert msgs(problems) == ["references.bib:2:title: string concatenation '\"a\" # \"b\"' is not supported; "
+                              "expected one braced value"]
+
+
+def test_duplicate_key_across_plain_and_unusual_entries_is_reported_at_the_second():
+    first = GOOD.replace("alpha2020", "k0")
+    second = "@article{k0,\n  title = {Read by bibtexparser},\n  month = jan,\n  year = {2020},\n}\n"
+    _, problems = parse_library(first + "\n" + second)
+    line = first.count("\n") + 2
+    assert msgs(problems) == [f"references.bib:{line}:-: duplicate entry key 'k0'; expected each key once"]
 
 
 def test_retracted_entry_may_cite_its_retraction_record_instead_of_doi():

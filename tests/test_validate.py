@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from livingreview import Severity, validate
@@ -216,8 +218,34 @@ def test_fast_and_careful_csv_readers_agree(review, monkeypatch, crlf):
         review.write_bytes(rel, data.replace(b"\n", b"\r\n") if crlf else data)
     review.write_bytes("references.bib", (REPO / "references.bib").read_bytes())
     fast = check(review.root)
-    monkeypatch.setattr(csvfile, "_fast_frame", lambda text, header: None)
+    monkeypatch.setattr(csvfile, "_fast_frame", lambda text, data, header: None)
     careful = check(review.root)
     assert [str(p) for p in fast.problems] == [str(p) for p in careful.problems]
     for name in fast.frames:
         assert fast.frames[name].equals(careful.frames[name]), name
+
+
+def _corpus_cases() -> list[Path]:
+    corpus = Path(__file__).parent / "corpus"
+    return sorted(p for p in corpus.iterdir() if p.name.startswith(("link-", "cell-", "csv-")))
+
+
+@pytest.mark.parametrize("case", _corpus_cases(), ids=lambda p: p.name)
+def test_problems_only_check_in_two_workers_matches_the_full_check(tmp_path, monkeypatch, case):
+    """``validate`` checks large tables in worker processes; it must find exactly what the in-process check finds."""
+    import shutil
+    import sys
+
+    from conftest import FIXTURES
+
+    root = tmp_path / "review"
+    shutil.copytree(FIXTURES / "mini", root)
+    for broken in case.rglob("*"):
+        if broken.is_file() and broken.name != "expected.txt":
+            (root / broken.relative_to(case)).write_bytes(broken.read_bytes())
+    full = check(root)
+    monkeypatch.setattr(sys.modules["livingreview.validate"], "PARALLEL_BYTES", 0)
+    parallel = check(root, frames=False)
+    assert parallel.frames == {}
+    assert [str(p) for p in parallel.problems] == [str(p) for p in full.problems]
+    assert parallel.rows == {name: len(frame) for name, frame in full.frames.items()}

@@ -105,4 +105,4 @@ def _check_candidate(root: Path, table: Table, candidate: bytes) -> list[Problem
                 shutil.copyfile(src, copy / t.path)
         shutil.copyfile(root / BIB_PATH, copy / BIB_PATH)
         (copy / table.path).write_bytes(candidate)
-        return check(copy).errors
+        return check(copy, frames=False).errors

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import itertools
 import logging
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,12 +173,76 @@ def _decode(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
         return None, [Problem(rel, line, "-", f"not valid UTF-8 (byte 0x{bad}); expected the file saved as UTF-8")]
 
 
-def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
-    """Parse BibTeX text strictly: every failed block is a located problem, not a log line.
+# One entry in the plain form reference managers and ``format_entry`` write: braced (to depth 3), simply
+# quoted or numeric values, no macros. Such entries are read here; anything else goes to bibtexparser.
+_BRACED = r"\{[^{}]*(?:\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}[^{}]*)*\}"
+ENTRY_HEAD_RE = re.compile(r"@([A-Za-z]\w*)[ \t]*\{\s*([A-Za-z0-9_:.+\-]+)\s*,")
+FIELD_RE = re.compile(rf"\s*([A-Za-z][\w\-]*)\s*=\s*({_BRACED}|\"[^\"{{}}\\]*\"|\d+)\s*([,}}])")
+ENTRY_END_RE = re.compile(r"\s*}")
+ENTRY_START_RE = re.compile(r"^@", re.MULTILINE)
+SPECIAL_BLOCKS = {"string", "comment", "preamble"}
 
-    bibtexparser parses the blocks and resolves @string macros; values are decoded here, LaTeX only where a
-    value has a macro, and author lists are split lazily, which keeps 20,000 entries within seconds.
-    """
+RawField = tuple[str, str, int, str | None]  # name, value without its enclosing, 0-based line, enclosing
+
+
+def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]] | None:
+    """(type, key, 0-based line, fields) of a piece holding exactly one plain entry, else None."""
+    head = ENTRY_HEAD_RE.match(piece)
+    if head is None or head.group(1).lower() in SPECIAL_BLOCKS:
+        return None
+    fields: list[RawField] = []
+    seen: set[str] = set()
+    pos = head.end()
+    while True:
+        m = FIELD_RE.match(piece, pos)
+        if m is None:
+            end = ENTRY_END_RE.match(piece, pos) if fields else None
+            if end is None or piece[end.end():].strip():
+                return None
+            break
+        name, value = m.group(1), m.group(2)
+        if name.lower() in seen or "\\{" in value or "\\}" in value or value[:-1].endswith("\\"):
+            return None  # duplicate fields and escaped braces: bibtexparser's rules decide
+        seen.add(name.lower())
+        if value[0] in "{\"":
+            value = value[1:-1]
+        fields.append((name, value, line0 + piece.count("\n", 0, m.start(1)), None))
+        pos = m.end()
+        if m.group(3) == "}":
+            if piece[pos:].strip():
+                return None
+            break
+    return head.group(1), head.group(2), line0, fields
+
+
+def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField], rel: str,
+               problems: list[Problem]) -> Reference:
+    """A Reference from parsed fields: values decoded, undefined macros reported."""
+    fields: dict[str, str] = {}
+    lines: dict[str, int] = {}
+    author_raw = ""
+    for raw_name, value, field_line0, enclosing in raw_fields:
+        name = raw_name.lower()
+        line = field_line0 + 1
+        lines[name] = line
+        if enclosing == "no-enclosing" and "#" in value:
+            problems.append(Problem(rel, line, name or "-", f"string concatenation '{value}' is not supported; "
+                                                            "expected one braced value"))
+        elif enclosing == "no-enclosing" and not value.isdigit() and value.lower() not in MONTHS:
+            problems.append(Problem(rel, line, name or "-", f"undefined @string macro '{value}'; expected a "
+                                                            "braced value or a macro defined with @string"))
+        if name == "author":
+            author_raw = value
+            fields[name] = decode_latex(value)
+        elif name in RAW_FIELDS:
+            fields[name] = _unescape_raw(value)
+        else:
+            fields[name] = decode_latex(value)
+    return Reference(key, entry_type.lower(), line0 + 1, fields, author_raw, lines)
+
+
+def _parse_with_bibtexparser(text: str, rel: str) -> tuple[Library, list[Problem], bool]:
+    """Parse with bibtexparser; the flag says whether any block failed."""
     problems: list[Problem] = []
     parsed = bibtexparser.parse_string(text)
     problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
@@ -190,29 +250,55 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
                        if (m := re.match(r"\s*@\w+\s*[{(]\s*([^,\s]+)\s*,", b.raw or "")))
     refs: dict[str, Reference] = {}
     for entry in parsed.entries:
-        fields: dict[str, str] = {}
-        lines: dict[str, int] = {}
-        author_raw = ""
-        for f in entry.fields:
-            name = f.key.lower()
-            line = (f.start_line or entry.start_line or 0) + 1
-            lines[name] = line
-            value = str(f.value)
-            if getattr(f, "enclosing", None) == "no-enclosing" and not value.isdigit() \
-                    and value.lower() not in MONTHS:
-                problems.append(Problem(rel, line, name or "-", f"undefined @string macro '{value}'; expected a "
-                                                                "braced "
-                                                         "value or a macro defined with @string"))
-            if name == "author":
-                author_raw = value
-                fields[name] = decode_latex(value)
-            elif name in RAW_FIELDS:
-                fields[name] = _unescape_raw(value)
-            else:
-                fields[name] = decode_latex(value)
-        refs[entry.key] = Reference(entry.key, entry.entry_type.lower(), (entry.start_line or 0) + 1,
-                                    fields, author_raw, lines)
-    return Library(rel, refs, broken), problems
+        raw_fields = [(f.key, str(f.value), f.start_line or entry.start_line or 0, getattr(f, "enclosing", None))
+                      for f in entry.fields]
+        refs[entry.key] = _reference(entry.key, entry.entry_type, entry.start_line or 0, raw_fields, rel,
+                                     problems)
+    return Library(rel, refs, broken), problems, bool(parsed.failed_blocks)
+
+
+def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
+    """Parse BibTeX text strictly: every failed block is a located problem, not a log line.
+
+    Plain entries are read by one regular expression each; the rest (macros, @string, @comment, anything
+    unusual) by bibtexparser, which also re-reads the whole text if any block fails, so that errors and
+    their lines are exactly bibtexparser's. Values are LaTeX-decoded only where they hold a macro and
+    author lists are split lazily, which keeps 20,000 entries within a second or two.
+    """
+    starts = [m.start() for m in ENTRY_START_RE.finditer(text)] + [len(text)]
+    plain: list[tuple[str, str, int, list[RawField]]] = []
+    rest: list[str] = [text[:starts[0]]]
+    line0 = text.count("\n", 0, starts[0])
+    for a, b in itertools.pairwise(starts):
+        piece = text[a:b]
+        entry = _plain_entry(piece, line0)
+        if entry is None:
+            rest.append(piece)
+        else:
+            plain.append(entry)
+            rest.append("\n" * piece.count("\n"))  # keeps the line numbers of what bibtexparser reads
+        line0 += piece.count("\n")
+    problems: list[Problem] = []
+    residue = "".join(rest)
+    if "@" not in residue:  # no block starts, so bibtexparser would find nothing
+        other = Library(rel, {})
+    else:
+        other, problems, failed = _parse_with_bibtexparser(residue, rel)
+        if failed:
+            # a broken block may swallow the entries after it; only the whole text gives bibtexparser's answer
+            lib, problems, _ = _parse_with_bibtexparser(text, rel)
+            return lib, problems
+    found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields in plain]
+    found += [(ref.line - 1, key, ref) for key, ref in other.references.items()]
+    refs: dict[str, Reference] = {}
+    broken = set(other.broken_keys)
+    for line, key, item in sorted(found, key=lambda f: f[0]):
+        if key in refs:
+            problems.append(Problem(rel, line + 1, "-", f"duplicate entry key '{key}'; expected each key once"))
+            broken.add(key)
+            continue
+        refs[key] = item if isinstance(item, Reference) else _reference(key, item[0], line, item[1], rel, problems)
+    return Library(rel, refs, frozenset(broken)), problems
 
 
 def check_library(lib: Library) -> list[Problem]:
@@ -283,77 +369,6 @@ def check_with_pybtex(text: str, rel: str = BIB_PATH) -> list[Problem]:
     return []
 
 
-PARALLEL_BYTES = 2_000_000  # below this, forking costs more than it saves
-STRING_START_RE = re.compile(r"^@string\s*([{(])", re.IGNORECASE | re.MULTILINE)
-
-
-def _string_blocks(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every @string block, found by balancing its braces."""
-    spans = []
-    for m in STRING_START_RE.finditer(text):
-        close = "}" if m.group(1) == "{" else ")"
-        depth, i = 1, m.end()
-        while i < len(text) and depth:
-            ch = text[i]
-            if ch == "{" or (ch == "(" and close == ")"):
-                depth += 1
-            elif ch == "}" or (ch == ")" and close == ")"):
-                depth -= 1
-            i += 1
-        spans.append((m.start(), i))
-    return spans
-
-
-def _chunks(text: str, parts: int) -> list[tuple[int, str]]:
-    """Split at entry starts into ``parts`` pieces of similar size: (first line number - 1, text)."""
-    starts = [m.start() for m in re.finditer(r"^@", text, flags=re.MULTILINE)]
-    bounds = [0] + [min((i for i in starts if i >= len(text) * k // parts), default=len(text))
-                    for k in range(1, parts)] + [len(text)]
-    pieces = []
-    for a, b in itertools.pairwise(bounds):
-        if a < b:
-            pieces.append((text.count("\n", 0, a), text[a:b]))
-    return pieces
-
-
-def _parse_piece(args: tuple[int, str, str, str]) -> tuple[Library, list[Problem]]:
-    offset, piece, strings, rel = args
-    # @string definitions go after the piece so that line numbers inside it stay true
-    lib, problems = parse_library(piece + "\n" + strings, rel)
-    shift = lambda p: Problem(p.path, p.line + offset, p.column, p.message, p.severity)  # noqa: E731
-    refs = {k: dataclasses.replace(r, line=r.line + offset, field_lines={f: n + offset for f, n in
-                                                                       r.field_lines.items()})
-            for k, r in lib.references.items()}
-    return Library(rel, refs, lib.broken_keys), [shift(p) for p in problems]
-
-
-def parse_library_parallel(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
-    """``parse_library`` spread over the machine's cores for large libraries (same result, same lines)."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(text) < PARALLEL_BYTES or workers < 2:
-        return parse_library(text, rel)
-    spans = _string_blocks(text)
-    strings = "\n".join(text[a:b] for a, b in spans)
-    body = text
-    for a, b in reversed(spans):  # blank them out, keeping every line number
-        body = body[:a] + "\n" * text.count("\n", a, b) + body[b:]
-    pieces = [(offset, piece, strings, rel) for offset, piece in _chunks(body, workers)]
-    with ProcessPoolExecutor(len(pieces), mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(_parse_piece, pieces))
-    refs: dict[str, Reference] = {}
-    problems: list[Problem] = []
-    broken: set[str] = set()
-    for lib, part in results:
-        problems += part
-        broken |= lib.broken_keys
-        for key, ref in lib.references.items():
-            if key in refs:  # a duplicate that fell into another piece
-                problems.append(Problem(rel, ref.line, "-", f"duplicate entry key '{key}'; expected each key once"))
-            else:
-                refs[key] = ref
-    return Library(rel, refs, frozenset(broken)), problems
-
-
 def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Problem]]:
     """Read, parse and check ``references.bib`` under ``root``; with ``pybtex`` also parse it as Sphinx will."""
     rel = BIB_PATH
@@ -366,7 +381,7 @@ def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Proble
     text, problems = _decode(data, rel)
     if text is None:
         return Library(rel, {}, readable=False), problems
-    lib, problems = parse_library_parallel(text, rel)
+    lib, problems = parse_library(text, rel)
     problems += check_library(lib)
     if pybtex and not any(p.column == "-" for p in problems):
         problems += check_with_pybtex(text, rel)

@@ -20,7 +20,7 @@ BOM = b"\xef\xbb\xbf"
 class RawTable:
     """The cells of one CSV file as strings, with the 1-based start line of every record.
 
-    ``data`` holds the cells as a DataFrame (indexed by line, empty cells as NaN) when the fast reader
+    ``data`` holds the cells as a DataFrame (indexed by line, empty cells as NA) when the fast reader
     could be used; otherwise ``rows`` and ``lines`` hold them.
     """
 
@@ -31,10 +31,11 @@ class RawTable:
     data: pd.DataFrame | None = None
 
 
-QUOTED_RE = re.compile(r'"(?:[^"]|"")*"')
+# a quoted field, its doubled quotes included; written as an unrolled loop so re scans runs of text in C
+QUOTED_RE = re.compile(r'"[^"]*(?:""[^"]*)*"')
 
 
-def _fast_frame(text: str, header: list[str]) -> pd.DataFrame | None:
+def _fast_frame(text: str, data: bytes, header: list[str]) -> pd.DataFrame | None:
     """The cells via pandas' C parser, when every line is exactly one complete record; else None.
 
     Only clean files qualify (no blank lines, no line breaks inside cells, the header's field count on
@@ -46,22 +47,22 @@ def _fast_frame(text: str, header: list[str]) -> pd.DataFrame | None:
     if not body:
         return None
     # with every quoted field removed (one pass in C), each line must hold exactly the header's separators;
-    # a line break inside a quoted field or an unbalanced quote changes the line count or leaves a quote
+    # a line break inside a quoted field or an unbalanced quote changes the line count or leaves a quote.
+    # No line has more separators than the header (pandas rejects such a line, or, for the first, takes
+    # its first field as an index), so the right total means the right count on every line.
     stripped = QUOTED_RE.sub("", body)
-    lines = stripped.split("\n")
-    expected = len(header) - 1
-    if '"' in stripped or len(lines) != body.count("\n") + 1 or any(
-            not line or line.count(",") != expected for line in lines):
+    count = body.count("\n") + 1
+    if '"' in stripped or stripped.count("\n") + 1 != count or stripped.count(",") != (len(header) - 1) * count:
         return None
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=object, header=0, keep_default_na=False, na_values=[""],
-                         skip_blank_lines=False, engine="c")
+        df = pd.read_csv(io.BytesIO(data), encoding="utf-8", dtype=object, header=0, keep_default_na=False,
+                         na_values=[""], skip_blank_lines=False, engine="c")
     except (pd.errors.ParserError, ValueError):
         return None
-    if len(df) != len(lines) or list(df.columns) != header:
+    if len(df) != count or list(df.columns) != header or not isinstance(df.index, pd.RangeIndex):
         return None
     df.index = pd.RangeIndex(2, len(df) + 2, name="line")
-    return df.astype(object).where(df.notna(), None)
+    return df
 
 
 def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
@@ -135,7 +136,7 @@ def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]
     if first and len(set(first)) == len(first) and [h.strip() for h in first] == first:
         header_problems: list[Problem] = []
         _check_header(first, table, rel, header_problems)
-        fast = None if header_problems else _fast_frame(text, first)
+        fast = None if header_problems else _fast_frame(text, data.removeprefix(BOM), first)
         if fast is not None:
             return RawTable(rel, first, [], [], fast), problems
 

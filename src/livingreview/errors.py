@@ -26,6 +26,10 @@ class Problem:
     message: str
     severity: Severity = Severity.ERROR
 
+    def sort_key(self) -> tuple[str, int, str, str, str]:
+        """The dataclass order as a plain tuple, which sorts many problems far faster than ``__lt__``."""
+        return (self.path, self.line, self.column, self.message, self.severity)
+
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
         return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
@@ -39,7 +43,7 @@ class ValidationError(LivingReviewError):
     """The evidence tables or the library are invalid; ``problems`` says where and why."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems)
+        self.problems = sorted(problems, key=Problem.sort_key)
         errors = [p for p in self.problems if p.severity is Severity.ERROR]
         lines = "\n".join(str(p) for p in errors[:20])
         more = f"\n... and {len(errors) - 20} more" if len(errors) > 20 else ""

@@ -9,14 +9,17 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from livingreview.csvfile import RawTable
 from livingreview.errors import Problem
 from livingreview.schema import FORMULA_PREFIXES, MULTI_SEPARATOR, Column, Kind, Table
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 KEY_RE = r"[A-Za-z0-9_:.+\-]+"
 ROW_ID_RE = re.compile(r"^[A-Z]+-\d{4,}$")
@@ -180,21 +183,43 @@ def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
     return out
 
 
-def _pandera_schema(table: Table, df: pd.DataFrame) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+Verdicts = dict[str, tuple[list[Rule], dict[str, pd.Series]]]
+
+
+def _verdicts(table: Table, df: pd.DataFrame) -> Verdicts:
+    """For each column present: its rules and each rule's verdict on every cell."""
+    return {col.name: (rules, verdicts(df[col.name], rules))
+            for col in table.columns if col.name in df.columns
+            for rules in [rules_for(col, table)]}
+
+
+def _all_pass(table: Table, df: pd.DataFrame, computed: Verdicts) -> bool:
+    """Whether the schema below would accept ``df``: every verdict true, no missing required cell, no duplicate id."""
+    for name, (_, by_rule) in computed.items():
+        col = table.column(name)
+        if not all(bool(v.all()) for v in by_rule.values()):
+            return False
+        if col.required and bool(df[name].isna().any()):
+            return False
+        if col.kind is Kind.ID and bool(df[name].dropna().duplicated().any()):
+            return False
+    return True
+
+
+def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+    import pandera.pandas as pa  # only a table with a problem needs pandera's failure report
+
     columns: dict[str, pa.Column] = {}
     by_name: dict[tuple[str, str], Rule] = {}
-    for col in table.columns:
-        if col.name not in df.columns:
-            continue
-        rules = rules_for(col, table)
-        computed = verdicts(df[col.name], rules)
+    for name, (rules, by_rule) in computed.items():
+        col = table.column(name)
         checks = []
         for rule in rules:
-            by_name[(col.name, rule.name)] = rule
+            by_name[(name, rule.name)] = rule
             # empty cells already count as passing in the verdicts; pandera need not look for them again
-            checks.append(pa.Check(lambda s, v=computed[rule.name]: v.reindex(s.index), name=rule.name,
+            checks.append(pa.Check(lambda s, v=by_rule[rule.name]: v.reindex(s.index), name=rule.name,
                                    ignore_na=False))
-        columns[col.name] = pa.Column(
+        columns[name] = pa.Column(
             None,
             nullable=not col.required,
             unique=col.kind is Kind.ID,
@@ -228,8 +253,13 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
 def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
     """Run every cell rule of ``table`` on ``raw``; return the string frame and the located problems."""
     df = frame(raw)
-    schema, by_name = _pandera_schema(table, df)
     problems = _row_problems(table, df, raw.path)
+    computed = _verdicts(table, df)
+    if _all_pass(table, df, computed):
+        return df, problems
+    import pandera.pandas as pa
+
+    schema, by_name = _pandera_schema(computed, table)
     order = {key: i for i, key in enumerate(by_name)}
     try:
         schema.validate(df, lazy=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import multiprocessing
+import os
 import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,11 +24,15 @@ CITE_ROLE_RE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
 @dataclass(frozen=True)
 class Checked:
-    """What validation read: string frames by table (indexed by file line), the library, and all problems."""
+    """What validation read: string frames by table (indexed by file line), the library, and all problems.
+
+    ``frames`` is empty when the check was asked for problems only; ``rows`` counts every table's rows.
+    """
 
     frames: dict[str, pd.DataFrame]
     library: Library
     problems: list[Problem]
+    rows: dict[str, int] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -47,28 +53,28 @@ def _suggest(key: str, library: Library) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _citation_problems(name: str, df: pd.DataFrame, library: Library, flagged: set[int]) -> list[Problem]:
-    path = TABLES[name].path
-    problems = []
-    if "citekeys" not in df.columns or not library.readable:
-        return problems  # an unreadable library is reported once, not once per citation
-    for line, cell in df["citekeys"].dropna().items():
-        if line in flagged:
+def _cell_citation_messages(cell: str, library: Library) -> list[str]:
+    messages = []
+    for key in split_multi(cell):
+        if not key or key in library.broken_keys:
             continue
-        for key in split_multi(cell):
-            if not key or key in library.broken_keys:
-                continue
-            if key not in library:
-                problems.append(Problem(path, int(line), "citekeys", f"unknown citekey '{key}'; expected a key of "
-                                                                     f"references.bib{_suggest(key, library)}"))
-            elif library[key].retracted:
-                problems.append(Problem(path, int(line), "citekeys", f"citekey '{key}' is a retracted paper; "
-                                                                     "retracted papers cannot support a finding"))
-    return problems
+        if key not in library:
+            messages.append(f"unknown citekey '{key}'; expected a key of references.bib{_suggest(key, library)}")
+        elif library[key].retracted:
+            messages.append(f"citekey '{key}' is a retracted paper; retracted papers cannot support a finding")
+    return messages
 
 
-def _claim_problems(frames: dict[str, pd.DataFrame]) -> list[Problem]:
-    claims = frames.get("claims")
+def _citation_problems(path: str, citations: dict[str, list[int]], library: Library) -> list[Problem]:
+    if not library.readable:
+        return []  # an unreadable library is reported once, not once per citation
+    # cells repeat (one paper supports many rows), so each distinct cell is looked up once
+    return [Problem(path, line, "citekeys", message)
+            for cell, lines in citations.items() if (messages := _cell_citation_messages(cell, library))
+            for line in lines for message in messages]
+
+
+def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]]) -> list[Problem]:
     if claims is None:
         return []
     path = TABLES["claims"].path
@@ -85,9 +91,8 @@ def _claim_problems(frames: dict[str, pd.DataFrame]) -> list[Problem]:
                 conditions = []  # already reported by the cell rules
             for message in selector_errors(table, conditions):
                 problems.append(Problem(path, int(line), "where", message))
-        target = frames.get(table_name)
-        if isinstance(row.get("contradicted_by"), str) and target is not None and "id" in target.columns:
-            known = set(target["id"].dropna())
+        known = ids.get(table_name)
+        if isinstance(row.get("contradicted_by"), str) and known is not None:
             for ref in split_multi(row["contradicted_by"]):
                 if ref and ref not in known:
                     problems.append(Problem(path, int(line), "contradicted_by",
@@ -108,12 +113,10 @@ def _cited_in_chapters(root: Path) -> set[str]:
     return keys
 
 
-def _uncited_warnings(frames: dict[str, pd.DataFrame], library: Library, root: Path) -> list[Problem]:
+def _uncited_warnings(cited_cells: set[str], library: Library, root: Path) -> list[Problem]:
     cited = _cited_in_chapters(root)
-    for df in frames.values():
-        if "citekeys" in df.columns:
-            for cell in df["citekeys"].dropna():
-                cited.update(split_multi(cell))
+    for cell in cited_cells:
+        cited.update(split_multi(cell))
     return [
         Problem(library.path, ref.line, "-", f"entry '{ref.key}' is cited by no row or chapter", Severity.WARNING)
         for ref in library.references.values()
@@ -121,37 +124,86 @@ def _uncited_warnings(frames: dict[str, pd.DataFrame], library: Library, root: P
     ]
 
 
-def check(root: Path | str, pybtex: bool = False) -> Checked:
+@dataclass(frozen=True)
+class TableCheck:
+    """What checking one table found; ``frame`` is None when only problems were asked for."""
+
+    name: str
+    problems: list[Problem]
+    rows: int = 0
+    readable: bool = False
+    #: each distinct ``citekeys`` cell and the lines holding it (lines whose cell broke a rule left out)
+    citations: dict[str, list[int]] = field(default_factory=dict)
+    ids: frozenset[str] | None = None
+    frame: pd.DataFrame | None = None
+
+
+def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
+    """Read and check one table; what later cross-table checks need travels with it."""
+    table = TABLES[name]
+    raw, problems = read_table(root, table)
+    if raw is None:
+        return TableCheck(name, problems)
+    frame, cell_problems = check_cells(table, raw)
+    problems += cell_problems
+    citations: dict[str, list[int]] = {}
+    if "citekeys" in frame.columns and any(c.kind is Kind.CITEKEYS for c in table.columns):
+        flagged = {p.line for p in cell_problems if p.column == "citekeys"}
+        cells = frame["citekeys"].dropna()
+        for cell, lines in cells.groupby(cells, sort=False).groups.items():
+            kept = [int(x) for x in lines if x not in flagged]
+            if kept:
+                citations[cell] = kept
+    ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
+    keep = keep_frame or name == "claims"  # claims are read again by the cross-table checks
+    if keep:
+        frame = frame.astype(object).where(frame.notna(), None)
+    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None)
+
+
+PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
+
+
+def _problems_only(args: tuple[Path, str]) -> TableCheck:
+    return check_table(*args, keep_frame=False)
+
+
+def check(root: Path | str, pybtex: bool = False, frames: bool = True) -> Checked:
     """Read and check every table and the library under ``root``; never raises for bad data.
 
     With ``pybtex`` the library is also parsed by pybtex, as the book build will (slower on large libraries).
+    With ``frames=False`` only problems and row counts are kept, and large tables are checked on two cores.
     """
     root = Path(root)
-    # the library parses in worker processes while this one checks the tables
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(load_library, root, pybtex)
-        problems: list[Problem] = []
-        frames: dict[str, pd.DataFrame] = {}
-        flagged: dict[str, set[int]] = {}
-        for name, table in TABLES.items():
-            raw, read_problems = read_table(root, table)
-            problems += read_problems
-            if raw is None:
-                continue
-            frame, cell_problems = check_cells(table, raw)
-            problems += cell_problems
-            frames[name] = frame
-            flagged[name] = {p.line for p in cell_problems if p.column == "citekeys"}
-        library, bib_problems = pending.result()
-    problems += bib_problems
-    for name, frame in frames.items():
-        if any(c.kind is Kind.CITEKEYS for c in TABLES[name].columns):
-            problems += _citation_problems(name, frame, library, flagged[name])
-    problems += _claim_problems(frames)
-    problems += _uncited_warnings(frames, library, root)
-    return Checked(frames, library, sorted(set(problems)))
+    sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in TABLES.items()}
+    workers = min(os.cpu_count() or 1, 2)
+    if not frames and workers > 1 and sum(sizes.values()) >= PARALLEL_BYTES:
+        # workers fork before any thread exists; only problems and summaries come back from them, and the
+        # largest tables go first so that both finish together, while this process parses the library
+        order = sorted(TABLES, key=lambda n: -sizes[n])
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {name: pool.submit(_problems_only, (root, name)) for name in order}
+            library, bib_problems = load_library(root, pybtex)
+            results = [futures[name].result() for name in TABLES]
+    else:
+        with ThreadPoolExecutor(1) as threads:
+            pending = threads.submit(load_library, root, pybtex)
+            results = [check_table(root, name, frames) for name in TABLES]
+            library, bib_problems = pending.result()
+    problems: list[Problem] = list(bib_problems)
+    for result in results:
+        problems += result.problems
+        problems += _citation_problems(TABLES[result.name].path, result.citations, library)
+    by_name = {r.name: r for r in results}
+    claims = by_name["claims"].frame if "claims" in by_name else None
+    problems += _claim_problems(claims, {r.name: r.ids for r in results if r.ids is not None})
+    cited = {cell for r in results for cell in r.citations}
+    problems += _uncited_warnings(cited, library, root)
+    kept = {r.name: r.frame for r in results if frames and r.frame is not None}
+    rows = {r.name: r.rows for r in results if r.readable}
+    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows)
 
 
 def validate(root: Path | str, pybtex: bool = False) -> list[Problem]:
     """Every problem (errors and warnings) of the review under ``root``, sorted by file and line."""
-    return check(root, pybtex=pybtex).problems
+    return check(root, pybtex=pybtex, frames=False).problems
