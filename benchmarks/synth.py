@@ -1,7 +1,8 @@
 """Synthetic reviews for benchmarks: the real rows repeated with new ids, and a synthetic library.
 
-Rows keep every real value (so vocabularies, numbers and text lengths are realistic); each copy gets a new id and
-cites either its real reference or one of the synthetic clones, so citation resolution is exercised at scale.
+Rows keep every real value (so vocabularies, numbers and text lengths are realistic). The first copy keeps the
+real ids; every other copy gets new ones and cites either its real reference or one of the synthetic clones, so
+citation resolution is exercised at scale.
 The synthetic entries are clones of real entries with new keys and DOIs under the 10.5555 test prefix.
 """
 
@@ -60,13 +61,16 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
         copies = SHAPE.get(table.name, scale)
         cite = header.index("citekeys") if "citekeys" in header else None
         out_rows = [header]
+        # the first copy keeps the real ids (claims name some of them); copies number on from the largest
+        last = max((int(row[0].rsplit("-", 1)[1]) for row in body if table.name != "claims"), default=0)
         n = 0
         for c in range(copies):
             for row in body:
                 n += 1
                 new = list(row)
-                if table.name != "claims":
-                    new[0] = f"{table.id_prefix}-{n:04d}"
+                if table.name != "claims" and c > 0:
+                    last += 1
+                    new[0] = f"{table.id_prefix}-{last:04d}"
                 if cite is not None and c > 0 and synthetic:
                     new[cite] = synthetic[(n * 7) % len(synthetic)]
                 out_rows.append(new)
