@@ -119,3 +119,30 @@ def test_clean_tables_skip_pandera_only_when_pandera_would_find_nothing(name, ed
         finally:
             rules._all_pass = original
         assert gated == full
+
+
+CELL_TEXT = st.text(alphabet=st.sampled_from([*"ab;=+-@ \t\n\r\x0b\x0c|,", "\u00a0", "\u2003", "\u3000", "\x1c"]),
+                    min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["mechanisms", "therapies", "claims"]), st.lists(CELL_TEXT, min_size=1, max_size=150))
+def test_one_search_over_joined_values_never_hides_a_failure(name, cells):
+    import pandas as pd
+
+    from livingreview import rules
+    from livingreview.schema import TABLES
+
+    series = pd.Series(cells, dtype=object)
+    for col in TABLES[name].columns:
+        checks = rules.rules_for(col, TABLES[name])
+        saved = rules.BREACH_WORTHWHILE
+        try:
+            rules.BREACH_WORTHWHILE = 0  # always search the joined values first
+            joined = rules.verdicts(series, checks)
+            rules.BREACH_WORTHWHILE = 10**9  # one value at a time
+            single = rules.verdicts(series, checks)
+        finally:
+            rules.BREACH_WORTHWHILE = saved
+        for rule in checks:
+            assert joined[rule.name].tolist() == single[rule.name].tolist(), (col.name, rule.name)
