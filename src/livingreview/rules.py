@@ -28,25 +28,44 @@ WRONG_SEPARATORS = (",", "|")
 
 
 @dataclass(frozen=True)
+class Breach:
+    """Patterns whose absence from many values, joined and framed by NUL, proves that every value passes.
+
+    Each pattern starts with a literal character, which lets ``re`` skip through the text in C; a pattern
+    in ``backward`` is searched in the reversed text (a value's end is found from its NUL). No cell holds
+    NUL; if one did, it could only add a match, never hide a failure.
+    """
+
+    forward: tuple[re.Pattern[str], ...] = ()
+    backward: tuple[re.Pattern[str], ...] = ()
+
+    def possible(self, framed: str) -> bool:
+        """Whether some value in ``framed`` (NUL + values joined by NUL + NUL) might fail."""
+        if any(p.search(framed) for p in self.forward):
+            return True
+        return bool(self.backward) and any(p.search(framed[::-1]) for p in self.backward)
+
+
+@dataclass(frozen=True)
 class Rule:
     """A named check of one column: ``ok`` marks valid cells, ``explain`` describes an invalid one.
 
-    ``breach``, if given, finds in one search whether any of many values might fail: it is searched in the
-    values joined by NUL, and only when it matches are the values tested one by one. (No cell holds NUL;
-    if one did, it could only add a match, never hide a failure.)
+    ``breach``, if given, finds in one search whether any of many values might fail; only then are the
+    values tested one by one.
     """
 
     name: str
     ok: Callable[[pd.Series], pd.Series]
     explain: Callable[[str], str]
-    breach: re.Pattern[str] | None = None
+    breach: Breach | None = None
 
 
 JOIN = "\x00"
-# \s is exactly str.isspace, as strip() uses; \A and \Z, not ^ and $, so a final newline is not skipped
-EDGE_SPACE = re.compile(r"(?:\A|\x00)\s|\s(?:\x00|\Z)")
-FORMULA_START = re.compile(r"(?:\A|\x00)(?:" + "|".join(map(re.escape, FORMULA_PREFIXES)) + ")")
-EMPTY_ITEM = re.compile(rf"(?:\A|\x00|{re.escape(MULTI_SEPARATOR)})\s*(?:{re.escape(MULTI_SEPARATOR)}|\x00|\Z)")
+_SEP = re.escape(MULTI_SEPARATOR)
+# \s is exactly str.isspace, which strip() uses
+EDGE_SPACE = Breach(forward=(re.compile(r"\x00\s"),), backward=(re.compile(r"\x00\s"),))
+FORMULA_START = Breach(forward=(re.compile(r"\x00(?:" + "|".join(map(re.escape, FORMULA_PREFIXES)) + ")"),))
+EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compile(rf"\x00\s*(?:{_SEP}|\x00)")))
 BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
 
 
@@ -191,10 +210,11 @@ def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype=object)
     present = codes >= 0
-    joined = JOIN.join(distinct) if len(distinct) >= BREACH_WORTHWHILE and any(r.breach for r in rules) else None
+    framed = (JOIN + JOIN.join(distinct) + JOIN) if len(distinct) >= BREACH_WORTHWHILE and any(
+        r.breach for r in rules) else None
     out = {}
     for rule in rules:
-        if not len(distinct) or (joined is not None and rule.breach and not rule.breach.search(joined)):
+        if not len(distinct) or (framed is not None and rule.breach and not rule.breach.possible(framed)):
             good = np.ones(len(distinct), dtype=bool)
         else:
             good = rule.ok(distinct).to_numpy(dtype=bool)
