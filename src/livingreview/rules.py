@@ -31,16 +31,20 @@ WRONG_SEPARATORS = (",", "|")
 class Breach:
     """Patterns whose absence from many values, joined and framed by NUL, proves that every value passes.
 
-    Each pattern starts with a literal character, which lets ``re`` skip through the text in C; a pattern
+    Each search pattern starts with a literal character, which lets ``re`` skip through the text in C; a pattern
     in ``backward`` is searched in the reversed text (a value's end is found from its NUL). No cell holds
     NUL; if one did, it could only add a match, never hide a failure.
     """
 
     forward: tuple[re.Pattern[str], ...] = ()
     backward: tuple[re.Pattern[str], ...] = ()
+    #: or the opposite: a pattern that the whole framed text matches only if every value passes
+    proof: re.Pattern[str] | None = None
 
     def possible(self, framed: str) -> bool:
         """Whether some value in ``framed`` (NUL + values joined by NUL + NUL) might fail."""
+        if self.proof is not None:
+            return self.proof.fullmatch(framed) is None
         if any(p.search(framed) for p in self.forward):
             return True
         return bool(self.backward) and any(p.search(framed[::-1]) for p in self.backward)
@@ -66,6 +70,10 @@ _SEP = re.escape(MULTI_SEPARATOR)
 EDGE_SPACE = Breach(forward=(re.compile(r"\x00\s"),), backward=(re.compile(r"\x00\s"),))
 FORMULA_START = Breach(forward=(re.compile(r"\x00(?:" + "|".join(map(re.escape, FORMULA_PREFIXES)) + ")"),))
 EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compile(rf"\x00\s*(?:{_SEP}|\x00)")))
+# every value a ';'-separated list of keys or empty items (empty items are the empty_item rule's business)
+# (spaces, then optionally a key and spaces: one way only to match, so a failing search cannot backtrack long)
+_ITEM = rf"[^\S\x00]*(?:{KEY_RE}[^\S\x00]*)?"
+KEY_LISTS = Breach(proof=re.compile(rf"(?:\x00{_ITEM}(?:{_SEP}{_ITEM})*)*\x00"))
 BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
 
 
@@ -182,9 +190,10 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
                               lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
         pattern = rf"^{table.id_prefix}-\d{{4,}}$"
+        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-\d{{4,}})*\x00"))
         rules.append(Rule("id_format", lambda s: s.str.match(pattern),
                           lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and at least four "
-                                       f"digits, e.g. {table.id_prefix}-0001"))
+                                       f"digits, e.g. {table.id_prefix}-0001", every))
     elif col.kind is Kind.INTEGER:
         rules.append(Rule("integer", lambda s: s.map(lambda x: _in_range(col, x, True)),
                           lambda cell: _number_message(col, cell, True)))
@@ -195,7 +204,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(Rule("date", lambda s: s.map(_is_date), lambda cell: _date_message(col, cell)))
     elif col.kind is Kind.CITEKEYS:
         rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or re.fullmatch(KEY_RE, i) is not None),
-                          lambda cell: f"malformed citation key in '{cell}'; expected {col.expected}"))
+                          lambda cell: f"malformed citation key in '{cell}'; expected {col.expected}", KEY_LISTS))
     elif col.kind is Kind.IDREFS:
         rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
                           lambda cell: f"malformed row id in '{cell}'; expected {col.expected}"))
