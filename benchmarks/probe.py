@@ -21,9 +21,10 @@ def _frictionless_each_table(package: Path) -> dict:
     for resource_ in descriptor["resources"]:
         schema = package / f"{resource_['name']}.schema.json"
         schema.write_text(json.dumps(resource_["schema"]))
-        out = subprocess.run([str(exe), "validate", resource_["path"], "--schema", str(schema)], cwd=package,
+        # relative paths: frictionless refuses absolute ones as unsafe (and would report the table invalid)
+        out = subprocess.run([str(exe), "validate", resource_["path"], "--schema", schema.name], cwd=package,
                              capture_output=True, text=True)
-        valid = valid and out.returncode == 0
+        valid = valid and out.returncode == 0 and "VALID" in out.stdout and "INVALID" not in out.stdout
     return {"valid": valid, "tables": len(descriptor["resources"])}
 
 

@@ -127,7 +127,11 @@ def main() -> None:
             row["frictionless_parallel"] = probe("frictionless-parallel", package)
             row["frictionless_each_table"] = probe("frictionless-each-table", package)
             for name in ("frictionless", "frictionless_parallel", "frictionless_each_table"):
+                if not row[name]["valid"]:  # a reference that stopped early measures nothing
+                    raise SystemExit(f"{name} found the {scale}x review invalid: the comparison would be void")
                 row[f"{name}_over_validate"] = round(row[name]["wall"] / row["validate"]["wall"], 2)
+            if row["validate"]["errors"]:
+                raise SystemExit(f"validate found errors in the {scale}x review: {row['validate']['verdict']}")
             row["summaries_and_charts"] = probe("summaries", root)
             results["scales"][f"{scale}x"] = row
             v, f = row["validate"], row["frictionless"]

@@ -39,3 +39,16 @@ def test_probe_runs_the_validate_command(tmp_path):
     assert result["rows"] == sum(check(REPO, frames=False).rows.values())
     assert result["verdict"].startswith("valid: ")
     assert result["seconds"] > 0 and result["peak_mib"] > 0
+
+
+def test_frictionless_references_validate_the_real_tables(tmp_path):
+    """Each reference run must really validate every table; one that stops at an error measures nothing."""
+    from run import tables_only_package
+
+    root = make_review(REPO, tmp_path / "x1", 1)
+    package = tables_only_package(root, tmp_path / "package")
+    for step in ("frictionless", "frictionless-each-table"):
+        out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "probe.py"), step, str(package)],
+                             capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        assert result["valid"] is True, step
