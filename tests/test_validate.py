@@ -200,6 +200,19 @@ def test_uncited_reference_is_a_warning_not_an_error(review):
     assert check(review.root).errors == []
 
 
+@pytest.mark.parametrize("frames", [True, False])
+def test_keys_of_a_cell_that_broke_a_rule_still_count_as_cited(review, monkeypatch, frames):
+    import sys
+
+    review.append(BIB, "\n@article{delta2022,\n  author = {Cited, Once},\n  title = {{Cited once}},\n"
+                       "  journal = {J Test},\n  year = {2022},\n  doi = {10.5555/fixture.0004},\n}\n")
+    review.replace("data/mechanisms.csv", "MECH-0001,alpha2020,", 'MECH-0001,"alpha2020; delta2022 ",')
+    monkeypatch.setattr(sys.modules["livingreview.validate"], "PARALLEL_BYTES", 0)
+    problems = check(review.root, frames=frames).problems
+    assert [(p.path, p.line, p.column, p.severity) for p in problems] == [
+        ("data/mechanisms.csv", 2, "citekeys", Severity.ERROR)]  # the stray space; no 'uncited' warning
+
+
 def test_citation_in_a_chapter_counts_as_cited(review):
     review.append(BIB, "\n@article{delta2022,\n  author = {Uncited, Una},\n  title = {{Uncited}},\n"
                        "  journal = {J Test},\n  year = {2022},\n  doi = {10.5555/fixture.0004},\n}\n")

@@ -151,9 +151,8 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
         flagged = {p.line for p in cell_problems if p.column == "citekeys"}
         cells = frame["citekeys"].dropna()
         for cell, lines in cells.groupby(cells, sort=False).groups.items():
-            kept = [int(x) for x in lines if x not in flagged]
-            if kept:
-                citations[cell] = kept
+            # a cell that broke a rule is not looked up again, but its keys still count as cited
+            citations[cell] = [int(x) for x in lines if x not in flagged]
     ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
     keep = keep_frame or name == "claims"  # claims are read again by the cross-table checks
     if keep:
