@@ -257,8 +257,37 @@ def test_problems_only_check_in_two_workers_matches_the_full_check(tmp_path, mon
         if broken.is_file() and broken.name != "expected.txt":
             (root / broken.relative_to(case)).write_bytes(broken.read_bytes())
     full = check(root)
-    monkeypatch.setattr(sys.modules["livingreview.validate"], "PARALLEL_BYTES", 0)
+    module = sys.modules["livingreview.validate"]
+    pools = []
+
+    class CountedPool(module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(module, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(module, "ProcessPoolExecutor", CountedPool)
     parallel = check(root, frames=False)
+    assert len(pools) == 1  # the workers really ran
     assert parallel.frames == {}
     assert [str(p) for p in parallel.problems] == [str(p) for p in full.problems]
     assert parallel.rows == {name: len(frame) for name, frame in full.frames.items()}
+
+
+def test_no_fork_while_other_threads_run(review, monkeypatch):
+    """A Jupyter kernel runs several threads; forking there could deadlock, so the check stays in-process."""
+    import sys
+    import threading
+
+    module = sys.modules["livingreview.validate"]
+    monkeypatch.setattr(module, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(module, "ProcessPoolExecutor", None)  # would raise if used
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        checked = check(review.root, frames=False)
+    finally:
+        stop.set()
+        other.join()
+    assert checked.errors == [] and sum(checked.rows.values()) > 0

@@ -6,6 +6,7 @@ import difflib
 import multiprocessing
 import os
 import re
+import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,9 +177,10 @@ def check(root: Path | str, pybtex: bool = False, frames: bool = True) -> Checke
     root = Path(root)
     sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in TABLES.items()}
     workers = min(os.cpu_count() or 1, 2)
-    if not frames and workers > 1 and sum(sizes.values()) >= PARALLEL_BYTES:
-        # workers fork before any thread exists; only problems and summaries come back from them, and the
-        # largest tables go first so that both finish together, while this process parses the library
+    # forking is safe only while this process runs one thread (a Jupyter kernel, for one, runs several)
+    if not frames and workers > 1 and sum(sizes.values()) >= PARALLEL_BYTES and threading.active_count() == 1:
+        # only problems and summaries come back from the workers, and the largest tables go first so that
+        # both finish together, while this process parses the library
         order = sorted(TABLES, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {name: pool.submit(_problems_only, (root, name)) for name in order}
