@@ -1,6 +1,6 @@
 """The benchmark: validation, summaries and book builds at growing scale, measured on this machine.
 
-    python3.11 tasks.py bench            # everything (about 15 minutes on 2 cores)
+    python3.11 tasks.py bench            # everything (about 20 minutes on 2 cores)
     python3.11 tasks.py bench --quick    # 1x and 10x only, no book builds
 
 Prints a table and writes benchmarks/results.json. Synthetic data come from benchmarks/synth.py.
