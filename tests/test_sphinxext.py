@@ -26,3 +26,25 @@ def test_citation_style_is_registered():
 
     style = find_sphinx_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal")()
     assert type(style.person).__name__ == "EtAlPersonStyle"
+
+
+def links(fields: str) -> list[str]:
+    """Every link target of one entry as the book's bibliography style renders it (HTML backend)."""
+    import re
+
+    bib = parse_string(f"@article{{a, author={{A, B}}, title={{T}}, journal={{J}}, year={{2014}}, {fields}}}",
+                       "bibtex")
+    style = find_plugin("pybtex.style.formatting", "plain_etal")()
+    html = next(iter(style.format_entries(bib.entries.values()))).text.render_as("html")
+    return re.findall(r'href="([^"]*)"', html)
+
+
+def test_bibliography_links_only_to_doi_pubmed_or_http():
+    assert links("doi={10.1038/nature15756}") == ["https://doi.org/10.1038/nature15756"]
+    assert links("pmid={26524530}") == ["https://pubmed.ncbi.nlm.nih.gov/26524530/"]
+    assert links("url={https://example.org/x}") == ["https://example.org/x"]
+    for bad in ("url={javascript:alert(document.domain)}", "url={JaVaScRiPt:alert(1)}",
+                "url={data:text/html;base64,PHNjcmlwdD4=}", "url={vbscript:x}", "doi={javascript:alert(1)}",
+                "pmid={1 onmouseover=alert(1)}", "eprint={javascript:alert(1)}", "pubmed={javascript:x}",
+                "url={https://ok.example/\"onclick=\"alert(1)}"):
+        assert links(bad) == [], bad

@@ -15,13 +15,16 @@ from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_i
 from pylatexenc.latex2text import LatexNodes2Text
 
 from livingreview.errors import Problem
+from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, KEY_PATTERN, PMID_PATTERN, URL_PATTERN
 
 BIB_PATH = "references.bib"
-DOI_RE = re.compile(r"^10\.\d{4,9}/\S+$")
-PMID_RE = re.compile(r"^\d{1,9}$")
-YEAR_RE = re.compile(r"^\d{4}$")
-URL_RE = re.compile(r"^https?://\S+$", re.IGNORECASE)
-KEY_RE = re.compile(r"[A-Za-z0-9_:.+\-]+")
+DOI_RE = re.compile(rf"^{DOI_PATTERN}$")
+PMID_RE = re.compile(rf"^{PMID_PATTERN}$")
+YEAR_RE = re.compile(r"^[0-9]{4}$")
+URL_RE = re.compile(rf"^{URL_PATTERN}$", re.IGNORECASE)
+KEY_RE = re.compile(KEY_PATTERN)
+INVISIBLE_RE = re.compile(INVISIBLE_PATTERN)
+MAX_BRACE_DEPTH = 8  # deeper nesting is never needed in a bibliography and makes LaTeX decoding recurse
 VENUE_FIELDS = ("journal", "booktitle", "publisher")
 
 RAW_FIELDS = {"doi", "pmid", "pmcid", "url", "file", "eprint"}
@@ -35,7 +38,8 @@ def _unescape_raw(value: str) -> str:
     return value.replace("{", "").replace("}", "").strip()
 
 
-MONTHS = {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"))}
 
 
 @functools.lru_cache(maxsize=1)
@@ -215,9 +219,34 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
     return head.group(1), head.group(2), line0, fields
 
 
+def field_text(name: str, value: str) -> str:
+    """The text of one field's raw value: identifiers and links unescaped, everything else LaTeX-decoded."""
+    return _unescape_raw(value) if name in RAW_FIELDS else decode_latex(value)
+
+
+def _brace_depth(value: str) -> int:
+    depth = deepest = 0
+    for ch in value:
+        if ch == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == "}":
+            depth -= 1
+    return deepest
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for ch in value:
+        depth += (ch == "{") - (ch == "}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField], rel: str,
                problems: list[Problem]) -> Reference:
-    """A Reference from parsed fields: values decoded, undefined macros reported."""
+    """A Reference from parsed fields: values decoded, undefined macros and unsafe values reported."""
     fields: dict[str, str] = {}
     lines: dict[str, int] = {}
     author_raw = ""
@@ -225,6 +254,17 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
         name = raw_name.lower()
         line = field_line0 + 1
         lines[name] = line
+        if "\\{" in value or "\\}" in value:
+            # bibtexparser and pybtex end such a value in different places (one could hide a field in it)
+            problems.append(Problem(rel, line, name or "-", "escaped brace '\\{' or '\\}' in a value; "
+                                                            "expected plain text without literal braces"))
+            fields[name] = ""
+            continue
+        if "{" in value and _brace_depth(value) > MAX_BRACE_DEPTH:
+            problems.append(Problem(rel, line, name or "-", f"braces nested more than {MAX_BRACE_DEPTH} deep; "
+                                                            "expected at most a protected word or two"))
+            fields[name] = ""
+            continue
         if enclosing == "no-enclosing" and "#" in value:
             problems.append(Problem(rel, line, name or "-", f"string concatenation '{value}' is not supported; "
                                                             "expected one braced value"))
@@ -233,11 +273,16 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
                                                             "braced value or a macro defined with @string"))
         if name == "author":
             author_raw = value
-            fields[name] = decode_latex(value)
-        elif name in RAW_FIELDS:
-            fields[name] = _unescape_raw(value)
-        else:
-            fields[name] = decode_latex(value)
+        try:
+            fields[name] = field_text(name, value)
+        except RecursionError:
+            problems.append(Problem(rel, line, name or "-", "LaTeX in this value cannot be decoded (nested too "
+                                                            "deeply); expected plain text"))
+            fields[name] = ""
+            continue
+        if bad := INVISIBLE_RE.search(fields[name]):
+            problems.append(Problem(rel, line, name or "-", f"invisible or control character U+{ord(bad.group()):04X} "
+                                                            "in the value; expected visible text only"))
     return Reference(key, entry_type.lower(), line0 + 1, fields, author_raw, lines)
 
 
@@ -307,6 +352,7 @@ def check_library(lib: Library) -> list[Problem]:
     problems: list[Problem] = []
     by_lower: dict[str, Reference] = {}
     by_doi: dict[str, Reference] = {}
+    by_pmid: dict[str, Reference] = {}
     for ref in sorted(lib.references.values(), key=lambda r: r.line):
         other = by_lower.get(ref.key.lower())
         if other is not None:
@@ -315,8 +361,8 @@ def check_library(lib: Library) -> list[Problem]:
                                                         "unique ignoring case (pybtex drops entries after it)"))
         by_lower.setdefault(ref.key.lower(), ref)
         if not KEY_RE.fullmatch(ref.key):
-            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' has characters a BibTeX key cannot hold; "
-                                                        "expected letters, digits and _:.+- only"))
+            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' is not a plain BibTeX key; expected a "
+                                                        "letter, digit or _ first, then letters, digits and _:.+-"))
 
         def at(name: str, ref: Reference = ref) -> int:
             return ref.field_lines.get(name, ref.line)
@@ -346,6 +392,11 @@ def check_library(lib: Library) -> list[Problem]:
             by_doi.setdefault(doi.lower(), ref)
         if pmid and not PMID_RE.match(pmid):
             problems.append(Problem(rel, at("pmid"), "pmid", f"malformed PMID '{pmid}'; expected digits only"))
+        elif pmid:
+            twin = by_pmid.setdefault(pmid, ref)
+            if twin is not ref:
+                problems.append(Problem(rel, at("pmid"), "pmid", f"PMID {pmid} is also on entry '{twin.key}' "
+                                                                 f"(line {twin.line}); expected each paper once"))
         url = ref.fields.get("url", "")
         if url and not URL_RE.match(url):
             problems.append(Problem(rel, at("url"), "url", f"URL '{url[:60]}' is not http(s); expected an "
@@ -353,24 +404,111 @@ def check_library(lib: Library) -> list[Problem]:
     return problems
 
 
-def check_with_pybtex(text: str, rel: str = BIB_PATH) -> list[Problem]:
-    """Parse with pybtex, as Sphinx will, and report what it rejects."""
-    from pybtex import errors as pybtex_errors
-    from pybtex.database import parse_string
-    from pybtex.scanner import PybtexSyntaxError
+MONTH_NAMES = dict(zip(sorted(MONTHS, key=lambda m: MONTHS[m]), ("January", "February", "March", "April", "May",
+                                                                  "June", "July", "August", "September", "October",
+                                                                  "November", "December"), strict=True))
+COMMENT_RE = re.compile(r"@\s*comment\b", re.IGNORECASE)
+# a comment both parsers skip whole: one brace pair, nothing inside that could open an entry
+SAFE_COMMENT_RE = re.compile(r"@\s*comment\s*\{[^{}@]*\}", re.IGNORECASE)
 
+
+def _key_line(text: str, key: str) -> int:
+    """The line of the entry that opens with ``key`` (1 if it cannot be found)."""
+    m = re.search(r"@\s*\w+\s*[{(]\s*" + re.escape(key) + r"\s*,", text)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
+
+
+def pybtex_entries(text: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every entry as the book's pybtex reads it: key -> (type, raw field values by lower-case name).
+
+    Raises pybtex's own error for anything it rejects. Person fields are kept as raw text, exactly as
+    written, so that they compare with the validator's reading before either splits names.
+    """
+    from pybtex import errors as pybtex_errors
+    from pybtex.database.input.bibtex import Parser
+
+    strict = pybtex_errors.strict
     pybtex_errors.set_strict_mode(True)
     try:
-        parse_string(text, "bibtex")
+        data = Parser(person_fields=()).parse_string(text)
+    finally:
+        pybtex_errors.set_strict_mode(strict)
+    return {key: (entry.type.lower(), {name.lower(): str(value) for name, value in entry.fields.items()})
+            for key, entry in data.entries.items()}
+
+
+def _as_pybtex_reads(name: str, ours: str) -> str:
+    # pybtex expands the month macros that bibtexparser leaves as written
+    return MONTH_NAMES.get(ours.lower(), ours) if name == "month" else ours
+
+
+def compare_with_pybtex(text: str, lib: Library) -> list[Problem]:
+    """Where pybtex (which renders the book's bibliography) reads ``text`` differently from the validator.
+
+    Any difference in keys, entry types, field names or decoded field values is a located error: the rules
+    must have run on exactly what the book will show.
+    """
+    from pybtex.exceptions import PybtexError
+    from pybtex.scanner import PybtexSyntaxError
+
+    rel = lib.path
+    try:
+        theirs = pybtex_entries(text)
     except PybtexSyntaxError as exc:
         return [Problem(rel, getattr(exc, "lineno", 1) or 1, "-", f"pybtex (used by the book) rejects this: {exc}")]
-    except Exception as exc:
-        return [Problem(rel, 1, "-", f"pybtex (used by the book) rejects the library: {exc}")]
-    return []
+    except PybtexError as exc:
+        message = str(exc)
+        m = re.search(r"entry:?\s+(\S+)", message)
+        line = _key_line(text, m.group(1)) if m else 1
+        return [Problem(rel, line, "-", f"pybtex (used by the book) rejects the library: {message}")]
+    problems: list[Problem] = []
+    for key in theirs.keys() - lib.references.keys():
+        problems.append(Problem(rel, _key_line(text, key), "-", f"the book would show an entry '{key}' that "
+                                                                "validation does not see; expected every entry "
+                                                                "outside comments and read the same way"))
+    for key, ref in lib.references.items():
+        if key not in theirs:
+            problems.append(Problem(rel, ref.line, "-", f"entry '{key}' is not read by the book's parser (pybtex); "
+                                                        "expected plain @type{key, ...} entries"))
+            continue
+        entry_type, fields = theirs[key]
+        if entry_type != ref.entry_type:
+            problems.append(Problem(rel, ref.line, "-", f"entry '{key}' is @{ref.entry_type} to validation but "
+                                                        f"@{entry_type} to the book's parser"))
+        for name in sorted(fields.keys() | ref.fields.keys()):
+            at = ref.field_lines.get(name, ref.line)
+            if name not in fields or name not in ref.fields:
+                side = "the book's parser" if name in fields else "validation"
+                problems.append(Problem(rel, at, name, f"field '{name}' of entry '{key}' is seen only by {side}; "
+                                                       "expected both parsers to read the same fields"))
+                continue
+            try:
+                same = field_text(name, fields[name]) == _as_pybtex_reads(name, ref.fields[name])
+            except RecursionError:
+                same = False
+            if not same and ref.fields[name]:
+                problems.append(Problem(rel, at, name, f"field '{name}' of entry '{key}' reads differently to the "
+                                                       "book's parser (pybtex); expected one plain braced value"))
+    return problems
 
 
-def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Problem]]:
-    """Read, parse and check ``references.bib`` under ``root``; with ``pybtex`` also parse it as Sphinx will."""
+def _special_block_problems(text: str, rel: str) -> list[Problem]:
+    """Constructs that BibTeX parsers read differently, refused outright with a clear message."""
+    problems = []
+    if "\x00" in text:
+        problems.append(Problem(rel, text.count("\n", 0, text.index("\x00")) + 1, "-",
+                                "NUL byte in the library; expected a text file"))
+    for m in COMMENT_RE.finditer(text):
+        if not SAFE_COMMENT_RE.match(text, m.start()):
+            problems.append(Problem(rel, text.count("\n", 0, m.start()) + 1, "-",
+                                    "@comment block with braces or '@' inside: BibTeX parsers disagree on where it "
+                                    "ends (the book's parser reads entries inside it); expected "
+                                    "@comment{plain text} or '%' comment lines"))
+    return problems
+
+
+def load_library(root: Path) -> tuple[Library, list[Problem]]:
+    """Read, parse and check ``references.bib`` under ``root``, and prove that the book's parser reads the same."""
     rel = BIB_PATH
     try:
         data = (root / rel).read_bytes()
@@ -381,10 +519,19 @@ def load_library(root: Path, pybtex: bool = False) -> tuple[Library, list[Proble
     text, problems = _decode(data, rel)
     if text is None:
         return Library(rel, {}, readable=False), problems
-    lib, problems = parse_library(text, rel)
+    return check_text(text, rel)
+
+
+def check_text(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
+    """Parse and check library text: its own rules, refused constructs, and agreement with pybtex."""
+    problems = _special_block_problems(text, rel)
+    if any("NUL byte" in p.message for p in problems):
+        return Library(rel, {}, readable=False), problems
+    lib, parsed = parse_library(text, rel)
+    problems += parsed
     problems += check_library(lib)
-    if pybtex and not any(p.column == "-" for p in problems):
-        problems += check_with_pybtex(text, rel)
+    if not problems:  # once the library is otherwise valid, nothing else may differ (each fault reported once)
+        problems += compare_with_pybtex(text, lib)
     return lib, problems
 
 
@@ -405,12 +552,19 @@ def format_entry(key: str, entry_type: str, fields: dict[str, str]) -> str:
     names = [f for f in FIELD_ORDER if fields.get(f)] + sorted(f for f in fields if f not in FIELD_ORDER
                                                                and fields[f])
     width = max((len(n) for n in names), default=0)
+    if not KEY_RE.fullmatch(key) or not re.fullmatch(r"[a-z]+", entry_type):
+        raise ValueError(f"key {key!r} or type {entry_type!r} is not plain BibTeX")
     lines = [f"@{entry_type}{{{key},"]
     for name in names:
-        value = str(fields[name]).strip()
+        value = " ".join(INVISIBLE_RE.sub(" ", str(fields[name])).split())
+        if not re.fullmatch(r"[a-z]+", name):
+            raise ValueError(f"field name {name!r} is not plain BibTeX")
+        if name in RAW_FIELDS and re.search(r"[{}\\\s]", value):
+            raise ValueError(f"{name} {value!r} holds a brace, backslash or space")
         if name == "author":
-            value = value.translate(AUTHOR_SPECIALS) if value.count("{") == value.count("}") else value.translate(
-                LATEX_SPECIALS)
+            # braces group a multi-word surname ({Di Vizio}); kept only where they nest properly
+            nested = _brace_depth(value) <= 2 and _balanced(value)
+            value = value.translate(AUTHOR_SPECIALS if nested else LATEX_SPECIALS)
         elif name not in RAW_FIELDS:
             value = value.translate(LATEX_SPECIALS)
         if name == "title":

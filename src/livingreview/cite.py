@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from livingreview.bib import BIB_PATH, DOI_RE, check_library, check_with_pybtex, format_entry, parse_library
+from livingreview.bib import BIB_PATH, DOI_RE, INVISIBLE_RE, PMID_RE, check_text, format_entry
 from livingreview.errors import LivingReviewError, ValidationError
 from livingreview.fileio import atomic_write, review_lock
 
@@ -60,9 +60,16 @@ def cache_path(root: Path, kind: str, ident: str) -> Path:
 def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: float = 20.0) -> dict:
     """The cached response for ``ident``, fetching and caching it first if needed and allowed."""
     path = cache_path(root, kind, ident)
-    if path.exists():
-        return json.loads(path.read_text(encoding="utf-8"))
     where = path.relative_to(root).as_posix()
+    if path.exists():
+        # a committed cache file is untrusted input, like any file in a pull request
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CiteError(f"cached response {where} is not valid JSON ({exc}); delete it to fetch again") from None
+        if not isinstance(data, dict):
+            raise CiteError(f"cached response {where} is not a JSON object; delete it to fetch again")
+        return data
     if offline:
         raise CiteError(f"no cached response at {where} and --offline was given")
     url = (CROSSREF.format(doi=urllib.parse.quote(ident, safe="/")) if kind == "doi"
@@ -82,8 +89,10 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
                         f"response at {where}; connect to the internet or add the cached response") from None
     try:
         data = json.loads(body)
-    except json.JSONDecodeError:
+    except (UnicodeDecodeError, json.JSONDecodeError):
         raise CiteError(f"{url} did not answer JSON") from None
+    if not isinstance(data, dict):
+        raise CiteError(f"{url} did not answer a JSON object")
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
     return data
@@ -99,51 +108,87 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", plain.lower())
 
 
+def _text(value: object) -> str:
+    """A metadata value as one line of visible text: only strings and whole numbers count, braces dropped.
+
+    Responses (and cache files) are untrusted: nothing in them may end a BibTeX value early or hide text.
+    """
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    text = INVISIBLE_RE.sub(" ", str(value)).replace("{", "").replace("}", "").replace("\\", "")
+    return " ".join(text.split())
+
+
+def _records(value: object) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def from_crossref(data: dict) -> dict[str, str]:
     """BibTeX fields from a Crossref ``works`` response."""
     m = data.get("message", data)
-    authors = [" ".join(filter(None, [a.get("family", "")])) + (f", {a['given']}" if a.get("given") else "")
-               for a in m.get("author", []) if a.get("family")]
-    parts = (m.get("issued") or m.get("published-print") or m.get("published-online") or {}).get("date-parts")
-    year = str(parts[0][0]) if parts and parts[0] and parts[0][0] else ""
-    first = lambda v: (v[0] if isinstance(v, list) and v else v) or ""  # noqa: E731
+    if not isinstance(m, dict):
+        raise CiteError("the Crossref response has no 'message' object")
+    authors = [_text(a.get("family")) + (f", {_text(a.get('given'))}" if _text(a.get("given")) else "")
+               for a in _records(m.get("author")) if _text(a.get("family"))]
+    year = ""
+    for name in ("issued", "published-print", "published-online"):
+        dated = m.get(name)
+        parts = dated.get("date-parts") if isinstance(dated, dict) else None
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            year = _text(parts[0][0])
+            break
     return {
         "author": " and ".join(authors),
-        "title": re.sub(r"<[^>]+>", "", " ".join(first(m.get("title")).split())),
-        "journal": first(m.get("container-title")),
+        "title": re.sub(r"<[^>]+>", "", _text(m.get("title"))),
+        "journal": _text(m.get("container-title")),
         "year": year,
-        "volume": str(m.get("volume", "")),
-        "number": str(m.get("issue", "")),
-        "pages": str(m.get("page", "")).replace("-", "--"),
-        "doi": m.get("DOI", ""),
+        "volume": _text(m.get("volume")),
+        "number": _text(m.get("issue")),
+        "pages": _text(m.get("page")).replace("-", "--"),
+        "doi": _text(m.get("DOI")),
     }
 
 
 def from_pubmed(data: dict, pmid: str) -> dict[str, str]:
     """BibTeX fields from a PubMed ``esummary`` response."""
-    rec = data.get("result", {}).get(pmid)
-    if not rec or "error" in rec:
+    result = data.get("result")
+    rec = result.get(pmid) if isinstance(result, dict) else None
+    if not isinstance(rec, dict) or "error" in rec:
         raise CiteError(f"PMID {pmid} is unknown to PubMed")
     authors = []
-    for a in rec.get("authors", []):
+    for a in _records(rec.get("authors")):
         if a.get("authtype", "Author") != "Author":
             continue
-        name = a.get("name", "")
+        name = _text(a.get("name"))
         last, _, initials = name.rpartition(" ")
         authors.append(f"{last}, {initials}" if last else name)
-    doi = next((i["value"] for i in rec.get("articleids", []) if i.get("idtype") == "doi"), "")
-    year = (re.match(r"\d{4}", rec.get("pubdate", "")) or re.match(r"", "")).group(0)
+    doi = next((_text(i.get("value")) for i in _records(rec.get("articleids")) if i.get("idtype") == "doi"), "")
+    year = (re.match(r"[0-9]{4}", _text(rec.get("pubdate"))) or re.match(r"", "")).group(0)
     return {
         "author": " and ".join(authors),
-        "title": rec.get("title", "").rstrip("."),
-        "journal": rec.get("fulljournalname") or rec.get("source", ""),
+        "title": _text(rec.get("title")).rstrip("."),
+        "journal": _text(rec.get("fulljournalname")) or _text(rec.get("source")),
         "year": year,
-        "volume": rec.get("volume", ""),
-        "number": rec.get("issue", ""),
-        "pages": rec.get("pages", "").replace("-", "--"),
+        "volume": _text(rec.get("volume")),
+        "number": _text(rec.get("issue")),
+        "pages": _text(rec.get("pages")).replace("-", "--"),
         "doi": doi,
         "pmid": pmid,
     }
+
+
+def checked_fields(fields: dict[str, str], kind: str, ident: str) -> dict[str, str]:
+    """The non-empty fields, refused unless the record is the one asked for and its identifiers are well formed."""
+    doi, pmid = fields.get("doi", ""), fields.get("pmid", "")
+    if doi and not DOI_RE.match(doi):
+        raise CiteError(f"the record for {ident} gives a malformed DOI {doi!r}; expected 10.NNNN/suffix")
+    if pmid and not PMID_RE.match(pmid):
+        raise CiteError(f"the record for {ident} gives a malformed PMID {pmid!r}; expected digits")
+    if kind == "doi" and doi.lower() != ident.lower():
+        raise CiteError(f"the record for DOI {ident} is about DOI {doi or '(none)'!r}; expected the same DOI")
+    return {k: v for k, v in fields.items() if v}
 
 
 def make_key(fields: dict[str, str], taken: set[str]) -> str:
@@ -166,7 +211,7 @@ def cite(root: Path, identifier: str, dry_run: bool = False, offline: bool = Fal
     with review_lock(root):
         bib_path = root / BIB_PATH
         text = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
-        library, problems = parse_library(text)
+        library, problems = check_text(text)
         dois = {r.doi.lower(): r.key for r in library.references.values() if r.doi}
         pmids = {r.pmid: r.key for r in library.references.values() if r.pmid}
         if kind == "doi" and ident.lower() in dois:
@@ -174,15 +219,20 @@ def cite(root: Path, identifier: str, dry_run: bool = False, offline: bool = Fal
         if kind == "pmid" and ident in pmids:
             raise CiteError(f"PMID {ident} is already in the library as '{pmids[ident]}'")
         data = fetch(root, kind, ident, offline=offline)
-        fields = from_crossref(data) if kind == "doi" else from_pubmed(data, ident)
+        fields = checked_fields(from_crossref(data) if kind == "doi" else from_pubmed(data, ident), kind, ident)
         if fields.get("doi", "").lower() in dois:
             raise CiteError(f"DOI {fields['doi']} is already in the library as '{dois[fields['doi'].lower()]}'")
         key = make_key(fields, set(library.references))
-        entry = format_entry(key, "article", {k: v for k, v in fields.items() if v})
+        try:
+            entry = format_entry(key, "article", fields)
+        except ValueError as exc:
+            raise CiteError(f"the record for {ident} cannot be written safely: {exc}") from None
         candidate = text.rstrip("\n") + ("\n\n" if text.strip() else "") + entry
-        new_lib, new_problems = parse_library(candidate)
-        errors = [p for p in new_problems + check_library(new_lib) + check_with_pybtex(candidate)
-                  if p not in problems]
+        new_lib, new_problems = check_text(candidate)
+        errors = [p for p in new_problems if p not in problems]
+        added = new_lib.references.keys() - library.references.keys()
+        if not errors and (added != {key} or new_lib[key].doi != fields.get("doi", "")):
+            raise CiteError(f"the entry for {ident} does not read back as written; nothing was written")
         if errors:
             raise ValidationError(errors)
         if not dry_run:

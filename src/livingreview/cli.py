@@ -39,10 +39,9 @@ def main() -> None:
 @main.command()
 @ROOT_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
-@click.option("--pybtex", is_flag=True, help="Also parse the library with pybtex, as the book build does.")
-def validate(root: Path, quiet: bool, pybtex: bool) -> None:
+def validate(root: Path, quiet: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
-    checked = check(root, pybtex=pybtex, frames=False)
+    checked = check(root, frames=False)
     shown = checked.errors if quiet else checked.problems
     errors, _warnings = _report(shown)
     rows = sum(checked.rows.values())
@@ -54,9 +53,9 @@ def validate(root: Path, quiet: bool, pybtex: bool) -> None:
                f"{len(checked.warnings)} warning(s)")
 
 
-def _load_or_exit(root: Path, pybtex: bool = False):
+def _load_or_exit(root: Path):
     try:
-        return load(root, pybtex=pybtex)
+        return load(root)
     except ValidationError as exc:
         _report(exc.errors, err=True)
         click.echo(f"invalid: {len(exc.errors)} error(s); run 'livingreview validate' for details", err=True)
@@ -85,7 +84,7 @@ def build(root: Path) -> None:
     """Validate, then build the book with warnings as errors."""
     from livingreview.book import build_book
 
-    _load_or_exit(root, pybtex=True)
+    _load_or_exit(root)
     sys.exit(build_book(root))
 
 

@@ -104,9 +104,9 @@ def fingerprint(root: Path | str) -> str:
     return digest.hexdigest()
 
 
-def load(root: Path | str = ".", pybtex: bool = False) -> Evidence:
+def load(root: Path | str = ".") -> Evidence:
     """Load and validate the review under ``root``; raise ``ValidationError`` listing every error."""
-    checked = check(root, pybtex=pybtex)
+    checked = check(root)
     if checked.errors:
         raise ValidationError(checked.problems)
     tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}

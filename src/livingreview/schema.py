@@ -13,6 +13,15 @@ from livingreview.vocab import Vocabulary
 
 MULTI_SEPARATOR = ";"
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+#: a BibTeX key as cited from a table: ASCII, starting with a letter, digit or '_' (never a formula prefix)
+KEY_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_:.+\-]*"
+#: characters that change how text displays without being seen: controls, zero-width and bidi overrides
+INVISIBLE_PATTERN = r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+INT64_MAX = 2**63 - 1
+# identifiers and links, ASCII only: a DOI or PMID in other digits or with invisible characters is a broken link
+DOI_PATTERN = r"10\.[0-9]{4,9}/[!-~]+"
+PMID_PATTERN = r"[1-9][0-9]{0,8}"
+URL_PATTERN = r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"  # the characters RFC 3986 allows
 
 
 class Kind(StrEnum):

@@ -7,9 +7,10 @@ citation style and a bibliography style that render it as "Surname *et al.*".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from pybtex.richtext import Tag, Text
+from pybtex.richtext import HRef, Tag, Text
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.template import FieldIsMissing, first_of, node, optional, sentence, tag
 from pybtex.style.template import field as bibfield
@@ -17,6 +18,8 @@ from pybtex.style.template import join as pybtex_join
 from sphinxcontrib.bibtex.style.referencing import PersonStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 from sphinxcontrib.bibtex.style.template import join as sphinx_join
+
+from livingreview.schema import DOI_PATTERN, PMID_PATTERN, URL_PATTERN
 
 ET_AL = Tag("em", "et al.")
 
@@ -88,12 +91,49 @@ def bibliography_names(children, context, role, **kwargs):
                              kwargs)
 
 
+DOI_LINK_RE = re.compile(rf"^{DOI_PATTERN}$")
+PMID_LINK_RE = re.compile(rf"^{PMID_PATTERN}$")
+URL_LINK_RE = re.compile(rf"^{URL_PATTERN}$", re.IGNORECASE)
+
+
+def web_links(fields) -> list[tuple[str, str]]:
+    """(label, URL) of an entry's links: DOI, else PubMed, else its own http(s) URL; nothing else, ever.
+
+    Whatever an entry holds, the bibliography links only to https://doi.org/, PubMed or an http(s) URL.
+    """
+    doi = str(fields.get("doi", "")).strip()
+    pmid = str(fields.get("pmid", "") or fields.get("pubmed", "")).strip()
+    url = str(fields.get("url", "")).strip()
+    links = []
+    if DOI_LINK_RE.match(doi):
+        links.append((f"doi:{doi}", f"https://doi.org/{doi}"))
+    if PMID_LINK_RE.match(pmid):
+        links.append((f"PMID {pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+    if not links and URL_LINK_RE.match(url):
+        links.append((url, url))
+    return links
+
+
+@node
+def safe_web_refs(children, data):
+    """The entry's links as :func:`web_links` allows them, separated by commas."""
+    assert not children
+    parts: list = []
+    for label, url in web_links(data["entry"].fields):
+        parts += [", "] if parts else []
+        parts.append(HRef(url, label))
+    return Text(*parts)
+
+
 class EtAlPlainStyle(PlainStyle):
-    """pybtex's plain style with 'et al.' for 'and others'."""
+    """pybtex's plain style with 'et al.' for 'and others', and links only to DOI, PubMed or http(s) URLs."""
 
     def format_names(self, role, as_sentence=True):
         formatted = bibliography_names(role, sep=", ", sep2=" and ", last_sep=", and ")
         return sentence[formatted] if as_sentence else formatted
+
+    def format_web_refs(self, e):
+        return sentence[optional[safe_web_refs]]
 
 
 def setup(app):

@@ -168,10 +168,10 @@ def _problems_only(args: tuple[Path, str]) -> TableCheck:
     return check_table(*args, keep_frame=False)
 
 
-def check(root: Path | str, pybtex: bool = False, frames: bool = True) -> Checked:
+def check(root: Path | str, frames: bool = True) -> Checked:
     """Read and check every table and the library under ``root``; never raises for bad data.
 
-    With ``pybtex`` the library is also parsed by pybtex, as the book build will (slower on large libraries).
+    The library is also read by pybtex, as the book build will, and must read the same.
     With ``frames=False`` only problems and row counts are kept, and large tables are checked on two cores.
     """
     root = Path(root)
@@ -184,11 +184,11 @@ def check(root: Path | str, pybtex: bool = False, frames: bool = True) -> Checke
         order = sorted(TABLES, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {name: pool.submit(_problems_only, (root, name)) for name in order}
-            library, bib_problems = load_library(root, pybtex)
+            library, bib_problems = load_library(root)
             results = [futures[name].result() for name in TABLES]
     else:
         with ThreadPoolExecutor(1) as threads:
-            pending = threads.submit(load_library, root, pybtex)
+            pending = threads.submit(load_library, root)
             results = [check_table(root, name, frames) for name in TABLES]
             library, bib_problems = pending.result()
     problems: list[Problem] = list(bib_problems)
@@ -205,6 +205,6 @@ def check(root: Path | str, pybtex: bool = False, frames: bool = True) -> Checke
     return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows)
 
 
-def validate(root: Path | str, pybtex: bool = False) -> list[Problem]:
+def validate(root: Path | str) -> list[Problem]:
     """Every problem (errors and warnings) of the review under ``root``, sorted by file and line."""
-    return check(root, pybtex=pybtex, frames=False).problems
+    return check(root, frames=False).problems
