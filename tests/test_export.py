@@ -61,10 +61,11 @@ def test_formula_cells_are_neutralised():
     assert _neutral("-0.5") == "-0.5" and _neutral("miR-21") == "miR-21"
 
 
-def test_cli_export_replaces_folder_whole(review, tmp_path):
+def test_cli_export_replaces_its_own_package_whole(review, tmp_path):
     out = tmp_path / "pkg"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
+    assert CliRunner().invoke(main, ["export", "--root", str(review.root), "--out", str(out)]).exit_code == 0
+    (out / "stale.txt").write_text("left over from an earlier package")
     result = CliRunner().invoke(main, ["export", "--root", str(review.root), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert not (out / "stale.txt").exists() and (out / "datapackage.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "review"]  # no staging or old folder left

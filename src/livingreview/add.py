@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.bib import BIB_PATH
-from livingreview.errors import LivingReviewError, Problem, ValidationError
-from livingreview.fileio import atomic_write, line_ending, review_lock
+from livingreview.errors import Problem, UsageError, ValidationError
+from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
 from livingreview.validate import check
 
 AUTOMATIC = ("id", "added")
-
-
-class UsageError(LivingReviewError):
-    """The request itself is wrong (unknown table or column), before any data is looked at."""
+__all__ = ["AUTOMATIC", "Added", "UsageError", "add_row"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Added:
 
 def next_id(table: Table, ids: list[str]) -> str:
     """The next free id: one more than the highest number in use, so no id is ever reused."""
-    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-(\d+)", i or ""))]
+    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-([0-9]+)", i or ""))]
     return f"{table.id_prefix}-{max(numbers, default=0) + 1:04d}"
 
 
@@ -79,7 +76,7 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
             raise ValidationError(before.errors)
         frame = before.frames[table_name]
         row = build_row(table, values, list(frame["id"].dropna()), today or dt.date.today())
-        path = root / table.path
+        path = inside(root, root / table.path)
         data = path.read_bytes()
         newline = line_ending(data)
         prefix = data if data.endswith((b"\n", b"\r")) else data + newline

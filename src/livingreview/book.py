@@ -11,14 +11,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+from livingreview.errors import UsageError
 from livingreview.evidence import fingerprint
+from livingreview.fileio import atomic_write, mark_folder, owned
 
 STAMP = ".livingreview-inputs"
 CHAPTER_STAMPS = ".livingreview-chapters.json"
 STATE = ".livingreview-state"
+#: marks a folder this package made (the build folder, generated figures and data), so it may remove it
+BUILD_MARKER = ".livingreview-build"
+GENERATED_MARKER = ".livingreview-generated"
 VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
+VENDOR_HEADER = "/* vega "
 FIGURES = Path("_static") / "figures"
 DATA_FILES = Path("_static") / "data"
+SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 
 
 def inputs_fingerprint(root: Path) -> str:
@@ -36,13 +43,43 @@ def inputs_fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
+def read_source(path: Path) -> str:
+    """A page's text as Sphinx reads it (UTF-8, a byte-order mark tolerated)."""
+    return path.read_text(encoding="utf-8-sig")
+
+
+def toc_sources(root: Path) -> list[Path]:
+    """Every page the book's ``_toc.yml`` names, as a file (wherever it lies), in TOC order.
+
+    Read with the same parser Jupyter Book uses, so that no page the book shows escapes the build state.
+    """
+    import yaml
+    from sphinx_external_toc.parsing import parse_toc_data
+
+    toc = root / "_toc.yml"
+    if not toc.exists():
+        return []
+    site_map = parse_toc_data(yaml.safe_load(read_source(toc)))
+    out = []
+    for docname in site_map:
+        found = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
+        if found is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
+            found = root / docname
+        if found is not None:
+            out.append(found)
+    return out
+
+
 def chapter_files(root: Path) -> list[Path]:
-    """Every executable chapter: notebooks, and MyST text notebooks (Markdown with a kernelspec)."""
-    out = sorted((root / "chapters").glob("*.ipynb"))
-    for md in sorted((root / "chapters").glob("*.md")):
-        text = md.read_text(encoding="utf-8")
-        if text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]:
-            out.append(md)
+    """Every executable page of the TOC: notebooks, and MyST text notebooks (Markdown with a kernelspec)."""
+    out = []
+    for path in toc_sources(root):
+        if path.suffix == ".ipynb":
+            out.append(path)
+        elif path.suffix == ".md":
+            text = read_source(path)
+            if text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]:
+                out.append(path)
     return out
 
 
@@ -51,9 +88,9 @@ def declared_reads(path: Path) -> list[str] | None:
     import yaml
 
     if path.suffix == ".ipynb":
-        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+        meta = json.loads(read_source(path)).get("metadata", {})
     else:
-        text = path.read_text(encoding="utf-8")
+        text = read_source(path)
         meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
     reads = ((meta or {}).get("livingreview") or {}).get("reads")
     return list(reads) if isinstance(reads, list) else None
@@ -100,7 +137,7 @@ def read_chapter(path: Path):
     """A chapter as the notebook myst-nb will see (so its cache key matches): .ipynb, or MyST Markdown."""
     import nbformat
 
-    text = path.read_text(encoding="utf-8")
+    text = read_source(path)
     if path.suffix == ".ipynb":
         return nbformat.reads(text, as_version=4)
     from myst_nb.core.read import read_myst_markdown_notebook
@@ -153,15 +190,17 @@ def build_book(root: Path, workers: int | None = None) -> int:
     """
     root = root.resolve()
     build_dir = root / "_build"
+    if not owned(build_dir, BUILD_MARKER, STAMP, CHAPTER_STAMPS, STATE):
+        raise UsageError(f"{build_dir} exists and was not made by livingreview build; move it away (the build "
+                         "removes and rewrites that folder)")
     stamp = build_dir / STAMP
     current = inputs_fingerprint(root)
     if build_dir.exists() and (not stamp.exists() or stamp.read_text().strip() != current):
         shutil.rmtree(build_dir)
     if not build_dir.exists():
-        shutil.rmtree(root / FIGURES, ignore_errors=True)
-        shutil.rmtree(root / DATA_FILES, ignore_errors=True)
+        clean_generated(root)
     vendor_scripts(root)
-    build_dir.mkdir(exist_ok=True)
+    mark_folder(build_dir, BUILD_MARKER)
     chapters_file = build_dir / CHAPTER_STAMPS
     before = json.loads(chapters_file.read_text()) if chapters_file.exists() else {}
     now = chapter_fingerprints(root)
@@ -202,6 +241,13 @@ def build_book(root: Path, workers: int | None = None) -> int:
     return code
 
 
+def clean_generated(root: Path) -> None:
+    """Remove the generated figures and data files before a clean build; a folder without our mark stays."""
+    for generated in (root / FIGURES, root / DATA_FILES):
+        if (generated / GENERATED_MARKER).exists() and not generated.is_symlink():
+            shutil.rmtree(generated)
+
+
 def build_state(root: Path, chapters: dict[str, str], config: Path) -> str:
     """Hash of every input of a build: package, data, chapter sources, static files and the stamped config.
 
@@ -211,19 +257,18 @@ def build_state(root: Path, chapters: dict[str, str], config: Path) -> str:
     digest.update(json.dumps(chapters, sort_keys=True).encode())
     digest.update(config.read_bytes())
     generated = {VENDOR.parent, FIGURES, DATA_FILES}
-    for folder in ("chapters", "_static"):
-        for path in sorted((root / folder).rglob("*")):
-            rel = path.relative_to(root)
-            if path.is_file() and not any(parent in generated for parent in rel.parents):
-                digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
+    files = {path for folder in ("chapters", "_static") for path in (root / folder).rglob("*")}
+    files.update(toc_sources(root))  # pages outside chapters/ count too
+    for path in sorted(files):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(parent in generated for parent in rel.parents):
+            digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
 def atomic_text(path: Path, text: str) -> None:
-    """Write text through a temporary file and a rename."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    """Write text atomically (a temporary file of its own and a rename)."""
+    atomic_write(path, text.encode("utf-8"))
 
 
 def build_stamp(root: Path) -> dict[str, str]:
@@ -265,14 +310,17 @@ def vendor_scripts(root: Path) -> Path:
     import vl_convert as vlc
 
     target = root / VENDOR
-    header = (f"/* vega {vlc.get_vega_version()}, vega-lite {vlc.get_vegalite_versions()[-1]}, "
+    header = (f"{VENDOR_HEADER}{vlc.get_vega_version()}, vega-lite {vlc.get_vegalite_versions()[-1]}, "
               f"vega-embed {vlc.get_vega_embed_version()}; bundled by vl-convert-python {vlc.__version__} */")
-    if target.exists() and target.read_text(encoding="utf-8").startswith(header):
-        return target
+    if target.exists():
+        with open(target, encoding="utf-8", errors="replace") as fh:
+            head = fh.readline().rstrip("\n")
+        if head == header:
+            return target
+        if not head.startswith(VENDOR_HEADER):
+            raise UsageError(f"{target} exists and was not written by livingreview; move it away")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(f"{header}\n(function () {{\n{vlc.javascript_bundle()}\n}})();\n", encoding="utf-8")
-    tmp.replace(target)
+    atomic_write(target, f"{header}\n(function () {{\n{vlc.javascript_bundle()}\n}})();\n".encode())
     return target
 
 

@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from livingreview.book import DATA_FILES, FIGURES, find_root
+from livingreview.book import DATA_FILES, FIGURES, GENERATED_MARKER, find_root
 from livingreview.evidence import Evidence, load
 from livingreview.render import chart_html, explorer_html, markdown_table
 
@@ -41,6 +41,16 @@ def evidence() -> Evidence:
     return dataclasses.replace(ev, tables=_RecordingTables(ev.tables, log)) if log else ev
 
 
+def _generated_folder(rel: Path) -> Path:
+    """The review's folder for generated files, marked as generated when this creates it."""
+    from livingreview.fileio import mark_folder
+
+    folder = find_root() / rel
+    if not folder.exists():
+        mark_folder(folder, GENERATED_MARKER)
+    return folder
+
+
 def table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None) -> Markdown:
     """Show ``df`` as a MyST table whose citations link to the bibliography."""
     return Markdown(markdown_table(df, cite_column, labels))
@@ -52,8 +62,7 @@ def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
 
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
     spec = chart.to_dict()
-    folder = find_root() / FIGURES
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _generated_folder(FIGURES)
     (folder / f"{slug}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
     link = Path("..") / FIGURES / f"{slug}.svg"
     return HTML(chart_html(spec, slug)
@@ -65,8 +74,7 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     from livingreview.book import atomic_text
     from livingreview.render import explorer_json
 
-    folder = find_root() / DATA_FILES
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _generated_folder(DATA_FILES)
     atomic_text(folder / f"{name}.json", explorer_json(df).decode("utf-8"))
     return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livingreview.bib import BIB_PATH, DOI_RE, INVISIBLE_RE, PMID_RE, check_text, format_entry
 from livingreview.errors import LivingReviewError, ValidationError
-from livingreview.fileio import atomic_write, review_lock
+from livingreview.fileio import atomic_write, inside, review_lock
 
 CACHE = Path("cache")
 CROSSREF = "https://api.crossref.org/works/{doi}"
@@ -93,8 +93,10 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
         raise CiteError(f"{url} did not answer JSON") from None
     if not isinstance(data, dict):
         raise CiteError(f"{url} did not answer a JSON object")
+    inside(root, path.parent.parent)  # a committed symlink must not lead the cache outside the review
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n")
+    atomic_write(inside(root, path), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+                 + b"\n")
     return data
 
 
@@ -209,7 +211,7 @@ def cite(root: Path, identifier: str, dry_run: bool = False, offline: bool = Fal
     root = Path(root)
     kind, ident = parse_identifier(identifier)
     with review_lock(root):
-        bib_path = root / BIB_PATH
+        bib_path = inside(root, root / BIB_PATH)
         text = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
         library, problems = check_text(text)
         dois = {r.doi.lower(): r.key for r in library.references.values() if r.doi}

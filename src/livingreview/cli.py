@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from livingreview.errors import Severity, ValidationError
+from livingreview.errors import Severity, UsageError, ValidationError
 from livingreview.evidence import load
 from livingreview.validate import check
 
@@ -85,7 +85,11 @@ def build(root: Path) -> None:
     from livingreview.book import build_book
 
     _load_or_exit(root)
-    sys.exit(build_book(root))
+    try:
+        code = build_book(root)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    sys.exit(code)
 
 
 def _parse_sets(sets: tuple[str, ...]) -> dict[str, str]:
@@ -126,7 +130,7 @@ def _prompt_row(table_name: str) -> dict[str, str]:
 @click.option("--dry-run", is_flag=True, help="Validate and show the row, but write nothing.")
 def add(table: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
     """Append one validated row to TABLE (mechanisms, pmn, therapies, biomarkers, ev_subtypes, claims)."""
-    from livingreview.add import UsageError, add_row
+    from livingreview.add import add_row
     from livingreview.schema import TABLES
 
     if table not in TABLES:
@@ -165,6 +169,8 @@ def cite_command(identifier: str, root: Path, dry_run: bool, offline: bool) -> N
     except CiteError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     except ValidationError as exc:
         _report(exc.errors, err=True)
         click.echo("rejected: the new entry would make references.bib invalid; nothing was written", err=True)
@@ -177,12 +183,18 @@ def cite_command(identifier: str, root: Path, dry_run: bool, offline: bool) -> N
 
 @main.command()
 @ROOT_OPTION
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to write the data package into (replaced as a whole).")
-def export(root: Path, out: Path) -> None:
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the data package: new, empty, or one this command wrote (then replaced whole).")
+@click.option("--force", is_flag=True, help="Add the package's files to a non-empty folder; nothing else in it is "
+                                            "removed.")
+def export(root: Path, out: Path, force: bool) -> None:
     """Write a Frictionless data package: datapackage.json, the CSVs, references (BibTeX, CSV, CSL-JSON)."""
-    from livingreview.export import export_package
+    from livingreview.export import check_out, export_package
 
-    _load_or_exit(root)
-    path = export_package(root, out)
+    try:
+        check_out(root, out, force)
+        _load_or_exit(root)
+        path = export_package(root, out, force=force)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
     click.echo(f"wrote {path}")

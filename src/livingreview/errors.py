@@ -39,6 +39,10 @@ class LivingReviewError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+class UsageError(LivingReviewError):
+    """The request itself is wrong (unknown table or column, a path the command may not write), exit 2."""
+
+
 class ValidationError(LivingReviewError):
     """The evidence tables or the library are invalid; ``problems`` says where and why."""
 

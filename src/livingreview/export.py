@@ -5,18 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from livingreview import __version__
 from livingreview.bib import BIB_PATH, Library
+from livingreview.errors import UsageError
 from livingreview.evidence import Evidence, load
-from livingreview.fileio import atomic_write
-from livingreview.rules import KEY_RE
-from livingreview.schema import FORMULA_PREFIXES, TABLES, Column, Kind, Table
+from livingreview.fileio import atomic_write, mark_folder, owned, umask
+from livingreview.schema import FORMULA_PREFIXES, KEY_PATTERN, TABLES, Column, Kind, Table
 
 PACKAGE_NAME = "ev-metastasis-living-review"
+#: the file that marks a folder as a data package this command wrote (and so may replace)
+MARKER = ".livingreview-package"
+#: inside the review root, packages go only here (or into a folder that does not exist yet)
+BUILD_FOLDER = "_build"
 
 
 def field_descriptor(col: Column, table: Table) -> dict:
@@ -38,7 +44,7 @@ def field_descriptor(col: Column, table: Table) -> dict:
     if col.maximum is not None:
         constraints["maximum"] = col.maximum
     if col.kind is Kind.ID:
-        constraints["pattern"] = rf"{table.id_prefix}-\d{{4,}}"
+        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,}}"
         constraints["unique"] = True
     elif col.kind is Kind.VOCAB and col.vocab is not None:
         if col.multi:
@@ -48,7 +54,7 @@ def field_descriptor(col: Column, table: Table) -> dict:
             constraints["enum"] = col.vocab.values
         field["vocabulary"] = {t: col.vocab.label(t) for t in col.vocab.values}
     elif col.kind is Kind.CITEKEYS:
-        constraints["pattern"] = rf"{KEY_RE}(?:\s*;\s*{KEY_RE})*"
+        constraints["pattern"] = rf"{KEY_PATTERN}(?:\s*;\s*{KEY_PATTERN})*"
     if constraints:
         field["constraints"] = constraints
     return field
@@ -66,14 +72,15 @@ def _neutral(cell: str) -> str:
 
 
 def _csv(rows: list[list[str]]) -> bytes:
+    """Every exported CSV goes through here: each cell formula-neutralised, one way for every file."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
+    csv.writer(out, lineterminator="\n").writerows([[_neutral(c) for c in row] for row in rows])
     return out.getvalue().encode("utf-8")
 
 
 def _table_rows(root: Path, table: Table) -> list[list[str]]:
     text = (root / table.path).read_text(encoding="utf-8")
-    return [[_neutral(c) for c in row] for row in csv.reader(io.StringIO(text, newline="")) if row]
+    return [row for row in csv.reader(io.StringIO(text, newline="")) if row]
 
 
 def references_rows(library: Library) -> list[list[str]]:
@@ -82,8 +89,8 @@ def references_rows(library: Library) -> list[list[str]]:
     rows = [header]
     for key in sorted(library.references):
         r = library[key]
-        rows.append([_neutral(v) for v in (key, r.fields.get("author", ""), r.title, r.venue,
-                                           str(r.year or ""), r.doi, r.pmid, r.url, "yes" if r.retracted else "")])
+        rows.append([key, r.fields.get("author", ""), r.title, r.venue, str(r.year or ""), r.doi, r.pmid, r.url,
+                     "yes" if r.retracted else ""])
     return rows
 
 
@@ -135,13 +142,80 @@ def descriptor(ev: Evidence) -> dict:
             "fingerprint": ev.fingerprint, "profile": "tabular-data-package", "resources": resources}
 
 
-def export_package(root: Path, out: Path) -> Path:
-    """Write the data package for the review under ``root`` into ``out``; return the descriptor's path."""
-    root, out = Path(root), Path(out)
+def check_out(root: Path, out: Path, force: bool = False) -> Path:
+    """``out`` resolved, or a UsageError when writing a package there could destroy what this command did not write.
+
+    Refused: the review root, a folder that contains it, anything inside it other than under ``_build/`` or a
+    new folder, a path that is not a folder, and a non-empty folder without this command's marker (unless
+    ``force``, which writes the package's files into it and removes nothing).
+    """
+    real_root = Path(os.path.realpath(root))
+    real = Path(os.path.realpath(out))
+    if real == real_root or real in real_root.parents:
+        raise UsageError(f"--out {out} is the review root or contains it; choose a new folder for the package")
+    if real_root in real.parents:
+        top = real.relative_to(real_root).parts[0]
+        if top != BUILD_FOLDER and (real_root / top).exists() and not (real == real_root / top and
+                                                                       (real / MARKER).exists()):
+            raise UsageError(f"--out {out} lies inside the review's own files ({top}/); inside the review root "
+                             f"write the package under {BUILD_FOLDER}/ or into a new folder")
+    if real.exists() and not real.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    if not owned(real, MARKER) and not force:
+        raise UsageError(f"--out {out} is a non-empty folder that livingreview export did not write; choose "
+                         "a new or empty folder, or pass --force to add the package's files to it (nothing "
+                         "else in it is removed)")
+    return real
+
+
+def export_package(root: Path, out: Path, force: bool = False) -> Path:
+    """Write the data package for the review under ``root`` into ``out``; return the descriptor's path.
+
+    ``out`` is checked first (:func:`check_out`); only a folder this command wrote is ever replaced.
+    """
+    root = Path(root)
+    out = check_out(root, Path(out), force)
     ev = load(root)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "data").mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        _write_package(root, ev, staging)
+        _publish(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out / "datapackage.json"
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Move the finished package to ``out`` in one step where ``out`` is ours, file by file where forced."""
+    if out.exists() and not (out / MARKER).exists() and any(out.iterdir()):
+        # --force into a folder we did not write: add our files, remove nothing
+        # the marker stays out: the folder remains theirs, and a later export must not replace it whole
+        moves = [(p, out / p.relative_to(staging)) for p in sorted(staging.rglob("*")) if p.name != MARKER]
+        for path, target in moves:
+            if target.is_symlink() or (target.exists() and target.is_dir() != path.is_dir()):
+                raise UsageError(f"{target} is in the way of the package's {path.relative_to(staging)}; "
+                                 "nothing was changed")
+        for path, target in moves:
+            if path.is_dir():
+                target.mkdir(exist_ok=True)
+            else:
+                os.replace(path, target)
+        return
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.rmdir(old)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old)
+    else:
+        staging.rename(out)
+
+
+def _write_package(root: Path, ev: Evidence, staging: Path) -> None:
+    os.chmod(staging, 0o777 & ~umask())
+    mark_folder(staging, MARKER)
+    (staging / "data").mkdir()
     for table in TABLES.values():
         (staging / table.path).write_bytes(_csv(_table_rows(root, table)))
     (staging / "references.csv").write_bytes(_csv(references_rows(ev.library)))
@@ -156,13 +230,3 @@ def export_package(root: Path, out: Path) -> Path:
                                                  encoding="utf-8")
     atomic_write(staging / "datapackage.json",
                  json.dumps(descriptor(ev), indent=1, ensure_ascii=False).encode("utf-8"))
-    # the finished package replaces the old one in one step, so a reader never sees half of it
-    if out.exists():
-        old = out.with_name(out.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old)
-    else:
-        staging.rename(out)
-    return out / "datapackage.json"

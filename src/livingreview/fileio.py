@@ -1,4 +1,8 @@
-"""Safe writes: one writer at a time, and a file is either fully old or fully new, never half-written."""
+"""Safe writes: one writer at a time, a file fully old or fully new, and only paths this review owns.
+
+Every command that writes or removes a path goes through here, so that each one checks first that the path
+is its own: inside the review root (symlinks followed), or a folder it created and marked.
+"""
 
 from __future__ import annotations
 
@@ -9,29 +13,55 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from livingreview.errors import UsageError
+
 
 @contextlib.contextmanager
 def review_lock(root: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the review so that concurrent ``add``/``cite`` runs take turns."""
-    lock = root / ".livingreview.lock"
-    with open(lock, "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    """Hold an exclusive lock on the review so that concurrent ``add``/``cite`` runs take turns.
+
+    The lock is taken on the root folder itself, so no lock file is left behind in the working tree.
+    """
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def inside(root: Path, path: Path) -> Path:
+    """``path`` with symlinks resolved, refused (UsageError) unless it lies inside ``root``."""
+    real, base = Path(os.path.realpath(path)), Path(os.path.realpath(root))
+    if real != base and base not in real.parents:
+        raise UsageError(f"{path} leads outside the review root ({real}); refusing to write there")
+    return real
+
+
+def umask() -> int:
+    """The process umask (read without changing it for longer than a moment)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename.
+
+    A symlink is followed (the link stays a link); a new file gets the usual permissions (0666 less the umask),
+    an existing one keeps its own.
+    """
+    path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -40,5 +70,21 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def line_ending(data: bytes) -> bytes:
-    """The line ending a file already uses (CRLF or LF)."""
-    return b"\r\n" if b"\r\n" in data else b"\n"
+    """The line ending most lines of a file already use (CRLF or LF; LF for a file of one line)."""
+    crlf = data.count(b"\r\n")
+    return b"\r\n" if crlf > data.count(b"\n") - crlf else b"\n"
+
+
+def mark_folder(folder: Path, marker: str) -> None:
+    """Create ``folder`` (if needed) and record in it that this package made it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / marker).write_text("made by livingreview; safe for it to replace\n", encoding="utf-8")
+
+
+def owned(folder: Path, *markers: str) -> bool:
+    """Whether ``folder`` is missing, empty, or carries one of ``markers`` (so this package may remove it)."""
+    if not folder.exists():
+        return True
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return any((folder / m).exists() for m in markers) or not any(folder.iterdir())
