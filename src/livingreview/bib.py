@@ -210,7 +210,8 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
         seen.add(name.lower())
         if value[0] in "{\"":
             value = value[1:-1]
-        fields.append((name, value, line0 + piece.count("\n", 0, m.start(1)), None))
+        # bibtexparser locates a field at its "=" sign
+        fields.append((name, value, line0 + piece.count("\n", 0, piece.index("=", m.end(1))), None))
         pos = m.end()
         if m.group(3) == "}":
             if piece[pos:].strip():
