@@ -3,21 +3,28 @@
 (function () {
   "use strict";
 
-  function drawCharts() {
-    document.querySelectorAll("script.lr-chart-spec").forEach(function (node) {
-      var target = document.getElementById(node.dataset.target);
-      if (!target || target.dataset.drawn) return;
-      target.dataset.drawn = "1";
+  function drawChart(node) {
+    var target = document.getElementById(node.dataset.target);
+    if (!target || target.dataset.drawn) return;
+    target.dataset.drawn = "1";
+    function fail(err) {
+      target.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
+      target.className += " lr-chart-failed";
+      console.warn("livingreview: chart " + node.dataset.target + ": " + (err && err.message || err));
+    }
+    try {
       var spec = JSON.parse(node.textContent);
-      if (typeof window.vegaEmbed !== "function") {
-        target.textContent = "Chart library not loaded.";
-        console.error("livingreview: vegaEmbed missing");
-        return;
-      }
+      if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
       window.vegaEmbed(target, spec, { actions: { export: true, source: false, compiled: false, editor: false },
-                                       renderer: "svg" })
-        .catch(function (err) { target.textContent = "Chart error: " + err.message; console.error(err); });
-    });
+                                       renderer: "svg" }).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function drawCharts() {
+    // each chart on its own: one bad spec never stops the others or the explorer
+    document.querySelectorAll("script.lr-chart-spec").forEach(drawChart);
   }
 
   function cell(tag, text) {

@@ -6,6 +6,7 @@ import json
 import re
 
 import pandas as pd
+import pytest
 
 from livingreview.render import chart_html, cite, escape_md, explorer_html, explorer_json, limit_groups, markdown_table
 
@@ -47,6 +48,15 @@ def test_chart_html_json_cannot_close_its_script():
     inner = html.split('data-target="chart-my-chart-">', 1)[1].rsplit("</script>", 1)[0]
     assert json.loads(inner) == spec
     assert 'id="chart-my-chart-"' in html
+
+
+@pytest.mark.parametrize("value", ["<!--", "a <!-- b --> c", "<script>", "x & y > z", "</SCRIPT >", "\u2028"])
+def test_chart_json_has_no_markup_characters_and_parses_to_the_same_value(value):
+    # issue 11, item 3: '<!--' became '<\\!--', invalid JSON that stopped every later chart on the page
+    spec = {"data": {"values": [{"marker": value}]}, "title": value}
+    inner = chart_html(spec, "c").split('data-target="chart-c">', 1)[1].rsplit("</script>", 1)[0]
+    assert not set(inner) & set("<>&")
+    assert json.loads(inner) == spec
 
 
 def test_explorer_html_points_to_its_data_and_json_roundtrips():

@@ -156,7 +156,11 @@ def validation_example() -> Markdown:
         shutil.copy(root / "references.bib", copy / "references.bib")
         pmn = copy / "data" / "pmn.csv"
         lines = pmn.read_text(encoding="utf-8").splitlines(keepends=True)
+        if len(lines) < 2:
+            return Markdown(escape_md("The premetastatic niche table has no rows yet, so there is no example."))
         lines[1] = lines[1].replace(",liver,", ",lungs,", 1).replace(",lung,", ",lungs,", 1)
         pmn.write_text("".join(lines), encoding="utf-8")
         problems = [str(p) for p in validate(copy) if p.severity.value == "error"]
-    return Markdown("```text\n" + "\n".join(problems) + "\n```" if problems else escape_md("no error"))
+    from livingreview.render import fenced
+
+    return Markdown(fenced(problems) if problems else escape_md("no error"))

@@ -36,21 +36,32 @@ def main() -> None:
     gc.freeze()
 
 
+def markdown_report(lines: list[str], title: str = "Validation") -> str:
+    """``lines`` as a Markdown section (for a CI job summary) in a code block that no line can close."""
+    from livingreview.render import fenced
+
+    return f"## {title}\n\n{fenced(lines)}"
+
+
 @main.command()
 @ROOT_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
-def validate(root: Path, quiet: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print the report as a Markdown section (for a CI job summary).")
+def validate(root: Path, quiet: bool, markdown: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
     checked = check(root, frames=False)
     shown = checked.errors if quiet else checked.problems
-    errors, _warnings = _report(shown)
+    errors = sum(p.severity is Severity.ERROR for p in shown)
     rows = sum(checked.rows.values())
     if errors:
-        click.echo(f"invalid: {errors} error(s), {len(checked.warnings)} warning(s) "
+        summary = (f"invalid: {errors} error(s), {len(checked.warnings)} warning(s) "
                    f"in {len(checked.rows)} table(s), {rows} row(s), {len(checked.library)} reference(s)")
-        sys.exit(1)
-    click.echo(f"valid: {len(checked.rows)} tables, {rows} rows, {len(checked.library)} references, "
-               f"{len(checked.warnings)} warning(s)")
+    else:
+        summary = (f"valid: {len(checked.rows)} tables, {rows} rows, {len(checked.library)} references, "
+                   f"{len(checked.warnings)} warning(s)")
+    lines = [str(p) for p in shown] + [summary]
+    click.echo(markdown_report(lines) if markdown else "\n".join(lines))
+    sys.exit(1 if errors else 0)
 
 
 def _load_or_exit(root: Path):

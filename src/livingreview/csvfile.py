@@ -31,8 +31,10 @@ class RawTable:
     data: pd.DataFrame | None = None
 
 
-# a quoted field, its doubled quotes included; written as an unrolled loop so re scans runs of text in C
-QUOTED_RE = re.compile(r'"[^"]*(?:""[^"]*)*"')
+# a whole quoted field (from a separator or line start to a separator or line end), its doubled quotes included;
+# written as an unrolled loop so re scans runs of text in C. Quotes anywhere else are left for the strict reader
+QUOTED_RE = re.compile(r'(?<![^,\n])"[^"]*(?:""[^"]*)*"(?![^,\n])')
+BARE_CR_RE = re.compile(r"\r(?!\n)")
 
 
 def _fast_frame(text: str, data: bytes, header: list[str]) -> pd.DataFrame | None:
@@ -81,6 +83,12 @@ def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         problems.append(Problem(rel, line, "-", "NUL byte in file; expected a text CSV file"))
+        return None
+    if (cr := BARE_CR_RE.search(text)) is not None:
+        # one message for the file: CR-only files (old Mac format) would otherwise be misnumbered line by line
+        line = len(re.findall(r"\r\n|\r|\n", text[: cr.start()])) + 1
+        problems.append(Problem(rel, line, "-", "line break is a bare carriage return (CR); expected LF or CRLF "
+                                                "line endings (save the file again as CSV UTF-8)"))
         return None
     return text
 

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from livingreview.schema import INVISIBLE_PATTERN
+
+_UNPRINTABLE = re.compile(INVISIBLE_PATTERN)
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break, control, zero-width or bidi character shown as an escape (``\\n``, ``\\u202e``).
+
+    A message is always one line, so data can neither start a line of its own in a report nor hide in it.
+    """
+    return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
 class Severity(StrEnum):
@@ -25,6 +39,12 @@ class Problem:
     column: str
     message: str
     severity: Severity = Severity.ERROR
+
+    def __post_init__(self) -> None:
+        for name in ("path", "column", "message"):
+            value = getattr(self, name)
+            if _UNPRINTABLE.search(value):
+                object.__setattr__(self, name, one_line(value))
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         """The dataclass order as a plain tuple, which sorts many problems far faster than ``__lt__``."""

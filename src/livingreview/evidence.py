@@ -77,10 +77,14 @@ def _typed_column(series: pd.Series, table: Table, name: str) -> pd.Series:
         return series.map(lambda cell: tuple(i for i in split_multi(cell) if i) if isinstance(cell, str) else ())
     if col.kind is Kind.VOCAB and col.vocab is not None:
         return pd.Series(pd.Categorical(series, categories=col.vocab.values), index=series.index)
+    # numbers are parsed exactly as validation parsed them (int() and float() of ASCII text), so no valid value
+    # is rounded or refused here; a column with empty cells would go through float64 in pd.to_numeric
     if col.kind is Kind.INTEGER:
-        return pd.to_numeric(series).astype("Int64")
+        return pd.Series(pd.array([int(x) if isinstance(x, str) else pd.NA for x in series], dtype="Int64"),
+                         index=series.index)
     if col.kind is Kind.NUMBER:
-        return pd.to_numeric(series).astype("Float64")
+        return pd.Series(pd.array([float(x) if isinstance(x, str) else pd.NA for x in series], dtype="Float64"),
+                         index=series.index)
     if col.kind is Kind.DATE:
         return pd.to_datetime(series, format="%Y-%m-%d")
     return series.astype("string")

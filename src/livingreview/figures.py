@@ -85,12 +85,21 @@ def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
                          "Development stage", "Strategy", show_zero=True)
 
 
+def _title(text: str, df: pd.DataFrame) -> alt.TitleParams | str:
+    """The chart title, with a subtitle saying how many points are shown when the data were capped."""
+    total = int(df["points_total"].iloc[0]) if "points_total" in df and len(df) else len(df)
+    if total <= len(df):
+        return text
+    return alt.TitleParams(text, subtitle=f"The {len(df)} with the most patients, of {total}; all are in the table "
+                                          "below")
+
+
 def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
     """AUC per marker and cancer: size = patients, colour = cargo class, with a 0.5 (chance) line.
 
     Rows whose study gives no patient count are drawn as fixed-size diamonds rather than dropped.
     """
-    base = alt.Chart(df, title="Diagnostic accuracy (AUC) of EV biomarkers")
+    base = alt.Chart(df, title=_title("Diagnostic accuracy (AUC) of EV biomarkers", df))
     x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="Area under the ROC curve")
     y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=360))
     color = alt.Color("cargo_class:N", title="Cargo class")
@@ -110,7 +119,8 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
 
 def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
     """Reported sensitivity against specificity, one point per biomarker row."""
-    return alt.Chart(df, title="Sensitivity and specificity where reported").mark_point(filled=True, size=90).encode(
+    return alt.Chart(df, title=_title("Sensitivity and specificity where reported", df)).mark_point(
+        filled=True, size=90).encode(
         x=alt.X("specificity:Q", scale=alt.Scale(domain=[0, 1]), title="Specificity"),
         y=alt.Y("sensitivity:Q", scale=alt.Scale(domain=[0, 1]), title="Sensitivity"),
         color=alt.Color("cancer:N", title="Cancer"),

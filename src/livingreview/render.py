@@ -29,6 +29,13 @@ def escape_md(value: object) -> str:
     return str(escape(text))  # then <, >, &, quotes -> entities, which Markdown shows as text
 
 
+def fenced(lines: list[str], info: str = "text") -> str:
+    """``lines`` as a Markdown code block whose fence no line can close (longer than any backtick run in them)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([fence + info, *lines, fence])
+
+
 def cite(keys: Iterable[str]) -> str:
     """A ``{cite:p}`` role for ``keys`` (validated BibTeX keys only; anything else is dropped)."""
     good = [k for k in keys if CITE_KEY_RE.match(k)]
@@ -55,11 +62,19 @@ def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", label
 def chart_html(spec: dict, name: str) -> str:
     """A chart container with its Vega-Lite spec as inert JSON; the book's script draws it."""
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
-    payload = json.dumps(spec, sort_keys=True, ensure_ascii=False)
-    # inside <script type="application/json"> only "</" can end the element early
-    payload = payload.replace("</", "<\\/").replace("<!--", "<\\!--")
+    payload = script_json(spec)
     return (f'<div class="lr-chart" id="chart-{slug}"></div>\n'
             f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>')
+
+
+def script_json(value: object) -> str:
+    """JSON that is safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` at all, only their escapes.
+
+    JSON allows ``\\u003c`` wherever ``<`` may stand, so the text parses to the same value, while nothing in the
+    data can end the element (``</script>``) or open an HTML comment (``<!--``) that swallows later scripts.
+    """
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:

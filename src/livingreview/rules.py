@@ -16,15 +16,32 @@ import pandas as pd
 
 from livingreview.csvfile import RawTable
 from livingreview.errors import Problem
-from livingreview.schema import FORMULA_PREFIXES, MULTI_SEPARATOR, Column, Kind, Table
+from livingreview.schema import (
+    FORMULA_PREFIXES,
+    INT64_MAX,
+    KEY_PATTERN,
+    MULTI_SEPARATOR,
+    Column,
+    Kind,
+    Table,
+)
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
 
-KEY_RE = r"[A-Za-z0-9_:.+\-]+"
-ROW_ID_RE = re.compile(r"^[A-Z]+-\d{4,}$")
-CONDITION_RE = re.compile(r"^\s*([a-z_]+)\s*(!=|=|~)\s*(.+?)\s*$")
+KEY_RE = KEY_PATTERN
+ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
+# the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
+CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|=|~)(.*)", re.DOTALL)
 WRONG_SEPARATORS = (",", "|")
+# numbers as the loader (pandas) reads them, in ASCII digits only: no '+', '_', other scripts' digits, 'inf' or 'nan'
+INTEGER_RE = re.compile(r"-?[0-9]+")
+NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# controls, zero-width and bidi characters; tab and line breaks are whitespace a cell may hold (a bare CR is
+# refused for the whole file)
+INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                       r"\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,8 @@ JOIN = "\x00"
 _SEP = re.escape(MULTI_SEPARATOR)
 # \s is exactly str.isspace, which strip() uses
 EDGE_SPACE = Breach(forward=(re.compile(r"\x00\s"),), backward=(re.compile(r"\x00\s"),))
+# the same, less NUL (which frames joined values and never reaches a cell: the reader refuses such files)
+INVISIBLE_BUT_NUL = Breach(forward=(re.compile(INVISIBLE.pattern.replace(r"\x00-", r"\x01-", 1)),))
 FORMULA_START = Breach(forward=(re.compile(r"\x00(?:" + "|".join(map(re.escape, FORMULA_PREFIXES)) + ")"),))
 EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compile(rf"\x00\s*(?:{_SEP}|\x00)")))
 # every value a ';'-separated list of keys or empty items (empty items are the empty_item rule's business)
@@ -75,6 +94,12 @@ EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compil
 _ITEM = rf"[^\S\x00]*(?:{KEY_RE}[^\S\x00]*)?"
 KEY_LISTS = Breach(proof=re.compile(rf"(?:\x00{_ITEM}(?:{_SEP}{_ITEM})*)*\x00"))
 BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
+
+
+def _invisible_message(cell: str) -> str:
+    found = INVISIBLE.search(cell)
+    code = f"U+{ord(found.group()):04X}" if found else "?"
+    return f"invisible or control character {code} in {cell[:60]!r}; expected visible text"
 
 
 def split_multi(value: str) -> list[str]:
@@ -107,15 +132,11 @@ def _empty_item_rule(col: Column) -> Rule:
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return text.lower() not in {"nan", "inf", "-inf", "+inf", "infinity"}
+    return NUMBER_RE.fullmatch(text) is not None and abs(float(text)) < float("inf")
 
 
 def _is_date(text: str) -> bool:
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    if not DATE_RE.fullmatch(text):
         return False
     try:
         return dt.date.fromisoformat(text) <= dt.date.today()
@@ -124,7 +145,7 @@ def _is_date(text: str) -> bool:
 
 
 def _date_message(col: Column, cell: str) -> str:
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cell):
+    if DATE_RE.fullmatch(cell):
         try:
             dt.date.fromisoformat(cell)
         except ValueError:
@@ -134,27 +155,28 @@ def _date_message(col: Column, cell: str) -> str:
 
 
 def _number_message(col: Column, cell: str, whole: bool) -> str:
-    if whole and not re.fullmatch(r"\d+", cell) and not _is_number(cell):
-        return f"'{cell}' is not a number; expected {col.expected}"
     if not _is_number(cell):
         return f"'{cell}' is not a number; expected {col.expected}"
-    if whole and not re.fullmatch(r"-?\d+", cell):
+    if whole and not INTEGER_RE.fullmatch(cell):
         return f"'{cell}' is not a whole number; expected {col.expected}"
     return f"{col.name} {cell} is out of range; expected {col.expected}"
 
 
 def _in_range(col: Column, text: str, whole: bool) -> bool:
-    if whole and not re.fullmatch(r"-?\d+", text):
+    if whole:
+        if not INTEGER_RE.fullmatch(text) or abs(int(text)) > INT64_MAX:  # the loader keeps integers as int64
+            return False
+        x: float = int(text)
+    elif _is_number(text):
+        x = float(text)
+    else:
         return False
-    if not _is_number(text):
-        return False
-    x = float(text)
     return (col.minimum is None or x >= col.minimum) and (col.maximum is None or x <= col.maximum)
 
 
 def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
     """Parse one selector condition ``column=term|term`` into (column, operator, values)."""
-    m = CONDITION_RE.match(text)
+    m = CONDITION_RE.fullmatch(text)
     if not m:
         return None
     values = [x.strip() for x in m.group(3).split("|")]
@@ -167,7 +189,8 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     """The rules that every non-empty cell of ``col`` must pass."""
     rules = [Rule("whitespace", lambda s: s.str.strip() == s,
                   lambda cell: f"stray whitespace around '{cell.strip()}'; expected no leading or trailing spaces",
-                  EDGE_SPACE)]
+                  EDGE_SPACE),
+             Rule("characters", lambda s: ~s.str.contains(INVISIBLE), _invisible_message, INVISIBLE_BUT_NUL)]
     if col.kind in (Kind.TEXT,):
         rules.append(Rule("formula", lambda s: ~s.str.startswith(FORMULA_PREFIXES),
                           lambda cell: f"'{cell[:40]}' starts with '{cell[0]}', which spreadsheets run as a "
@@ -189,8 +212,8 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
             rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
                               lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
-        pattern = rf"^{table.id_prefix}-\d{{4,}}$"
-        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-\d{{4,}})*\x00"))
+        pattern = rf"^{table.id_prefix}-[0-9]{{4,}}$"
+        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,}})*\x00"))
         rules.append(Rule("id_format", lambda s: s.str.match(pattern),
                           lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and at least four "
                                        f"digits, e.g. {table.id_prefix}-0001", every))

@@ -233,10 +233,24 @@ def biomarker_summary(ev: Evidence) -> pd.DataFrame:
     }, ["cancer_type"])
 
 
-def auc_points(ev: Evidence) -> pd.DataFrame:
+CHART_POINTS = 80  # a dot plot of more markers cannot be read (and altair refuses over 5,000 rows)
+
+
+def _most_patients(out: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` points, those with the most patients first; ``points_total`` says how many there were."""
+    total = len(out)
+    if total > limit:
+        out = out.assign(_n=out["n_patients"].astype("Float64").fillna(-1)).sort_values("_n", ascending=False,
+                                                                                           kind="stable")
+        out = out.head(limit).drop(columns=["_n"])
+    return out.assign(points_total=total)
+
+
+def auc_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
     """One point per marker and cancer with a reported AUC (mean over rows, patients summed), for the dot plot.
 
-    Aggregated so that the chart stays within altair's 5,000-row limit however many rows the table has.
+    Aggregated, and at most ``limit`` points (most patients first), so that the chart stays readable and within
+    altair's 5,000-row limit however many rows the table has; ``points_total`` counts them all.
     """
     df = ev.biomarkers
     df = df[df["auc"].notna()]
@@ -254,12 +268,12 @@ def auc_points(ev: Evidence) -> pd.DataFrame:
         rows=("id", "size"), keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
     out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
     out["label"] = out["marker"] + " — " + out["cancer"].astype(str)
-    out = out.drop(columns=["keys"])
+    out = _most_patients(out.drop(columns=["keys"]), limit)
     return out.sort_values(["cancer", "auc"], ascending=[True, False]).reset_index(drop=True)
 
 
-def sens_spec_points(ev: Evidence) -> pd.DataFrame:
-    """Mean reported sensitivity and specificity per marker and cancer (rows that report both)."""
+def sens_spec_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
+    """Mean reported sensitivity and specificity per marker and cancer (rows that report both), at most ``limit``."""
     df = ev.biomarkers
     df = df[df["sensitivity"].notna() & df["specificity"].notna()]
     rows = pd.DataFrame({
@@ -268,13 +282,15 @@ def sens_spec_points(ev: Evidence) -> pd.DataFrame:
         "cancer": label(df["cancer_type"], CANCER_TYPE),
         "sensitivity": df["sensitivity"].astype(float),
         "specificity": df["specificity"].astype(float),
+        "n_patients": df["n_patients"].astype("Float64"),
         "keys": df["citekeys"],
     })
     out = rows.groupby(["marker", "cancer"], observed=True, sort=False).agg(
         id=("id", "first"), sensitivity=("sensitivity", "mean"), specificity=("specificity", "mean"),
-        rows=("id", "size"), keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
+        rows=("id", "size"), n_patients=("n_patients", lambda x: x.sum(min_count=1)),
+        keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
     out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
-    return out.drop(columns=["keys"]).reset_index(drop=True)
+    return _most_patients(out.drop(columns=["keys"]), limit).reset_index(drop=True)
 
 
 # --- claims ----------------------------------------------------------------------------------------
@@ -312,7 +328,9 @@ def claim_support(ev: Evidence) -> pd.DataFrame:
         rec["citekeys"] = tuple(sorted({k for cell in support["citekeys"] for k in cell}))
         rec["contradicting_citekeys"] = tuple(sorted({k for cell in against["citekeys"] for k in cell}))
         records.append(rec)
-    return pd.DataFrame.from_records(records)
+    columns = ["id", "section", "claim", "table", "supporting", "contradicting",
+               *(EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values), "flag", "citekeys", "contradicting_citekeys"]
+    return pd.DataFrame.from_records(records, columns=columns)  # the columns stand even with no claim
 
 
 def claim_levels(ev: Evidence) -> pd.DataFrame:

@@ -46,21 +46,38 @@ class Checked:
         return [p for p in self.problems if p.severity is Severity.WARNING]
 
 
-def _suggest(key: str, library: Library) -> str:
-    lower = {k.lower(): k for k in library.references}
-    if key.lower() in lower:
-        return f"; did you mean '{lower[key.lower()]}'? (keys are case-sensitive)"
-    close = difflib.get_close_matches(key, list(library.references), n=1, cutoff=0.8)
-    return f"; did you mean '{close[0]}'?" if close else ""
+class Suggester:
+    """'Did you mean' for unknown keys, bounded: only keys of a length that could match are compared, and only
+    the first ``limit`` distinct unknown keys get a fuzzy suggestion (difflib is quadratic in the worst case)."""
+
+    def __init__(self, library: Library, limit: int = 50):
+        self.lower = {k.lower(): k for k in library.references}
+        self.by_length: dict[int, list[str]] = {}
+        for k in library.references:
+            self.by_length.setdefault(len(k), []).append(k)
+        self.limit = limit
+        self.done: dict[str, str] = {}
+
+    def __call__(self, key: str) -> str:
+        if key.lower() in self.lower:
+            return f"; did you mean '{self.lower[key.lower()]}'? (keys are case-sensitive)"
+        if key in self.done or len(self.done) >= self.limit:
+            return self.done.get(key, "")
+        # a difflib ratio of 0.8 needs the shorter string at least 2/3 as long as the longer one
+        n = len(key)
+        candidates = [k for length in range((2 * n + 2) // 3, (3 * n) // 2 + 1) for k in self.by_length.get(length, ())]
+        close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
+        self.done[key] = f"; did you mean '{close[0]}'?" if close else ""
+        return self.done[key]
 
 
-def _cell_citation_messages(cell: str, library: Library) -> list[str]:
+def _cell_citation_messages(cell: str, library: Library, suggest: Suggester) -> list[str]:
     messages = []
     for key in split_multi(cell):
         if not key or key in library.broken_keys:
             continue
         if key not in library:
-            messages.append(f"unknown citekey '{key}'; expected a key of references.bib{_suggest(key, library)}")
+            messages.append(f"unknown citekey '{key}'; expected a key of references.bib{suggest(key)}")
         elif library[key].retracted:
             messages.append(f"citekey '{key}' is a retracted paper; retracted papers cannot support a finding")
     return messages
@@ -70,8 +87,9 @@ def _citation_problems(path: str, citations: dict[str, list[int]], library: Libr
     if not library.readable:
         return []  # an unreadable library is reported once, not once per citation
     # cells repeat (one paper supports many rows), so each distinct cell is looked up once
+    suggest = Suggester(library)
     return [Problem(path, line, "citekeys", message)
-            for cell, lines in citations.items() if (messages := _cell_citation_messages(cell, library))
+            for cell, lines in citations.items() if (messages := _cell_citation_messages(cell, library, suggest))
             for line in lines for message in messages]
 
 
@@ -147,6 +165,7 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
         return TableCheck(name, problems)
     frame, cell_problems = check_cells(table, raw)
     problems += cell_problems
+    problems += _duplicate_row_warnings(table, frame)
     citations: dict[str, list[int]] = {}
     if "citekeys" in frame.columns and any(c.kind is Kind.CITEKEYS for c in table.columns):
         flagged = {p.line for p in cell_problems if p.column == "citekeys"}
@@ -159,6 +178,25 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
     return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None)
+
+
+def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
+    """A row that repeats an earlier one in every column but its id and date (one finding entered twice)."""
+    cols = [c for c in table.column_names if c not in ("id", "added") and c in frame.columns]
+    if len(frame) < 2 or not cols:
+        return []
+    hashes = pd.util.hash_pandas_object(frame[cols], index=False)
+    repeated = hashes.duplicated(keep="first")
+    if not repeated.any():
+        return []
+    first = {h: line for line, h in hashes[~repeated].items()}
+    out = []
+    for line, h in hashes[repeated].items():
+        earlier = first[h]
+        if frame.loc[line, cols].equals(frame.loc[earlier, cols]):  # a hash is a hint; the values decide
+            out.append(Problem(table.path, int(line), "-", f"row repeats line {earlier} in every column but id "
+                                                           "and date; expected each finding once", Severity.WARNING))
+    return out
 
 
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves

@@ -1,0 +1,284 @@
+"""Bad input gets one located error, never a traceback, a crash later on, or a stale or altered page.
+
+Issue 11, items 4, 5, 8, 9, 10, 13, 14 and 15; each test failed before its fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+import frictionless
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import livingreview as lr
+from livingreview import csvfile
+from livingreview.cli import main
+from livingreview.csvfile import read_table
+from livingreview.errors import Problem, Severity
+from livingreview.export import _csv, export_package
+from livingreview.schema import TABLES
+from livingreview.validate import check
+
+B, M, C, P = "data/biomarkers.csv", "data/mechanisms.csv", "data/claims.csv", "data/pmn.csv"
+
+
+def errors(root: Path) -> list[str]:
+    return [str(p) for p in check(root, frames=False).errors]
+
+
+def set_cell(review, rel: str, row_id: str, column: str, value: str) -> None:
+    rows = list(csv.reader(io.StringIO(review.path(rel).read_text(encoding="utf-8"), newline="")))
+    col = rows[0].index(column)
+    for row in rows[1:]:
+        if row[0] == row_id:
+            row[col] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    review.path(rel).write_text(out.getvalue(), encoding="utf-8")
+
+
+# --- item 4: ASCII digits only, integers within int64 -------------------------------------------------------------
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("n_patients", "\u0661\u0662\u0663", "is not a number"),          # Arabic-Indic digits
+    ("n_patients", "\uff11\uff12", "is not a number"),                # full-width digits
+    ("n_patients", "1_000", "is not a number"),
+    ("n_patients", "1" * 30, "is out of range"),
+    ("n_patients", str(2**63), "is out of range"),
+    ("n_patients", "+5", "is not a number"),
+    ("auc", "+0.5", "is not a number"),                               # item 9
+    ("auc", "0.\u0665", "is not a number"),
+    ("auc", "1e999", "is not a number"),
+    ("added", "\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0661", "is not a date"),
+    ("id", "BIOM-\u0660\u0660\u0660\u0661", "malformed id"),
+])
+def test_non_ascii_and_unbounded_numbers_are_located(review, column, value, message):
+    set_cell(review, B, "BIOM-0001", column, value)
+    found = errors(review.root)
+    assert any(f"{B}:2:{column}:" in m and message in m for m in found), found
+
+
+def test_largest_int64_validates_and_every_command_works(review, tmp_path):
+    set_cell(review, B, "BIOM-0001", "n_patients", str(2**63 - 1))
+    assert errors(review.root) == []
+    for args in (["stats"], ["export", "--out", str(tmp_path / "pkg")]):
+        result = CliRunner().invoke(main, [*args, "--root", str(review.root)])
+        assert result.exit_code == 0 and result.exception is None, result.output
+    assert lr.load(review.root).biomarkers["n_patients"].iloc[0] == 2**63 - 1
+
+
+def test_citekey_with_leading_plus_is_refused(review):
+    review.replace("references.bib", "@article{alpha2020", "@article{+1+1")
+    review.replace(M, "MECH-0001,alpha2020,", "MECH-0001,+1+1,")
+    found = errors(review.root)
+    assert any("key '+1+1' is not a plain BibTeX key" in m for m in found), found
+    assert any(f"{M}:2:citekeys: malformed citation key" in m for m in found), found
+
+
+# --- item 5: bounded time on large valid input --------------------------------------------------------------------
+
+def test_long_selector_with_inner_whitespace_is_linear(review):
+    text = "finding~a" + " " * 100_000 + "b"  # 100 KB, valid: the old pattern backtracked over the inner run
+    set_cell(review, C, "CLAIM-0001", "where", text)
+    start = time.perf_counter()
+    assert errors(review.root) == []
+    assert time.perf_counter() - start < 10  # about 60 s before
+
+
+def test_many_unknown_keys_against_a_large_library_is_bounded(review):
+    entries = "".join(f"@article{{paper{i:05d}x,\n  author = {{A, B}},\n  title = {{T {i}}},\n  journal = {{J}},\n"
+                      f"  year = {{2020}},\n  doi = {{10.5555/p.{i}}},\n}}\n" for i in range(3000))
+    review.append("references.bib", entries)
+    lines = review.path(M).read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    rows = [",".join([f"MECH-{i + 10:04d}", f"paper{i:05d}y", *first[2:]]) for i in range(3000)]
+    review.path(M).write_text("\n".join([*lines, *rows]) + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    found = errors(review.root)
+    seconds = time.perf_counter() - start
+    assert sum("unknown citekey 'paper" in m for m in found) == 3000
+    assert "did you mean 'paper00000x'?" in next(m for m in found if "paper00000y" in m)
+    assert seconds < 15, seconds  # was 34 s
+
+
+# --- item 8: valid data always builds -------------------------------------------------------------------------------
+
+def test_thousands_of_markers_stay_within_the_chart_limit(review):
+    from livingreview import figures, summaries
+
+    lines = review.path(B).read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")
+    rows = [",".join([f"BIOM-{i + 10:04d}", first[1], first[2], first[3], f"marker {i}", *first[5:]])
+            for i in range(6000)]
+    review.path(B).write_text("\n".join([*lines, *rows]) + "\n", encoding="utf-8")
+    ev = lr.load(review.root)
+    points = summaries.auc_points(ev)
+    assert len(points) == summaries.CHART_POINTS and int(points["points_total"].iloc[0]) == 6001
+    spec = figures.auc_dotplot(points).to_dict()  # altair raised MaxRowsError
+    assert "The 80 with the most patients, of 6001" in json.dumps(spec)
+    assert len(summaries.sens_spec_points(ev)) == summaries.CHART_POINTS
+    figures.sens_spec_chart(summaries.sens_spec_points(ev)).to_dict()
+
+
+def test_header_only_tables_summarise(review):
+    from livingreview import snapshot
+
+    for table in TABLES.values():
+        text = review.path(table.path).read_text(encoding="utf-8")
+        review.path(table.path).write_text(text.split("\n", 1)[0] + "\n", encoding="utf-8")
+    ev = lr.load(review.root)
+    tables = snapshot.tables(ev)
+    grids = ("hallmark_by_cancer", "organ_by_cancer", "pipeline")  # every pair of terms, zero where no row
+    assert all(len(df) == 0 for name, df in tables.items() if name not in grids)
+    assert all(df["rows"].sum() == 0 for name, df in tables.items() if name in grids)
+    assert list(tables["claims"].columns)[:3] == ["id", "section", "claim"]
+    snapshot.charts(ev)
+
+
+# --- item 9: the exported package is valid under its own schema, neutralised one way -----------------------------
+
+def test_export_neutralises_every_file_and_passes_frictionless(review, tmp_path):
+    review.replace("references.bib", "{{A synthetic fixture study of small extracellular vesicles}}",
+                   "{{-omics of =SUM(1) vesicles}}")
+    review.replace("references.bib", "{Example, Ada and Sample, Bo}", "{@Example, Ada and Sample, Bo}")
+    package = export_package(review.root, tmp_path / "pkg")
+    report = frictionless.validate(str(package))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    refs = {r["key"]: r for r in csv.DictReader((package.parent / "references.csv").open(encoding="utf-8"))}
+    assert refs["alpha2020"]["title"] == "'-omics of =SUM(1) vesicles"
+    assert refs["alpha2020"]["authors"].startswith("'@Example")
+    for path in package.parent.rglob("*.csv"):
+        for row in csv.reader(path.open(encoding="utf-8")):
+            assert not any(c.startswith(("=", "+", "@")) for c in row), (path.name, row)
+    assert _csv([["=x", "+1", "-2", "@y", "-0.5"]]) == b"'=x,'+1,-2,'@y,-0.5\n"
+
+
+# --- item 10: display spoofing and silent duplicates ---------------------------------------------------------------
+
+@pytest.mark.parametrize("char", ["\u202e", "\u200b", "\u2066", "\ufeff", "\u00ad", "\x07", "\u2028"])
+def test_invisible_characters_in_text_cells_are_located(review, char):
+    set_cell(review, M, "MECH-0001", "finding", f"EVs carry{char} cargo.")
+    found = errors(review.root)
+    assert any(f"{M}:2:finding: invisible or control character U+{ord(char):04X}" in m for m in found), found
+
+
+def test_a_row_repeated_under_a_new_id_is_a_warning(review):
+    lines = review.path(M).read_text(encoding="utf-8").splitlines()
+    twin = lines[1].replace("MECH-0001", "MECH-0099").replace("2026-01-01", "2026-02-01")
+    review.path(M).write_text("\n".join([*lines, twin]) + "\n", encoding="utf-8")
+    checked = check(review.root, frames=False)
+    assert checked.errors == []
+    line = len(lines) + 1
+    assert [str(w) for w in checked.warnings if w.path == M] == [
+        f"{M}:{line}:-: warning: row repeats line 2 in every column but id and date; expected each finding once"]
+
+
+# --- item 13: the fast and strict CSV readers give one verdict ------------------------------------------------------
+
+def _both_readers(root: Path, monkeypatch) -> tuple:
+    table = TABLES["mechanisms"]
+    fast, fast_problems = read_table(root, table)
+    with monkeypatch.context() as m:
+        m.setattr(csvfile, "_fast_frame", lambda *a: None)
+        slow, slow_problems = read_table(root, table)
+
+    def cells(raw):
+        if raw is None:
+            return None
+        from livingreview.rules import frame
+
+        df = frame(raw)
+        values = df.astype(object).where(df.notna(), None).values.tolist()
+        return list(zip(map(int, df.index), values, strict=True))
+
+    return (cells(fast), sorted(map(str, fast_problems))), (cells(slow), sorted(map(str, slow_problems)))
+
+
+def test_text_after_a_closing_quote_is_one_verdict(review, monkeypatch):
+    review.replace(M, '"Synthetic fixture finding two, with a comma."', '"Synthetic fixture"finding two')
+    fast, slow = _both_readers(review.root, monkeypatch)
+    assert fast == slow
+    assert fast[0] is None and any("malformed CSV" in m for m in fast[1])
+
+
+PIECES = st.sampled_from(['"', '""', ",", "\n", "a", " ", "x,y", '"q"', '"a,b"', "\r\n"])
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(PIECES, max_size=8), st.integers(0, 3))
+def test_fast_and_strict_readers_agree_on_any_record(review, monkeypatch, pieces, row):
+    lines = (Path(__file__).parent / "fixtures/mini/data/mechanisms.csv").read_text(encoding="utf-8").splitlines()
+    row = min(row, len(lines) - 1) or 1
+    cols = lines[row].split(",")
+    cols[-2] = "".join(pieces)  # the finding column
+    lines[row] = ",".join(cols)
+    review.path(M).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, slow = _both_readers(review.root, monkeypatch)
+    assert fast == slow
+
+
+# --- item 14: add keeps the file's own line endings ---------------------------------------------------------------
+
+ROW = {"citekeys": "alpha2020", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+       "donor_cell": "tumour cells", "model": "fixture cell line", "evidence_level": "in_vitro", "cargo_class": "mirna",
+       "finding": "A new fixture finding."}
+
+
+def test_add_uses_the_majority_line_ending(review):
+    from livingreview.add import add_row
+
+    data = review.path(M).read_bytes()
+    review.write_bytes(M, data.replace(b"\n", b"\r\n", 1))  # one CRLF line among LF lines
+    add_row(review.root, "mechanisms", ROW)
+    after = review.path(M).read_bytes()
+    assert after.endswith(b"A new fixture finding.,%s\n" % lr.load(review.root).mechanisms["added"].iloc[-1]
+                          .strftime("%Y-%m-%d").encode()) and not after.endswith(b"\r\n")
+    assert after.count(b"\r\n") == 1
+
+
+def test_cr_only_file_is_one_located_message_and_add_refuses_it(review):
+    from livingreview.add import add_row
+
+    review.write_bytes(M, review.path(M).read_bytes().replace(b"\n", b"\r"))
+    assert errors(review.root) == [f"{M}:1:-: line break is a bare carriage return (CR); expected LF or CRLF line "
+                                   "endings (save the file again as CSV UTF-8)"]
+    before = review.path(M).read_bytes()
+    with pytest.raises(lr.ValidationError):
+        add_row(review.root, "mechanisms", ROW)
+    assert review.path(M).read_bytes() == before
+
+
+# --- item 15: every message is one line; the CI summary's fence cannot be closed by data ------------------------
+
+def test_messages_are_single_lines_whatever_the_data(review):
+    set_cell(review, M, "MECH-0001", "hallmark", "x\n```\n## Validation passed\n[login](https://evil.example)")
+    result = CliRunner().invoke(main, ["validate", "--root", str(review.root), "--markdown"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "## Validation" and lines[2].startswith("```") and lines[-1] == lines[2][:len(lines[-1])]
+    fence = lines[-1]
+    body = lines[3:-1]
+    assert all(line.startswith(("data/", "references.bib", "invalid:", "valid:")) for line in body), body
+    assert not any(line.startswith(fence) for line in body)
+    assert [line for line in lines if line.startswith("#")] == ["## Validation"]  # no injected heading
+
+
+def test_problem_escapes_controls_and_bidi():
+    p = Problem("data/x.csv", 3, "finding", "bad 'a\nb\u202ec\x1b'")
+    assert str(p) == "data/x.csv:3:finding: bad 'a\\nb\\u202ec\\u001b'" and "\n" not in p.message
+    assert p.severity is Severity.ERROR
+
+
+def test_fence_is_longer_than_any_backtick_run():
+    from livingreview.render import fenced
+
+    block = fenced(["a ```` b", "c"])
+    assert block.splitlines()[0] == "`````text" and block.splitlines()[-1] == "`````"
