@@ -22,7 +22,9 @@ from conftest import REPO
 from livingreview.book import build_book
 from livingreview.schema import TABLES, Kind
 
-PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2">'
+PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
+# data text that Sphinx's smartquotes would have changed (curly quotes, en dash, ellipsis)
+LITERAL = "5'-UTR -- \"quoted\" 1...2"
 BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
 CHAPTERS = ["intro", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "07_claims",
             "08_evidence_map", "09_whats_new", "10_contributing", "bibliography"]
@@ -62,6 +64,7 @@ def book(tmp_path_factory) -> Path:
             if col.kind is Kind.TEXT and col.name != "finding":
                 _edit_cell(root / table.path, first, col.name, lambda v: (v or "x") + PAYLOAD)
     _edit_cell(root / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: v + PAYLOAD)
+    _edit_cell(root / "data/mechanisms.csv", "MECH-0002", "finding", lambda v: v + " " + LITERAL)
     bib = (root / "references.bib").read_text(encoding="utf-8")
     for target in ("title   = {{Tumour exosome integrins", "journal = {Cancer Cell},"):
         bib = bib.replace(target, target.replace("{", "{" + BIB_PAYLOAD + " ", 1))
@@ -185,6 +188,58 @@ def bibliography_ids(browser, server) -> set[str]:
     ids = set(page.evaluate("() => [...document.querySelectorAll('[id]')].map(e => e.id)"))
     page.close()
     return ids
+
+
+@pytest.mark.browser
+def test_data_text_reaches_the_page_exactly(browser, server):
+    # issue 11, item 11: smartquotes turned 5'-UTR into 5’-UTR, -- into an en dash and ... into an ellipsis
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/03_mechanisms.html")
+    text = page.inner_text("main")
+    assert LITERAL in text
+    assert "5\u2019-UTR" not in text and "\u2026" not in text
+    page.close()
+
+
+@pytest.mark.browser
+def test_every_bibliography_link_is_http(browser, server):
+    # issue 11, item 1: whatever an entry holds, a click in the bibliography goes only to an http(s) address
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/bibliography.html")
+    clicked = page.evaluate("""() => {
+        const seen = [];
+        const links = [...document.querySelectorAll('main a[href]')];
+        document.addEventListener('click', e => { const a = e.target.closest('a');
+            if (a) { seen.push(a.href); e.preventDefault(); } }, true);
+        links.forEach(a => a.click());
+        return seen;
+    }""")
+    external = [u for u in clicked if not u.startswith(server)]
+    assert len(external) >= 130  # one or more per entry: DOI, else PubMed
+    assert all(u.split(":", 1)[0] in ("http", "https") for u in clicked), [u for u in clicked if "http" not in u]
+    assert all(u.startswith(("https://doi.org/10.", "https://pubmed.ncbi.nlm.nih.gov/")) or "://" in u
+               for u in external)
+    assert page.evaluate("() => window.__lr_pwned") is None
+    page.close()
+
+
+@pytest.mark.browser
+def test_one_broken_chart_does_not_stop_the_others(browser, server, book):
+    # issue 11, item 3: one spec that is not valid JSON stopped every later chart and the explorer
+    spec = '{"mark": "bar", "data": {"values": [{"a": 1}]}, "encoding": {"x": {"field": "a", "type": "quantitative"}}}'
+    html = ("<!doctype html><html><body>"
+            + "".join(f'<div class="lr-chart" id="chart-{i}"></div><script type="application/json" '
+                      f'class="lr-chart-spec" data-target="chart-{i}">{body}</script>'
+                      for i, body in enumerate([spec, '{"broken": <\\!-- }', spec]))
+            + '<script src="../_static/vendor/vega-bundle.js"></script>'
+              '<script src="../_static/livingreview.js"></script></body></html>')
+    (book / "_build/html/chapters/lr-broken-chart-test.html").write_text(html, encoding="utf-8")
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/lr-broken-chart-test.html")
+    page.wait_for_function("() => ['chart-0', 'chart-2'].every(id => document.querySelector(`#${id} svg.marks`))",
+                           timeout=20_000)
+    assert "could not be drawn" in page.inner_text("#chart-1")
+    page.close()
 
 
 @pytest.mark.browser

@@ -41,3 +41,42 @@ def test_chapter_fingerprints_follow_their_tables(tmp_path):
     assert changed == {"chapters/02_subtypes.ipynb"}  # 07 and 08 changed already
     (root / "references.bib").write_text((root / "references.bib").read_text() + "\n")
     assert all(before[k] != v for k, v in chapter_fingerprints(root).items())
+
+
+def _toc_review(tmp_path):
+    """A review whose TOC names a chapter in a subfolder, a page outside chapters/ and a chapter saved with a BOM."""
+    import shutil
+
+    root = tmp_path / "review"
+    shutil.copytree(REPO / "tests" / "fixtures" / "mini", root)
+    (root / "chapters" / "part").mkdir(parents=True)
+    (root / "appendix").mkdir()
+    md = ("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n# {title}\n\n"
+          "```{{code-cell}} ipython3\n1\n```\n")
+    (root / "chapters" / "intro.md").write_text("# Intro\n", encoding="utf-8")
+    (root / "chapters" / "part" / "deep.md").write_text(md.format(title="Deep"), encoding="utf-8")
+    (root / "appendix" / "notes.md").write_text(md.format(title="Notes"), encoding="utf-8")
+    (root / "chapters" / "bom.md").write_bytes(b"\xef\xbb\xbf" + md.format(title="BOM").encode())
+    (root / "_toc.yml").write_bytes(b"\xef\xbb\xbfformat: jb-book\nroot: chapters/intro\nchapters:\n"
+                                    b"  - file: chapters/part/deep\n  - file: appendix/notes\n  - file: chapters/bom\n")
+    return root
+
+
+def test_pages_are_discovered_from_the_toc_wherever_they_are(tmp_path):
+    # issue 11, item 6: a chapter in a subfolder, outside chapters/ or saved with a BOM was never re-executed
+    root = _toc_review(tmp_path)
+    assert [p.relative_to(root).as_posix() for p in chapter_files(root)] == [
+        "chapters/part/deep.md", "appendix/notes.md", "chapters/bom.md"]
+    assert set(chapter_fingerprints(root)) == {"chapters/part/deep.md", "appendix/notes.md", "chapters/bom.md"}
+
+
+def test_every_toc_page_is_in_the_build_state(tmp_path):
+    from livingreview.book import build_state
+
+    root = _toc_review(tmp_path)
+    config = tmp_path / "config.yml"
+    config.write_text("title: x\n")
+    before = build_state(root, {}, config)
+    page = root / "appendix" / "notes.md"
+    page.write_text(page.read_text() + "\nEdited prose.\n")
+    assert build_state(root, {}, config) != before  # a page outside chapters/ changed: the pages are stale
