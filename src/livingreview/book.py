@@ -40,6 +40,9 @@ def inputs_fingerprint(root: Path) -> str:
     for name in ("_config.yml", "_toc.yml"):
         if (root / name).exists():
             digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+    # a release changes every claim's history (rare, so a full rebuild is fine)
+    for path in sorted((root / "releases").glob("*.json")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -233,12 +236,26 @@ def build_book(root: Path, workers: int | None = None) -> int:
             export_package(root, download / "data-package")
             shutil.make_archive(str(archive.with_suffix("")), "zip", download, "data-package")
         print(f"data package: {archive.relative_to(root)}", flush=True)
+        publish_files(root, build_dir / "html")
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
         atomic_text(state_file, state + "\n")
     else:
         chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
     return code
+
+
+def publish_files(root: Path, html: Path) -> None:
+    """Write ``download/claims.json`` (and its JSON Schema) and the Atom feed ``feed.xml`` beside the pages."""
+    from livingreview.evidence import load
+    from livingreview.publish import CLAIMS_SCHEMA, atom_feed, claims_json
+
+    ev = load(root)
+    atomic_write(html / "download" / "claims.json",
+                 json.dumps(claims_json(ev), indent=1, ensure_ascii=False).encode("utf-8"))
+    atomic_write(html / "download" / "claims.schema.json", json.dumps(CLAIMS_SCHEMA, indent=1).encode("utf-8"))
+    atomic_write(html / "feed.xml", atom_feed(ev))
+    print("published: download/claims.json, feed.xml", flush=True)
 
 
 def clean_generated(root: Path) -> None:

@@ -164,3 +164,106 @@ def validation_example() -> Markdown:
     from livingreview.render import fenced
 
     return Markdown(fenced(problems) if problems else escape_md("no error"))
+
+
+#: the chapter page that lists each table's rows (row ids are anchors there)
+TABLE_PAGES = {"mechanisms": "03_mechanisms.html", "pmn": "04_pmn.html", "therapies": "05_therapies.html",
+               "biomarkers": "06_biomarkers.html", "ev_subtypes": "02_subtypes.html"}
+
+
+def _row_links(table_name: str, ids, limit: int = 6) -> str:
+    from markupsafe import escape
+
+    from livingreview.render import ROW_ID_RE
+
+    page = TABLE_PAGES.get(table_name, "08_evidence_map.html")
+    ids = [i for i in ids if ROW_ID_RE.match(str(i))]
+    links = [f'<a href="{page}#{escape(i)}">{escape(i)}</a>' for i in ids[:limit]]
+    more = f" +{len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(links) + more
+
+
+def certainty_rule() -> Markdown:
+    """The certainty rule, step by step, as the package declares and applies it."""
+    from livingreview.certainty import RULE
+    from livingreview.render import escape_md
+
+    return Markdown("\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(RULE, 1)))
+
+
+def summary_of_findings(ev: Evidence) -> Markdown:
+    """The summary-of-findings table: each claim (an anchor) with its certainty, studies, fragility and rows."""
+    from livingreview.render import anchor, escape_md
+    from livingreview.summaries import claim_status
+    from livingreview.summaries import summary_of_findings as sof
+
+    table = sof(ev)
+    status = claim_status(ev)
+    lines = ["| Claim | Certainty | Supporting studies | Against | Fragility | Rows |", "|---|---|---|---|---|---|"]
+    for row, s in zip(table.itertuples(index=False), status.itertuples(index=False), strict=True):
+        claim = f"{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}"
+        lines.append(f"| {claim} | {escape_md(row.certainty)} | {escape_md(row.studies)} | {int(row.against)} | "
+                     f"{escape_md(row.fragility)} | {_row_links(s.table, s.supporting_rows)} |")
+    return Markdown("\n".join(lines))
+
+
+def unsupported_claims(ev: Evidence) -> Markdown:
+    """Claims whose computed certainty fell below the certainty the review asserts (their ``expected``)."""
+    from livingreview.render import escape_md
+    from livingreview.summaries import claim_status
+    from livingreview.vocab import CERTAINTY
+
+    status = claim_status(ev)
+    below = status[status["below_expected"]]
+    asserted = int(status["expected"].notna().sum())
+    if below.empty:
+        return Markdown(escape_md(f"None: each of the {asserted} claims with an asserted certainty still has at least "
+                                  "that certainty." if asserted else "No claim asserts a certainty yet."))
+    lines = [f"- **{escape_md(r.id)}** {escape_md(r.claim)} Asserted: {escape_md(CERTAINTY.label(r.expected))}; "
+             f"now: {escape_md(r.explanation)}." for r in below.itertuples(index=False)]
+    return Markdown("\n".join(lines))
+
+
+def changes_since_release(ev: Evidence) -> Markdown:
+    """Rows added, changed and removed since the latest release, and every claim whose status moved."""
+    from livingreview.releases import claim_changes, row_changes
+    from livingreview.render import escape_md
+    from livingreview.schema import TABLES
+
+    if not ev.releases:
+        return Markdown(escape_md("No release has been cut yet; changes are counted from the first release."))
+    last = ev.releases[-1]
+    rows = row_changes(ev)
+    parts = [f"Since release **{escape_md(last.version)}** ({escape_md(last.date)}):", ""]
+    if rows.empty:
+        parts.append("- no row was added, changed or removed.")
+    for name, group in rows.groupby("table", sort=False):
+        counts = ", ".join(f"{len(g)} {change}" for change, g in group.groupby("change", sort=False))
+        parts.append(f"- {escape_md(TABLES[name].title)}: {escape_md(counts)} "
+                     f"({_row_links(name, list(group['id']))})")
+    claims = claim_changes(ev)
+    parts += ["", "Claims whose certainty or studies moved:" if len(claims) else "No claim's certainty or studies "
+              "moved.", ""]
+    status = {c["id"]: c for c in ev.claims.to_dict(orient="records")}
+    for c in claims.itertuples(index=False):
+        table_name = status[c.id]["table"]
+        added = _row_links(table_name, c.rows_added) or "none"
+        removed = ", ".join(escape_md(i) for i in c.rows_removed) or "none"
+        parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
+                     f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
+                     f"contradicting {c.against_before} → {c.against_now}. Rows added: {added}; removed: {removed}.")
+    return Markdown("\n".join(parts))
+
+
+def trajectory(ev: Evidence) -> HTML:
+    """The chart of each claim's certainty and studies at every release and now."""
+    from livingreview import figures
+    from livingreview.releases import trajectory as points
+
+    labels = {c["id"]: c["id"] + ": " + _short(c["claim"]) for c in ev.claims.to_dict(orient="records")}
+    return figure(figures.trajectory_chart(points(ev), labels), "claims-trajectory")
+
+
+def _short(text: str, width: int = 48) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 from pathlib import Path
 
 import click
 
-from livingreview.errors import Severity, UsageError, ValidationError
+from livingreview.errors import Problem, Severity, UsageError, ValidationError
 from livingreview.evidence import load
 from livingreview.validate import check
 
@@ -47,9 +48,15 @@ def markdown_report(lines: list[str], title: str = "Validation") -> str:
 @ROOT_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
 @click.option("--markdown", is_flag=True, help="Print the report as a Markdown section (for a CI job summary).")
-def validate(root: Path, quiet: bool, markdown: bool) -> None:
+@click.option("--claims", is_flag=True, help="Also fail for a claim whose certainty fell below its 'expected'.")
+def validate(root: Path, quiet: bool, markdown: bool, claims: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
-    checked = check(root, frames=False)
+    checked = check(root, frames=claims)
+    if claims and not checked.errors:
+        from livingreview.summaries import expectation_problems
+
+        checked = dataclasses.replace(checked, problems=sorted(checked.problems + expectation_problems(root, checked),
+                                                               key=Problem.sort_key))
     shown = checked.errors if quiet else checked.problems
     errors = sum(p.severity is Severity.ERROR for p in shown)
     rows = sum(checked.rows.values())
@@ -209,3 +216,21 @@ def export(root: Path, out: Path, force: bool) -> None:
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("version")
+@ROOT_OPTION
+def release(version: str, root: Path) -> None:
+    """Cut release VERSION (e.g. 2026.12): snapshot the evidence and every claim's status under releases/."""
+    from livingreview.releases import cut_release
+
+    try:
+        path = cut_release(root, version)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationError as exc:
+        _report(exc.errors, err=True)
+        click.echo("rejected: the review is invalid; no release was written", err=True)
+        sys.exit(1)
+    click.echo(f"released {version}: {path}; CITATION.cff and CHANGELOG.md dated (commit all three)")

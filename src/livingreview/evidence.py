@@ -13,7 +13,7 @@ from livingreview.bib import BIB_PATH, Library
 from livingreview.errors import Problem, ValidationError
 from livingreview.rules import split_multi
 from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind, Table
-from livingreview.validate import check
+from livingreview.validate import Checked, check
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class Evidence:
     library: Library
     fingerprint: str
     warnings: tuple[Problem, ...] = ()
+    #: committed release snapshots (``releases.Release``), oldest first
+    releases: tuple = ()
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -110,8 +112,12 @@ def fingerprint(root: Path | str) -> str:
 
 def load(root: Path | str = ".") -> Evidence:
     """Load and validate the review under ``root``; raise ``ValidationError`` listing every error."""
-    checked = check(root)
+    return from_checked(root, check(root))
+
+
+def from_checked(root: Path | str, checked: Checked) -> Evidence:
+    """The typed evidence of a check that kept its frames; raise ``ValidationError`` if it found errors."""
     if checked.errors:
         raise ValidationError(checked.problems)
     tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}
-    return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings))
+    return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases)

@@ -158,3 +158,28 @@ def growth_chart(df: pd.DataFrame) -> alt.Chart:
 def vocabulary_title(vocab: Vocabulary) -> str:
     """Axis title for a vocabulary: its name in words."""
     return vocab.name.replace("_", " ").capitalize()
+
+
+CERTAINTY_COLORS = {"Not graded": "#d9d9d9", "Very low": "#fee5d9", "Low": "#fcae91", "Moderate": "#9ecae1",
+                    "High": "#3182bd"}
+
+
+def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> alt.Chart:
+    """Each claim's certainty (colour) and supporting studies (number) at every release and now."""
+    labels = labels or {}
+    data = df.assign(label=df["id"].map(lambda i: labels.get(i, i)))
+    order = list(dict.fromkeys(data.sort_values("order")["release"]))
+    y = alt.Y("label:N", sort=list(dict.fromkeys(data.sort_values("id")["label"])), title=None,
+              axis=alt.Axis(labelLimit=320))
+    x = alt.X("release:O", sort=order, title="Release", axis=alt.Axis(labelAngle=0))
+    tooltip = [alt.Tooltip("label:N", title="Claim"), alt.Tooltip("release:O", title="Release"),
+               alt.Tooltip("certainty:N", title="Certainty"), alt.Tooltip("studies:Q", title="Supporting studies"),
+               alt.Tooltip("against:Q", title="Contradicting studies")]
+    base = alt.Chart(data)
+    rect = base.mark_rect(stroke="white").encode(
+        x=x, y=y, tooltip=tooltip,
+        color=alt.Color("certainty:N", title="Certainty", sort=list(CERTAINTY_COLORS),
+                        scale=alt.Scale(domain=list(CERTAINTY_COLORS), range=list(CERTAINTY_COLORS.values()))))
+    text = base.mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("studies:Q"), tooltip=tooltip)
+    return alt.layer(rect, text, title="Certainty and supporting studies of each claim, release by release").properties(
+        width=alt.Step(64), height=alt.Step(22))

@@ -15,7 +15,8 @@ from markupsafe import escape
 
 # MyST/CommonMark treat these as markup; a backslash makes each one literal text.
 _MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~$:^=-])")
-CITE_KEY_RE = re.compile(r"^[A-Za-z0-9_:.+\-]+$")
+CITE_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.+\-]*$")
+ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 
 
 def escape_md(value: object) -> str:
@@ -42,8 +43,18 @@ def cite(keys: Iterable[str]) -> str:
     return "{cite:p}`" + ",".join(good) + "`" if good else ""
 
 
-def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None) -> str:
-    """A MyST Markdown table of ``df``: every cell escaped, the ``cite_column`` rendered as citations."""
+def anchor(row_id: object) -> str:
+    """An HTML anchor for a validated row id (``#PMN-0007``), else nothing."""
+    text = str(row_id)
+    return f'<span id="{escape(text)}"></span>' if ROW_ID_RE.match(text) else ""
+
+
+def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[str, str] | None = None,
+                   anchor_column: str | None = "id") -> str:
+    """A MyST Markdown table of ``df``: every cell escaped, the ``cite_column`` rendered as citations.
+
+    Each value of ``anchor_column`` that is a row id also becomes an anchor, so that rows can be linked.
+    """
     labels = labels or {}
     headers = [escape_md(labels.get(c, c.replace("_", " ").capitalize())) for c in df.columns]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
@@ -53,6 +64,8 @@ def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", label
             if col == cite_column:
                 keys = value if isinstance(value, (tuple, list)) else str(value).split(";")
                 cells.append(cite(keys))
+            elif col == anchor_column:
+                cells.append(anchor(value) + escape_md(value))
             else:
                 cells.append(escape_md(value))
         lines.append("| " + " | ".join(cells) + " |")

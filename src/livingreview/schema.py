@@ -242,6 +242,7 @@ CLAIMS = Table(
         Column("where", Kind.SELECTOR, "Which rows of the table bear on the claim.", required=False, multi=True),
         Column("contradicted_by", Kind.IDREFS, "Rows whose finding contradicts the claim.", required=False,
                multi=True),
+        _vocab(v.CERTAINTY, name="expected", required=False),
         ADDED,
     ),
 )

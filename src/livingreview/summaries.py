@@ -9,12 +9,15 @@ from __future__ import annotations
 import pandas as pd
 
 from livingreview.bib import Reference
+from livingreview.certainty import Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
+from livingreview.errors import Problem
 from livingreview.evidence import Evidence
 from livingreview.schema import EVIDENCE_TABLES, TABLES
 from livingreview.vocab import (
     CANCER_TYPE,
     CARGO_CLASS,
+    CERTAINTY,
     EV_TYPE,
     EVIDENCE_LEVEL,
     HALLMARK,
@@ -301,6 +304,88 @@ def claim_rows(ev: Evidence, claim: pd.Series) -> tuple[pd.DataFrame, pd.DataFra
     selected = rows[matches(rows, parse_selector(claim["where"]))]
     against = set(claim["contradicted_by"])
     return selected[~selected["id"].isin(against)], rows[rows["id"].isin(against)]
+
+
+def claim_basis(ev: Evidence, claim: pd.Series) -> Basis:
+    """What one claim's certainty is computed from: its studies by level, contradicting studies, cancer types."""
+    support, against = claim_rows(ev, claim)
+    ok = lambda keys: frozenset(k for k in keys if k in ev.library and not ev.library[k].retracted)  # noqa: E731
+    contradicting = ok(k for cell in against["citekeys"] for k in cell)
+    if "evidence_level" not in support.columns:
+        return Basis({"": ok(k for cell in support["citekeys"] for k in cell)}, contradicting, graded=False)
+    by_level: dict[str, set[str]] = {lvl: set() for lvl in EVIDENCE_LEVEL.values}
+    cancers: dict[str, set[str]] = {}
+    for keys, level, cancer in zip(support["citekeys"], support["evidence_level"].astype(object),
+                                   support["cancer_type"].astype(object), strict=True):
+        for key in ok(keys):
+            by_level[level].add(key)
+            cancers.setdefault(key, set()).add(cancer)
+    return Basis({lvl: frozenset(ks) for lvl, ks in by_level.items()}, contradicting,
+                 {k: frozenset(c) for k, c in cancers.items()})
+
+
+def claim_status(ev: Evidence) -> pd.DataFrame:
+    """One row per claim: certainty by the declared rule, studies by level, contradicting studies, fragility.
+
+    Counts are of independent studies (distinct references), not rows; ``supporting_rows`` and
+    ``contradicting_rows`` list the row ids behind them, and ``below_expected`` marks a claim whose certainty
+    fell below the one its ``expected`` column asserts.
+    """
+    records = []
+    for _, claim in ev.claims.iterrows():
+        support, against = claim_rows(ev, claim)
+        basis = claim_basis(ev, claim)
+        rating = rate(basis)
+        expected = claim["expected"] if isinstance(claim["expected"], str) else None
+        rec = {"id": claim["id"], "claim": claim["claim"], "table": claim["table"], "graded": basis.graded,
+               "certainty": rating.certainty, "certainty_label": rating.label, "explanation": explain(rating),
+               "fragility": fragility(basis), "studies": len(basis.studies),
+               "contradicting_studies": len(basis.contradicting),
+               "cancer_types": len(basis.cancer_types) if basis.graded else None,
+               "expected": expected, "below_expected": bool(expected and rating.below(expected)),
+               "supporting_rows": tuple(support["id"].astype(str)),
+               "contradicting_rows": tuple(against["id"].astype(str)),
+               "citekeys": tuple(sorted(basis.studies)), "contradicting_citekeys": tuple(sorted(basis.contradicting))}
+        for level in EVIDENCE_LEVEL.values:
+            rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
+        records.append(rec)
+    columns = ["id", "claim", "table", "graded", "certainty", "certainty_label", "explanation", "fragility", "studies",
+               *EVIDENCE_LEVEL.values, "contradicting_studies", "cancer_types", "expected", "below_expected",
+               "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys"]
+    out = pd.DataFrame.from_records(records, columns=columns)
+    # missing ratings stay None (not NaN): they mean 'not graded' and 'no expectation'
+    for name in ("certainty", "expected"):
+        out[name] = pd.Series([r[name] for r in records], index=out.index, dtype=object)
+    return out
+
+
+def expectation_problems(root, checked) -> list[Problem]:
+    """A located error for every claim whose computed certainty is below the ``expected`` it declares."""
+    from livingreview.evidence import from_checked
+
+    ev = from_checked(root, checked)
+    lines = checked.frames["claims"].index  # file lines, in the order of the typed table's rows
+    status = claim_status(ev)
+    path = TABLES["claims"].path
+    return [Problem(path, int(line), "expected",
+                    f"claim {row.id} is asserted as {CERTAINTY.label(row.expected).lower()} but the evidence gives "
+                    f"{row.explanation[0].lower() + row.explanation[1:]}; expected a certainty of at least "
+                    f"{CERTAINTY.label(row.expected).lower()} (add evidence, or lower 'expected' with a reason)")
+            for line, row in zip(lines, status.itertuples(index=False), strict=True) if row.below_expected]
+
+
+def summary_of_findings(ev: Evidence) -> pd.DataFrame:
+    """The summary-of-findings table: claim, certainty, studies by level, contradicting studies, fragility."""
+    s = claim_status(ev)
+    out = pd.DataFrame({
+        "id": s["id"], "claim": s["claim"], "certainty": s["explanation"],
+        "studies": s.apply(lambda r: "; ".join(f"{int(r[lvl])} {EVIDENCE_LEVEL.label(lvl).lower()}"
+                                               for lvl in reversed(EVIDENCE_LEVEL.values) if r[lvl])
+                           if r["table"] != "ev_subtypes" else f"{r['studies']} (no evidence level)", axis=1),
+        "against": s["contradicting_studies"], "fragility": s["fragility"],
+        "rows": s.apply(lambda r: len(r["supporting_rows"]), axis=1),
+    })
+    return out
 
 
 def claim_support(ev: Evidence) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from livingreview.bib import Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
+from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
 from livingreview.schema import TABLES, Kind
 
@@ -34,6 +35,8 @@ class Checked:
     library: Library
     problems: list[Problem]
     rows: dict[str, int] = field(default_factory=dict)
+    #: the committed release snapshots, oldest first
+    releases: tuple = ()
 
     @property
     def errors(self) -> list[Problem]:
@@ -240,7 +243,9 @@ def check(root: Path | str, frames: bool = True) -> Checked:
     problems += _uncited_warnings(cited, library, root)
     kept = {r.name: r.frame for r in results if frames and r.frame is not None}
     rows = {r.name: r.rows for r in results if r.readable}
-    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows)
+    releases, release_problems = read_releases(root)
+    problems += release_problems
+    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases)
 
 
 def validate(root: Path | str) -> list[Problem]:

@@ -205,6 +205,15 @@ TABLE = _vocab(
     ev_subtypes="EV subtypes",
 )
 
+CERTAINTY = _vocab(
+    "certainty",
+    "How sure a claim is, by the review's certainty rule (lowest first).",
+    very_low="Very low",
+    low="Low",
+    moderate="Moderate",
+    high="High",
+)
+
 VOCABULARIES: dict[str, Vocabulary] = {
     v.name: v
     for v in (
@@ -220,5 +229,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         SAMPLE,
         USE,
         TABLE,
+        CERTAINTY,
     )
 }

@@ -1,0 +1,253 @@
+"""Releases: dated snapshots of the evidence and of every claim's status, and what changed since the last one.
+
+``livingreview release VERSION`` writes ``releases/VERSION.json``; snapshots are committed, so the book shows
+each claim's trajectory and the changes since the last release without git history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from livingreview.errors import Problem, UsageError
+from livingreview.schema import TABLES
+
+FOLDER = "releases"
+VERSION_RE = re.compile(r"[0-9]{4}\.[0-9]{2}(?:\.[0-9]{1,3})?")
+FORMAT = 1
+#: what a snapshot must hold, and of which JSON type
+SNAPSHOT_KEYS = {"format": int, "version": str, "date": str, "fingerprint": str, "tables": dict, "claims": dict}
+CLAIM_KEYS = {"certainty": (str, type(None)), "fragility": str, "studies": int, "by_level": (dict, type(None)),
+              "contradicting_studies": int, "supporting_rows": list, "contradicting_rows": list}
+
+
+@dataclass(frozen=True)
+class Release:
+    """One committed snapshot."""
+
+    version: str
+    date: str
+    fingerprint: str
+    tables: dict[str, dict[str, str]]
+    claims: dict[str, dict]
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The version as numbers, for ordering."""
+        return version_key(self.version)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """'2026.12' -> (2026, 12, 0)."""
+    parts = [int(p) for p in version.split(".")]
+    return tuple(parts + [0] * (3 - len(parts)))
+
+
+def row_hash(values: list) -> str:
+    """A short hash of one row's values (as text), to tell a changed row from an unchanged one."""
+    text = json.dumps([None if v is None or (not isinstance(v, (tuple, list)) and pd.isna(v)) else
+                       (list(v) if isinstance(v, (tuple, list)) else str(v)) for v in values], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def table_hashes(ev) -> dict[str, dict[str, str]]:
+    """Row id -> row hash, per table."""
+    out = {}
+    for name, df in ev.tables.items():
+        columns = [c for c in TABLES[name].column_names if c != "id"]
+        out[name] = {str(i): row_hash(list(values)) for i, values in zip(df["id"], df[columns].itertuples(index=False),
+                                                                          strict=True)}
+    return out
+
+
+def claim_snapshot(ev) -> dict[str, dict]:
+    """Each claim's computed status, as a release records it."""
+    from livingreview.summaries import claim_status
+    from livingreview.vocab import EVIDENCE_LEVEL
+
+    out = {}
+    for row in claim_status(ev).to_dict(orient="records"):
+        graded = bool(row["graded"])
+        out[row["id"]] = {
+            "claim": row["claim"], "certainty": row["certainty"], "fragility": row["fragility"],
+            "studies": int(row["studies"]),
+            "by_level": {lvl: int(row[lvl]) for lvl in EVIDENCE_LEVEL.values} if graded else None,
+            "contradicting_studies": int(row["contradicting_studies"]),
+            "supporting_rows": list(row["supporting_rows"]), "contradicting_rows": list(row["contradicting_rows"]),
+        }
+    return out
+
+
+def snapshot(ev, version: str, date: dt.date) -> dict:
+    """The snapshot of ``ev`` that ``release`` writes."""
+    return {"format": FORMAT, "version": version, "date": date.isoformat(), "fingerprint": ev.fingerprint,
+            "tables": table_hashes(ev), "claims": claim_snapshot(ev)}
+
+
+def read_releases(root: Path) -> tuple[tuple[Release, ...], list[Problem]]:
+    """Every snapshot under ``releases/``, oldest first, and a located problem for each one that is malformed."""
+    folder = Path(root) / FOLDER
+    releases: list[Release] = []
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        rel = path.relative_to(root).as_posix()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(Problem(rel, getattr(exc, "lineno", 1), "-", f"not valid JSON ({exc}); expected a "
+                                                                         "release snapshot"))
+            continue
+        why = _malformed(data, path.stem)
+        if why:
+            problems.append(Problem(rel, 1, "-", f"{why}; expected a snapshot written by livingreview release"))
+            continue
+        releases.append(Release(data["version"], data["date"], data["fingerprint"], data["tables"], data["claims"]))
+    return tuple(sorted(releases, key=lambda r: r.order)), problems
+
+
+def _malformed(data: object, stem: str) -> str:
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    for key, kind in SNAPSHOT_KEYS.items():
+        if not isinstance(data.get(key), kind):
+            return f"'{key}' is missing or not a {kind.__name__}"
+    if data["version"] != stem or not VERSION_RE.fullmatch(data["version"]):
+        return f"version '{data['version']}' does not match the file name"
+    try:
+        dt.date.fromisoformat(data["date"])
+    except ValueError:
+        return f"date '{data['date']}' is not an ISO date"
+    for cid, claim in data["claims"].items():
+        if not isinstance(claim, dict) or any(k not in claim or not isinstance(claim[k], t)
+                                              for k, t in CLAIM_KEYS.items()):
+            return f"claim '{cid}' lacks one of {', '.join(CLAIM_KEYS)}"
+    if any(not isinstance(v, dict) for v in data["tables"].values()):
+        return "'tables' must map each table to its row hashes"
+    return ""
+
+
+def check_version(version: str, releases: tuple[Release, ...]) -> None:
+    """Refuse (UsageError) a malformed version, one that exists, or one that is not after the latest."""
+    if not VERSION_RE.fullmatch(version):
+        raise UsageError(f"version '{version}' is not a dated version; expected YYYY.MM or YYYY.MM.N, e.g. 2026.12")
+    if any(r.version == version for r in releases):
+        raise UsageError(f"release {version} exists already; releases are never rewritten")
+    if releases and version_key(version) <= releases[-1].order:
+        raise UsageError(f"release {version} is not after the latest release {releases[-1].version}")
+
+
+def cut_release(root: Path, version: str, today: dt.date | None = None) -> Path:
+    """Validate, write ``releases/VERSION.json``, date the CITATION.cff and CHANGELOG; return the snapshot's path."""
+    from livingreview.evidence import load
+    from livingreview.fileio import atomic_write, inside, review_lock
+
+    root = Path(root)
+    today = today or dt.date.today()
+    with review_lock(root):
+        ev = load(root)
+        check_version(version, ev.releases)
+        path = inside(root, root / FOLDER / f"{version}.json")
+        if path.exists():
+            raise UsageError(f"{path} exists already; releases are never rewritten")
+        updates = {p: text for p, text in ((root / "CITATION.cff", _citation(root / "CITATION.cff", version, today)),
+                                           (root / "CHANGELOG.md", _changelog(root / "CHANGELOG.md", version, today)))
+                   if text is not None}
+        data = json.dumps(snapshot(ev, version, today), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        path.parent.mkdir(exist_ok=True)
+        atomic_write(path, data.encode("utf-8"))
+        for target, text in updates.items():
+            atomic_write(inside(root, target), text.encode("utf-8"))
+    return path
+
+
+def _citation(path: Path, version: str, today: dt.date) -> str | None:
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    for key, value in (("version", version), ("date-released", today.isoformat())):
+        line = f'{key}: "{value}"'
+        text, n = re.subn(rf"(?m)^{re.escape(key)}:.*$", line, text, count=1)
+        if not n:
+            text = text.rstrip("\n") + "\n" + line + "\n"
+    return text
+
+
+def _changelog(path: Path, version: str, today: dt.date) -> str | None:
+    if not path.exists():
+        return None
+    text = path.read_text(encoding="utf-8")
+    heading = f"## {version} ({today.isoformat()})"
+    if re.search(r"(?m)^## Unreleased[ \t]*$", text):
+        return re.sub(r"(?m)^## Unreleased[ \t]*$", heading, text, count=1)
+    first = re.search(r"(?m)^## ", text)
+    entry = f"{heading}\n\n- Release of the evidence as of {today.isoformat()}.\n\n"
+    return text[:first.start()] + entry + text[first.start():] if first else text.rstrip("\n") + "\n\n" + entry
+
+
+# --- what changed ---------------------------------------------------------------------------------------------
+
+
+def row_changes(ev) -> pd.DataFrame:
+    """Rows added, changed and removed per table since the latest release (empty before the first release)."""
+    columns = ["table", "change", "id"]
+    if not ev.releases:
+        return pd.DataFrame(columns=columns)
+    before, now = ev.releases[-1].tables, table_hashes(ev)
+    records = []
+    for name in TABLES:
+        old, new = before.get(name, {}), now.get(name, {})
+        records += [(name, "added", i) for i in new if i not in old]
+        records += [(name, "changed", i) for i in new if i in old and old[i] != new[i]]
+        records += [(name, "removed", i) for i in old if i not in new]
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def claim_changes(ev) -> pd.DataFrame:
+    """Every claim whose certainty, studies or contradicting studies moved since the latest release, and why."""
+    from livingreview.vocab import CERTAINTY
+
+    columns = ["id", "claim", "before", "now", "studies_before", "studies_now", "against_before", "against_now",
+               "rows_added", "rows_removed"]
+    if not ev.releases:
+        return pd.DataFrame(columns=columns)
+    last = ev.releases[-1]
+    records = []
+    for cid, now in claim_snapshot(ev).items():
+        was = last.claims.get(cid)
+        if was is None:
+            was = {"certainty": None, "studies": 0, "contradicting_studies": 0, "supporting_rows": [],
+                   "contradicting_rows": []}
+        moved = (was["certainty"], was["studies"], was["contradicting_studies"]) != (
+            now["certainty"], now["studies"], now["contradicting_studies"])
+        if not moved:
+            continue
+        rows_then = set(was["supporting_rows"]) | set(was["contradicting_rows"])
+        rows_now = set(now["supporting_rows"]) | set(now["contradicting_rows"])
+        label = lambda c: CERTAINTY.label(c) if c else "not graded"  # noqa: E731
+        records.append((cid, now["claim"], label(was["certainty"]), label(now["certainty"]), was["studies"],
+                        now["studies"], was["contradicting_studies"], now["contradicting_studies"],
+                        tuple(sorted(rows_now - rows_then)), tuple(sorted(rows_then - rows_now))))
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def trajectory(ev) -> pd.DataFrame:
+    """Each claim's certainty and supporting studies at every release and in the current build."""
+    from livingreview.vocab import CERTAINTY
+
+    points = [(r.version, r.claims) for r in ev.releases] + [("now", claim_snapshot(ev))]
+    records = []
+    for order, (version, claims) in enumerate(points):
+        for cid, status in claims.items():
+            c = status["certainty"]
+            records.append({"id": cid, "release": version, "order": order,
+                            "certainty": CERTAINTY.label(c) if c else "Not graded",
+                            "level": CERTAINTY.values.index(c) if c else -1, "studies": status["studies"],
+                            "against": status["contradicting_studies"]})
+    return pd.DataFrame.from_records(records, columns=["id", "release", "order", "certainty", "level", "studies",
+                                                       "against"])
