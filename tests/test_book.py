@@ -50,8 +50,9 @@ def _edit_cell(path: Path, row_id: str, column: str, edit) -> None:
 def book(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("book") / "review"
     root.mkdir()
-    for name in ("data", "chapters"):
-        shutil.copytree(REPO / name, root / name)
+    for name in ("data", "chapters", "releases"):
+        if (REPO / name).exists():
+            shutil.copytree(REPO / name, root / name)
     for name in ("references.bib", "_config.yml", "_toc.yml"):
         shutil.copy(REPO / name, root / name)
     (root / "_static").mkdir()

@@ -17,4 +17,4 @@ __all__ = [
     "load",
     "validate",
 ]
-__version__ = "2026.11"
+__version__ = "2026.12"
