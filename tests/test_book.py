@@ -159,7 +159,9 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
             timeout=20_000)
     if n:
         # hover a mark so that a tooltip renders data (study lists come from the library)
-        box = page.locator(".lr-chart svg .mark-rect path, .lr-chart svg .mark-symbol path").first.bounding_box()
+        mark = page.locator(".lr-chart svg .mark-rect path, .lr-chart svg .mark-symbol path").first
+        mark.scroll_into_view_if_needed()  # a chart below the fold cannot be hovered
+        box = mark.bounding_box()
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_timeout(300)
         tip = page.evaluate("() => (document.getElementById('vg-tooltip-element') || {}).innerHTML || ''")

@@ -191,20 +191,33 @@ def certainty_rule() -> Markdown:
     return Markdown("\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(RULE, 1)))
 
 
+def certainty_badge(certainty: str | None) -> str:
+    """The certainty as a coloured label (a fixed CSS class per rating; the text says it too)."""
+    from livingreview.vocab import CERTAINTY
+
+    term = certainty if certainty in CERTAINTY.values else "not_graded"
+    text = CERTAINTY.label(certainty) if certainty in CERTAINTY.values else "Not graded"
+    return f'<span class="lr-certainty lr-certainty-{term.replace("_", "-")}">{text}</span>'
+
+
 def summary_of_findings(ev: Evidence) -> Markdown:
-    """The summary-of-findings table: each claim (an anchor) with its certainty, studies, fragility and rows."""
+    """The summary of findings: one block per claim (an anchor), its certainty, studies, fragility and rows.
+
+    Blocks rather than a wide table, so that each claim reads as a sentence at any screen width.
+    """
     from livingreview.render import anchor, escape_md
     from livingreview.summaries import claim_status
     from livingreview.summaries import summary_of_findings as sof
 
-    table = sof(ev)
-    status = claim_status(ev)
-    lines = ["| Claim | Certainty | Supporting studies | Against | Fragility | Rows |", "|---|---|---|---|---|---|"]
-    for row, s in zip(table.itertuples(index=False), status.itertuples(index=False), strict=True):
-        claim = f"{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}"
-        lines.append(f"| {claim} | {escape_md(row.certainty)} | {escape_md(row.studies)} | {int(row.against)} | "
-                     f"{escape_md(row.fragility)} | {_row_links(s.table, s.supporting_rows)} |")
-    return Markdown("\n".join(lines))
+    blocks = []
+    for row, s in zip(sof(ev).itertuples(index=False), claim_status(ev).itertuples(index=False), strict=True):
+        reasons = row.certainty.split("(", 1)[1].rstrip(")") if "(" in row.certainty else ""
+        facts = [f"{certainty_badge(s.certainty)} {escape_md(reasons)}".rstrip(),
+                 f"studies: {escape_md(row.studies) or 'none'}", f"contradicting studies: {int(row.against)}",
+                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.table, s.supporting_rows, 4)}"]
+        blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
+                      + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
+    return Markdown("\n\n".join(blocks))
 
 
 def unsupported_claims(ev: Evidence) -> Markdown:
@@ -260,7 +273,8 @@ def trajectory(ev: Evidence) -> HTML:
     from livingreview import figures
     from livingreview.releases import trajectory as points
 
-    labels = {c["id"]: c["id"] + ": " + _short(c["claim"]) for c in ev.claims.to_dict(orient="records")}
+    labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + _short(c["claim"], 26)
+              for c in ev.claims.to_dict(orient="records")}
     return figure(figures.trajectory_chart(points(ev), labels), "claims-trajectory")
 
 

@@ -169,8 +169,9 @@ def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> 
     labels = labels or {}
     data = df.assign(label=df["id"].map(lambda i: labels.get(i, i)))
     order = list(dict.fromkeys(data.sort_values("order")["release"]))
+    # short labels and the legend below keep the chart within a phone's width
     y = alt.Y("label:N", sort=list(dict.fromkeys(data.sort_values("id")["label"])), title=None,
-              axis=alt.Axis(labelLimit=320))
+              axis=alt.Axis(labelLimit=190))
     x = alt.X("release:O", sort=order, title="Release", axis=alt.Axis(labelAngle=0))
     tooltip = [alt.Tooltip("label:N", title="Claim"), alt.Tooltip("release:O", title="Release"),
                alt.Tooltip("certainty:N", title="Certainty"), alt.Tooltip("studies:Q", title="Supporting studies"),
@@ -179,7 +180,8 @@ def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> 
     rect = base.mark_rect(stroke="white").encode(
         x=x, y=y, tooltip=tooltip,
         color=alt.Color("certainty:N", title="Certainty", sort=list(CERTAINTY_COLORS),
-                        scale=alt.Scale(domain=list(CERTAINTY_COLORS), range=list(CERTAINTY_COLORS.values()))))
+                        scale=alt.Scale(domain=list(CERTAINTY_COLORS), range=list(CERTAINTY_COLORS.values())),
+                        legend=alt.Legend(orient="bottom", columns=3)))
     text = base.mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("studies:Q"), tooltip=tooltip)
-    return alt.layer(rect, text, title="Certainty and supporting studies of each claim, release by release").properties(
-        width=alt.Step(64), height=alt.Step(22))
+    title = alt.TitleParams("Certainty by release", subtitle="number: supporting studies")
+    return alt.layer(rect, text, title=title).properties(width=alt.Step(56), height=alt.Step(22))
