@@ -294,3 +294,35 @@ def test_edited_value_changes_figure_and_table_on_rebuild(book, capfd):
     assert '"cancer_type": "Mesothelioma"' in page
     explorer = (book / "_build/html/_static/data/explorer.json").read_text(encoding="utf-8")
     assert "Edited finding ZX-17 for the test." in explorer
+
+
+def test_a_contradicting_row_after_the_release_shows_on_rebuild(book, capfd):
+    """Issue 14: after a release, one new contradicting row changes the claim's certainty, shown with the row."""
+    import json
+
+    import jsonschema
+
+    from livingreview.publish import CLAIMS_SCHEMA
+
+    assert (book / "releases").is_dir(), "the review's first release is committed"
+    path = book / "data/mechanisms.csv"
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    twin = next(r for r in rows if r[0] == "MECH-0020")
+    rows.append(["MECH-0999", *twin[1:-2], "Synthetic contradicting row for the test.", twin[-1]])
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    _edit_cell(book / "data/claims.csv", "CLAIM-0005", "contradicted_by", lambda v: "MECH-0999")
+    assert build_book(book) == 0
+    capfd.readouterr()
+    page = (book / "_build/html/chapters/07_claims.html").read_text(encoding="utf-8")
+    changes = page.split('id="changes-since-the-last-release"', 1)[1].split('id="claims-trajectory"', 1)[0]
+    assert "CLAIM-0005" in changes and "contradicting 0 → 1" in changes
+    assert 'href="03_mechanisms.html#MECH-0999"' in changes
+    assert 'id="chart-claims-trajectory"' in page
+    data = json.loads((book / "_build/html/download/claims.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, CLAIMS_SCHEMA)
+    claim = next(c for c in data["claims"] if c["id"] == "CLAIM-0005")
+    assert claim["contradicting_rows"] == ["MECH-0999"] and claim["history"][0]["release"] == "2026.12"
+    feed = (book / "_build/html/feed.xml").read_text(encoding="utf-8")
+    assert ":claim:CLAIM-0005:" in feed

@@ -193,14 +193,15 @@ def test_a_contradicting_row_after_a_release_shows_the_change_and_the_row(releas
         ("mechanisms", "added", "MECH-0003"), ("claims", "changed", "CLAIM-0001")]
     changes = claim_changes(ev)
     row = changes[changes["id"] == "CLAIM-0001"].iloc[0]
-    assert (row["against_before"], row["against_now"]) == (0, 1) and row["rows_added"] == ("MECH-0003",)
+    assert (row["against_before"], row["against_now"]) == (0, 1) and row["against_added"] == ("MECH-0003",)
     assert before["CLAIM-0001"]["contradicting_studies"] == 0
     path = trajectory(ev)
     assert list(path[path["id"] == "CLAIM-0001"]["release"]) == ["2026.12", "now"]
     from livingreview import chapter
 
     text = chapter.changes_since_release(ev).data
-    assert "CLAIM\\-0001" in text and "MECH-0003" in text and "contradicting 0 → 1" in text
+    assert "CLAIM\\-0001" in text and "contradicting 0 → 1" in text
+    assert 'new contradicting rows: <a href="03_mechanisms.html#MECH-0003">MECH-0003</a>' in text
 
 
 def test_claims_json_and_the_feed_validate(released):

@@ -260,11 +260,14 @@ def changes_since_release(ev: Evidence) -> Markdown:
     status = {c["id"]: c for c in ev.claims.to_dict(orient="records")}
     for c in claims.itertuples(index=False):
         table_name = status[c.id]["table"]
-        added = _row_links(table_name, c.rows_added) or "none"
-        removed = ", ".join(escape_md(i) for i in c.rows_removed) or "none"
+        moved = [(what, rows) for what, rows in (("new supporting rows", c.support_added),
+                                                 ("rows no longer supporting", c.support_removed),
+                                                 ("new contradicting rows", c.against_added),
+                                                 ("rows no longer contradicting", c.against_removed)) if rows]
+        why = "; ".join(f"{what}: {_row_links(table_name, rows)}" for what, rows in moved) or "no row moved"
         parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
                      f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
-                     f"contradicting {c.against_before} → {c.against_now}. Rows added: {added}; removed: {removed}.")
+                     f"contradicting {c.against_before} → {c.against_now}. {why}.")
     return Markdown("\n".join(parts))
 
 

@@ -123,9 +123,9 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
         add(entry, "title", f"{change.id}: certainty {change.before.lower()} to {change.now.lower()}")
         add(entry, "updated", updated)
         add(entry, "link", rel="alternate", href=f"chapters/07_claims.html#{change.id}")
-        rows = ", ".join(change.rows_added) or "none"
+        rows = ", ".join(change.support_added + change.against_added) or "none"
         add(entry, "summary", f"{change.claim} Studies {change.studies_before} to {change.studies_now}; "
-                              f"contradicting {change.against_before} to {change.against_now}; rows added: {rows}.")
+                              f"contradicting {change.against_before} to {change.against_now}; new rows: {rows}.")
     for row in recent.itertuples(index=False):
         entry = add(feed, "entry")
         add(entry, "id", f"{FEED_ID}:row:{row.id}")

@@ -213,7 +213,7 @@ def claim_changes(ev) -> pd.DataFrame:
     from livingreview.vocab import CERTAINTY
 
     columns = ["id", "claim", "before", "now", "studies_before", "studies_now", "against_before", "against_now",
-               "rows_added", "rows_removed"]
+               "support_added", "support_removed", "against_added", "against_removed"]
     if not ev.releases:
         return pd.DataFrame(columns=columns)
     last = ev.releases[-1]
@@ -227,12 +227,14 @@ def claim_changes(ev) -> pd.DataFrame:
             now["certainty"], now["studies"], now["contradicting_studies"])
         if not moved:
             continue
-        rows_then = set(was["supporting_rows"]) | set(was["contradicting_rows"])
-        rows_now = set(now["supporting_rows"]) | set(now["contradicting_rows"])
+        def moved_rows(key: str, was: dict = was, now: dict = now) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            then, today = set(was[key]), set(now[key])
+            return tuple(sorted(today - then)), tuple(sorted(then - today))
+
         label = lambda c: CERTAINTY.label(c) if c else "not graded"  # noqa: E731
         records.append((cid, now["claim"], label(was["certainty"]), label(now["certainty"]), was["studies"],
                         now["studies"], was["contradicting_studies"], now["contradicting_studies"],
-                        tuple(sorted(rows_now - rows_then)), tuple(sorted(rows_then - rows_now))))
+                        *moved_rows("supporting_rows"), *moved_rows("contradicting_rows")))
     return pd.DataFrame.from_records(records, columns=columns)
 
 
