@@ -160,7 +160,7 @@ def test_bom_is_reported_and_rest_still_checked(review):
     review.write_bytes(P, b"\xef\xbb\xbf" + data)
     errs = errors(review.root)
     assert errs[0] == ("data/pmn.csv:1:-: file starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 "
-                       "without BOM")
+                       "without BOM (livingreview tidy removes it)")
     assert errs[1].startswith("data/pmn.csv:2:target_organ: unknown value 'lungs'")
 
 

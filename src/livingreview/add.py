@@ -75,7 +75,13 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
         if before.errors:
             raise ValidationError(before.errors)
         frame = before.frames[table_name]
-        row = build_row(table, values, list(frame["id"].dropna()), today or dt.date.today())
+        used = list(frame["id"].dropna()) + used_ids(before, table)
+        row = build_row(table, values, used, today or dt.date.today())
+        duplicate = near_duplicate(table, frame, row)
+        if duplicate is not None:
+            raise ValidationError([Problem(table.path, duplicate, "-", f"the new row repeats line {duplicate} in "
+                                                                        "every column but id and date (ignoring case "
+                                                                        "and spacing); expected a new finding")])
         path = inside(root, root / table.path)
         data = path.read_bytes()
         newline = line_ending(data)
@@ -83,7 +89,7 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
         record = encode_row([row[c] for c in table.column_names], newline)
         candidate = prefix + record
         line = prefix.count(b"\n") + 1
-        problems = _check_candidate(root, table, candidate)
+        problems = check_candidate(root, {table.path: candidate})
         if problems:
             raise ValidationError(problems)
         if not dry_run:
@@ -91,9 +97,33 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
     return Added(table_name, table.path, line, row, written=not dry_run)
 
 
-def _check_candidate(root: Path, table: Table, candidate: bytes) -> list[Problem]:
-    """Validate a copy of the review in which the table has the new row; return its errors."""
-    with tempfile.TemporaryDirectory(prefix="livingreview-add-") as tmp:
+def used_ids(checked, table: Table) -> list[str]:
+    """Ids of ``table`` that were withdrawn: never given out again."""
+    log = checked.frames.get("withdrawn")
+    if log is None or log.empty:
+        return []
+    return [str(i) for i, t in zip(log["row_id"], log["table"], strict=True) if t == table.name and i]
+
+
+def _normal(value: object) -> str:
+    return " ".join(str(value).casefold().split()).rstrip(".") if value is not None else ""
+
+
+def near_duplicate(table: Table, frame, row: dict[str, str]) -> int | None:
+    """The line of an existing row equal to ``row`` in every column but id and date, ignoring case and spacing."""
+    columns = [c for c in table.column_names if c not in AUTOMATIC and c in frame.columns]
+    if not columns or frame.empty:
+        return None
+    want = tuple(_normal(row.get(c) or None) for c in columns)
+    for line, values in zip(frame.index, frame[columns].itertuples(index=False, name=None), strict=True):
+        if tuple(_normal(v) for v in values) == want:
+            return int(line)
+    return None
+
+
+def check_candidate(root: Path, files: dict[str, bytes]) -> list[Problem]:
+    """Validate a copy of the review in which ``files`` (path -> new bytes) replace their originals."""
+    with tempfile.TemporaryDirectory(prefix="livingreview-candidate-") as tmp:
         copy = Path(tmp)
         (copy / "data").mkdir()
         for t in TABLES.values():
@@ -101,5 +131,6 @@ def _check_candidate(root: Path, table: Table, candidate: bytes) -> list[Problem
             if src.exists():
                 shutil.copyfile(src, copy / t.path)
         shutil.copyfile(root / BIB_PATH, copy / BIB_PATH)
-        (copy / table.path).write_bytes(candidate)
+        for rel, data in files.items():
+            (copy / rel).write_bytes(data)
         return check(copy, frames=False).errors

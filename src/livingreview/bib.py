@@ -330,8 +330,9 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
         other = Library(rel, {})
     else:
         other, problems, failed = _parse_with_bibtexparser(residue, rel)
-        if failed:
-            # a broken block may swallow the entries after it; only the whole text gives bibtexparser's answer
+        if failed or problems:
+            # a broken block may swallow the entries after it, and a value bibtexparser reads oddly (a macro
+            # spanning lines) shifts its line count: only the whole text gives bibtexparser's answer
             lib, problems, _ = _parse_with_bibtexparser(text, rel)
             return lib, problems
     found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields in plain]

@@ -286,3 +286,17 @@ def trajectory(ev: Evidence) -> HTML:
 def _short(text: str, width: int = 48) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def withdrawn_rows(ev: Evidence) -> Markdown:
+    """Every withdrawn row: its old id, table, finding, studies, the reason and the date."""
+    from livingreview.render import escape_md
+    from livingreview.schema import TABLES
+
+    log = ev.tables["withdrawn"]
+    if log.empty:
+        return Markdown(escape_md("No row has been withdrawn."))
+    df = log.assign(table=log["table"].astype(object).map(lambda t: TABLES[t].title),
+                    withdrawn=log["withdrawn"].dt.strftime("%Y-%m-%d"))
+    return Markdown(markdown_table(df[["row_id", "table", "finding", "reason", "withdrawn"]], cite_column=None,
+                                   labels={"row_id": "Row", "withdrawn": "Withdrawn on"}, anchor_column="row_id"))

@@ -11,6 +11,7 @@ import click
 
 from livingreview.errors import Problem, Severity, UsageError, ValidationError
 from livingreview.evidence import load
+from livingreview.schema import TABLES
 from livingreview.validate import check
 
 ROOT_OPTION = click.option(
@@ -234,3 +235,63 @@ def release(version: str, root: Path) -> None:
         click.echo("rejected: the review is invalid; no release was written", err=True)
         sys.exit(1)
     click.echo(f"released {version}: {path}; CITATION.cff and CHANGELOG.md dated (commit all three)")
+
+
+@main.command()
+@click.argument("table")
+@click.argument("row_id", metavar="ID")
+@ROOT_OPTION
+@click.option("--set", "sets", multiple=True, required=True, metavar="COLUMN=VALUE", help="A new value; repeatable.")
+@click.option("--dry-run", is_flag=True, help="Validate and show the diff, but write nothing.")
+def edit(table: str, row_id: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
+    """Correct one row of TABLE: other rows stay byte-identical; validated with the whole review first."""
+    from livingreview.edit import edit_row
+
+    _change(lambda: edit_row(root, table, row_id, _parse_sets(sets), dry_run=dry_run), dry_run, "edited")
+
+
+@main.command()
+@click.argument("table")
+@click.argument("row_id", metavar="ID")
+@ROOT_OPTION
+@click.option("--reason", required=True, help="Why the row is withdrawn (recorded in data/withdrawn.csv).")
+@click.option("--dry-run", is_flag=True, help="Validate and show the diff, but write nothing.")
+def withdraw(table: str, row_id: str, root: Path, reason: str, dry_run: bool) -> None:
+    """Take one row out of the evidence, recording it in data/withdrawn.csv; its id is never used again."""
+    from livingreview.edit import withdraw_row
+
+    _change(lambda: withdraw_row(root, table, row_id, reason, dry_run=dry_run), dry_run, "withdrew")
+
+
+def _change(run, dry_run: bool, verb: str) -> None:
+    try:
+        change = run()
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationError as exc:
+        _report(exc.errors)
+        click.echo(f"rejected: {len(exc.errors)} error(s); nothing was written")
+        sys.exit(1)
+    click.echo(change.diff, nl=False)
+    click.echo(f"{'would have ' + verb if dry_run else verb} {change.row_id} in {TABLES[change.table].path}"
+               if change.diff else f"no change to {change.row_id}")
+
+
+@main.command()
+@click.argument("tables", nargs=-1, metavar="[TABLE]...")
+@ROOT_OPTION
+@click.option("--dry-run", is_flag=True, help="Say what would change, but write nothing.")
+def tidy(tables: tuple[str, ...], root: Path, dry_run: bool) -> None:
+    """Rewrite tables saved by a spreadsheet in canonical form: no BOM, no empty rows, one line ending, declared
+    column order. Nothing else changes; a canonical file is left as it is."""
+    from livingreview.tidy import tidy_table
+
+    for name in tables or tuple(TABLES):
+        try:
+            result = tidy_table(root, name, dry_run=dry_run)
+        except UsageError as exc:
+            raise click.UsageError(str(exc)) from None
+        if result.changes:
+            click.echo(f"{result.path}: {'would be ' if dry_run else ''}" + "; ".join(result.changes))
+        else:
+            click.echo(f"{result.path}: already canonical")

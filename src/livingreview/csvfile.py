@@ -70,7 +70,7 @@ def _fast_frame(text: str, data: bytes, header: list[str]) -> pd.DataFrame | Non
 def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
     if data.startswith(BOM):
         problems.append(Problem(rel, 1, "-", "file starts with a UTF-8 byte-order mark (BOM); "
-                                             "expected plain UTF-8 without BOM"))
+                                             "expected plain UTF-8 without BOM (livingreview tidy removes it)"))
         data = data[len(BOM):]
     try:
         text = data.decode("utf-8")
@@ -117,6 +117,10 @@ def _check_header(header: list[str], table: Table, rel: str, problems: list[Prob
         if name not in stripped:
             problems.append(Problem(rel, 1, name, f"missing column '{name}'; expected columns: "
                                                   + ", ".join(expected)))
+    if sorted(h.strip() for h in header) == sorted(expected) and [h.strip() for h in header] != expected:
+        # add and edit write values in the declared order, so the file must keep it
+        problems.append(Problem(rel, 1, "-", "columns are out of order; expected: " + ",".join(expected)
+                                             + " (livingreview tidy restores the order)"))
 
 
 def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]]:

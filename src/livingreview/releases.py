@@ -199,12 +199,15 @@ def row_changes(ev) -> pd.DataFrame:
     if not ev.releases:
         return pd.DataFrame(columns=columns)
     before, now = ev.releases[-1].tables, table_hashes(ev)
+    withdrawn = set(ev.tables["withdrawn"]["row_id"].astype(str)) if "withdrawn" in ev.tables else set()
     records = []
     for name in TABLES:
+        if name == "withdrawn":
+            continue  # the log itself: its rows show as 'withdrawn' in their own tables
         old, new = before.get(name, {}), now.get(name, {})
         records += [(name, "added", i) for i in new if i not in old]
         records += [(name, "changed", i) for i in new if i in old and old[i] != new[i]]
-        records += [(name, "removed", i) for i in old if i not in new]
+        records += [(name, "withdrawn" if i in withdrawn else "removed", i) for i in old if i not in new]
     return pd.DataFrame.from_records(records, columns=columns)
 
 

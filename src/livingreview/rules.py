@@ -34,6 +34,9 @@ ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 # the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
 CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|=|~)(.*)", re.DOTALL)
 WRONG_SEPARATORS = (",", "|")
+# whole cells that stand for a value not yet written (refused: a finding is a sentence from a record)
+PLACEHOLDER = re.compile(r"(?i)\s*(?:\.{2,}|…|\?+|-{2,}|todo|tbd|tba|fixme|xxx+|placeholder|lorem ipsum.*|"
+                         r"to be (?:added|filled|written|confirmed))\s*\.?\s*")
 # numbers as the loader (pandas) reads them, in ASCII digits only: no '+', '_', other scripts' digits, 'inf' or 'nan'
 INTEGER_RE = re.compile(r"-?[0-9]+")
 NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -192,6 +195,9 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
                   EDGE_SPACE),
              Rule("characters", lambda s: ~s.str.contains(INVISIBLE), _invisible_message, INVISIBLE_BUT_NUL)]
     if col.kind in (Kind.TEXT,):
+        rules.append(Rule("placeholder", lambda s: ~s.str.fullmatch(PLACEHOLDER),
+                          lambda cell: f"'{cell}' is a placeholder, not a value; expected {col.description[0].lower()}"
+                                       f"{col.description[1:].rstrip('.')}, or an empty cell where it is optional"))
         rules.append(Rule("formula", lambda s: ~s.str.startswith(FORMULA_PREFIXES),
                           lambda cell: f"'{cell[:40]}' starts with '{cell[0]}', which spreadsheets run as a "
                                        "formula; expected text that starts with a letter, digit or bracket",
@@ -324,9 +330,18 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
 
 
 def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem]]:
-    """Run every cell rule of ``table`` on ``raw``; return the string frame and the located problems."""
+    """Run every cell rule of ``table`` on ``raw``; return the string frame and the located problems.
+
+    A record with no value at all (a spreadsheet's trailing empty row) is one message and is left out.
+    """
     df = frame(raw)
-    problems = _row_problems(table, df, raw.path)
+    empty = df.isna().all(axis=1)
+    problems = [Problem(raw.path, int(line), "-", f"empty row {int(line)}; expected a row of values "
+                                                  "(livingreview tidy removes empty rows)")
+                for line in df.index[empty]]
+    if empty.any():
+        df = df[~empty]
+    problems += _row_problems(table, df, raw.path)
     computed = _verdicts(table, df)
     if _all_pass(table, df, computed):
         return df, problems

@@ -247,6 +247,23 @@ CLAIMS = Table(
     ),
 )
 
+WITHDRAWN = Table(
+    "withdrawn",
+    "Withdrawn rows",
+    "WDR",
+    "Rows taken out of the evidence, with why; their ids are never used again.",
+    (
+        _id("WDR"),
+        Column("row_id", Kind.IDREFS, "Id the withdrawn row had (never reused)."),
+        _vocab(v.TABLE, name="table"),
+        _text("finding", "The row's finding as it stood when withdrawn."),
+        _text("studies", "BibTeX keys the row cited, as recorded (';'-separated).", required=False, multi=True),
+        _text("reason", "Why the row was withdrawn."),
+        Column("withdrawn", Kind.DATE, "Date the row was withdrawn (ISO)."),
+    ),
+)
+
 EVIDENCE_TABLES = ("mechanisms", "pmn", "therapies", "biomarkers")
 
-TABLES: dict[str, Table] = {t.name: t for t in (MECHANISMS, PMN, THERAPIES, BIOMARKERS, EV_SUBTYPES, CLAIMS)}
+TABLES: dict[str, Table] = {t.name: t for t in (MECHANISMS, PMN, THERAPIES, BIOMARKERS, EV_SUBTYPES, CLAIMS,
+                                                WITHDRAWN)}

@@ -96,9 +96,43 @@ def _citation_problems(path: str, citations: dict[str, list[int]], library: Libr
             for line in lines for message in messages]
 
 
-def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]]) -> list[Problem]:
+def _withdrawn_problems(log: pd.DataFrame | None, ids: dict[str, frozenset[str]]) -> list[Problem]:
+    """A withdrawn row is out of its table, withdrawn once, and its id has its table's prefix."""
+    if log is None:
+        return []
+    path = TABLES["withdrawn"].path
+    problems = []
+    seen: dict[str, int] = {}
+    for line, row in log.iterrows():
+        row_id, table_name = row.get("row_id"), row.get("table")
+        if not isinstance(row_id, str) or table_name not in TABLES:
+            continue  # already reported by the cell rules
+        table = TABLES[table_name]
+        if not row_id.startswith(table.id_prefix + "-"):
+            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is not an id of {table.path}; "
+                                                               f"expected '{table.id_prefix}-' and digits"))
+        elif row_id in ids.get(table_name, frozenset()):
+            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is withdrawn but still in "
+                                                               f"{table.path}; expected it taken out of the table"))
+        if row_id in seen:
+            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is withdrawn twice (first on line "
+                                                               f"{seen[row_id]}); expected once"))
+        seen.setdefault(row_id, int(line))
+    return problems
+
+
+def withdrawn_ids(log: pd.DataFrame | None) -> dict[str, int]:
+    """Withdrawn row id -> its line in the log."""
+    if log is None or "row_id" not in log:
+        return {}
+    return {rid: int(line) for line, rid in log["row_id"].items() if isinstance(rid, str)}
+
+
+def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
+                    withdrawn: dict[str, int] | None = None) -> list[Problem]:
     if claims is None:
         return []
+    withdrawn = withdrawn or {}
     path = TABLES["claims"].path
     problems = []
     for line, row in claims.iterrows():
@@ -116,7 +150,11 @@ def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]])
         known = ids.get(table_name)
         if isinstance(row.get("contradicted_by"), str) and known is not None:
             for ref in split_multi(row["contradicted_by"]):
-                if ref and ref not in known:
+                if ref and ref in withdrawn:
+                    problems.append(Problem(path, int(line), "contradicted_by",
+                                            f"row '{ref}' was withdrawn ({TABLES['withdrawn'].path} line "
+                                            f"{withdrawn[ref]}); expected rows still in the evidence"))
+                elif ref and ref not in known:
                     problems.append(Problem(path, int(line), "contradicted_by",
                                             f"row '{ref}' is not an id of {table.path}; expected ids of the "
                                             "claim's table"))
@@ -177,7 +215,7 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
             # a cell that broke a rule is not looked up again, but its keys still count as cited
             citations[cell] = [int(x) for x in lines if x not in flagged]
     ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
-    keep = keep_frame or name == "claims"  # claims are read again by the cross-table checks
+    keep = keep_frame or name in ("claims", "withdrawn")  # read again by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
     return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None)
@@ -238,7 +276,10 @@ def check(root: Path | str, frames: bool = True) -> Checked:
         problems += _citation_problems(TABLES[result.name].path, result.citations, library)
     by_name = {r.name: r for r in results}
     claims = by_name["claims"].frame if "claims" in by_name else None
-    problems += _claim_problems(claims, {r.name: r.ids for r in results if r.ids is not None})
+    log = by_name["withdrawn"].frame if "withdrawn" in by_name else None
+    ids = {r.name: r.ids for r in results if r.ids is not None}
+    problems += _claim_problems(claims, ids, withdrawn_ids(log))
+    problems += _withdrawn_problems(log, ids)
     cited = {cell for r in results for cell in r.citations}
     problems += _uncited_warnings(cited, library, root)
     kept = {r.name: r.frame for r in results if frames and r.frame is not None}

@@ -1,0 +1,172 @@
+"""The contributor's loop (issue 16): edit and withdraw a row, refuse duplicates and placeholders, tidy a table."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import livingreview as lr
+from livingreview.add import add_row
+from livingreview.cli import main
+from livingreview.edit import edit_row, records, withdraw_row
+from livingreview.errors import UsageError, ValidationError
+from livingreview.tidy import tidy_bytes
+from livingreview.validate import check
+
+M, W, C = "data/mechanisms.csv", "data/withdrawn.csv", "data/claims.csv"
+ROW = {"citekeys": "alpha2020", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+       "donor_cell": "tumour cells", "model": "fixture cell line", "evidence_level": "in_vitro",
+       "cargo_class": "mirna", "finding": "A new fixture finding."}
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def errors(root) -> list[str]:
+    return [str(p) for p in check(root, frames=False).errors]
+
+
+# --- edit -----------------------------------------------------------------------------------------------------------
+
+def test_edit_changes_one_record_and_keeps_every_other_byte(review):
+    before = review.path(M).read_bytes()
+    change = edit_row(review.root, "mechanisms", "MECH-0001", {"finding": "Corrected, with a comma."})
+    after = review.path(M).read_bytes()
+    old, new = records(before), records(after)
+    assert [r.cells for r in new if r.cells[0] != "MECH-0001"] == [r.cells for r in old if r.cells[0] != "MECH-0001"]
+    assert before[old[2].start:] == after[new[2].start:]  # the row after it: identical bytes
+    assert before[:old[1].start] == after[:new[1].start]  # the header: identical bytes
+    assert new[1].cells[12] == "Corrected, with a comma." and new[1].cells[-1] == "2026-01-01"
+    assert '+MECH-0001' in change.diff and '"Corrected, with a comma."' in change.diff
+
+
+def test_edit_dry_run_writes_nothing_and_shows_the_diff(review):
+    before = review.path(M).read_bytes()
+    result = run("edit", "mechanisms", "MECH-0001", "--root", str(review.root), "--set", "target=Wnt5a", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "-MECH-0001" in result.output and "Wnt5a" in result.output and "would have edited" in result.output
+    assert review.path(M).read_bytes() == before
+
+
+def test_edit_keeps_a_crlf_record_crlf_and_a_multiline_neighbour_intact(review):
+    text = review.path(M).read_text(encoding="utf-8")
+    text = text.replace('"Synthetic fixture finding two, with a comma."', '"Two lines\nin one cell."')
+    review.write_bytes(M, text.replace("\n", "\r\n").encode())
+    edit_row(review.root, "mechanisms", "MECH-0001", {"target": "Wnt5a"})
+    data = review.path(M).read_bytes()
+    assert data.count(b"\n") == data.count(b"\r\n") and b'"Two lines\r\nin one cell."' in data
+
+
+@pytest.mark.parametrize(("values", "error", "match"), [
+    ({"hallmark": "flying"}, ValidationError, "unknown value 'flying'"),
+    ({"nosuch": "x"}, UsageError, "unknown column"),
+    ({"id": "MECH-0009"}, UsageError, "cannot be edited"),
+    ({"added": "2020-01-01"}, UsageError, "cannot be edited"),
+])
+def test_edit_refuses_and_writes_nothing(review, values, error, match):
+    before = review.path(M).read_bytes()
+    with pytest.raises(error, match=match):
+        edit_row(review.root, "mechanisms", "MECH-0001", values)
+    assert review.path(M).read_bytes() == before
+
+
+def test_edit_of_an_unknown_row_is_a_usage_error(review):
+    result = run("edit", "mechanisms", "MECH-0404", "--root", str(review.root), "--set", "target=x")
+    assert result.exit_code == 2 and "no row 'MECH-0404'" in result.output
+
+
+# --- withdraw -------------------------------------------------------------------------------------------------------
+
+def test_withdraw_moves_the_row_into_the_log_and_its_id_is_never_reused(review):
+    withdraw_row(review.root, "mechanisms", "MECH-0002", "Entered twice by mistake.")
+    assert errors(review.root) == []
+    ev = lr.load(review.root)
+    assert list(ev.mechanisms["id"]) == ["MECH-0001"]
+    log = ev.tables["withdrawn"]
+    assert list(log["row_id"]) == ["MECH-0002"] and log["reason"].iloc[0] == "Entered twice by mistake."
+    assert log["finding"].iloc[0] == "Synthetic fixture finding two, with a comma."
+    assert add_row(review.root, "mechanisms", ROW).row["id"] == "MECH-0003"  # not MECH-0002 again
+
+
+def test_withdraw_needs_a_reason_and_refuses_a_row_a_claim_still_names(review):
+    with pytest.raises(UsageError, match="reason"):
+        withdraw_row(review.root, "biomarkers", "BIOM-0002", "  ")
+    before = {p: review.path(p).read_bytes() for p in ("data/biomarkers.csv", W)}
+    with pytest.raises(ValidationError) as info:
+        withdraw_row(review.root, "biomarkers", "BIOM-0002", "Wrong cohort.")  # CLAIM-0002 contradicted_by it
+    assert any("row 'BIOM-0002' was withdrawn" in str(p) for p in info.value.errors)
+    assert {p: review.path(p).read_bytes() for p in before} == before
+
+
+def test_a_withdrawn_row_still_in_its_table_or_withdrawn_twice_is_located(review):
+    review.append(W, "WDR-0001,MECH-0001,mechanisms,x,,dup,2026-01-09\nWDR-0002,MECH-0001,mechanisms,x,,dup,"
+                     "2026-01-09\nWDR-0003,PMN-0001,mechanisms,x,,bad,2026-01-09\n")
+    found = errors(review.root)
+    assert f"{W}:2:row_id: row 'MECH-0001' is withdrawn but still in {M}; expected it taken out of the table" in found
+    assert f"{W}:3:row_id: row 'MECH-0001' is withdrawn twice (first on line 2); expected once" in found
+    assert any(m.startswith(f"{W}:4:row_id: row 'PMN-0001' is not an id of {M}") for m in found)
+
+
+# --- add refuses duplicates and placeholders ------------------------------------------------------------------------
+
+def test_add_refuses_a_near_exact_duplicate(review):
+    twin = {**ROW, "citekeys": "alpha2020", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+            "donor_cell": "Tumour  cells", "recipient_cell": "fibroblasts", "target": "Wnt", "cargo": "miR-1",
+            "model": "fixture cell line", "finding": "synthetic fixture finding one"}
+    with pytest.raises(ValidationError, match="repeats line 2"):
+        add_row(review.root, "mechanisms", twin)
+
+
+@pytest.mark.parametrize("placeholder", ["...", "TODO", "tbd.", "\u2026", "?", "FIXME", "to be added"])
+def test_placeholder_findings_are_refused(review, placeholder):
+    with pytest.raises(ValidationError, match="is a placeholder"):
+        add_row(review.root, "mechanisms", {**ROW, "finding": placeholder})
+
+
+# --- tidy -------------------------------------------------------------------------------------------------------------
+
+def test_tidy_undoes_what_a_spreadsheet_did_and_nothing_else(review):
+    original = review.path(M).read_bytes()
+    lines = original.decode().splitlines()
+    header = lines[0].split(",")
+    order = [header.index(c) for c in reversed(header)]
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(original.decode())))
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([[r[i] for i in order] for r in rows] + [[""] * len(header)] * 3)
+    excel = b"\xef\xbb\xbf" + out.getvalue().encode()
+    review.write_bytes(M, excel)
+    found = errors(review.root)
+    assert f"{M}:1:-: file starts with a UTF-8 byte-order mark (BOM); expected plain UTF-8 without BOM " \
+           "(livingreview tidy removes it)" in found
+    assert any("columns are out of order" in m and "livingreview tidy" in m for m in found)
+    result = run("tidy", "mechanisms", "--root", str(review.root))
+    assert result.exit_code == 0, result.output
+    assert "removed the UTF-8 byte-order mark" in result.output and "removed 3 empty row(s)" in result.output
+    assert "columns put back in the declared order" in result.output
+    assert errors(review.root) == []
+    assert review.path(M).read_bytes() == original.replace(b"\n", b"\r\n")  # the file's majority: CRLF
+
+
+def test_tidy_is_byte_stable_on_a_canonical_file(review):
+    before = {p.name: p.read_bytes() for p in (review.root / "data").iterdir()}
+    result = run("tidy", "--root", str(review.root))
+    assert result.exit_code == 0 and result.output.count("already canonical") == len(before)
+    assert {p.name: p.read_bytes() for p in (review.root / "data").iterdir()} == before
+
+
+def test_tidy_normalises_mixed_line_endings_to_the_majority():
+    data = b"a,b\r\n1,2\n3,4\n5,6\r\n7,8\n"
+    result, changes = tidy_bytes(data, ["a", "b"])
+    assert result == b"a,b\n1,2\n3,4\n5,6\n7,8\n" and changes == ["line endings made LF throughout"]
+    assert tidy_bytes(result, ["a", "b"]) == (result, [])
+
+
+def test_trailing_empty_rows_are_one_message_each(review):
+    review.append(M, ",,,,,,,,,,,,,\n,,,,,,,,,,,,,\n")
+    assert errors(review.root) == [
+        f"{M}:4:-: empty row 4; expected a row of values (livingreview tidy removes empty rows)",
+        f"{M}:5:-: empty row 5; expected a row of values (livingreview tidy removes empty rows)"]
