@@ -94,8 +94,16 @@ def book_series(root: Path) -> dict:
     bib = root / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8").replace("title   = {{", "title   = {{Edited: ", 1), encoding="utf-8")
     one_bib = build(root)
+    page = root / "chapters/09_whats_new.ipynb"  # prose only: a Markdown cell, no code
+    page.write_text(page.read_text(encoding="utf-8").replace("The review grows", "The review grows (edited)", 1),
+                    encoding="utf-8")
+    one_chapter = build(root)
     return {"clean": clean, "no_change": nochange, "one_row": one_row, "one_bib_entry": one_bib,
+            "one_chapter_prose": one_chapter,
             "no_change_fraction_of_clean": round(nochange["seconds"] / clean["seconds"], 3),
+            # issue 16's preview targets: a one-row change under 1/4 of a clean build, one chapter's prose under 1/8
+            "one_row_fraction_of_clean": round(one_row["seconds"] / clean["seconds"], 3),
+            "one_chapter_fraction_of_clean": round(one_chapter["seconds"] / clean["seconds"], 3),
             **page_sizes(root)}
 
 
@@ -151,7 +159,8 @@ def main() -> None:
                 print(f"book {scale}x: clean {series['clean']['seconds']}s ({series['clean']['executed_count']} "
                       f"chapters), no change {series['no_change']['seconds']}s "
                       f"({series['no_change']['executed_count']}), one row {series['one_row']['seconds']}s "
-                      f"({series['one_row']['executed_count']}), one bib entry {series['one_bib_entry']['seconds']}s "
+                      f"({series['one_row']['executed_count']}), one chapter's prose "
+                      f"{series['one_chapter_prose']['seconds']}s, one bib entry {series['one_bib_entry']['seconds']}s "
                       f"({series['one_bib_entry']['executed_count']}); largest chapter page "
                       f"{series['max_chapter_html_bytes'] / 1e6:.2f} MB, JS per page "
                       f"{series['javascript_bytes_per_page'] / 1e6:.2f} MB", flush=True)

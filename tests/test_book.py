@@ -20,6 +20,7 @@ import pytest
 
 from conftest import REPO
 from livingreview.book import build_book
+from livingreview.edit import withdraw_row
 from livingreview.schema import TABLES, Kind
 
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
@@ -58,8 +59,12 @@ def book(tmp_path_factory) -> Path:
     (root / "_static").mkdir()
     for name in ("livingreview.js", "livingreview.css"):
         shutil.copy(REPO / "_static" / name, root / "_static" / name)
+    # a withdrawn row, with a payload in its reason (the What's new chapter lists it)
+    withdraw_row(root, "mechanisms", "MECH-0049", "Withdrawn for the test." + PAYLOAD)
     # a payload in every free-text column of the first row of every table
     for table in TABLES.values():
+        if table.name == "withdrawn":
+            continue
         first = next(csv.reader(io.StringIO((root / table.path).read_text(encoding="utf-8").split("\n", 2)[1])))[0]
         for col in table.columns:
             if col.kind is Kind.TEXT and col.name != "finding":
@@ -174,7 +179,8 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
     ours = [e for e in errors if "THEBE_JS_URL" not in e]  # a duplicate declaration inside Jupyter Book itself
     assert ours == []
     assert outside == []
-    if name in ("03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "02_subtypes", "08_evidence_map"):
+    if name in ("03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "02_subtypes", "08_evidence_map",
+                "09_whats_new"):
         assert "<script>window.__lr_pwned = 1</script>" in page.inner_text("main"), name
     anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
                             ".map(a => a.getAttribute('href').split('#')[1])")

@@ -87,6 +87,11 @@ def test_withdraw_moves_the_row_into_the_log_and_its_id_is_never_reused(review):
     assert list(log["row_id"]) == ["MECH-0002"] and log["reason"].iloc[0] == "Entered twice by mistake."
     assert log["finding"].iloc[0] == "Synthetic fixture finding two, with a comma."
     assert add_row(review.root, "mechanisms", ROW).row["id"] == "MECH-0003"  # not MECH-0002 again
+    stats = run("stats", "--root", str(review.root))
+    assert stats.exit_code == 0 and stats.exception is None, stats.output
+    from livingreview import snapshot
+
+    snapshot.snapshot(lr.load(review.root))  # every summary and chart with a withdrawn row
 
 
 def test_withdraw_needs_a_reason_and_refuses_a_row_a_claim_still_names(review):

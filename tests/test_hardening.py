@@ -282,3 +282,31 @@ def test_fence_is_longer_than_any_backtick_run():
 
     block = fenced(["a ```` b", "c"])
     assert block.splitlines()[0] == "`````text" and block.splitlines()[-1] == "`````"
+
+
+@pytest.mark.book
+def test_every_chapter_executes_on_header_only_tables(tmp_path):
+    # item 8: a valid review with no rows gave the claims chapter a KeyError and the contributing chapter an
+    # IndexError; every chapter must execute on it
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from conftest import REPO
+    from livingreview.book import chapter_files, read_chapter
+
+    root = tmp_path / "review"
+    for name in ("data", "chapters"):
+        shutil.copytree(REPO / name, root / name)
+    for name in ("references.bib", "_toc.yml", "_config.yml"):
+        shutil.copy(REPO / name, root / name)
+    for table in TABLES.values():
+        path = root / table.path
+        path.write_text(path.read_text(encoding="utf-8").split("\n", 1)[0] + "\n", encoding="utf-8")
+    assert check(root, frames=False).errors == []
+    for path in chapter_files(root):
+        nb = read_chapter(path)
+        NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
+        assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", [])), path.name
+        assert isinstance(nb, nbformat.NotebookNode)

@@ -300,3 +300,24 @@ def withdrawn_rows(ev: Evidence) -> Markdown:
                     withdrawn=log["withdrawn"].dt.strftime("%Y-%m-%d"))
     return Markdown(markdown_table(df[["row_id", "table", "finding", "reason", "withdrawn"]], cite_column=None,
                                    labels={"row_id": "Row", "withdrawn": "Withdrawn on"}, anchor_column="row_id"))
+
+
+def cite_example(identifier: str) -> Markdown:
+    """What ``livingreview cite IDENTIFIER --offline`` says on a scratch copy of this review (nothing is written)."""
+    import shutil
+    import tempfile
+
+    from livingreview.cite import CiteError, cite
+    from livingreview.render import escape_md, fenced
+
+    root = find_root()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp)
+        shutil.copy(root / "references.bib", copy / "references.bib")
+        if (root / "cache").is_dir():
+            shutil.copytree(root / "cache", copy / "cache")
+        try:
+            result = cite(copy, identifier, dry_run=True, offline=True)
+        except CiteError as exc:
+            return Markdown(fenced([f"$ livingreview cite {identifier} --offline", f"error: {exc}"]))
+    return Markdown(escape_md(f"would add '{result.key}' (metadata from {result.source})"))

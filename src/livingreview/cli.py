@@ -295,3 +295,19 @@ def tidy(tables: tuple[str, ...], root: Path, dry_run: bool) -> None:
             click.echo(f"{result.path}: {'would be ' if dry_run else ''}" + "; ".join(result.changes))
         else:
             click.echo(f"{result.path}: already canonical")
+
+
+@main.command()
+@ROOT_OPTION
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port on 127.0.0.1 (0 picks a free one).")
+def serve(root: Path, port: int) -> None:
+    """Build, serve the book on 127.0.0.1, and rebuild and reload the open page whenever an input changes."""
+    from livingreview.serve import serve as run
+
+    try:
+        run(root, port, say=lambda text: click.echo(text))
+    except OSError as exc:
+        raise click.UsageError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); try --port 0") from None
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None

@@ -103,6 +103,11 @@ class Table:
         raise KeyError(name)
 
     @property
+    def date_column(self) -> str:
+        """The column that dates each row (``added``; ``withdrawn`` in the withdrawal log)."""
+        return next(c.name for c in self.columns if c.kind is Kind.DATE)
+
+    @property
     def is_evidence(self) -> bool:
         """True for tables whose rows are findings (they carry the common evidence columns)."""
         return self.name in EVIDENCE_TABLES

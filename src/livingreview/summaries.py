@@ -65,7 +65,7 @@ def table_counts(ev: Evidence) -> pd.DataFrame:
     for name, table in TABLES.items():
         df = ev.tables[name]
         refs = {k for cell in df["citekeys"] for k in cell} if "citekeys" in df.columns else set()
-        last = df["added"].max() if len(df) else pd.NaT
+        last = df[table.date_column].max() if len(df) else pd.NaT
         records.append({
             "table": name,
             "title": table.title,
@@ -81,7 +81,7 @@ def status(ev: Evidence) -> dict[str, object]:
     cited = cited_keys(ev)
     refs = ev.library.references
     findings = ev.findings()
-    lasts = [ev.tables[t]["added"].max() for t in TABLES if len(ev.tables[t])]
+    lasts = [ev.tables[t]["added"].max() for t in TABLES if len(ev.tables[t]) and "added" in ev.tables[t]]
     return {
         "rows": int(sum(len(ev.tables[t]) for t in EVIDENCE_TABLES)),
         "claims": len(ev.claims),
@@ -377,15 +377,20 @@ def expectation_problems(root, checked) -> list[Problem]:
 def summary_of_findings(ev: Evidence) -> pd.DataFrame:
     """The summary-of-findings table: claim, certainty, studies by level, contradicting studies, fragility."""
     s = claim_status(ev)
-    out = pd.DataFrame({
+
+    def by_level(r: dict) -> str:
+        if not r["graded"]:
+            return f"{r['studies']} (no evidence level)"
+        return "; ".join(f"{int(r[lvl])} {EVIDENCE_LEVEL.label(lvl).lower()}"
+                         for lvl in reversed(EVIDENCE_LEVEL.values) if r[lvl])
+
+    records = s.to_dict(orient="records")
+    return pd.DataFrame({
         "id": s["id"], "claim": s["claim"], "certainty": s["explanation"],
-        "studies": s.apply(lambda r: "; ".join(f"{int(r[lvl])} {EVIDENCE_LEVEL.label(lvl).lower()}"
-                                               for lvl in reversed(EVIDENCE_LEVEL.values) if r[lvl])
-                           if r["table"] != "ev_subtypes" else f"{r['studies']} (no evidence level)", axis=1),
+        "studies": pd.Series([by_level(r) for r in records], index=s.index, dtype=object),
         "against": s["contradicting_studies"], "fragility": s["fragility"],
-        "rows": s.apply(lambda r: len(r["supporting_rows"]), axis=1),
+        "rows": pd.Series([len(r["supporting_rows"]) for r in records], index=s.index, dtype=int),
     })
-    return out
 
 
 def claim_support(ev: Evidence) -> pd.DataFrame:

@@ -1,0 +1,166 @@
+"""Preview while editing: build, serve ``_build/html`` on 127.0.0.1, rebuild on change, reload the open page.
+
+Served pages get a small script that asks the server for the build number once a second and reloads when it
+changes; a failed build shows its located errors in a banner instead. Nothing is injected into the built files,
+so the published book is unchanged.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from livingreview.book import DATA_FILES, FIGURES, VENDOR
+
+STATUS_PATH = "/__livingreview__/status"
+WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "_config.yml", "_toc.yml")
+RELOAD_SCRIPT = """<script>(function () {
+  var seen = null;
+  function banner(text) {
+    var el = document.getElementById("lr-preview-banner");
+    if (!el) {
+      el = document.createElement("pre"); el.id = "lr-preview-banner";
+      el.style.cssText = "position:fixed;left:0;right:0;bottom:0;z-index:9999;margin:0;padding:0.6em 1em;" +
+        "max-height:40vh;overflow:auto;background:#fde2e1;color:#67000d;font-size:12px;white-space:pre-wrap";
+      document.body.appendChild(el);
+    }
+    el.textContent = text;
+  }
+  function poll() {
+    fetch("STATUS_PATH", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+      if (seen !== null && s.build !== seen && !s.error) { location.reload(); return; }
+      seen = s.build;
+      if (s.error) banner("Build failed; the page shows the last good build.\\n" + s.error);
+      setTimeout(poll, 1000);
+    }).catch(function () { setTimeout(poll, 2000); });
+  }
+  poll();
+})();</script>""".replace("STATUS_PATH", STATUS_PATH)
+
+
+@dataclass
+class State:
+    """The build number the pages show, and the error of the last failed build (empty when it succeeded)."""
+
+    build: int = 0
+    error: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def as_json(self) -> bytes:
+        with self.lock:
+            return json.dumps({"build": self.build, "error": self.error}).encode()
+
+
+def signature(root: Path) -> tuple:
+    """A cheap fingerprint of every watched input (path, size, mtime), generated files left out."""
+    generated = {root / FIGURES, root / DATA_FILES, root / VENDOR.parent}
+    package = Path(__file__).parent
+    paths = [root / name for name in WATCHED] + [package]
+    out = []
+    for top in paths:
+        if top.is_file():
+            files = [top]
+        elif top.is_dir():
+            files = [p for p in top.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                     and not any(g in p.parents for g in generated)]
+        else:
+            continue
+        for p in sorted(files):
+            st = p.stat()
+            out.append((str(p), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandler]:
+    """A request handler for ``html`` that answers the status path and adds the reload script to pages."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(html), **kwargs)
+
+        def log_message(self, *args) -> None:  # the terminal shows builds, not every request
+            pass
+
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] == STATUS_PATH:
+                self._send(state.as_json(), "application/json")
+                return
+            target = Path(self.translate_path(self.path))
+            if target.is_dir():
+                target = target / "index.html"
+            if target.suffix == ".html" and target.is_file():
+                page = target.read_bytes()
+                at = page.rfind(b"</body>")
+                page = page[:at] + RELOAD_SCRIPT.encode() + page[at:] if at >= 0 else page + RELOAD_SCRIPT.encode()
+                self._send(page, "text/html; charset=utf-8")
+                return
+            super().do_GET()
+
+        def _send(self, body: bytes, kind: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callable[[str], None]) -> None:
+    """Build once; on success bump the build number (open pages reload), on failure record the error."""
+    from livingreview.errors import ValidationError
+    from livingreview.evidence import load
+
+    start = time.perf_counter()
+    try:
+        load(root)
+        code = build(root)
+        error = "" if code == 0 else f"the book build failed (exit {code}); see the terminal for the located warning"
+    except ValidationError as exc:
+        error = "\n".join(str(p) for p in exc.errors[:30])
+    seconds = time.perf_counter() - start
+    with state.lock:
+        state.error = error
+        if not error:
+            state.build += 1
+    say(f"rebuilt in {seconds:.1f} s" if not error else f"build failed after {seconds:.1f} s:\n{error}")
+
+
+def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.5,
+          say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
+    """Build, serve on 127.0.0.1:``port`` and rebuild whenever a watched input changes, until ``stop`` or Ctrl-C."""
+    from livingreview.book import build_book
+
+    root = Path(root).resolve()
+    build = build or build_book
+    state = State()
+    stop = stop or threading.Event()
+    rebuild(root, state, build, say)
+    html = root / "_build" / "html"
+    html.mkdir(parents=True, exist_ok=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler(html, state))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    say(f"serving the book at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
+        "watching data/, references.bib, the chapters and the package")
+    seen = signature(root)
+    try:
+        while not stop.wait(interval):
+            now = signature(root)
+            if now != seen:
+                time.sleep(interval)  # let an editor finish writing
+                seen = signature(root)
+                rebuild(root, state, build, say)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        say("stopped")
+

@@ -1,0 +1,71 @@
+"""livingreview serve (issue 16): builds, serves on 127.0.0.1, rebuilds on change, and the open page learns of it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from livingreview.serve import STATUS_PATH, serve, signature
+from test_build_fails import tiny_book
+
+pytestmark = pytest.mark.book
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
+
+
+def _wait(predicate, seconds: float = 180):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def test_serve_rebuilds_on_change_and_reports_a_broken_row(review):
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
+    said: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, kwargs={"root": root, "port": 0, "say": said.append, "stop": stop,
+                                                    "interval": 0.2}, daemon=True)
+    thread.start()
+    try:
+        line = _wait(lambda: next((s for s in said if s.startswith("serving the book at")), None))
+        url = line.split(" at ", 1)[1].split(" ", 1)[0].rstrip("/")
+        assert url.startswith("http://127.0.0.1:")
+        page = _get(f"{url}/chapters/intro.html")
+        assert STATUS_PATH.encode() in page and page.rstrip().endswith(b"</html>")
+        assert STATUS_PATH.encode() not in (root / "_build/html/chapters/intro.html").read_bytes()  # served only
+        status = lambda: json.loads(_get(url + STATUS_PATH))  # noqa: E731
+        assert status() == {"build": 1, "error": ""}
+        text = (root / "data/pmn.csv").read_text(encoding="utf-8")
+        (root / "data/pmn.csv").write_text(text.replace(",liver,", ",lungs,"), encoding="utf-8")
+        broken = _wait(lambda: status()["error"])
+        assert "data/pmn.csv:2:target_organ: unknown value 'lungs'" in broken
+        assert status()["build"] == 1  # the page keeps the last good build
+        (root / "data/pmn.csv").write_text(text, encoding="utf-8")
+        assert _wait(lambda: status()["build"] == 2 and not status()["error"])
+        assert any(s.startswith("rebuilt in ") for s in said)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive() and said[-1] == "stopped"
+
+
+def test_signature_sees_inputs_but_not_generated_files(review):
+    root = tiny_book(review, "x", "print(1)")
+    before = signature(root)
+    (root / "_static" / "figures").mkdir(exist_ok=True)
+    (root / "_static" / "figures" / "x.svg").write_text("<svg/>")
+    assert signature(root) == before
+    (root / "chapters" / "intro.md").write_text("# Changed\n")
+    assert signature(root) != before
+
