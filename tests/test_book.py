@@ -185,6 +185,10 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
     anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
                             ".map(a => a.getAttribute('href').split('#')[1])")
     assert set(anchors) <= bibliography_ids
+    # a citation reads "Costa-Silva et al., 2015", never a list of surnames
+    labels = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
+                           ".map(a => a.innerText)")
+    assert all(len(label) <= 48 for label in labels), max(labels, key=len)
     if name not in ("02_subtypes", "08_evidence_map", "10_contributing", "bibliography"):
         assert anchors, "chapter has no citation links"
     page.close()

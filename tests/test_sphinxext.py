@@ -48,3 +48,29 @@ def test_bibliography_links_only_to_doi_pubmed_or_http():
                 "pmid={1 onmouseover=alert(1)}", "eprint={javascript:alert(1)}", "pubmed={javascript:x}",
                 "url={https://ok.example/\"onclick=\"alert(1)}"):
         assert links(bad) == [], bad
+
+
+def test_long_author_lists_are_cut_in_the_bibliography():
+    many = " and ".join(f"Author{i}, A." for i in range(30))
+    text = render(many)
+    assert text.startswith("A. Author0, A. Author1") and "A. Author9 et al. T." in text and "Author10" not in text
+    assert render(many + " and others").count("Author") == 10
+
+
+def citation(author: str) -> str:
+    """The in-text citation label the book's author-year style gives an entry."""
+    from sphinxcontrib.bibtex.plugin import find_plugin as find_sphinx_plugin
+
+    bib = parse_string(f"@article{{a, author={{{author}}}, title={{T}}, journal={{J}}, year={{2018}}}}", "bibtex")
+    style = find_sphinx_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal")()
+    entry = next(iter(bib.entries.values()))
+    template = style.person.author_or_editor_or_title(full=False)
+    return template.format_data({"entry": entry, "style": style}).render_as("text")
+
+
+def test_citations_read_first_author_et_al_for_three_or_more():
+    assert citation("Théry, C. and Witwer, K. and Aikawa, E. and others") == "Théry et al."
+    assert citation(" and ".join(f"Name{i}, A." for i in range(130))) == "Name0 et al."
+    assert citation("Kalluri, R. and LeBleu, V. S.") == "Kalluri and LeBleu"
+    assert citation("Zhou, W. and others") == "Zhou et al."
+    assert citation("Smith, J.") == "Smith"

@@ -29,13 +29,25 @@ def _split_others(persons: list) -> tuple[list, bool]:
     return kept, len(kept) != len(persons)
 
 
-def _names_with_et_al(data, role, join, format_person, kwargs):
-    """Format ``role``'s persons with ``format_person``, joined by ``join``; a trailing 'others' becomes 'et al.'."""
+#: a bibliography entry lists at most this many authors, then 'et al.'
+BIBLIOGRAPHY_AUTHORS = 10
+
+
+def _names_with_et_al(data, role, join, format_person, kwargs, limit: int | None = None):
+    """Format ``role``'s persons with ``format_person``, joined by ``join``; a trailing 'others' becomes 'et al.'.
+
+    In a citation (``other`` given) three or more authors, or a list ending in 'others', read "First *et al.*"
+    whatever the entry holds; a bibliography entry lists at most ``limit`` authors before "*et al.*".
+    """
     try:
         persons = data["entry"].persons[role]
     except KeyError:
         raise FieldIsMissing(role, data["entry"]) from None
     persons, others = _split_others(list(persons))
+    if kwargs.get("other") is not None and persons and (others or len(persons) > 2):
+        return Text(join(sep=", ")[[format_person(persons[0])]].format_data(data), " ", ET_AL)
+    if limit is not None and len(persons) > limit:
+        persons, others = persons[:limit], True
     formatted = [format_person(p) for p in persons]
     if others:
         return Text(join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
@@ -88,7 +100,7 @@ def bibliography_names(children, context, role, **kwargs):
     assert not children
     style = context["style"]
     return _names_with_et_al(context, role, pybtex_join, lambda p: style.format_name(p, style.abbreviate_names),
-                             kwargs)
+                             kwargs, limit=BIBLIOGRAPHY_AUTHORS)
 
 
 DOI_LINK_RE = re.compile(rf"^{DOI_PATTERN}$")
