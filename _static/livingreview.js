@@ -85,11 +85,13 @@
     target.appendChild(table);
 
     function filtered() {
-      var q = search.value.trim().toLowerCase();
+      // every word must appear somewhere in the row ("exosome lung" finds rows with both)
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
       return rows.filter(function (r) {
         if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
         if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
-        return !q || r.join(" ").toLowerCase().indexOf(q) >= 0;
+        var text = r.join(" ").toLowerCase();
+        return words.every(function (w) { return text.indexOf(w) >= 0; });
       });
     }
     function render() {
@@ -104,7 +106,11 @@
         });
         tbody.appendChild(tr);
       });
-      info.textContent = hits.length + " rows · page " + (page + 1) + " of " + pages;
+      if (!hits.length) {
+        var empty = cell("td", "No matching rows."); empty.colSpan = cols.length;
+        var tr0 = document.createElement("tr"); tr0.appendChild(empty); tbody.appendChild(tr0);
+      }
+      info.textContent = hits.length + (hits.length === 1 ? " row" : " rows") + " · page " + (page + 1) + " of " + pages;
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
     }
     search.addEventListener("input", function () { page = 0; render(); });

@@ -267,6 +267,13 @@ def test_explorer_searches_and_pages(browser, server):
     page.fill(".lr-explorer-bar input[type=search]", "GPC1")
     hits = int(info.inner_text().split()[0])
     assert 0 < hits < total
+    # several words: rows holding all of them, in any order
+    page.fill(".lr-explorer-bar input[type=search]", "pancreatic GPC1")
+    both = int(info.inner_text().split()[0])
+    page.fill(".lr-explorer-bar input[type=search]", "GPC1 pancreatic")
+    assert 0 < both <= hits and int(info.inner_text().split()[0]) == both
+    page.fill(".lr-explorer-bar input[type=search]", "zzzz-no-such-word")
+    assert info.inner_text().startswith("0 rows") and "No matching rows." in page.inner_text(".lr-explorer-table")
     page.close()
 
 

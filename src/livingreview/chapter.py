@@ -277,15 +277,11 @@ def trajectory(ev: Evidence) -> HTML:
     """The chart of each claim's certainty and studies at every release and now."""
     from livingreview import figures
     from livingreview.releases import trajectory as points
+    from livingreview.summaries import short_text
 
-    labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + _short(c["claim"], 26)
+    labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + short_text(c["claim"], 26)
               for c in ev.claims.to_dict(orient="records")}
     return figure(figures.trajectory_chart(points(ev), labels), "claims-trajectory")
-
-
-def _short(text: str, width: int = 48) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
 
 
 def withdrawn_rows(ev: Evidence) -> Markdown:

@@ -133,21 +133,29 @@ def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
 
 def claims_chart(df: pd.DataFrame) -> alt.Chart:
     """Rows behind each claim stacked by evidence level; contradicting rows extend to the left."""
-    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values] + ["Contradicting"]
-    return alt.Chart(df, title="Evidence behind each claim of the review").mark_bar().encode(
-        y=alt.Y("id:N", title="Claim", sort=sorted(df["id"].unique())),
-        x=alt.X("sum(rows):Q", title="Rows (contradicting rows to the left of zero)"),
+    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values] + ["No evidence level", "Contradicting"]
+    order = list(dict.fromkeys(df.sort_values("id")["short"])) if "short" in df else []
+    # title and legend anchored at the left edge, so that nothing is cut off on a phone
+    title = alt.TitleParams("Evidence behind each claim", subtitle="rows by evidence level; contradicting rows "
+                                                                   "left of 0", anchor="start", frame="bounds")
+    return alt.Chart(df, title=title).mark_bar().encode(
+        y=alt.Y("short:N", title=None, sort=order, axis=alt.Axis(labelLimit=150)),
+        x=alt.X("sum(rows):Q", title="Rows"),
         color=alt.Color("evidence:N", title="Evidence", sort=levels,
-                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, "#d62728"])),
+                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, "#bdbdbd", "#d62728"]),
+                        legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=130)),
         tooltip=[alt.Tooltip("claim_label:N", title="Claim"), alt.Tooltip("evidence:N", title="Evidence"),
                  alt.Tooltip("rows:Q", title="Rows")],
-    ).properties(width=WIDTH - 160)
+    ).properties(width="container")  # the bars fill the column at any screen width
 
 
 def growth_chart(df: pd.DataFrame) -> alt.Chart:
-    """Distinct studies per publication year, stacked by table."""
+    """Distinct studies per publication year (each study once), stacked by table; empty years shown."""
+    years = list(range(int(df["year"].min()), int(df["year"].max()) + 1)) if len(df) else []
+    ticks = [y for y in years if y % 5 == 0] or years
     return alt.Chart(df, title="Studies in the review by publication year").mark_bar().encode(
-        x=alt.X("year:O", title="Publication year"),
+        x=alt.X("year:O", title="Publication year", scale=alt.Scale(domain=years),
+                axis=alt.Axis(values=ticks, labelAngle=0)),
         y=alt.Y("sum(studies):Q", title="Studies"),
         color=alt.Color("table:N", title="Table"),
         tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("table:N", title="Table"),
@@ -181,7 +189,7 @@ def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> 
         x=x, y=y, tooltip=tooltip,
         color=alt.Color("certainty:N", title="Certainty", sort=list(CERTAINTY_COLORS),
                         scale=alt.Scale(domain=list(CERTAINTY_COLORS), range=list(CERTAINTY_COLORS.values())),
-                        legend=alt.Legend(orient="bottom", columns=3)))
+                        legend=alt.Legend(orient="bottom", columns=2)))
     text = base.mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("studies:Q"), tooltip=tooltip)
     title = alt.TitleParams("Certainty by release", subtitle="number: supporting studies")
     return alt.layer(rect, text, title=title).properties(width=alt.Step(56), height=alt.Step(22))

@@ -427,24 +427,40 @@ def claim_levels(ev: Evidence) -> pd.DataFrame:
     """Long table of claim x evidence level (and 'Contradicting') counts, for the stacked chart."""
     wide = claim_support(ev)
     cols = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
-    long = wide.melt(id_vars=["id", "claim"], value_vars=cols, var_name="evidence", value_name="rows")
+    # rows of a table without evidence levels (EV subtypes) still count, as their own category
+    graded = wide[cols].sum(axis=1) if len(wide) else pd.Series(dtype=int)
+    wide = wide.assign(**{NO_LEVEL: (wide["supporting"] - graded).clip(lower=0)})
+    long = wide.melt(id_vars=["id", "claim"], value_vars=[*cols, NO_LEVEL], var_name="evidence", value_name="rows")
     contra = wide[["id", "claim"]].assign(evidence="Contradicting", rows=-wide["contradicting"])
     out = pd.concat([long, contra], ignore_index=True)
     out["claim_label"] = out["id"] + ": " + out["claim"]
+    out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(short_text)
     return out[out["rows"] != 0].reset_index(drop=True)
+
+
+NO_LEVEL = "No evidence level"
+
+
+def short_text(text: str, width: int = 34) -> str:
+    """``text`` cut at a word boundary to about ``width`` characters, with an ellipsis when cut."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
 
 
 # --- evidence map and growth -----------------------------------------------------------------------
 
+SEVERAL_TABLES = "Several tables"
+
+
 def studies_per_year(ev: Evidence) -> pd.DataFrame:
-    """Distinct studies per publication year and table."""
-    records = []
+    """Distinct studies per publication year, each counted once: by the one table citing it, or 'Several tables'."""
+    tables_of: dict[str, set[str]] = {}
     for name in (*EVIDENCE_TABLES, "ev_subtypes"):
-        keys = {k for cell in ev[name]["citekeys"] for k in cell}
-        for key in keys:
-            year = ev.library[key].year
-            if year:
-                records.append({"table": TABLES[name].title, "year": year, "key": key})
+        for cell in ev[name]["citekeys"]:
+            for key in cell:
+                tables_of.setdefault(key, set()).add(TABLES[name].title)
+    records = [{"table": next(iter(t)) if len(t) == 1 else SEVERAL_TABLES, "year": ev.library[key].year, "key": key}
+               for key, t in tables_of.items() if key in ev.library and ev.library[key].year]
     df = pd.DataFrame.from_records(records, columns=["table", "year", "key"])
     return (df.groupby(["table", "year"]).size().rename("studies").reset_index()
             .sort_values(["year", "table"]).reset_index(drop=True))
