@@ -153,14 +153,16 @@ def growth_chart(df: pd.DataFrame) -> alt.Chart:
     """Distinct studies per publication year (each study once), stacked by table; empty years shown."""
     years = list(range(int(df["year"].min()), int(df["year"].max()) + 1)) if len(df) else []
     ticks = [y for y in years if y % 5 == 0] or years
-    return alt.Chart(df, title="Studies in the review by publication year").mark_bar().encode(
+    title = alt.TitleParams("Studies in the review by publication year", subtitle="each study counted once",
+                            anchor="start", frame="bounds")
+    return alt.Chart(df, title=title).mark_bar().encode(
         x=alt.X("year:O", title="Publication year", scale=alt.Scale(domain=years),
                 axis=alt.Axis(values=ticks, labelAngle=0)),
-        y=alt.Y("sum(studies):Q", title="Studies"),
-        color=alt.Color("table:N", title="Table"),
+        y=alt.Y("sum(studies):Q", title="Studies", axis=alt.Axis(tickMinStep=1, format="d")),
+        color=alt.Color("table:N", title="Cited in", legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
         tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("table:N", title="Table"),
                  alt.Tooltip("studies:Q", title="Studies")],
-    ).properties(width=WIDTH)
+    ).properties(width="container")
 
 
 def vocabulary_title(vocab: Vocabulary) -> str:
