@@ -45,12 +45,17 @@ def encode_row(values: list[str], newline: bytes) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def build_row(table: Table, values: dict[str, str], existing_ids: list[str], today: dt.date) -> dict[str, str]:
-    """The full row: given values, the next id and today's date; every declared column present."""
+def check_columns(table: Table, values: dict[str, str]) -> None:
+    """Refuse (UsageError) values for columns ``table`` does not declare."""
     unknown = [c for c in values if c not in table.column_names]
     if unknown:
         raise UsageError(f"unknown column(s) for {table.name}: {', '.join(unknown)}; expected: "
                          + ", ".join(c for c in table.column_names if c not in AUTOMATIC))
+
+
+def build_row(table: Table, values: dict[str, str], existing_ids: list[str], today: dt.date) -> dict[str, str]:
+    """The full row: given values, the next id and today's date; every declared column present."""
+    check_columns(table, values)
     auto = [c for c in values if c in AUTOMATIC]
     if auto:
         raise UsageError(f"{', '.join(auto)} is filled in automatically; do not --set it")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from livingreview.add import AUTOMATIC, check_candidate, encode_row
+from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_row
 from livingreview.errors import UsageError, ValidationError
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
@@ -87,10 +87,7 @@ def edit_row(root: Path, table_name: str, row_id: str, values: dict[str, str], d
     root = Path(root)
     with review_lock(root):
         table, path, data = _prepare(root, table_name)
-        unknown = [c for c in values if c not in table.column_names]
-        if unknown:
-            raise UsageError(f"unknown column(s) for {table.name}: {', '.join(unknown)}; expected: "
-                             + ", ".join(c for c in table.column_names if c not in AUTOMATIC))
+        check_columns(table, values)
         fixed = [c for c in values if c in AUTOMATIC]
         if fixed:
             raise UsageError(f"{', '.join(fixed)} cannot be edited (a row keeps its id and the date it was added); "
