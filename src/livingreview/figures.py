@@ -85,13 +85,16 @@ def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
                          "Development stage", "Strategy", show_zero=True)
 
 
-def _title(text: str, df: pd.DataFrame) -> alt.TitleParams | str:
-    """The chart title, with a subtitle saying how many points are shown when the data were capped."""
+def _title(text: str, df: pd.DataFrame, note: str = "") -> alt.TitleParams:
+    """The chart title at the left edge (nothing cut off on a phone), with a subtitle: ``note``, and how many
+    points are shown when the data were capped."""
     total = int(df["points_total"].iloc[0]) if "points_total" in df and len(df) else len(df)
-    if total <= len(df):
-        return text
-    return alt.TitleParams(text, subtitle=f"The {len(df)} with the most patients, of {total}; all are in the table "
-                                          "below")
+    lines = [note] if note else []
+    if total > len(df):
+        lines.append(f"The {len(df)} with the most patients, of {total}; all are in the table below")
+    if not lines:
+        return alt.TitleParams(text, anchor="start", frame="bounds")
+    return alt.TitleParams(text, subtitle=lines, anchor="start", frame="bounds")
 
 
 def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
@@ -99,36 +102,38 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
 
     Rows whose study gives no patient count are drawn as fixed-size diamonds rather than dropped.
     """
-    base = alt.Chart(df, title=_title("Diagnostic accuracy (AUC) of EV biomarkers", df))
-    x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="Area under the ROC curve")
-    y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=360))
-    color = alt.Color("cargo_class:N", title="Cargo class")
+    base = alt.Chart(df, title=_title("Diagnostic accuracy (AUC) of EV markers", df,
+                                      "size: patients; diamond: no count; dashed: chance"))
+    x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="AUC", axis=alt.Axis(tickCount=5))
+    y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=170))
+    color = alt.Color("cargo_class:N", title="Cargo class", legend=alt.Legend(orient="bottom", columns=1))
     tooltip = [alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
                alt.Tooltip("auc:Q", title="AUC", format=".3f"), alt.Tooltip("n_patients:Q", title="Patients"),
                alt.Tooltip("cargo_class:N", title="Cargo class"), alt.Tooltip("study:N", title="Study")]
     sized = base.transform_filter("isValid(datum.n_patients)").mark_circle(
         opacity=0.8, stroke="black", strokeWidth=0.5).encode(
         x=x, y=y, color=color, tooltip=tooltip,
-        size=alt.Size("n_patients:Q", title="Patients", scale=alt.Scale(range=[40, 600])))
+        # the subtitle says what size means; a second legend beside the first would not fit a phone
+        size=alt.Size("n_patients:Q", title="Patients", scale=alt.Scale(range=[40, 600]), legend=None))
     unsized = base.transform_filter("!isValid(datum.n_patients)").mark_point(
         shape="diamond", filled=True, size=80, opacity=0.8).encode(x=x, y=y, color=color, tooltip=tooltip)
     chance = alt.Chart(pd.DataFrame({"auc": [0.5]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         x="auc:Q", tooltip=[alt.Tooltip("auc:Q", title="Chance (AUC)")])
-    return (chance + sized + unsized).properties(width=WIDTH - 300)
+    return (chance + sized + unsized).properties(width="container")
 
 
 def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
     """Reported sensitivity against specificity, one point per biomarker row."""
     return alt.Chart(df, title=_title("Sensitivity and specificity where reported", df)).mark_point(
         filled=True, size=90).encode(
-        x=alt.X("specificity:Q", scale=alt.Scale(domain=[0, 1]), title="Specificity"),
-        y=alt.Y("sensitivity:Q", scale=alt.Scale(domain=[0, 1]), title="Sensitivity"),
-        color=alt.Color("cancer:N", title="Cancer"),
+        x=alt.X("specificity:Q", scale=alt.Scale(domain=[0, 1]), title="Specificity", axis=alt.Axis(tickCount=5)),
+        y=alt.Y("sensitivity:Q", scale=alt.Scale(domain=[0, 1]), title="Sensitivity", axis=alt.Axis(tickCount=5)),
+        color=alt.Color("cancer:N", title="Cancer", legend=alt.Legend(orient="bottom", columns=1)),
         tooltip=[alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
                  alt.Tooltip("sensitivity:Q", title="Sensitivity", format=".3f"),
                  alt.Tooltip("specificity:Q", title="Specificity", format=".3f"),
                  alt.Tooltip("study:N", title="Study")],
-    ).properties(width=420, height=360)
+    ).properties(width="container", height=320)
 
 
 def claims_chart(df: pd.DataFrame) -> alt.Chart:
