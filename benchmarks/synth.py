@@ -17,7 +17,7 @@ from pathlib import Path
 from livingreview.bib import parse_library
 from livingreview.schema import TABLES
 
-SHAPE = {"claims": 1}  # the claims table is the review's own list; it does not grow with the data
+SHAPE = {"claims": 1, "withdrawn": 1}  # the review's own lists (claims, the withdrawal log) do not grow with the data
 
 
 def _clone_entries(text: str, total: int) -> tuple[str, list[str]]:
