@@ -269,7 +269,7 @@ def changes_since_release(ev: Evidence) -> Markdown:
         why = "; ".join(f"{what}: {_row_links(table_name, rows)}" for what, rows in moved) or "no row moved"
         parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
                      f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
-                     f"contradicting {c.against_before} → {c.against_now}. {why}.")
+                     f"contradicting {c.against_before} → {c.against_now}. {why[0].upper() + why[1:]}.")
     return Markdown("\n".join(parts))
 
 
