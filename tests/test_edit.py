@@ -14,7 +14,7 @@ from livingreview.tidy import tidy_bytes
 from livingreview.validate import check
 
 M, W, C = "data/mechanisms.csv", "data/withdrawn.csv", "data/claims.csv"
-ROW = {"citekeys": "alpha2020", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
        "donor_cell": "tumour cells", "model": "fixture cell line", "evidence_level": "in_vitro",
        "cargo_class": "mirna", "finding": "A new fixture finding."}
 
@@ -37,7 +37,7 @@ def test_edit_changes_one_record_and_keeps_every_other_byte(review):
     assert [r.cells for r in new if r.cells[0] != "MECH-0001"] == [r.cells for r in old if r.cells[0] != "MECH-0001"]
     assert before[old[2].start:] == after[new[2].start:]  # the row after it: identical bytes
     assert before[:old[1].start] == after[:new[1].start]  # the header: identical bytes
-    assert new[1].cells[12] == "Corrected, with a comma." and new[1].cells[-1] == "2026-01-01"
+    assert new[1].cells[13] == "Corrected, with a comma." and new[1].cells[-1] == "2026-01-01"
     assert '+MECH-0001' in change.diff and '"Corrected, with a comma."' in change.diff
 
 
@@ -171,7 +171,7 @@ def test_tidy_normalises_mixed_line_endings_to_the_majority():
 
 
 def test_trailing_empty_rows_are_one_message_each(review):
-    review.append(M, ",,,,,,,,,,,,,\n,,,,,,,,,,,,,\n")
+    review.append(M, ",,,,,,,,,,,,,,\n,,,,,,,,,,,,,,\n")
     assert errors(review.root) == [
         f"{M}:4:-: empty row 4; expected a row of values (livingreview tidy removes empty rows)",
         f"{M}:5:-: empty row 5; expected a row of values (livingreview tidy removes empty rows)"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from livingreview import Severity, validate
+from livingreview.schema import TABLES
 from livingreview.validate import check
 
 M = "data/mechanisms.csv"
@@ -82,8 +83,8 @@ CELL_FAULTS = [
      "data/ev_subtypes.csv:2:size_nm_min: size_nm_min 300 is larger than size_nm_max 150; expected min <= max"),
     ("selector on unknown column", C, "hallmark=migration|angiogenesis", "organ=lung",
      "data/claims.csv:2:where: selector column 'organ' is not a column of mechanisms; expected one of: id, "
-     "citekeys, cancer_type, ev_type, hallmark, donor_cell, recipient_cell, target, cargo, cargo_class, model, "
-     "evidence_level, finding, added"),
+     "citekeys, source, cancer_type, ev_type, hallmark, donor_cell, recipient_cell, target, cargo, cargo_class, "
+     "model, evidence_level, finding, added"),
     ("selector value outside vocabulary", C, "hallmark=migration|angiogenesis", "hallmark=migration|flying",
      "data/claims.csv:2:where: selector value 'flying' is not a hallmark term; expected one of: migration, "
      "invasion, emt, angiogenesis, vascular_permeability, immune_evasion, stromal_reprogramming, "
@@ -106,8 +107,8 @@ def test_cell_fault_is_located(review, rel, old, new, expected):
 
 FILE_FAULTS = [
     ("ragged row", M, "Synthetic fixture finding one.,2026-01-01", "Synthetic fixture finding one.",
-     "data/mechanisms.csv:2:-: row has 13 fields; expected 14 as in the header"),
-    ("duplicate header", M, "id,citekeys,cancer_type", "id,citekeys,citekeys",
+     "data/mechanisms.csv:2:-: row has 14 fields; expected 15 as in the header"),
+    ("duplicate header", M, "id,citekeys,source", "id,citekeys,citekeys",
      "data/mechanisms.csv:1:citekeys: duplicate header 'citekeys'; each column appears once"),
     ("unbalanced quote", M, '"Synthetic fixture finding two, with a comma."',
      '"Synthetic fixture finding two, with a comma.',
@@ -123,7 +124,7 @@ def test_file_fault_is_located(review, rel, old, new, expected):
 
 
 def test_missing_header_column(review):
-    review.replace(M, "id,citekeys,cancer_type,ev_type,hallmark,", "id,citekeys,cancer_type,ev_type,")
+    review.replace(M, "id,citekeys,source,cancer_type,ev_type,hallmark,", "id,citekeys,source,cancer_type,ev_type,")
     errs = errors(review.root)
     assert errs[0].startswith("data/mechanisms.csv:1:hallmark: missing column 'hallmark'; expected columns: id,")
 
@@ -139,15 +140,13 @@ def test_wrong_separator_header(review):
     text = review.path(P).read_text().replace(",", ";")
     review.path(P).write_text(text)
     assert errors(review.root)[0] == ("data/pmn.csv:1:-: header is separated by ';'; expected ',' between columns: "
-                                      "id,citekeys,cancer_type,ev_type,target_organ,niche_process,recipient_cell,"
-                                      "cargo,cargo_class,model,evidence_level,finding,added")
+                                      + ",".join(TABLES["pmn"].column_names))
 
 
 def test_empty_file(review):
     review.write_bytes(P, b"")
-    assert errors(review.root) == ["data/pmn.csv:1:-: empty file; expected a header row: id,citekeys,cancer_type,"
-                                   "ev_type,target_organ,niche_process,recipient_cell,cargo,cargo_class,model,"
-                                   "evidence_level,finding,added"]
+    assert errors(review.root) == ["data/pmn.csv:1:-: empty file; expected a header row: "
+                                   + ",".join(TABLES["pmn"].column_names)]
 
 
 def test_missing_file(review):

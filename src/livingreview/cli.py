@@ -50,14 +50,22 @@ def markdown_report(lines: list[str], title: str = "Validation") -> str:
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only, no warnings.")
 @click.option("--markdown", is_flag=True, help="Print the report as a Markdown section (for a CI job summary).")
 @click.option("--claims", is_flag=True, help="Also fail for a claim whose certainty fell below its 'expected'.")
-def validate(root: Path, quiet: bool, markdown: bool, claims: bool) -> None:
+@click.option("--review", is_flag=True,
+              help="Also warn about rows that look mis-graded, mis-sourced or duplicated (the review check).")
+def validate(root: Path, quiet: bool, markdown: bool, claims: bool, review: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
-    checked = check(root, frames=claims)
+    checked = check(root, frames=claims or review)
+    extra: list[Problem] = []
     if claims and not checked.errors:
         from livingreview.summaries import expectation_problems
 
-        checked = dataclasses.replace(checked, problems=sorted(checked.problems + expectation_problems(root, checked),
-                                                               key=Problem.sort_key))
+        extra += expectation_problems(root, checked)
+    if review and not checked.errors:
+        from livingreview.review import review_problems
+
+        extra += review_problems(checked.frames)
+    if extra:
+        checked = dataclasses.replace(checked, problems=sorted(checked.problems + extra, key=Problem.sort_key))
     shown = checked.errors if quiet else checked.problems
     errors = sum(p.severity is Severity.ERROR for p in shown)
     rows = sum(checked.rows.values())

@@ -9,6 +9,7 @@ from livingreview.schema import TABLES, Kind, Table
 KIND_WORDS = {
     Kind.ID: "id", Kind.TEXT: "text", Kind.VOCAB: "term", Kind.INTEGER: "whole number", Kind.NUMBER: "number",
     Kind.DATE: "date (YYYY-MM-DD)", Kind.CITEKEYS: "BibTeX keys", Kind.IDREFS: "row ids", Kind.SELECTOR: "selector",
+    Kind.IDENTIFIER: "record or registry id",
 }
 
 
@@ -18,8 +19,10 @@ def data_model(table: Table) -> pd.DataFrame:
     for col in table.columns:
         kind = KIND_WORDS[col.kind] + (", several separated by ';'" if col.multi else "")
         if col.kind is Kind.VOCAB and col.vocab is not None:
-            allowed = "; ".join(f"{t} ({col.vocab.label(t)})" for t in col.vocab.values)
-        elif col.kind in (Kind.NUMBER, Kind.INTEGER, Kind.DATE, Kind.ID):
+            defined = col.vocab.definitions
+            allowed = "; ".join(f"{t} ({col.vocab.label(t)}" + (f": {defined[t]})" if t in defined else ")")
+                                for t in col.vocab.values)
+        elif col.kind in (Kind.NUMBER, Kind.INTEGER, Kind.DATE, Kind.ID, Kind.IDENTIFIER):
             allowed = col.expected
         else:
             allowed = ""

@@ -37,6 +37,10 @@ WRONG_SEPARATORS = (",", "|")
 # whole cells that stand for a value not yet written (refused: a finding is a sentence from a record)
 PLACEHOLDER = re.compile(r"(?i)\s*(?:\.{2,}|…|\?+|-{2,}|todo|tbd|tba|fixme|xxx+|placeholder|lorem ipsum.*|"
                          r"to be (?:added|filled|written|confirmed))\s*\.?\s*")
+#: how curators talk about their sources; a reader should never meet these in a published cell
+CURATION = re.compile(r"(?i)\b(?:abstracts?|not retrieved|retrieved (?:page|record|text)s?|verified_refs|"
+                      r"per the tsv|needs? (?:confirmation|checking|verification)|to be checked|in this task|"
+                      r"own text|not (?:specified|stated|described|given) in|secondary \(review|todo|fixme)\b")
 # numbers as the loader (pandas) reads them, in ASCII digits only: no '+', '_', other scripts' digits, 'inf' or 'nan'
 INTEGER_RE = re.compile(r"-?[0-9]+")
 NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
@@ -103,6 +107,14 @@ def _invisible_message(cell: str) -> str:
     found = INVISIBLE.search(cell)
     code = f"U+{ord(found.group()):04X}" if found else "?"
     return f"invisible or control character {code} in {cell[:60]!r}; expected visible text"
+
+
+def _curation_words(cell: str) -> str:
+    found = CURATION.search(cell)
+    if found is None:
+        return cell[:40]
+    start = max(0, found.start() - 20)
+    return ("..." if start else "") + cell[start:found.end() + 20]
 
 
 def split_multi(value: str) -> list[str]:
@@ -198,11 +210,15 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(Rule("placeholder", lambda s: ~s.str.fullmatch(PLACEHOLDER),
                           lambda cell: f"'{cell}' is a placeholder, not a value; expected {col.description[0].lower()}"
                                        f"{col.description[1:].rstrip('.')}, or an empty cell where it is optional"))
+        rules.append(Rule("curation", lambda s: ~s.str.contains(CURATION),
+                          lambda cell: f"'{_curation_words(cell)}' is a curator's note about sources, not content; "
+                                       "expected only what the study reports (put notes in the commit message "
+                                       "or references.md)"))
         rules.append(Rule("formula", lambda s: ~s.str.startswith(FORMULA_PREFIXES),
                           lambda cell: f"'{cell[:40]}' starts with '{cell[0]}', which spreadsheets run as a "
                                        "formula; expected text that starts with a letter, digit or bracket",
                           FORMULA_START))
-    if col.multi and col.kind in (Kind.VOCAB, Kind.CITEKEYS, Kind.IDREFS):
+    if col.multi and col.kind in (Kind.VOCAB, Kind.CITEKEYS, Kind.IDREFS, Kind.IDENTIFIER):
         rules.append(_separator_rule(col))
     if col.multi:
         rules.append(_empty_item_rule(col))
@@ -237,6 +253,10 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     elif col.kind is Kind.IDREFS:
         rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
                           lambda cell: f"malformed row id in '{cell}'; expected {col.expected}"))
+    elif col.kind is Kind.IDENTIFIER and col.pattern is not None:
+        shape = re.compile(col.pattern)
+        rules.append(Rule("identifier", lambda s, p=shape: _items_ok(s, lambda i: not i or p.fullmatch(i) is not None),
+                          lambda cell: f"malformed {col.name} '{cell[:60]}'; expected {col.expected}"))
     elif col.kind is Kind.SELECTOR:
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
                           lambda cell: f"malformed selector '{cell}'; expected {col.expected}"))

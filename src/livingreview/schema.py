@@ -22,6 +22,11 @@ INT64_MAX = 2**63 - 1
 DOI_PATTERN = r"10\.[0-9]{4,9}/[!-~]+"
 PMID_PATTERN = r"[1-9][0-9]{0,8}"
 URL_PATTERN = r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+"  # the characters RFC 3986 allows
+#: one published record: 'PMID:n', 'PMCn' or 'doi:10.x/y' (a ';' inside a DOI would split the list, so refuse it)
+RECORD_PATTERN = r"PMID:[1-9][0-9]{0,8}|PMC[1-9][0-9]{0,9}|doi:10\.[0-9]{4,9}/[!-:<-~]+"
+#: a trial registry id as registries print it: ClinicalTrials.gov, ISRCTN, EudraCT, ChiCTR, jRCT/UMIN
+TRIAL_PATTERN = (r"NCT[0-9]{8}|ISRCTN[0-9]{8}|EudraCT [0-9]{4}-[0-9]{6}-[0-9]{2}|ChiCTR[0-9A-Za-z-]{6,20}"
+                 r"|jRCT[0-9a-z]{8,12}|UMIN[0-9]{9}")
 
 
 class Kind(StrEnum):
@@ -36,6 +41,7 @@ class Kind(StrEnum):
     CITEKEYS = "citekeys"
     IDREFS = "idrefs"
     SELECTOR = "selector"
+    IDENTIFIER = "identifier"
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,9 @@ class Column:
     multi: bool = False
     minimum: float | None = None
     maximum: float | None = None
+    #: for IDENTIFIER columns: the regular expression each item must match, and how to say it to a contributor
+    pattern: str | None = None
+    pattern_hint: str = ""
 
     @property
     def expected(self) -> str:
@@ -71,6 +80,9 @@ class Column:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
             return "conditions 'column=term|term' (or '!=' / '~') separated by ';'"
+        if self.kind is Kind.IDENTIFIER:
+            return ("one or more of " if self.multi else "") + self.pattern_hint + (
+                ", separated by ';'" if self.multi else "")
         return "text"
 
 
@@ -131,6 +143,16 @@ def _id(prefix: str) -> Column:
 
 CITEKEYS = Column("citekeys", Kind.CITEKEYS, "BibTeX keys of the studies that report the finding.", multi=True)
 ADDED = Column("added", Kind.DATE, "Date the row entered the review (ISO).")
+SOURCE = Column(
+    "source", Kind.IDENTIFIER,
+    "The published record whose text supports the row: usually the cited paper's own PubMed, PMC or publisher "
+    "record; where a number comes from a second paper, that paper's record too.",
+    multi=True, pattern=RECORD_PATTERN, pattern_hint="'PMID:28104621', 'PMC5834026' or 'doi:10.1093/annonc/mdx004'")
+TRIAL_ID = Column(
+    "trial_id", Kind.IDENTIFIER, "Registry id of the trial, only as printed on a record.",
+    required=False, multi=True, pattern=TRIAL_PATTERN,
+    pattern_hint="registry ids as printed: 'NCT' and 8 digits, 'ISRCTN' and 8 digits, 'ChiCTR...', "
+                 "'EudraCT YYYY-NNNNNN-NN', 'jRCT...' or 'UMIN' and 9 digits")
 
 
 def _evidence(prefix: str, *specific: Column) -> tuple[Column, ...]:
@@ -138,6 +160,7 @@ def _evidence(prefix: str, *specific: Column) -> tuple[Column, ...]:
     return (
         _id(prefix),
         CITEKEYS,
+        SOURCE,
         _vocab(v.CANCER_TYPE),
         _vocab(v.EV_TYPE),
         *specific,
@@ -174,7 +197,8 @@ PMN = Table(
         "PMN",
         _vocab(v.ORGAN),
         _vocab(v.NICHE_PROCESS, multi=True),
-        _text("recipient_cell", "Cell in the target organ that takes up the EVs or responds to them."),
+        _text("recipient_cell", "Cell in the target organ that takes up the EVs or responds to them; empty if not "
+              "stated.", required=False),
     ),
 )
 
@@ -189,6 +213,7 @@ THERAPIES = Table(
         _text("agent", "Drug, antibody, genetic tool or engineered EV used."),
         _text("target", "Molecule or process the agent acts on.", required=False),
         _vocab(v.STAGE),
+        TRIAL_ID,
         _text("outcome", "Main result, as a short phrase."),
     ),
 )

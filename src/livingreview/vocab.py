@@ -5,16 +5,17 @@ Declared once here; validation, chart legends, summary tables and the contributo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """An ordered set of allowed terms, each with a human-readable label."""
+    """An ordered set of allowed terms, each with a human-readable label (and, where it matters, a definition)."""
 
     name: str
     description: str
     terms: dict[str, str]
+    definitions: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, term: object) -> bool:
         return term in self.terms
@@ -95,13 +96,20 @@ CARGO_CLASS = _vocab(
     not_applicable="Not applicable",
 )
 
-EVIDENCE_LEVEL = _vocab(
+EVIDENCE_LEVEL = Vocabulary(
     "evidence_level",
-    "Highest level of evidence for this finding in the cited study.",
-    in_vitro="In vitro",
-    animal="Animal model",
-    human_observational="Human, observational",
-    clinical_trial="Clinical trial",
+    "Level of the finding as the row states it (not of the paper): a paper with a mouse result and a patient "
+    "result gives two rows, each graded by its own finding, each model naming only what that finding used.",
+    {"in_vitro": "In vitro", "animal": "Animal model", "human_observational": "Human, observational",
+     "clinical_trial": "Clinical trial"},
+    {"in_vitro": "the stated result comes from cells, organoids or EVs in culture only (e.g. exosomes from "
+                 "metastatic cells made endothelial monolayers leaky)",
+     "animal": "the stated result was measured in living animals (e.g. exosomes injected into mice increased "
+               "lung metastasis), even when the paper also studied patients",
+     "human_observational": "the stated result was measured in patient samples or cohorts (e.g. an AUC in patient "
+                            "plasma, or a marker's correlation with metastasis in patient tissue)",
+     "clinical_trial": "the stated result is an outcome of an interventional trial in patients (e.g. a phase I "
+                       "trial of dendritic-cell exosomes was safe)"},
 )
 
 HALLMARK = _vocab(
@@ -165,6 +173,7 @@ STAGE = _vocab(
     "Furthest stage of development the study reports.",
     in_vitro="In vitro",
     animal="Animal",
+    early_clinical="Clinical study, phase not stated",
     phase_1="Phase I",
     phase_2="Phase II",
     phase_3="Phase III",
