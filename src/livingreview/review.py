@@ -24,10 +24,13 @@ PATIENT_WORDS = re.compile(
 HUMAN_RESULT_WORDS = re.compile(
     PATIENT_WORDS.pattern + r"|\b(?:plasma|serum|urine|saliva|bile|ascites|effusions?|survival|prognos\w*|"
     r"AUCs?|sensitivity|diagnos\w*|TNM|stages? [IV]+|healthy|controls|recurrence|relapse|tissues?)\b")
-#: words that say a result was measured in a living animal
+#: words that can only mean a result in living animals
+IN_VIVO_WORDS = re.compile(
+    r"(?i)\b(?:mice|rats|zebrafish|in vivo|xenografts?|orthotopic\w*|injected|intravenous\w*|tail[- ]vein|"
+    r"syngeneic|chorioallantoic|animals)\b")
+#: words that suggest a result in animals when the row is graded so (a metastasis count, a mouse model)
 ANIMAL_WORDS = re.compile(
-    r"(?i)\b(?:mice|mouse|murine|rats?|zebrafish|in vivo|xenografts?|animals?|orthotopic|"
-    r"injected|intravenous(?:ly)?|tail[- ]vein|syngeneic|nude|chorioallantoic|chick|"
+    IN_VIVO_WORDS.pattern + r"|\b(?:mouse|murine|rat|chick|"
     r"(?:lung|liver|brain|bone|lymph[- ]node|peritoneal|distant|distant-organ|spontaneous) metastas[ie]s|"
     r"tumou?r growth|homed|colonisation|colonization)\b")
 #: words that name only cells in culture
@@ -55,15 +58,15 @@ def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
     if level in ("human_observational", "clinical_trial") and not HUMAN_RESULT_WORDS.search(finding):
         flags.append(("evidence_level", f"graded {level} but the finding states no result in patients; grade "
                                         "it by what it states, or add the patient result"))
-    if level == "human_observational" and ANIMAL_WORDS.search(finding):
-        word = ANIMAL_WORDS.search(finding).group()
+    if level == "human_observational" and IN_VIVO_WORDS.search(finding):
+        word = IN_VIVO_WORDS.search(finding).group()
         flags.append(("finding", f"graded human_observational but the finding also states an animal result "
                                  f"('{word}'); give that result its own animal row"))
     if level == "animal" and not ANIMAL_WORDS.search(finding):
         flags.append(("evidence_level", "graded animal but the finding states no result in animals; grade it "
                                         "in_vitro, or say what was done in vivo"))
-    if level == "in_vitro" and ANIMAL_WORDS.search(finding):
-        word = ANIMAL_WORDS.search(finding).group()
+    if level == "in_vitro" and IN_VIVO_WORDS.search(finding):
+        word = IN_VIVO_WORDS.search(finding).group()
         flags.append(("evidence_level", f"graded in_vitro but the finding states an in vivo result ('{word}'); "
                                         "grade it animal or give that result its own row"))
     return flags
