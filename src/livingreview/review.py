@@ -18,7 +18,8 @@ from livingreview.schema import EVIDENCE_TABLES, TABLES
 #: words that say a result was measured in people
 PATIENT_WORDS = re.compile(
     r"(?i)\b(?:patients?|cohorts?|subjects|participants|individuals|women|men|donors|cases|healthy controls?|"
-    r"people|survival of|clinical(?:ly)?|trial|human (?:plasma|serum|tissues?|samples?|metastases|tumou?rs)|"
+    r"people|survival of (?!mice|rats|animals)|clinical(?:ly)? (?:outcomes?|responses?|benefit)|trials?|in humans|"
+    r"human (?:plasma|serum|tissues?|samples?|metastases|tumou?rs|afferent lymph\w*)|"
     r"in (?:plasma|serum|urine|saliva|bile|ascites)|(?:plasma|serum|urine|tissue|tumou?r) samples)\b")
 #: words that say a result came from people, even when the row does not say 'patients' (a biomarker's AUC)
 HUMAN_RESULT_WORDS = re.compile(
@@ -27,13 +28,22 @@ HUMAN_RESULT_WORDS = re.compile(
 #: words that can only mean a result in living animals
 IN_VIVO_WORDS = re.compile(
     r"(?i)\b(?:mice|rats|zebrafish|in vivo|xenografts?|orthotopic\w*|injected|intravenous\w*|tail[- ]vein|"
-    r"syngeneic|chorioallantoic|animals)\b")
+    r"syngeneic|chorioallantoic|animals|animal (?:experiments?|models?))\b")
 #: words that suggest a result in animals when the row is graded so (a metastasis count, a mouse model)
 ANIMAL_WORDS = re.compile(
     IN_VIVO_WORDS.pattern + r"|\b(?:mouse|murine|rat|chick|"
-    r"(?:lung|liver|brain|bone|lymph[- ]node|peritoneal|distant|distant-organ|spontaneous) metastas[ie]s|"
-    r"tumou?r growth|homed|colonisation|colonization)\b")
-#: words that name only cells in culture
+    r"(?:lung|liver|brain|bone|lymph[- ]node|peritoneal|pulmonary|distant|distant-organ|spontaneous) "
+    r"metastas[ie]s|tumou?r growth|form tumou?rs|homed|colonisation|colonization)\b")
+#: where people or animals are only the source of the cells or vesicles studied ('EVs from patients', 'of obese
+#: mice', 'patient-derived'), not where the result was measured
+SOURCE_PHRASE = re.compile(
+    r"(?i)\b(?:(?:exosomes|EVs|sEVs|vesicles|microvesicles|microparticles|cells|fibroblasts|CAFs|MSCs|adipocytes|"
+    r"sera|plasma|serum|fractions|lines|ascites|material|tumou?rs)"
+    r"(?:\s+(?:isolated|derived|obtained|collected|purified))?\s+(?:from|of)\s+(?:the\s+same\s+)?"
+    r"(?:[\w-]+\s+){0,5}?(?:patients?|women|men|donors|humans|mice|rats)"
+    r"(?:\s+(?:and|or|vs\.?|versus)\s+(?:[\w-]+\s+){0,4}?(?:patients?|women|men|donors|humans|mice|rats))*"
+    r"|(?:patient|donor|PDX)-derived|patient\s+[\w-]+-derived)")
+#: the levels below people
 PRECLINICAL = ("in_vitro", "animal")
 #: two findings of one paper this alike state the same result
 SAME_FINDING = 0.85
@@ -43,9 +53,17 @@ def _similar(a: str, b: str) -> float:
     return SequenceMatcher(None, a.lower(), b.lower(), autojunk=False).ratio()
 
 
+def _measured(text: str) -> str:
+    """``text`` without the phrases that name only where the material came from."""
+    return SOURCE_PHRASE.sub(" ", text)
+
+
 def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
     """(column, message) for each way one row's grade disagrees with what it states."""
-    level, finding, model = row["evidence_level"], row["finding"], row["model"]
+    # people named only as the source of the material do not make a preclinical result a human one; but a human
+    # row may well state its result about such material ('PD-L1 DNA was present in EVs from patients')
+    level, stated = row["evidence_level"], row["finding"]
+    finding, model = _measured(stated), _measured(row["model"])
     flags = []
     if level in PRECLINICAL and PATIENT_WORDS.search(finding):
         word = PATIENT_WORDS.search(finding).group()
@@ -55,7 +73,7 @@ def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
         word = PATIENT_WORDS.search(model).group()
         flags.append(("model", f"the model lists patient material ('{word}') but the row is graded {level}; "
                                "list only the models behind this finding"))
-    if level in ("human_observational", "clinical_trial") and not HUMAN_RESULT_WORDS.search(finding):
+    if level in ("human_observational", "clinical_trial") and not HUMAN_RESULT_WORDS.search(stated):
         flags.append(("evidence_level", f"graded {level} but the finding states no result in patients; grade "
                                         "it by what it states, or add the patient result"))
     if level == "human_observational" and IN_VIVO_WORDS.search(finding):
@@ -75,7 +93,9 @@ def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
 def _pair_flags(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     """(line, column, message) for rows of one paper that repeat, or contradict, another row's grade."""
     flags = []
-    for _, group in frame.groupby("citekeys", sort=False):
+    # rows of one paper that differ in a structured field (cancer type, marker, organ...) state different results
+    same = [c for c in frame.columns if c not in ("id", "source", "model", "evidence_level", "finding", "added")]
+    for _, group in frame.groupby(same, sort=False, dropna=False):
         for (line_a, a), (line_b, b) in combinations(group.iterrows(), 2):
             likeness = _similar(a["finding"], b["finding"])
             if likeness < SAME_FINDING:
