@@ -115,7 +115,7 @@ def test_thousands_of_markers_stay_within_the_chart_limit(review):
 
     lines = review.path(B).read_text(encoding="utf-8").splitlines()
     first = lines[1].split(",")
-    rows = [",".join([f"BIOM-{i + 10:04d}", first[1], first[2], first[3], f"marker {i}", *first[5:]])
+    rows = [",".join([f"BIOM-{i + 10:04d}", *first[1:5], f"marker {i}", *first[6:]])
             for i in range(6000)]
     review.path(B).write_text("\n".join([*lines, *rows]) + "\n", encoding="utf-8")
     ev = lr.load(review.root)

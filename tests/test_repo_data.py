@@ -61,7 +61,7 @@ def test_planted_faults_in_a_copy_of_the_repository_are_each_located(tmp_path):
     organ_line = 2
     mech[2] = mech[2].split(",", 1)[0] + ",nosuchkey2099," + mech[2].split(",", 2)[2]  # unknown citekey
     mech[3] = mech[4].split(",", 1)[0] + "," + mech[3].split(",", 1)[1]  # duplicate id of line 5
-    mech[5] = ",".join([*mech[5].split(",")[:2], "", *mech[5].split(",")[3:]])  # missing cancer_type
+    mech[5] = ",".join([*mech[5].split(",")[:3], "", *mech[5].split(",")[4:]])  # missing cancer_type
     (root / "data/pmn.csv").write_text("".join(pmn), encoding="utf-8")
     (root / "data/mechanisms.csv").write_text("".join(mech), encoding="utf-8")
     bib = (root / "references.bib").read_text(encoding="utf-8")

@@ -6,6 +6,7 @@ import pytest
 
 import livingreview as lr
 from livingreview import summaries as s
+from livingreview.vocab import STAGE, STRATEGY
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def test_multi_valued_processes_are_exploded(ev):
 
 def test_pipeline_has_all_strategy_stage_cells(ev):
     df = s.strategy_by_stage(ev)
-    assert len(df) == 6 * 6
+    assert len(df) == len(STRATEGY.values) * len(STAGE.values)
     hit = df[df["rows"] > 0]
     assert hit[["strategy", "stage"]].astype(str).values.tolist() == [["Inhibit EV secretion", "Animal"]]
 

@@ -173,8 +173,8 @@ def test_wrong_encoding_gives_line(review):
 
 def test_multiline_cell_keeps_line_numbers(review):
     review.replace(M, '"Synthetic fixture finding two, with a comma."', '"Synthetic fixture\nfinding two."')
-    review.append(M, "MECH-0003,alpha2020,breast,small_ev,migration,a,b,,x,mirna,m,in_vitro,f,2026-01-01\n")
-    review.replace(M, "MECH-0003,alpha2020,breast", "MECH-0003,alpha2020,brest")
+    review.append(M, "MECH-0003,alpha2020,PMID:1,breast,small_ev,migration,a,b,,x,mirna,m,in_vitro,f,2026-01-01\n")
+    review.replace(M, "MECH-0003,alpha2020,PMID:1,breast", "MECH-0003,alpha2020,PMID:1,brest")
     assert errors(review.root) == [
         "data/mechanisms.csv:5:cancer_type: unknown value 'brest' for cancer_type; expected one of: "
         + ", ".join(__import__("livingreview").VOCABULARIES["cancer_type"].values)

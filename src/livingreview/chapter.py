@@ -80,12 +80,18 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
 
 
 def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[str, str] | None = None) -> Markdown:
-    """One table per group (e.g. per hallmark), at most ``limit`` rows each; the rest are in the explorer."""
-    from livingreview.render import escape_md, limit_groups
+    """One section per group (e.g. per hallmark), at most ``limit`` findings each; the rest are in the explorer.
+
+    A frame with a ``finding`` column is shown as finding blocks (the sentence at full width, its facts as chips,
+    its citation and record beside it); any other frame as a table.
+    """
+    from livingreview.render import escape_md, finding_blocks, limit_groups
 
     parts = []
     for value, rows, left_out in limit_groups(df, group, limit):
-        text = f"### {escape_md(value)}\n\n" + markdown_table(rows.drop(columns=[group]), labels=labels)
+        rows = rows.drop(columns=[group])
+        shown = finding_blocks(rows, labels) if "finding" in rows.columns else markdown_table(rows, labels=labels)
+        text = f"### {escape_md(value)}\n\n" + shown
         if left_out:
             text += (f"\n\n*… and {left_out} more rows in this group: search them in the explorer of the "
                      "Evidence map chapter.*")

@@ -72,6 +72,58 @@ def markdown_table(df: pd.DataFrame, cite_column: str | None = "citekeys", label
     return "\n".join(lines)
 
 
+#: where each kind of record id opens, for the link beside a row's citation
+RECORD_LINKS = (
+    (re.compile(r"^PMID:([1-9][0-9]{0,8})$"), "PubMed {0}", "https://pubmed.ncbi.nlm.nih.gov/{0}/"),
+    (re.compile(r"^(PMC[1-9][0-9]{0,9})$"), "{0}", "https://pmc.ncbi.nlm.nih.gov/articles/{0}/"),
+    (re.compile(r"^doi:(10\.[0-9]{4,9}/[!-~]+)$"), "DOI", "https://doi.org/{0}"),
+)
+
+
+def record_link(identifier: str) -> str:
+    """An HTML link to the record a row names in ``source`` (validated ids only; anything else is dropped)."""
+    from urllib.parse import quote
+
+    for pattern, label, url in RECORD_LINKS:
+        found = pattern.match(identifier)
+        if found:
+            target = url.format(quote(found.group(1), safe="/:;()._-"))
+            return (f'<a class="lr-record" href="{escape(target)}" title="Record behind this row: '
+                    f'{escape(identifier)}">{escape(label.format(found.group(1)))}</a>')
+    return ""
+
+
+def _items(value: object) -> list[str]:
+    if isinstance(value, (tuple, list)):
+        return [str(v) for v in value]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return []
+    return [str(value)]
+
+
+def finding_blocks(df: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
+    """Each row as a block: its id (an anchor), its fields as labelled chips, then the finding at full width with
+    its citation and a link to the record behind it. Every data value is escaped."""
+    labels = labels or {}
+    fields = [c for c in df.columns if c not in ("id", "finding", "citekeys", "source")]
+    blocks = []
+    for row in df.to_dict(orient="records"):
+        chips = []
+        for col in fields:
+            text = "; ".join(_items(row[col]))
+            if text:
+                label = escape_md(labels.get(col, col.replace("_", " ").capitalize()))
+                chips.append(f'<span class="lr-chip"><span class="lr-chip-label">{label}</span> '
+                             f'{escape_md(text)}</span>')
+        row_id = str(row.get("id", ""))
+        head = anchor(row_id) + (f'<span class="lr-row-id">{escape_md(row_id)}</span> ' if row_id else "")
+        links = " ".join(filter(None, (record_link(i) for i in _items(row.get("source")))))
+        tail = " ".join(filter(None, (cite(_items(row.get("citekeys"))), links)))
+        blocks.append(":::{div} lr-finding\n" + head + " ".join(chips) + "\n\n"
+                      + escape_md(row.get("finding", "")) + (f" {tail}" if tail else "") + "\n:::")
+    return "\n\n".join(blocks)
+
+
 def chart_html(spec: dict, name: str) -> str:
     """A chart container with its Vega-Lite spec as inert JSON; the book's script draws it."""
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())

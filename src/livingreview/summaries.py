@@ -198,6 +198,8 @@ def _summary(ev: Evidence, table: str, columns: dict[str, Vocabulary | None], so
         else:
             out[col] = df[col]
     out["citekeys"] = df["citekeys"]
+    if "source" in df.columns:
+        out["source"] = df["source"]
     return out.sort_values([*sort, "id"], kind="stable").reset_index(drop=True)
 
 

@@ -1,0 +1,168 @@
+"""Evidence you can audit (issue 13): the review check, the source column, and no curation notes in cells."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import REPO
+from livingreview.cli import main
+from livingreview.docs import data_model
+from livingreview.review import review_problems
+from livingreview.schema import TABLES
+from livingreview.validate import check
+
+M = "data/mechanisms.csv"
+#: the fixture's second mechanisms row, as the file holds it
+SECOND = ('MECH-0002,alpha2020;beta2021,doi:10.5555/fixture.0001;PMID:1,lung,microvesicle,angiogenesis,tumour cells,'
+          'endothelial cells,,VEGF;miR-2,protein;mirna,fixture mouse,animal,"Synthetic fixture finding two, with a '
+          'comma.",2026-01-02')
+
+
+def all_flags(root) -> list[str]:
+    checked = check(root)
+    assert not checked.errors, checked.errors
+    return [str(p) for p in review_problems(checked.frames)]
+
+
+def flags(root) -> list[str]:
+    """The flags of rows other than the fixture's synthetic ones (whose placeholder findings state no level)."""
+    return [f for f in all_flags(root) if "MECH-0002:" in f or "MECH-0003:" in f or "MECH-0004:" in f]
+
+
+def plant(review, model: str, level: str, finding: str) -> None:
+    review.replace(M, SECOND, SECOND.replace("fixture mouse,animal,", f"{model},{level},").replace(
+        '"Synthetic fixture finding two, with a comma."', f'"{finding}"'))
+
+
+def test_placeholder_findings_that_state_no_level_are_flagged(review):
+    # the fixture's findings say nothing of where they were measured: only the in_vitro ones pass
+    found = all_flags(review.root)
+    assert sorted({f.split(": warning: ")[1].split(":")[0] for f in found}) == [
+        "BIOM-0001", "BIOM-0002", "MECH-0002", "PMN-0001", "THER-0001"]
+
+
+@pytest.mark.parametrize(("model", "level", "finding", "column", "says"), [
+    # the audit's cases: a patient result graded as preclinical, in both places it shows
+    ("serum of patients and healthy subjects", "animal",
+     "Circulating exosomes detected cancer in patients with absolute sensitivity.", "evidence_level",
+     "states a result in people ('patients') but is graded animal"),
+    ("cell lines; mouse xenografts; a patient cohort", "animal",
+     "Exosomes increased lung metastasis of xenografts in mice.", "model", "the model lists patient material"),
+    # a mouse result graded as human because the model also lists patients
+    ("mouse models; patient plasma exosomes", "human_observational",
+     "Blocking the integrin reduced exosome uptake and lung metastasis in mice.", "evidence_level",
+     "graded human_observational but the finding states no result in patients"),
+    ("cell lines", "in_vitro", "Exosomes injected into mice increased metastasis.", "evidence_level",
+     "graded in_vitro but the finding states an in vivo result ('injected')"),
+    ("cell lines", "animal", "Exosomes made endothelial monolayers leaky.", "evidence_level",
+     "graded animal but the finding states no result in animals"),
+])
+def test_a_misgraded_row_is_one_located_warning(review, model, level, finding, column, says):
+    plant(review, model, level, finding)
+    found = flags(review.root)
+    assert found and all(f.startswith(f"{M}:3:") for f in found), found
+    assert any(f.startswith(f"{M}:3:{column}: warning: MECH-0002: ") and says in f for f in found), found
+
+
+@pytest.mark.parametrize(("model", "level", "finding"), [
+    # people named only as the source of the vesicles tested in culture or in mice
+    ("plasma EVs of 32 patients and 20 healthy women applied to cell lines", "in_vitro",
+     "Circulating EVs from women with breast cancer promoted migration of cancer cells."),
+    ("exosomes isolated from patients; mouse lung metastasis models", "animal",
+     "Exosomes isolated from patients with non-metastatic melanoma suppressed lung metastasis in mice."),
+    ("patient-derived fibroblasts", "in_vitro", "Exosomes from patient-derived fibroblasts fed cancer cells."),
+    ("serum of 120 gastric cancer cases", "human_observational",
+     "Serum exosomal HOTTIP gave an AUC of 0.827 for gastric cancer."),
+])
+def test_a_correctly_graded_row_is_not_flagged(review, model, level, finding):
+    plant(review, model, level, finding)
+    assert flags(review.root) == []
+
+
+MOUSE = "Exosomes increased lung metastasis in mice."
+PLANTED = SECOND.replace('"Synthetic fixture finding two, with a comma."', MOUSE)
+
+
+def test_the_same_result_graded_twice_and_a_near_duplicate_are_flagged(review):
+    plant(review, "fixture mouse", "animal", MOUSE)
+    twin = PLANTED.replace("MECH-0002", "MECH-0003")
+    review.append(M, twin.replace("fixture mouse,animal,", "fixture mouse,in_vitro,") + "\n")
+    review.append(M, twin.replace("MECH-0003", "MECH-0004") + "\n")
+    found = flags(review.root)
+    assert any(f.startswith(f"{M}:4:evidence_level: warning: MECH-0003: same paper and nearly the same finding as "
+                            "MECH-0002 (line 3) but graded in_vitro") for f in found), found
+    assert any(f.startswith(f"{M}:5:finding: warning: MECH-0004: nearly the same finding as MECH-0002") for f in found)
+
+
+def test_rows_of_one_paper_that_differ_in_a_field_are_different_results(review):
+    plant(review, "fixture mouse", "animal", MOUSE)
+    review.append(M, PLANTED.replace("MECH-0002", "MECH-0003").replace(",lung,", ",breast,") + "\n")
+    assert flags(review.root) == []
+
+
+def test_validate_review_prints_the_warnings_and_passes(review):
+    plant(review, "cell lines", "animal", "Exosomes made endothelial monolayers leaky.")
+    result = CliRunner().invoke(main, ["validate", "--review", "--root", str(review.root)])
+    assert result.exit_code == 0, result.output
+    assert f"{M}:3:evidence_level: warning: MECH-0002: graded animal" in result.output
+    assert result.output.strip().splitlines()[-1].endswith(f"{len(all_flags(review.root))} warning(s)")
+    plain = CliRunner().invoke(main, ["validate", "--root", str(review.root)])
+    assert "MECH-0002: graded" not in plain.output
+
+
+def test_the_repository_has_no_review_flags():
+    assert all_flags(REPO) == []
+
+
+@pytest.mark.parametrize("note", [
+    "full abstract not retrieved in this task; finding per verified_refs.tsv",
+    "zhangq2021's own text not retrieved",
+    "biogenesis not described in the abstract",
+    "mouse models (per verified_refs.tsv finding)",
+    "not specified in abstract",
+    "SECONDARY (review table): 100-1000 nm",
+])
+def test_a_curation_note_in_any_text_cell_is_a_located_error(review, note):
+    review.replace(M, "fixture mouse,animal,", f'"fixture mouse; {note}",animal,')
+    errors = [str(p) for p in check(review.root).errors]
+    assert len(errors) == 1 and errors[0].startswith(f"{M}:3:model: '"), errors
+    assert "is a curator's note about sources, not content" in errors[0]
+
+
+@pytest.mark.parametrize(("cell", "ok"), [
+    ("PMID:28104621", True), ("PMC5834026", True), ("doi:10.1093/annonc/mdx004", True),
+    ("PMID:28104621;PMC5834026", True), ("PMID 28104621", False), ("pmid:28104621", False),
+    ("10.1093/annonc/mdx004", False), ("PMID:0123", False), ("https://pubmed.ncbi.nlm.nih.gov/28104621", False),
+])
+def test_source_names_a_record_by_its_canonical_id(review, cell, ok):
+    review.replace(M, "MECH-0002,alpha2020;beta2021,doi:10.5555/fixture.0001;PMID:1,",
+                   f"MECH-0002,alpha2020;beta2021,{cell},")
+    errors = [str(p) for p in check(review.root).errors]
+    if ok:
+        assert errors == []
+    else:
+        assert errors == [f"{M}:3:source: malformed source '{cell}'; expected one or more of 'PMID:28104621', "
+                          "'PMC5834026' or 'doi:10.1093/annonc/mdx004', separated by ';'"], errors
+
+
+def test_every_evidence_table_requires_a_source_and_only_therapies_have_trial_ids():
+    for name in ("mechanisms", "pmn", "therapies", "biomarkers"):
+        assert TABLES[name].column("source").required
+    assert [t for t in TABLES.values() if "trial_id" in t.column_names] == [TABLES["therapies"]]
+
+
+def test_a_malformed_trial_id_is_located(review):
+    review.replace("data/therapies.csv", ",animal,,fewer metastases,", ",animal,NCT123,fewer metastases,")
+    errors = [str(p) for p in check(review.root).errors]
+    assert len(errors) == 1 and errors[0].startswith("data/therapies.csv:2:trial_id: malformed trial_id 'NCT123'")
+    review.replace("data/therapies.csv", ",NCT123,", ",NCT01234567,")
+    assert check(review.root).errors == []
+
+
+def test_the_grading_rule_reaches_the_contributor_docs():
+    docs = data_model(TABLES["pmn"]).set_index("column")
+    assert "Level of the finding as the row states it" in docs.loc["evidence_level", "meaning"]
+    allowed = docs.loc["evidence_level", "allowed values"]
+    assert "animal (Animal model: the stated result was measured in living animals" in allowed
+    assert "human_observational (Human, observational: the stated result was measured in patient samples" in allowed
