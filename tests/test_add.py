@@ -17,7 +17,8 @@ from livingreview.cli import main
 from livingreview.schema import TABLES
 
 P = "data/pmn.csv"
-GOOD = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001", "cancer_type": "breast", "ev_type": "small_ev", "target_organ": "lung",
+GOOD = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",
+       "cancer_type": "breast", "ev_type": "small_ev", "target_organ": "lung",
         "niche_process": "inflammation;myeloid_recruitment", "recipient_cell": "lung fibroblasts",
         "cargo": "S100A4", "cargo_class": "protein", "model": "fixture mouse", "evidence_level": "animal",
         "finding": 'A synthetic finding, with a comma and "quotes".'}
@@ -34,7 +35,8 @@ def test_add_appends_one_row_and_keeps_every_other_byte(review):
     result = add_row(review.root, "pmn", GOOD, today=TODAY)
     after = review.path(P).read_bytes()
     assert after.startswith(before)
-    assert after[len(before):] == (b'PMN-0002,alpha2020,doi:10.5555/fixture.0001,breast,small_ev,lung,inflammation;myeloid_recruitment,'
+    assert after[len(before):] == (b'PMN-0002,alpha2020,doi:10.5555/fixture.0001,breast,small_ev,lung,'
+                                   b'inflammation;myeloid_recruitment,'
                                    b'lung fibroblasts,S100A4,protein,fixture mouse,animal,"A synthetic finding, '
                                    b'with a comma and ""quotes"".",2026-11-01\n')
     assert (result.line, result.row["id"], result.written) == (3, "PMN-0002", True)

@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+import livingreview as lr
 from conftest import REPO
+from livingreview import summaries
 from livingreview.book import build_book
 from livingreview.edit import withdraw_row
 from livingreview.schema import TABLES, Kind
@@ -61,11 +63,17 @@ def book(tmp_path_factory) -> Path:
         shutil.copy(REPO / "_static" / name, root / "_static" / name)
     # a withdrawn row, with a payload in its reason (the What's new chapter lists it)
     withdraw_row(root, "mechanisms", "MECH-0049", "Withdrawn for the test." + PAYLOAD)
-    # a payload in every free-text column of the first row of every table
+    # a payload in every free-text column of the first row each findings page shows, and of every other table
+    shown = {"mechanisms": summaries.mechanism_summary, "pmn": summaries.pmn_summary,
+             "therapies": summaries.therapy_summary, "biomarkers": summaries.biomarker_summary}
+    ev = lr.load(root)
     for table in TABLES.values():
-        if table.name == "withdrawn":
+        if table.name == "withdrawn" or not (root / table.path).exists():
             continue
-        first = next(csv.reader(io.StringIO((root / table.path).read_text(encoding="utf-8").split("\n", 2)[1])))[0]
+        if table.name in shown:
+            first = str(shown[table.name](ev)["id"].iloc[0])
+        else:
+            first = next(csv.reader(io.StringIO((root / table.path).read_text(encoding="utf-8").split("\n", 2)[1])))[0]
         for col in table.columns:
             if col.kind is Kind.TEXT and col.name != "finding":
                 _edit_cell(root / table.path, first, col.name, lambda v: (v or "x") + PAYLOAD)

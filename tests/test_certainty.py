@@ -182,7 +182,8 @@ def test_a_malformed_snapshot_is_a_located_error(released):
 def test_a_contradicting_row_after_a_release_shows_the_change_and_the_row(released):
     before = {r["id"]: r for r in claim_status(lr.load(released.root)).to_dict(orient="records")}
     assert row_changes(lr.load(released.root)).empty
-    released.append("data/mechanisms.csv", "MECH-0003,alpha2020,PMID:1,melanoma,small_ev,migration,tumour cells,,,,mirna,"
+    released.append("data/mechanisms.csv", "MECH-0003,alpha2020,PMID:1,melanoma,small_ev,migration,tumour cells,,,,"
+                                           "mirna,"
                                            "fixture cohort,human_observational,Synthetic contradicting finding.,"
                                            "2026-12-01\n")
     text = released.path("data/claims.csv").read_text()

@@ -14,7 +14,8 @@ from livingreview.tidy import tidy_bytes
 from livingreview.validate import check
 
 M, W, C = "data/mechanisms.csv", "data/withdrawn.csv", "data/claims.csv"
-ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",
+       "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
        "donor_cell": "tumour cells", "model": "fixture cell line", "evidence_level": "in_vitro",
        "cargo_class": "mirna", "finding": "A new fixture finding."}
 

@@ -227,7 +227,8 @@ def test_fast_and_strict_readers_agree_on_any_record(review, monkeypatch, pieces
 
 # --- item 14: add keeps the file's own line endings ---------------------------------------------------------------
 
-ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001", "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
+ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",
+       "cancer_type": "breast", "ev_type": "small_ev", "hallmark": "migration",
        "donor_cell": "tumour cells", "model": "fixture cell line", "evidence_level": "in_vitro", "cargo_class": "mirna",
        "finding": "A new fixture finding."}
 

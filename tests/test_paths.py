@@ -147,7 +147,8 @@ def test_vendor_script_refuses_a_foreign_file(tmp_path):
     assert target.read_text() == "// my own script\n"
 
 
-ROW = ["--set", "citekeys=alpha2020", "--set", "source=doi:10.5555/fixture.0001", "--set", "cancer_type=breast", "--set", "ev_type=small_ev",
+ROW = ["--set", "citekeys=alpha2020", "--set", "source=doi:10.5555/fixture.0001",
+       "--set", "cancer_type=breast", "--set", "ev_type=small_ev",
        "--set", "target_organ=lung", "--set", "niche_process=vascular_leakiness", "--set", "cargo_class=protein",
        "--set", "model=synthetic fixture mouse", "--set", "evidence_level=animal",
        "--set", "finding=A symlinked table keeps its link.", "--set", "recipient_cell=endothelial cell"]

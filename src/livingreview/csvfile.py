@@ -130,6 +130,8 @@ def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]
     try:
         data = (root / rel).read_bytes()
     except FileNotFoundError:
+        if table.optional:  # a review that keeps no such table has an empty one
+            return RawTable(rel, table.column_names, [], []), problems
         return None, [Problem(rel, 1, "-", "file not found; expected a CSV with header: "
                                            + ",".join(table.column_names))]
     except OSError as exc:

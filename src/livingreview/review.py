@@ -101,13 +101,13 @@ def _pair_flags(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
             if likeness < SAME_FINDING:
                 continue
             if a["evidence_level"] != b["evidence_level"]:
-                flags.append((line_b, "evidence_level", f"{b['id']}: same paper and nearly the same finding as {a['id']} "
-                                                        f"(line {line_a}) but graded {b['evidence_level']}, not "
-                                                        f"{a['evidence_level']}"))
+                flags.append((line_b, "evidence_level",
+                              f"{b['id']}: same paper and nearly the same finding as {a['id']} (line {line_a}) but "
+                              f"graded {b['evidence_level']}, not {a['evidence_level']}"))
             else:
-                flags.append((line_b, "finding", f"{b['id']}: nearly the same finding as {a['id']} (line {line_a}) from the "
-                                                 f"same paper ({likeness:.0%} alike); merge the rows or say how "
-                                                 "they differ"))
+                flags.append((line_b, "finding",
+                              f"{b['id']}: nearly the same finding as {a['id']} (line {line_a}) from the same paper "
+                              f"({likeness:.0%} alike); merge the rows or say how they differ"))
     return flags
 
 

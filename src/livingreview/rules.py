@@ -25,6 +25,7 @@ from livingreview.schema import (
     Kind,
     Table,
 )
+from livingreview.vocab import EXCLUSION_REASON
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -346,6 +347,23 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
             problems.append(Problem(path, int(line), "size_nm_min",
                                     f"size_nm_min {df.at[line, 'size_nm_min']} is larger than size_nm_max "
                                     f"{df.at[line, 'size_nm_max']}; expected min <= max"))
+    if "decision_reason" in table.row_checks and {"decision", "reason"} <= set(df.columns):
+        for line, row in df.iterrows():
+            decision, reason = row["decision"], row["reason"]
+            if decision == "exclude" and not isinstance(reason, str):
+                problems.append(Problem(path, int(line), "reason", "an exclusion needs its reason; expected one of: "
+                                        + ", ".join(EXCLUSION_REASON.values)))
+            elif decision in ("include", "pending") and isinstance(reason, str):
+                problems.append(Problem(path, int(line), "reason", f"reason '{reason}' given for decision "
+                                                                   f"'{decision}'; expected an empty cell (only an "
+                                                                   "exclusion has a reason)"))
+            if reason == "duplicate" and not isinstance(row.get("duplicate_of"), str):
+                problems.append(Problem(path, int(line), "duplicate_of", "a duplicate needs the id of the record "
+                                                                         "it repeats; expected SCR-... here"))
+            if isinstance(row.get("citekey"), str) and decision != "include":
+                problems.append(Problem(path, int(line), "citekey", f"a citekey on a record with decision "
+                                                                    f"'{decision}'; expected it only on an "
+                                                                    "inclusion"))
     return problems
 
 

@@ -67,6 +67,8 @@ class Column:
             what = "one of: " + ", ".join(self.vocab.values)
             return ("one or more terms separated by ';', each " if self.multi else "") + what
         if self.kind is Kind.INTEGER:
+            if self.minimum is not None and self.maximum is not None:
+                return f"a whole number from {self.minimum:g} to {self.maximum:g}"
             return f"a whole number >= {self.minimum:g}" if self.minimum is not None else "a whole number"
         if self.kind is Kind.NUMBER:
             return f"a number from {self.minimum:g} to {self.maximum:g}"
@@ -96,6 +98,8 @@ class Table:
     description: str
     columns: tuple[Column, ...]
     row_checks: tuple[str, ...] = field(default=())
+    #: a review without this file has an empty table (a review need not keep an intake ledger)
+    optional: bool = False
 
     @property
     def path(self) -> str:
@@ -293,7 +297,53 @@ WITHDRAWN = Table(
     ),
 )
 
+SEARCHES = Table(
+    "searches",
+    "Search log",
+    "SRCH",
+    "One row per search run: where, the exact query, when, and how many records it returned.",
+    (
+        _id("SRCH"),
+        Column("date", Kind.DATE, "Date the search was run (ISO)."),
+        _vocab(v.SEARCH_SOURCE, name="source"),
+        _text("query", "The exact query string as run; for a manual source, how the records were identified."),
+        Column("records", Kind.INTEGER, "Records the search returned (for a manual source, records identified).",
+               minimum=0),
+        _text("notes", "Limits, filters or anything else needed to rerun the search.", required=False),
+    ),
+    optional=True,
+)
+
+SCREENING = Table(
+    "screening",
+    "Screening ledger",
+    "SCR",
+    "One row per record identified by a search, with the screening decision and, for an exclusion, why.",
+    (
+        _id("SCR"),
+        Column("doi", Kind.IDENTIFIER, "DOI of the record, as printed (without 'doi:').", required=False,
+               pattern=DOI_PATTERN.replace("[!-~]", "[!-:<-~]"), pattern_hint="a DOI such as '10.1038/ncb2000'"),
+        Column("pmid", Kind.IDENTIFIER, "PubMed id of the record.", required=False, pattern=PMID_PATTERN,
+               pattern_hint="a PubMed id: digits, not starting with 0"),
+        _text("title", "Title of the record, as printed."),
+        Column("year", Kind.INTEGER, "Publication year.", required=False, minimum=1800, maximum=2100),
+        Column("search", Kind.IDREFS, "Id of the search that found the record (SRCH-...)."),
+        _vocab(v.SCREEN_STAGE, name="stage"),
+        _vocab(v.DECISION),
+        _vocab(v.EXCLUSION_REASON, name="reason", required=False),
+        Column("duplicate_of", Kind.IDREFS, "For a duplicate: the id of the record it repeats.", required=False),
+        Column("citekey", Kind.CITEKEYS, "For an inclusion: the library entry the record became (empty while "
+               "awaiting extraction).", required=False),
+        Column("screened", Kind.DATE, "Date of the decision, or of identification while pending (ISO)."),
+        _text("screener", "Who made the decision."),
+    ),
+    row_checks=("decision_reason",),
+    optional=True,
+)
+
 EVIDENCE_TABLES = ("mechanisms", "pmn", "therapies", "biomarkers")
+#: the intake tables: how records were found and screened, validated like the evidence
+INTAKE_TABLES = ("searches", "screening")
 
 TABLES: dict[str, Table] = {t.name: t for t in (MECHANISMS, PMN, THERAPIES, BIOMARKERS, EV_SUBTYPES, CLAIMS,
-                                                WITHDRAWN)}
+                                                WITHDRAWN, SEARCHES, SCREENING)}

@@ -17,9 +17,10 @@ from livingreview.bib import Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
+from livingreview.intake import ledger_problems
 from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
-from livingreview.schema import TABLES, Kind
+from livingreview.schema import EVIDENCE_TABLES, INTAKE_TABLES, TABLES, Kind
 
 CITE_ROLE_RE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
@@ -215,7 +216,7 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
             # a cell that broke a rule is not looked up again, but its keys still count as cited
             citations[cell] = [int(x) for x in lines if x not in flagged]
     ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
-    keep = keep_frame or name in ("claims", "withdrawn")  # read again by the cross-table checks
+    keep = keep_frame or name in ("claims", "withdrawn", *INTAKE_TABLES)  # read again by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
     return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None)
@@ -282,6 +283,11 @@ def check(root: Path | str, frames: bool = True) -> Checked:
     problems += _withdrawn_problems(log, ids)
     cited = {cell for r in results for cell in r.citations}
     problems += _uncited_warnings(cited, library, root)
+    evidence_keys = {k for r in results if r.name in (*EVIDENCE_TABLES, "ev_subtypes") for cell in r.citations
+                     for k in split_multi(cell)}
+    problems += ledger_problems(by_name["searches"].frame if "searches" in by_name else None,
+                                by_name["screening"].frame if "screening" in by_name else None, library,
+                                evidence_keys - {""})
     kept = {r.name: r.frame for r in results if frames and r.frame is not None}
     rows = {r.name: r.rows for r in results if r.readable}
     releases, release_problems = read_releases(root)

@@ -214,6 +214,44 @@ TABLE = _vocab(
     ev_subtypes="EV subtypes",
 )
 
+SEARCH_SOURCE = _vocab(
+    "search_source",
+    "Where a search was run.",
+    pubmed="PubMed (E-utilities)",
+    crossref="Crossref",
+    openalex="OpenAlex",
+    europepmc="Europe PMC",
+    manual="Manual identification (no database query)",
+)
+
+SCREEN_STAGE = _vocab(
+    "screen_stage",
+    "How far a record was read before the decision.",
+    title_abstract="Title and abstract",
+    full_text="Full text",
+)
+
+DECISION = _vocab(
+    "decision",
+    "What screening decided about a record.",
+    include="Included",
+    exclude="Excluded",
+    pending="Awaiting screening",
+)
+
+EXCLUSION_REASON = _vocab(
+    "exclusion_reason",
+    "Why a record was excluded (required for an exclusion, empty otherwise).",
+    not_about_evs="Not about extracellular vesicles",
+    not_about_metastasis="Not about cancer or metastasis",
+    review_or_editorial="Review, editorial or comment",
+    no_primary_data="No primary data on the question",
+    duplicate="Duplicate of another record",
+    retracted="Retracted",
+    not_retrievable="Record or full text not retrievable",
+    incomplete_record="Record lacks what the review must cite (authors, DOI or PMID)",
+)
+
 CERTAINTY = _vocab(
     "certainty",
     "How sure a claim is, by the review's certainty rule (lowest first).",
@@ -239,5 +277,9 @@ VOCABULARIES: dict[str, Vocabulary] = {
         USE,
         TABLE,
         CERTAINTY,
+        SEARCH_SOURCE,
+        SCREEN_STAGE,
+        DECISION,
+        EXCLUSION_REASON,
     )
 }

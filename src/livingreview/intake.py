@@ -1,0 +1,121 @@
+"""The intake ledger: how records were found (``searches``) and screened (``screening``), checked both ways.
+
+A record found twice is recorded as a duplicate, never dropped; every paper cited as evidence has a screening
+record that included it; a retracted paper cannot be included.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import pandas as pd
+
+from livingreview.bib import Library
+from livingreview.errors import Problem, Severity
+from livingreview.rules import split_multi
+from livingreview.schema import TABLES
+
+SEARCHES, SCREENING = TABLES["searches"].path, TABLES["screening"].path
+
+
+def normal_title(title: str) -> str:
+    """A title reduced to lower-case letters and digits, so that case, accents and punctuation do not hide a repeat."""
+    text = unicodedata.normalize("NFKD", title)
+    return re.sub(r"[^a-z0-9]", "", "".join(c for c in text if not unicodedata.combining(c)).lower())
+
+
+def record_keys(doi: object, pmid: object, title: object) -> list[tuple[str, str]]:
+    """The (kind, value) pairs by which two records are the same paper."""
+    keys = []
+    if isinstance(doi, str) and doi:
+        keys.append(("DOI", doi.lower()))
+    if isinstance(pmid, str) and pmid:
+        keys.append(("PMID", pmid))
+    if isinstance(title, str) and len(normal_title(title)) >= 20:  # a short title says too little to match on
+        keys.append(("title", normal_title(title)))
+    return keys
+
+
+Rows = list[tuple[int, dict[str, str | None]]]
+
+
+def _duplicates(screening: Rows) -> list[Problem]:
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    problems = []
+    for line, row in screening:
+        if row.get("reason") == "duplicate":
+            continue
+        for kind, value in record_keys(row.get("doi"), row.get("pmid"), row.get("title")):
+            if (kind, value) in seen:
+                first_line, first_id = seen[(kind, value)]
+                shown = "title" if kind == "title" else f"{kind} {value}"
+                problems.append(Problem(SCREENING, line, "doi" if kind == "DOI" else kind.lower(),
+                                        f"{row['id']} has the same {shown} as {first_id} (line {first_line}); "
+                                        f"expected it recorded as decision=exclude, reason=duplicate, "
+                                        f"duplicate_of={first_id}"))
+                break
+            seen[(kind, value)] = (line, str(row["id"]))
+    return problems
+
+
+def _references(screening: Rows, searches: Rows, library: Library, cited: set[str]) -> list[Problem]:
+    problems = []
+    search_ids = {row["id"] for _, row in searches}
+    record_ids = {row["id"] for _, row in screening}
+    for line, row in screening:
+        rid = row["id"]
+        for ref in split_multi(row["search"] or ""):
+            if ref and ref not in search_ids:
+                problems.append(Problem(SCREENING, line, "search", f"{rid}: search '{ref}' is not an id of "
+                                                                         f"{SEARCHES}; expected a SRCH id there"))
+        dup = row.get("duplicate_of")
+        if dup and dup not in record_ids:
+            problems.append(Problem(SCREENING, line, "duplicate_of",
+                                    f"{rid}: '{dup}' is not an id of {SCREENING}; expected the record it repeats"))
+        key = row.get("citekey")
+        if not key:
+            continue
+        if key not in library:
+            problems.append(Problem(SCREENING, line, "citekey", f"{rid}: unknown citekey '{key}'; expected an "
+                                                                       "entry of references.bib"))
+            continue
+        entry = library[key]
+        if row["decision"] == "include" and entry.retracted:
+            problems.append(Problem(SCREENING, line, "decision", f"{rid}: '{key}' is retracted and cannot be "
+                                                                        "included; expected decision=exclude, "
+                                                                        "reason=retracted"))
+        for column in ("doi", "pmid"):
+            mine, theirs = row.get(column), entry.fields.get(column, "")
+            if mine and theirs and mine.lower() != theirs.lower():
+                problems.append(Problem(SCREENING, line, column, f"{rid}: {column} {mine} differs from "
+                                                                        f"'{key}' in references.bib ({theirs})"))
+    included = {row["citekey"]: line for line, row in screening if row["decision"] == "include" and row["citekey"]}
+    for key in sorted(cited - set(included)):
+        if key in library:
+            problems.append(Problem(library.path, library[key].line, "-",
+                                    f"entry '{key}' is cited as evidence but no screening record includes it; "
+                                    f"expected a row of {SCREENING} with decision=include, citekey={key}"))
+    for key in sorted(set(included) - cited):
+        if key in library:
+            problems.append(Problem(SCREENING, included[key], "citekey", f"'{key}' is included but no evidence row cites it "
+                                                                 "yet (awaiting extraction)", Severity.WARNING))
+    return problems
+
+
+def records(frame: pd.DataFrame) -> list[tuple[int, dict[str, str | None]]]:
+    """(file line, row) for each row, every cell a non-empty string or None (frames may hold NaN when empty)."""
+    return [(line, {k: (v if isinstance(v, str) and v else None) for k, v in row.items()})
+            for line, row in zip(frame.index, frame.to_dict(orient="records"), strict=True)]
+
+
+def ledger_problems(searches: pd.DataFrame | None, screening: pd.DataFrame | None, library: Library,
+                    cited: Iterable[str]) -> list[Problem]:
+    """Every problem of the intake ledger against itself, the search log and the library.
+
+    A review with no screening records keeps no ledger, and nothing is required of it.
+    """
+    if screening is None or searches is None or screening.empty:
+        return []
+    return _duplicates(records(screening)) + _references(records(screening), records(searches), library, set(cited))
