@@ -37,7 +37,7 @@ def inputs_fingerprint(root: Path) -> str:
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "living.toml"):
         if (root / name).exists():
             digest.update(name.encode() + b"\0" + (root / name).read_bytes())
     # a release changes every claim's history (rare, so a full rebuild is fine)
@@ -315,7 +315,27 @@ def stamped_config(root: Path) -> str:
         parts.append(f"commit <code>{s['commit']}</code>")
     footer = '<p class="lr-stamp">' + " · ".join(str(escape(p)) if "<code>" not in p else p for p in parts) + "</p>"
     config.setdefault("html", {})["extra_footer"] = footer
+    announcement = living_announcement(root)
+    if announcement:
+        config["html"]["announcement"] = announcement
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
+def living_announcement(root: Path) -> str:
+    """The living status shown at the top of every page (HTML), or nothing for a review with no search log."""
+    import datetime as dt
+
+    from markupsafe import escape
+
+    from livingreview.evidence import load
+    from livingreview.living import living_status, status_text
+
+    ev = load(root)
+    if ev["searches"].empty:
+        return ""
+    st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())
+    css = "lr-living lr-living-overdue" if st.overdue else "lr-living"
+    return f'<span class="{css}">{escape(status_text(st))}</span>'
 
 
 def vendor_scripts(root: Path) -> Path:

@@ -323,3 +323,93 @@ def cite_example(identifier: str) -> Markdown:
         except CiteError as exc:
             return Markdown(fenced([f"$ livingreview cite {identifier} --offline", f"error: {exc}"]))
     return Markdown(escape_md(f"would add '{result.key}' (metadata from {result.source})"))
+
+
+def living_status_block(ev: Evidence) -> Markdown:
+    """The review's living status: cadence, last search, records awaiting screening, next search due."""
+    import datetime as dt
+
+    from livingreview.living import living_status, status_text
+    from livingreview.render import escape_md
+
+    st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())
+    lines = [f"**{escape_md(status_text(st))}.**", ""]
+    if st.every_days:
+        lines.append(f"The review declares a search every {st.every_days} days (`living.toml`); status: "
+                     f"**{escape_md(st.status)}**.")
+    if st.overdue:
+        lines.append("")
+        lines.append(f"**The next search is overdue** (it was due {st.next_due.isoformat()}).")
+    sources = set(ev["searches"]["source"].astype(str))
+    if sources <= {"manual"}:
+        lines += ["", "No database search has been run yet: every record so far was identified manually, as the "
+                      "search log below says. Database searches (`livingreview search --source pubmed`) are "
+                      "recorded here with their exact query and counts once the review's build machine can reach "
+                      "PubMed; until then this manual baseline stands."]
+    return Markdown("\n".join(lines))
+
+
+def search_log_table(ev: Evidence) -> Markdown:
+    """The search strategy: every search with its source, exact query, date and records."""
+    from livingreview.summaries import search_log
+
+    return Markdown(markdown_table(search_log(ev), cite_column=None,
+                                   labels={"id": "Search", "query": "Query (exact)", "records": "Records"}))
+
+
+def screening_rules() -> Markdown:
+    """The screening decisions and exclusion reasons, as declared in the vocabulary."""
+    from livingreview.render import escape_md
+    from livingreview.vocab import DECISION, EXCLUSION_REASON, SCREEN_STAGE
+
+    lines = ["Each record identified is screened once and recorded in `data/screening.csv` with its decision, the "
+             "stage it was read to, the date and the screener:", ""]
+    lines += [f"- **{escape_md(DECISION.label(t))}** (`{t}`)" for t in DECISION.values]
+    lines += ["", "Stages: " + "; ".join(f"{escape_md(SCREEN_STAGE.label(t))} (`{t}`)" for t in SCREEN_STAGE.values)
+              + ".", "", "An exclusion gives one reason:", ""]
+    lines += [f"- `{t}`: {escape_md(EXCLUSION_REASON.label(t))}" for t in EXCLUSION_REASON.values]
+    lines += ["", "A record found again (same DOI, PMID or normalised title) is recorded as a duplicate of the first, "
+                  "never dropped. A retracted paper cannot be included. Every paper cited as evidence has an "
+                  "inclusion record, and every inclusion names its library entry once its rows are extracted."]
+    return Markdown("\n".join(lines))
+
+
+def prisma(ev: Evidence) -> HTML:
+    """The PRISMA 2020 flow of the whole review and, if a release exists, of the records since it."""
+    from markupsafe import escape
+
+    from livingreview.render import prisma_svg
+    from livingreview.summaries import prisma_counts
+
+    parts = []
+    whole = prisma_counts(ev)
+    title = "PRISMA 2020 flow of the whole review"
+    parts.append(f"<h3>{escape(title)}</h3>" + prisma_svg(whole, title) + prisma_svg(whole, title, narrow=True))
+    if ev.releases:
+        import datetime as dt
+
+        last = ev.releases[-1]
+        since = prisma_counts(ev, since=dt.date.fromisoformat(last.date))
+        heading = f"Since release {last.version} ({last.date})"
+        if since["identified_total"]:
+            parts.append(f"<h3>{escape(heading)}</h3>" + prisma_svg(since, heading)
+                         + prisma_svg(since, heading, narrow=True))
+        else:
+            parts.append(f"<h3>{escape(heading)}</h3><p>No record has been identified since this release.</p>")
+    return HTML("\n".join(parts))
+
+
+def exclusions_table(ev: Evidence) -> Markdown:
+    """The flow's numbers as a table (its text alternative): records per stage and per exclusion reason."""
+    from livingreview.summaries import prisma_counts
+
+    c = prisma_counts(ev)
+    rows = [("Records identified", c["identified_total"]), ("Duplicates removed", c["duplicates"]),
+            ("Records screened", c["screened"])]
+    rows += [(f"Excluded at screening: {reason}", n) for reason, n in c["excluded_screening"].items()]
+    rows += [("Assessed in full text", c["full_text"])]
+    rows += [(f"Excluded after full text: {reason}", n) for reason, n in c["excluded_full_text"].items()]
+    rows += [("Awaiting screening", c["pending"]), ("Studies included", c["included"]),
+             ("Included, awaiting extraction", c["awaiting_extraction"]),
+             ("Evidence rows from included studies", c["rows"])]
+    return Markdown(markdown_table(pd.DataFrame(rows, columns=["Step", "Records"]), cite_column=None))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import gc
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from livingreview.errors import Problem, Severity, UsageError, ValidationError
 from livingreview.evidence import load
 from livingreview.schema import TABLES
 from livingreview.validate import check
+from livingreview.vocab import EXCLUSION_REASON
 
 ROOT_OPTION = click.option(
     "--root",
@@ -319,3 +321,99 @@ def serve(root: Path, port: int) -> None:
         raise click.UsageError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); try --port 0") from None
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+@main.command(name="search")
+@click.argument("query")
+@click.option("--source", type=click.Choice(["pubmed"]), default="pubmed", show_default=True,
+              help="Database to search (PubMed through E-utilities).")
+@click.option("--max", "limit", type=click.IntRange(1, 10_000), default=100, show_default=True,
+              help="How many records (newest first) to record for screening.")
+@ROOT_OPTION
+@click.option("--offline", is_flag=True, help="Use only a cached response under cache/search/; never the network.")
+@click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
+def search_command(query: str, source: str, limit: int, root: Path, offline: bool, dry_run: bool) -> None:
+    """Run QUERY, record it in data/searches.csv and append its records to data/screening.csv as pending
+    (a record the ledger already holds is recorded as its duplicate)."""
+    from livingreview.search import run_search
+
+    try:
+        run = run_search(root, source, query, limit, offline=offline, dry_run=dry_run)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationError as exc:
+        _report(exc.errors, err=True)
+        click.echo("rejected: nothing was written", err=True)
+        sys.exit(1)
+    verb = "would record" if dry_run else "recorded"
+    click.echo(f"{verb} {run.search_id}: {run.total} hit(s); {len(run.new)} new record(s) awaiting screening, "
+               f"{len(run.duplicates)} duplicate(s) of records already in the ledger")
+    if run.new and not dry_run:
+        click.echo("screen them with: livingreview screen")
+
+
+def _screen_one(root: Path, record_id: str, values: dict[str, str], dry_run: bool) -> None:
+    from livingreview.edit import edit_row
+
+    _change(lambda: edit_row(root, "screening", record_id, values, dry_run=dry_run), dry_run, "screened")
+
+
+@main.command(help="Record a screening decision: for ID with --include or --exclude REASON, or, with no ID, one "
+                   "pending record after another at the terminal. Exclusion reasons: "
+                   + ", ".join(EXCLUSION_REASON.values) + ".")
+@click.argument("record_id", metavar="[ID]", required=False)
+@ROOT_OPTION
+@click.option("--include", "decision", flag_value="include", help="Include the record.")
+@click.option("--exclude", "reason", metavar="REASON", help="Exclude the record, for REASON (see below).")
+@click.option("--stage", type=click.Choice(["title_abstract", "full_text"]), default=None,
+              help="How far the record was read (default: as recorded).")
+@click.option("--citekey", default="", help="For an inclusion: the library entry it became.")
+@click.option("--screener", default=None, help="Who decides (default: $LIVINGREVIEW_SCREENER or $USER).")
+@click.option("--dry-run", is_flag=True, help="Validate and show the diff, but write nothing.")
+def screen(record_id: str | None, root: Path, decision: str | None, reason: str | None, stage: str | None,
+           citekey: str, screener: str | None, dry_run: bool) -> None:
+    import os
+
+    who = screener or os.environ.get("LIVINGREVIEW_SCREENER") or os.environ.get("USER") or ""
+    if record_id:
+        if bool(decision) == bool(reason):
+            raise click.UsageError("give exactly one of --include or --exclude REASON")
+        values = {"decision": "include" if decision else "exclude", "reason": reason or "", "screener": who,
+                  "screened": dt.date.today().isoformat(), "citekey": citekey}
+        if stage:
+            values["stage"] = stage
+        _screen_one(root, record_id, values, dry_run)
+        return
+    if decision or reason:
+        raise click.UsageError("give the record's ID with --include or --exclude")
+    if not sys.stdin.isatty():
+        raise click.UsageError("no ID given and no terminal to ask at; give ID with --include or --exclude REASON")
+    checked = check(root)
+    if checked.errors:
+        _report(checked.errors)
+        sys.exit(1)
+    ledger = checked.frames["screening"]
+    pending = [row for _, row in ledger.iterrows() if row["decision"] == "pending"]
+    if not pending:
+        click.echo("no records awaiting screening")
+        return
+    reasons = EXCLUSION_REASON.values
+    for number, row in enumerate(pending, 1):
+        click.echo(f"\n[{number}/{len(pending)}] {row['id']}  {row['title']}")
+        click.echo("  " + "  ".join(f"{k}: {row[k]}" for k in ("year", "doi", "pmid") if isinstance(row[k], str)))
+        answer = click.prompt("  include, exclude, skip or quit", type=click.Choice(["i", "e", "s", "q"]),
+                              show_choices=True)
+        if answer == "q":
+            break
+        if answer == "s":
+            continue
+        values = {"decision": "include" if answer == "i" else "exclude", "screener": who,
+                  "screened": dt.date.today().isoformat()}
+        if answer == "e":
+            for i, term in enumerate(reasons, 1):
+                click.echo(f"    {i}. {term}: {EXCLUSION_REASON.label(term)}")
+            values["reason"] = reasons[click.prompt("  reason", type=click.IntRange(1, len(reasons))) - 1]
+        else:
+            values["citekey"] = click.prompt("  citekey of its library entry (empty while awaiting extraction)",
+                                             default="", show_default=False)
+        _screen_one(root, str(row["id"]), values, dry_run)

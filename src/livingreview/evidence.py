@@ -26,6 +26,8 @@ class Evidence:
     warnings: tuple[Problem, ...] = ()
     #: committed release snapshots (``releases.Release``), oldest first
     releases: tuple = ()
+    #: the living cadence (``living.Cadence``), None if the review declares none
+    cadence: object = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -102,7 +104,7 @@ def fingerprint(root: Path | str) -> str:
     """SHA-256 over the bytes of every table and the library: changes if and only if the data does."""
     root = Path(root)
     digest = hashlib.sha256()
-    for rel in [t.path for t in TABLES.values()] + [BIB_PATH]:
+    for rel in [t.path for t in TABLES.values()] + [BIB_PATH, "living.toml"]:
         path = root / rel
         digest.update(rel.encode() + b"\0")
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
@@ -120,4 +122,5 @@ def from_checked(root: Path | str, checked: Checked) -> Evidence:
     if checked.errors:
         raise ValidationError(checked.problems)
     tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}
-    return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases)
+    return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases,
+                    checked.cadence)

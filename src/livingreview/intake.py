@@ -99,8 +99,9 @@ def _references(screening: Rows, searches: Rows, library: Library, cited: set[st
                                     f"expected a row of {SCREENING} with decision=include, citekey={key}"))
     for key in sorted(set(included) - cited):
         if key in library:
-            problems.append(Problem(SCREENING, included[key], "citekey", f"'{key}' is included but no evidence row cites it "
-                                                                 "yet (awaiting extraction)", Severity.WARNING))
+            problems.append(Problem(SCREENING, included[key], "citekey",
+                                    f"'{key}' is included but no evidence row cites it yet (awaiting extraction)",
+                                    Severity.WARNING))
     return problems
 
 

@@ -165,3 +165,84 @@ def limit_groups(df: pd.DataFrame, group: str, limit: int) -> list[tuple[str, pd
     for value, part in df.groupby(group, sort=False, observed=True):
         out.append((str(value), part.head(limit), max(0, len(part) - limit)))
     return out
+
+
+def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
+    """(main box lines, side box lines) per step of the PRISMA 2020 flow, from ``summaries.prisma_counts``."""
+    def listed(title: str, total: int, items: dict[str, int]) -> list[str]:
+        return [f"{title} (n = {total})", *[f"{label}: {n}" for label, n in items.items()]]
+
+    identified = listed("Records identified", counts["identified_total"], counts["identified"])
+    excluded = counts["excluded_screening"]
+    late = counts["excluded_full_text"]
+    return [
+        (identified, [f"Duplicates removed (n = {counts['duplicates']})"]),
+        ([f"Records screened (n = {counts['screened']})"],
+         listed("Records excluded", sum(excluded.values()), excluded)),
+        ([f"Assessed in full text (n = {counts['full_text']})"],
+         listed("Excluded after full text", sum(late.values()), late)),
+        ([f"Studies included (n = {counts['included']})", f"Evidence rows they yield: {counts['rows']}",
+          f"Included, awaiting extraction: {counts['awaiting_extraction']}"],
+         [f"Awaiting screening (n = {counts['pending']})"]),
+    ]
+
+
+def _wrap(lines: list[str], width: int) -> list[str]:
+    import textwrap
+
+    return [part for line in lines for part in (textwrap.wrap(line, width) or [""])]
+
+
+def _box(x: int, y: int, w: int, lines: list[str], kind: str) -> tuple[str, int]:
+    height = 14 + 16 * len(lines)
+    bold = ' font-weight="600"'
+    text = "".join(f'<text x="{x + 8}" y="{y + 20 + 16 * i}"{bold if i == 0 else ""}>{escape(line)}</text>'
+                   for i, line in enumerate(lines))
+    fill, stroke = ("#eef4fa", "#3182bd") if kind == "main" else ("#fafafa", "#999999")
+    return (f'<rect class="lr-prisma-{kind}" x="{x}" y="{y}" width="{w}" height="{height}" rx="4" fill="{fill}" '
+            f'stroke="{stroke}"/>{text}', height)
+
+
+def prisma_svg(counts: dict, title: str, narrow: bool = False) -> str:
+    """The PRISMA 2020 flow as an SVG that scales to its column, with its numbers as the text alternative."""
+    steps = _prisma_steps(counts)
+    parts, y = [], 10
+    width = 360 if narrow else 660
+    arrow = ('<line class="lr-prisma-arrow" x1="{0}" y1="{1}" x2="{2}" y2="{3}" stroke="#555555" stroke-width="1.2" '
+             'marker-end="url(#lr-arrow{4})"/>')
+    tag = "-n" if narrow else "-w"
+    for i, (main, side) in enumerate(steps):
+        if narrow:
+            box, h = _box(10, y, 340, _wrap(main, 44), "main")
+            parts.append(box)
+            y += h
+            if side:
+                parts.append(arrow.format(30, y, 30, y + 14, tag))
+                box, hs = _box(40, y + 16, 310, _wrap(side, 40), "side")
+                parts.append(box)
+                y += 16 + hs
+        else:
+            main_lines, side_lines = _wrap(main, 40), _wrap(side or [], 44)
+            box, h = _box(10, y, 300, main_lines, "main")
+            parts.append(box)
+            bottom = y + h
+            if side:
+                sbox, hs = _box(350, y, 300, side_lines, "side")
+                parts.append(sbox)
+                parts.append(arrow.format(310, y + 18, 348, y + 18, tag))
+                h = max(h, hs)
+            y += h
+        if i < len(steps) - 1:
+            x, start = (30, y) if narrow else (160, bottom)
+            parts.append(arrow.format(x, start, x, y + 22, tag))
+            y += 24
+    height = y + 10
+    desc = "; ".join(" ".join(main + (side or [])) for main, side in steps)
+    slug = "narrow" if narrow else "wide"
+    return (f'<svg class="lr-prisma lr-prisma-{slug}" viewBox="0 0 {width} {height}" width="100%" role="img" '
+            f'aria-labelledby="prisma-{slug}-title prisma-{slug}-desc" font-size="12" '
+            f'font-family="system-ui, sans-serif" fill="#222222">'
+            f'<title id="prisma-{slug}-title">{escape(title)}</title>'
+            f'<desc id="prisma-{slug}-desc">{escape(desc)}</desc>'
+            f'<defs><marker id="lr-arrow{tag}" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
+            f'<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>{"".join(parts)}</svg>')

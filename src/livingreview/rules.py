@@ -360,6 +360,9 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
             if reason == "duplicate" and not isinstance(row.get("duplicate_of"), str):
                 problems.append(Problem(path, int(line), "duplicate_of", "a duplicate needs the id of the record "
                                                                          "it repeats; expected SCR-... here"))
+            if decision in ("include", "exclude") and not isinstance(row.get("screener"), str):
+                problems.append(Problem(path, int(line), "screener", f"decision '{decision}' with no screener; "
+                                                                     "expected who made it"))
             if isinstance(row.get("citekey"), str) and decision != "include":
                 problems.append(Problem(path, int(line), "citekey", f"a citekey on a record with decision "
                                                                     f"'{decision}'; expected it only on an "

@@ -335,7 +335,7 @@ SCREENING = Table(
         Column("citekey", Kind.CITEKEYS, "For an inclusion: the library entry the record became (empty while "
                "awaiting extraction).", required=False),
         Column("screened", Kind.DATE, "Date of the decision, or of identification while pending (ISO)."),
-        _text("screener", "Who made the decision."),
+        _text("screener", "Who made the decision (empty while pending).", required=False),
     ),
     row_checks=("decision_reason",),
     optional=True,

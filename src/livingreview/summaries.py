@@ -6,6 +6,8 @@ all speak the vocabulary's language; category order follows the vocabulary decla
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from livingreview.bib import Reference
@@ -513,3 +515,61 @@ def cap_citations(df: pd.DataFrame, column: str = "citekeys", limit: int = 12) -
     out["more studies"] = out[column].map(lambda keys: max(0, len(keys) - limit))
     out[column] = out[column].map(lambda keys: tuple(keys[:limit]))
     return out
+
+
+# --- intake: the search log, the screening ledger and the PRISMA 2020 flow -----------------------------------------
+
+def search_log(ev: Evidence) -> pd.DataFrame:
+    """The search strategy table: every search run, its source, exact query, date and records returned."""
+    from livingreview.vocab import SEARCH_SOURCE
+
+    df = ev["searches"]
+    return pd.DataFrame({"id": df["id"], "date": df["date"].dt.date.astype(str), "source": label(df["source"],
+                         SEARCH_SOURCE), "query": df["query"], "records": df["records"], "notes": df["notes"]})
+
+
+def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, object]:
+    """The PRISMA 2020 flow of the screening ledger (records dated after ``since`` only, if given).
+
+    Identified per source, duplicates removed, screened, excluded per reason at each stage, full texts assessed,
+    included studies, records awaiting screening or extraction, and the evidence rows the included studies yield.
+    """
+    from livingreview.vocab import EXCLUSION_REASON, SEARCH_SOURCE
+
+    ledger = ev["screening"]
+    if since is not None and len(ledger):
+        ledger = ledger[ledger["screened"].dt.date > since]
+    sources = dict(zip(ev["searches"]["id"], ev["searches"]["source"].astype(str), strict=True))
+    source_of = ledger["search"].map(lambda ref: sources.get(str(ref), ""))
+    decision, reason = ledger["decision"].astype(str), ledger["reason"].astype(str)
+    stage = ledger["stage"].astype(str)
+    duplicate = reason == "duplicate"
+    excluded = (decision == "exclude") & ~duplicate
+
+    def per_reason(mask: pd.Series) -> dict[str, int]:
+        counts = reason[mask].value_counts()
+        return {EXCLUSION_REASON.label(r): int(counts[r]) for r in EXCLUSION_REASON.values if r in counts}
+
+    included = ledger[decision == "include"]
+    keys = {str(k) for k in included["citekey"].dropna()}
+    cited: dict[str, int] = {}
+    tables = (*EVIDENCE_TABLES, "ev_subtypes")
+    for table in tables:
+        for cell in ev[table]["citekeys"]:
+            for key in cell:
+                cited[key] = cited.get(key, 0) + 1
+    rows = sum(1 for t in tables for cell in ev[t]["citekeys"] if any(k in keys for k in cell))
+    identified = source_of.value_counts()
+    return {
+        "identified": {SEARCH_SOURCE.label(s): int(identified[s]) for s in SEARCH_SOURCE.values if s in identified},
+        "identified_total": len(ledger),
+        "duplicates": int(duplicate.sum()),
+        "screened": int((~duplicate).sum()),
+        "excluded_screening": per_reason(excluded & (stage == "title_abstract")),
+        "full_text": int(((stage == "full_text") & ~duplicate).sum()),
+        "excluded_full_text": per_reason(excluded & (stage == "full_text")),
+        "pending": int((decision == "pending").sum()),
+        "included": len(included),
+        "awaiting_extraction": sum(1 for k in keys if cited.get(k, 0) == 0) + int(included["citekey"].isna().sum()),
+        "rows": rows,
+    }

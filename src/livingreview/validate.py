@@ -18,6 +18,7 @@ from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
 from livingreview.intake import ledger_problems
+from livingreview.living import Cadence, read_cadence
 from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
 from livingreview.schema import EVIDENCE_TABLES, INTAKE_TABLES, TABLES, Kind
@@ -38,6 +39,8 @@ class Checked:
     rows: dict[str, int] = field(default_factory=dict)
     #: the committed release snapshots, oldest first
     releases: tuple = ()
+    #: the living cadence declared in living.toml (None if none is declared)
+    cadence: Cadence | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -292,7 +295,9 @@ def check(root: Path | str, frames: bool = True) -> Checked:
     rows = {r.name: r.rows for r in results if r.readable}
     releases, release_problems = read_releases(root)
     problems += release_problems
-    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases)
+    cadence, cadence_problems = read_cadence(root)
+    problems += cadence_problems
+    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence)
 
 
 def validate(root: Path | str) -> list[Problem]:

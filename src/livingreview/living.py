@@ -1,0 +1,99 @@
+"""The review's living cadence (``living.toml``) and its status: last search, records awaiting screening, next due."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from livingreview.errors import Problem
+
+LIVING_PATH = "living.toml"
+STATUSES = ("living", "paused", "retired")
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often the review searches for new evidence, and whether it still does."""
+
+    status: str
+    search_every_days: int
+
+
+@dataclass(frozen=True)
+class LivingStatus:
+    """Where the review stands on a given day."""
+
+    status: str
+    last_search: dt.date | None
+    pending: int
+    next_due: dt.date | None
+    overdue: bool
+    every_days: int | None
+
+
+def _line_of(text: str, key: str) -> int:
+    found = re.search(rf"(?m)^\s*{re.escape(key)}\s*=", text)
+    return text.count("\n", 0, found.start()) + 1 if found else 1
+
+
+def read_cadence(root: Path) -> tuple[Cadence | None, list[Problem]]:
+    """The cadence declared in ``living.toml`` (None if the review declares none), with located problems."""
+    path = Path(root) / LIVING_PATH
+    if not path.exists():
+        return None, []
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(LIVING_PATH, 1, "-", f"cannot read file ({exc})")]
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 1
+        return None, [Problem(LIVING_PATH, line, "-", f"not valid TOML ({exc}); expected a [living] table")]
+    living = data.get("living")
+    if not isinstance(living, dict):
+        return None, [Problem(LIVING_PATH, 1, "living", "no [living] table; expected status and search_every_days")]
+    problems = []
+    status = living.get("status")
+    if status not in STATUSES:
+        problems.append(Problem(LIVING_PATH, _line_of(text, "status"), "status",
+                                f"status {status!r}; expected one of: {', '.join(STATUSES)}"))
+    every = living.get("search_every_days")
+    if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 3650:
+        problems.append(Problem(LIVING_PATH, _line_of(text, "search_every_days"), "search_every_days",
+                                f"search_every_days {every!r}; expected a whole number of days from 1 to 3650"))
+    unknown = sorted(set(living) - {"status", "search_every_days"})
+    problems += [Problem(LIVING_PATH, _line_of(text, k), k, f"unknown setting '{k}'; expected status and "
+                                                            "search_every_days") for k in unknown]
+    if problems:
+        return None, problems
+    return Cadence(status, every), []
+
+
+def living_status(searches: pd.DataFrame, screening: pd.DataFrame, cadence: Cadence | None,
+                  today: dt.date) -> LivingStatus:
+    """The status on ``today``: the last search's date, pending records, and when the next search is due."""
+    dates = pd.to_datetime(searches["date"]) if len(searches) else pd.Series([], dtype="datetime64[ns]")
+    last = dates.max().date() if len(dates) else None
+    pending = int((screening["decision"].astype(str) == "pending").sum()) if len(screening) else 0
+    if cadence is None or cadence.status != "living" or last is None:
+        return LivingStatus(cadence.status if cadence else "not declared", last, pending, None, False,
+                            cadence.search_every_days if cadence else None)
+    due = last + dt.timedelta(days=cadence.search_every_days)
+    return LivingStatus(cadence.status, last, pending, due, today > due, cadence.search_every_days)
+
+
+def status_text(status: LivingStatus) -> str:
+    """The one-line status shown on every page (plain text)."""
+    parts = [{"living": "Living review", "paused": "Living review (paused)", "retired": "Retired review"}.get(
+        status.status, "Review")]
+    parts.append(f"last search {status.last_search.isoformat()}" if status.last_search else "no search recorded")
+    parts.append(f"{status.pending} record{'s' if status.pending != 1 else ''} awaiting screening")
+    if status.next_due:
+        parts.append(("next search overdue since " if status.overdue else "next search due ")
+                     + status.next_due.isoformat())
+    return " · ".join(parts)
