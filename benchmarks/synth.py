@@ -17,7 +17,9 @@ from pathlib import Path
 from livingreview.bib import parse_library
 from livingreview.schema import TABLES
 
-SHAPE = {"claims": 1, "withdrawn": 1}  # the review's own lists (claims, the withdrawal log) do not grow with the data
+# the review's own lists (claims, the withdrawal log) do not grow with the data; nor does the intake ledger, which
+# gains one inclusion per synthetic entry instead (a copied record would be a duplicate)
+SHAPE = {"claims": 1, "withdrawn": 1, "searches": 1, "screening": 1}
 
 
 def _clone_entries(text: str, total: int) -> tuple[str, list[str]]:
@@ -74,6 +76,15 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
                 if cite is not None and c > 0 and synthetic:
                     new[cite] = synthetic[(n * 7) % len(synthetic)]
                 out_rows.append(new)
+        if table.name == "screening" and len(body):
+            search = body[0][header.index("search")]
+            for i, key in enumerate(synthetic):
+                last += 1
+                cells = {"id": f"{table.id_prefix}-{last:04d}", "doi": f"10.5555/synthetic.{i}",
+                         "pmid": str(900000000 + i), "title": f"Synthetic benchmark record {i}", "search": search,
+                         "stage": "title_abstract", "decision": "include", "citekey": key, "screened": "2026-11-27",
+                         "screener": "benchmark"}
+                out_rows.append([cells.get(c, "") for c in header])
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerows(out_rows)
         (out / table.path).write_text(buf.getvalue(), encoding="utf-8")

@@ -29,8 +29,8 @@ PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window._
 # data text that Sphinx's smartquotes would have changed (curly quotes, en dash, ellipsis)
 LITERAL = "5'-UTR -- \"quoted\" 1...2"
 BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
-CHAPTERS = ["intro", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "07_claims",
-            "08_evidence_map", "09_whats_new", "10_contributing", "bibliography"]
+CHAPTERS = ["intro", "11_methods", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers",
+            "07_claims", "08_evidence_map", "09_whats_new", "10_contributing", "bibliography"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -56,7 +56,7 @@ def book(tmp_path_factory) -> Path:
     for name in ("data", "chapters", "releases"):
         if (REPO / name).exists():
             shutil.copytree(REPO / name, root / name)
-    for name in ("references.bib", "_config.yml", "_toc.yml"):
+    for name in ("references.bib", "_config.yml", "_toc.yml", "living.toml"):
         shutil.copy(REPO / name, root / name)
     (root / "_static").mkdir()
     for name in ("livingreview.js", "livingreview.css"):
@@ -101,6 +101,14 @@ def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
     for name in CHAPTERS:
         page = (html / "chapters" / f"{name}.html").read_text(encoding="utf-8")
         assert 'class="lr-stamp">version ' in page and "data fingerprint <code>" in page, name
+        # the living status on every page: last search, records awaiting screening, next search due
+        assert re.search(r'class="lr-living[^"]*">Living review · last search \d{4}-\d{2}-\d{2} · \d+ records? '
+                         r"awaiting screening · next search (due|overdue since) \d{4}-\d{2}-\d{2}", page), name
+    methods = (html / "chapters" / "11_methods.html").read_text(encoding="utf-8")
+    counts = summaries.prisma_counts(lr.load(book))
+    assert f"Records identified (n = {counts['identified_total']})" in methods
+    assert f"Studies included (n = {counts['included']})" in methods and "lr-prisma-narrow" in methods
+    assert "No database search has been run yet" in methods
     assert (html / "download" / "ev-metastasis-living-review-data.zip").stat().st_size > 10_000
     assert (html / "download" / "data-package" / "datapackage.json").exists()
     contributing = (html / "chapters" / "10_contributing.html").read_text(encoding="utf-8")

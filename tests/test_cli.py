@@ -14,7 +14,7 @@ def run(*args: str):
 def test_validate_valid_exits_0(review):
     result = run("validate", "--root", str(review.root))
     assert result.exit_code == 0, result.output
-    assert result.output.strip().endswith("valid: 7 tables, 9 rows, 3 references, 0 warning(s)")
+    assert result.output.strip().endswith("valid: 9 tables, 9 rows, 3 references, 0 warning(s)")
 
 
 def test_validate_invalid_exits_1_with_located_lines(review):
@@ -27,7 +27,7 @@ def test_validate_invalid_exits_1_with_located_lines(review):
     assert any(line.startswith("references.bib:10:-: key 'Alpha2020' differs only in case") for line in lines)
     # the entry renamed away leaves its citations dangling, each located
     assert "data/mechanisms.csv:3:citekeys: unknown citekey 'beta2021'; expected a key of references.bib" in lines
-    assert lines[-1] == "invalid: 5 error(s), 1 warning(s) in 7 table(s), 9 row(s), 3 reference(s)"
+    assert lines[-1] == "invalid: 5 error(s), 1 warning(s) in 9 table(s), 9 row(s), 3 reference(s)"
     assert "Traceback" not in result.output
 
 
