@@ -413,3 +413,14 @@ def exclusions_table(ev: Evidence) -> Markdown:
              ("Included, awaiting extraction", c["awaiting_extraction"]),
              ("Evidence rows from included studies", c["rows"])]
     return Markdown(markdown_table(pd.DataFrame(rows, columns=["Step", "Records"]), cite_column=None))
+
+
+def grading_rule() -> Markdown:
+    """The evidence-level rule with its examples, as the vocabulary declares it (the one source of the rule)."""
+    from livingreview.render import escape_md
+    from livingreview.vocab import EVIDENCE_LEVEL
+
+    lines = [escape_md(EVIDENCE_LEVEL.description), ""]
+    lines += [f"- `{t}` ({escape_md(EVIDENCE_LEVEL.label(t))}): {escape_md(EVIDENCE_LEVEL.definitions[t])}."
+              for t in EVIDENCE_LEVEL.values]
+    return Markdown("\n".join(lines))
