@@ -93,8 +93,9 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
         shown = finding_blocks(rows, labels) if "finding" in rows.columns else markdown_table(rows, labels=labels)
         text = f"### {escape_md(value)}\n\n" + shown
         if left_out:
-            text += (f"\n\n*… and {left_out} more rows in this group: search them in the explorer of the "
-                     "Evidence map chapter.*")
+            text += (f"\n\n*{left_out} more row{'s' if left_out != 1 else ''} in this group "
+                     f"{'are' if left_out != 1 else 'is'} not shown here: "
+                     '<a href="08_evidence_map.html#explorer-explorer">search them in the evidence explorer</a>.*')
         parts.append(text)
     return Markdown("\n\n".join(parts))
 
@@ -142,7 +143,8 @@ def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
                 + markdown_table(rows.drop(columns=["month"]),
                                  labels={"id": "Row", "citekeys": "Studies", "added": "Added"}))
         if left_out:
-            text += f"\n\n*… and {left_out} more rows added that month: see the explorer.*"
+            text += (f"\n\n*{left_out} more rows added that month are not shown here: "
+                     '<a href="08_evidence_map.html#explorer-explorer">see them in the evidence explorer</a>.*')
         parts.append(text)
     return Markdown("\n\n".join(parts) if parts else "No rows yet.")
 
