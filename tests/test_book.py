@@ -319,8 +319,8 @@ def test_edited_value_changes_figure_and_table_on_rebuild(book, capfd):
     assert build_book(book) == 0
     out = capfd.readouterr().out
     assert executed(out) == {"intro.md", "03_mechanisms.ipynb", "07_claims.ipynb", "08_evidence_map.ipynb",
-                             "09_whats_new.ipynb"}
-    assert "executing 5 chapter(s) on 2 worker(s)" in out
+                             "09_whats_new.ipynb", "11_methods.ipynb"}
+    assert "executing 6 chapter(s) on 2 worker(s)" in out
     assert ": Executing notebook" not in out  # executed in parallel beforehand; myst-nb only read the cache
     page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
     assert "Edited finding ZX\\-17 for the test." in page or "Edited finding ZX-17 for the test." in page
