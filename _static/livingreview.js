@@ -48,7 +48,22 @@
   function loadExplorer(target) {
     if (target.dataset.drawn) return;
     target.dataset.drawn = "1";
-    fetch(target.dataset.src)
+    var name = target.dataset.name || "explorer";
+    function fromScript() {
+      // a script loads from file:// as well as over http, where fetch() would be refused
+      var tag = document.createElement("script");
+      tag.src = target.dataset.script;
+      tag.onload = function () {
+        var data = (window.lrExplorerData || {})[name];
+        if (data) { target.textContent = ""; drawExplorer(target, data); }
+        else target.textContent = "Could not load the table of all rows.";
+      };
+      tag.onerror = function () { target.textContent = "Could not load the table of all rows (" + tag.src + ")."; };
+      document.head.appendChild(tag);
+    }
+    if ((window.lrExplorerData || {})[name]) { target.textContent = ""; drawExplorer(target, window.lrExplorerData[name]); }
+    else if (target.dataset.script) fromScript();
+    else fetch(target.dataset.src)
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (data) { target.textContent = ""; drawExplorer(target, data); })
       .catch(function (err) { target.textContent = "Could not load the table: " + err.message; console.error(err); });
@@ -56,43 +71,85 @@
 
   function drawExplorer(target, data) {
     var cols = data.columns, rows = data.rows, size = parseInt(target.dataset.pageSize, 10) || 25, page = 0;
+    var labels = data.labels || {}, orders = data.orders || {};
     var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
+    var cancerCol = cols.indexOf("cancer");
+    var sortCol = -1, sortDir = 1;
+
+    function rank(col, value) {
+      var order = orders[cols[col]];
+      var i = order ? order.indexOf(value) : -1;
+      return i;
+    }
+    function compare(col) {
+      return function (a, b) {
+        var ra = rank(col, a[col]), rb = rank(col, b[col]);
+        if (ra >= 0 || rb >= 0) return (ra - rb) * sortDir;
+        var x = String(a[col]), y = String(b[col]);
+        var nx = parseFloat(x), ny = parseFloat(y);
+        if (!isNaN(nx) && !isNaN(ny) && String(nx) === x && String(ny) === y) return (nx - ny) * sortDir;
+        return x.localeCompare(y, undefined, { numeric: true }) * sortDir;
+      };
+    }
 
     var bar = document.createElement("div"); bar.className = "lr-explorer-bar";
     var search = document.createElement("input");
-    search.type = "search"; search.placeholder = "Search all rows…"; search.setAttribute("aria-label", "Search");
+    search.type = "search"; search.placeholder = "Search all rows"; search.setAttribute("aria-label", "Search all rows");
     bar.appendChild(search);
     function select(col, label) {
-      var s = document.createElement("select"); s.setAttribute("aria-label", label);
+      var s = document.createElement("select"); s.setAttribute("aria-label", "Filter by " + label);
       s.appendChild(new Option("All " + label, ""));
-      Array.from(new Set(rows.map(function (r) { return r[col]; }))).sort().forEach(function (v) {
-        s.appendChild(new Option(v, v));
+      var values = Array.from(new Set(rows.map(function (r) { return r[col]; }))).filter(function (v) { return v !== ""; });
+      values.sort(function (a, b) {
+        var ra = rank(col, a), rb = rank(col, b);
+        return (ra >= 0 || rb >= 0) ? ra - rb : String(a).localeCompare(String(b));
       });
+      values.forEach(function (v) { s.appendChild(new Option(v, v)); });
       bar.appendChild(s); return s;
     }
     var tableSel = tableCol >= 0 ? select(tableCol, "tables") : null;
     var levelSel = levelCol >= 0 ? select(levelCol, "evidence levels") : null;
-    var info = cell("span", ""); info.className = "lr-explorer-info"; bar.appendChild(info);
+    var cancerSel = cancerCol >= 0 ? select(cancerCol, "cancer types") : null;
+    var info = cell("span", ""); info.className = "lr-explorer-info"; info.setAttribute("aria-live", "polite");
+    bar.appendChild(info);
     var prev = cell("button", "‹ Previous"), next = cell("button", "Next ›");
     bar.appendChild(prev); bar.appendChild(next);
     target.appendChild(bar);
 
+    var scroller = document.createElement("div"); scroller.className = "lr-explorer-scroll";
     var table = document.createElement("table"); table.className = "lr-explorer-table table";
     var head = document.createElement("tr");
-    cols.forEach(function (c) { head.appendChild(cell("th", c.replace("_", " "))); });
+    var headers = cols.map(function (c, i) {
+      var th = document.createElement("th");
+      th.setAttribute("aria-sort", "none");
+      var button = cell("button", labels[c] || c.replace(/_/g, " "));
+      button.type = "button"; button.className = "lr-sort";
+      button.title = "Sort by " + (labels[c] || c);
+      button.addEventListener("click", function () {
+        if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
+        headers.forEach(function (h, j) {
+          h.setAttribute("aria-sort", j === sortCol ? (sortDir > 0 ? "ascending" : "descending") : "none");
+        });
+        page = 0; render();
+      });
+      th.appendChild(button); head.appendChild(th); return th;
+    });
     var thead = document.createElement("thead"); thead.appendChild(head); table.appendChild(thead);
     var tbody = document.createElement("tbody"); table.appendChild(tbody);
-    target.appendChild(table);
+    scroller.appendChild(table);
+    target.appendChild(scroller);
 
     function filtered() {
       // every word must appear somewhere in the row ("exosome lung" finds rows with both)
       var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-      return rows.filter(function (r) {
+      var hits = rows.filter(function (r) {
         if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
         if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
+        if (cancerSel && cancerSel.value && r[cancerCol] !== cancerSel.value) return false;
         var text = r.join(" ").toLowerCase();
         return words.every(function (w) { return text.indexOf(w) >= 0; });
       });
+      return sortCol >= 0 ? hits.slice().sort(compare(sortCol)) : hits;
     }
     function render() {
       var hits = filtered(), pages = Math.max(1, Math.ceil(hits.length / size));
@@ -101,8 +158,13 @@
       hits.slice(page * size, page * size + size).forEach(function (r) {
         var tr = document.createElement("tr");
         r.forEach(function (v, i) {
-          if (i === linkCol) { var td = document.createElement("td"); td.appendChild(linkList(v)); tr.appendChild(td); }
-          else tr.appendChild(cell("td", v));
+          var td;
+          if (i === linkCol) { td = document.createElement("td"); td.appendChild(linkList(v)); }
+          else td = cell("td", v);
+          // each cell says what it is, so that a row reads as a card when the table is laid out as one
+          td.dataset.label = labels[cols[i]] || cols[i]; td.dataset.col = cols[i];
+          if (v === "" || v == null) td.className = "lr-empty";
+          tr.appendChild(td);
         });
         tbody.appendChild(tr);
       });
@@ -114,7 +176,7 @@
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
     }
     search.addEventListener("input", function () { page = 0; render(); });
-    [tableSel, levelSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
+    [tableSel, levelSel, cancerSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
     render();

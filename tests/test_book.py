@@ -198,6 +198,10 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
     if name in ("03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers", "02_subtypes", "08_evidence_map",
                 "09_whats_new"):
         assert "<script>window.__lr_pwned = 1</script>" in page.inner_text("main"), name
+    # every chart is named for screen readers and followed by the table of its values
+    charts = page.locator(".lr-chart").count()
+    assert page.locator(".lr-chart[role=img][aria-label]").count() == charts
+    assert page.locator(".lr-chart + script + details.lr-chart-data table").count() == charts, name
     anchors = page.evaluate("() => [...document.querySelectorAll(\"a[href*='bibliography.html#']\")]"
                             ".map(a => a.getAttribute('href').split('#')[1])")
     assert set(anchors) <= bibliography_ids
@@ -293,6 +297,42 @@ def test_explorer_searches_and_pages(browser, server):
     page.close()
 
 
+@pytest.mark.browser
+def test_explorer_sorts_filters_in_level_order_and_uses_labels(browser, server):
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/08_evidence_map.html")
+    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    headers = page.locator(".lr-explorer-table th").all_inner_texts()
+    assert headers[:5] == ["Row", "Table", "Cancer type", "EV type", "Evidence level"]
+    levels = page.locator("select[aria-label='Filter by evidence levels'] option").all_inner_texts()
+    assert levels == ["All evidence levels", "In vitro", "Animal model", "Human, observational", "Clinical trial"]
+    info = page.locator(".lr-explorer-info")
+    total = int(info.inner_text().split()[0])
+    page.select_option("select[aria-label='Filter by cancer types']", "Pancreatic cancer")
+    pancreatic = int(info.inner_text().split()[0])
+    assert 0 < pancreatic < total
+    cancers = set(page.locator(".lr-explorer-table tbody td:nth-child(3)").all_inner_texts())
+    assert cancers == {"Pancreatic cancer"}
+    page.select_option("select[aria-label='Filter by cancer types']", "")
+    # sort by evidence level: level order, not alphabetical; a second click reverses it
+    page.click(".lr-explorer-table th:nth-child(5) button")
+    first = page.locator(".lr-explorer-table tbody tr:first-child td:nth-child(5)").inner_text()
+    assert first == "In vitro"
+    assert page.get_attribute(".lr-explorer-table th:nth-child(5)", "aria-sort") == "ascending"
+    page.click(".lr-explorer-table th:nth-child(5) button")
+    assert page.locator(".lr-explorer-table tbody tr:first-child td:nth-child(5)").inner_text() == "Clinical trial"
+    page.close()
+
+
+@pytest.mark.browser
+def test_explorer_works_from_file_urls(browser, book):
+    page = browser.new_page()
+    page.goto((book / "_build/html/chapters/08_evidence_map.html").as_uri())
+    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    assert int(page.locator(".lr-explorer-info").inner_text().split()[0]) > 100
+    page.close()
+
+
 def executed(output: str) -> set[str]:
     """Chapters the build executed (in its parallel pre-execution or in myst-nb), from the build's output."""
     names = set()
@@ -303,6 +343,21 @@ def executed(output: str) -> set[str]:
             names.add(match.group(1).rsplit("/", 1)[-1])
     return names
 
+
+
+def test_a_stylesheet_edit_alone_reaches_the_built_book(book, capfd):
+    # Sphinx copies static files only when it writes pages: an edited stylesheet stayed stale in the book
+    css = book / "_static" / "livingreview.css"
+    original = css.read_text(encoding="utf-8")
+    css.write_text(original + "/* probe-7Q2 */\n", encoding="utf-8")
+    try:
+        assert build_book(book) == 0
+        assert executed(capfd.readouterr().out) == set()
+        assert "probe-7Q2" in (book / "_build/html/_static/livingreview.css").read_text(encoding="utf-8")
+    finally:
+        css.write_text(original, encoding="utf-8")
+        assert build_book(book) == 0
+        assert "probe-7Q2" not in (book / "_build/html/_static/livingreview.css").read_text(encoding="utf-8")
 
 
 def test_rebuild_without_change_executes_nothing(book, capfd):

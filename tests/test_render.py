@@ -8,7 +8,16 @@ import re
 import pandas as pd
 import pytest
 
-from livingreview.render import chart_html, cite, escape_md, explorer_html, explorer_json, limit_groups, markdown_table
+from livingreview.render import (
+    chart_html,
+    cite,
+    escape_md,
+    explorer_html,
+    explorer_json,
+    explorer_script,
+    limit_groups,
+    markdown_table,
+)
 
 PAYLOAD = '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3)) {cite:p}`k` | *b*'
 
@@ -65,6 +74,18 @@ def test_explorer_html_points_to_its_data_and_json_roundtrips():
     assert 'data-src="../x/&#34;onload=alert(1).json"' in html and 'data-page-size="10"' in html
     assert json.loads(explorer_json(df)) == {"columns": ["id", "finding", "links"],
                                              "rows": [["MECH-0001", "<b>bold</b> & </script>", ""]]}
+    assert 'data-script="../x/&#34;onload=alert(1).js"' in html
+
+
+def test_explorer_script_registers_the_same_rows_and_cannot_close_its_element():
+    df = pd.DataFrame({"id": ["MECH-0001"], "finding": ["</script><!-- & x"]})
+    payload = explorer_json(df, {"id": "Row"}, {"id": ["MECH-0001"]})
+    script = explorer_script("explorer", payload)
+    assert not set(script) & set("<>&")
+    body = script.split(' = ', 2)[-1].rstrip(";\n")
+    assert json.loads(body) == json.loads(payload) == {"columns": ["id", "finding"],
+                                                       "rows": [["MECH-0001", "</script><!-- & x"]],
+                                                       "labels": {"id": "Row"}, "orders": {"id": ["MECH-0001"]}}
 
 
 def test_limit_groups_keeps_order_and_counts_the_rest():

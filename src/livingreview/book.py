@@ -236,6 +236,7 @@ def build_book(root: Path, workers: int | None = None) -> int:
             export_package(root, download / "data-package")
             shutil.make_archive(str(archive.with_suffix("")), "zip", download, "data-package")
         print(f"data package: {archive.relative_to(root)}", flush=True)
+        sync_static(root, build_dir / "html")
         publish_files(root, build_dir / "html")
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
@@ -243,6 +244,26 @@ def build_book(root: Path, workers: int | None = None) -> int:
     else:
         chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
     return code
+
+
+def sync_static(root: Path, html: Path) -> list[str]:
+    """Copy every file of ``_static`` whose bytes differ into the built pages' ``_static``; return what changed.
+
+    Sphinx copies static files only when it writes pages, so a stylesheet or script edited on its own would
+    otherwise stay stale in the built book.
+    """
+    source, target = root / "_static", html / "_static"
+    changed = []
+    for path in sorted(source.rglob("*")) if source.is_dir() else []:
+        if not path.is_file():
+            continue
+        dest = target / path.relative_to(source)
+        data = path.read_bytes()
+        if not dest.exists() or dest.read_bytes() != data:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dest, data)
+            changed.append(path.relative_to(root).as_posix())
+    return changed
 
 
 def publish_files(root: Path, html: Path) -> None:

@@ -65,17 +65,30 @@ def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
     folder = _generated_folder(FIGURES)
     (folder / f"{slug}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
     link = Path("..") / FIGURES / f"{slug}.svg"
-    return HTML(chart_html(spec, slug)
+    return HTML(chart_html(spec, slug, _chart_frame(chart))
                 + f'\n<p class="lr-figure-links">Static copy: <a href="{link.as_posix()}">SVG</a></p>')
+
+
+def _chart_frame(chart: alt.TopLevelMixin) -> pd.DataFrame | None:
+    """The DataFrame a chart (or its first layer) was made from, for its accessible data table."""
+    parts = (chart, *getattr(chart, "layer", ()), *getattr(chart, "vconcat", ()), *getattr(chart, "hconcat", ()))
+    frames = [p.data for p in parts if isinstance(getattr(p, "data", None), pd.DataFrame)]
+    if not frames:
+        return None
+    data = max(frames, key=len)  # a layered chart's reference line has a frame of its own, of one row
+    return data.drop(columns=[c for c in data.columns if str(c).startswith("_")], errors="ignore")
 
 
 def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     """Show the searchable, filterable, paged table of ``df``; its rows go to a JSON file next to the book."""
     from livingreview.book import atomic_text
-    from livingreview.render import explorer_json
+    from livingreview.render import explorer_json, explorer_script
+    from livingreview.summaries import EXPLORER_LABELS, explorer_orders
 
     folder = _generated_folder(DATA_FILES)
-    atomic_text(folder / f"{name}.json", explorer_json(df).decode("utf-8"))
+    payload = explorer_json(df, EXPLORER_LABELS, explorer_orders())
+    atomic_text(folder / f"{name}.json", payload.decode("utf-8"))
+    atomic_text(folder / f"{name}.js", explorer_script(name, payload))
     return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))
 
 

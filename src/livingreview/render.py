@@ -124,12 +124,48 @@ def finding_blocks(df: pd.DataFrame, labels: dict[str, str] | None = None) -> st
     return "\n\n".join(blocks)
 
 
-def chart_html(spec: dict, name: str) -> str:
-    """A chart container with its Vega-Lite spec as inert JSON; the book's script draws it."""
+def chart_title(spec: dict) -> str:
+    """The chart's title and subtitle as one plain sentence (its name for screen readers)."""
+    title = spec.get("title", "")
+    if isinstance(title, dict):
+        parts = [title.get("text", ""), title.get("subtitle", "")]
+        flat = [" ".join(p) if isinstance(p, list) else str(p) for p in parts if p]
+        return ". ".join(x for x in flat if x)
+    return " ".join(title) if isinstance(title, list) else str(title)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(map(str, value))
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+
+
+def data_table_html(df: pd.DataFrame, limit: int = 300) -> str:
+    """The values behind a chart as a collapsible HTML table (its text alternative), every value escaped."""
+    shown = df.head(limit)
+    head = "".join(f"<th>{escape(str(c).replace('_', ' '))}</th>" for c in shown.columns)
+    body = "".join("<tr>" + "".join(f"<td>{escape(_plain(v))}</td>" for v in row) + "</tr>"
+                   for row in shown.itertuples(index=False))
+    more = f"<p>First {limit} of {len(df)} rows.</p>" if len(df) > limit else ""
+    return (f'<details class="lr-chart-data"><summary>Data behind this chart ({len(df)} '
+            f'{"row" if len(df) == 1 else "rows"})</summary>'
+            f'<div class="lr-explorer-scroll"><table class="table"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>{more}</details>")
+
+
+def chart_html(spec: dict, name: str, data: pd.DataFrame | None = None) -> str:
+    """A chart container with its Vega-Lite spec as inert JSON; the book's script draws it.
+
+    The container is named by the chart's title for screen readers, and ``data`` (the frame the chart was made
+    from) follows it as a collapsible table.
+    """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
     payload = script_json(spec)
-    return (f'<div class="lr-chart" id="chart-{slug}"></div>\n'
-            f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>')
+    label = chart_title(spec)
+    table = data_table_html(data) if data is not None else ""
+    return (f'<div class="lr-chart" id="chart-{slug}" role="img" aria-label="{escape(label)}"></div>\n'
+            f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>'
+            + (f"\n{table}" if table else ""))
 
 
 def script_json(value: object) -> str:
@@ -148,15 +184,33 @@ def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
     Rows are not embedded, so the page stays small however large the review grows.
     """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
-    return (f'<div class="lr-explorer" id="explorer-{slug}" data-src="{escape(src)}" '
-            f'data-page-size="{int(page_size)}"><p>Loading the table of all rows…</p></div>')
+    script = src[:-5] + ".js" if src.endswith(".json") else src
+    return (f'<div class="lr-explorer" id="explorer-{slug}" data-src="{escape(src)}" data-script="{escape(script)}" '
+            f'data-name="{escape(name)}" data-page-size="{int(page_size)}"><p>Loading the table of all rows.</p>'
+            f'</div>')
 
 
-def explorer_json(df: pd.DataFrame) -> bytes:
-    """The explorer's rows as compact JSON: column names once, then one list per row."""
+def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
+                  orders: dict[str, list[str]] | None = None) -> bytes:
+    """The explorer's rows as compact JSON: column names once, then one list per row.
+
+    ``labels`` gives each column's header; ``orders`` the order of a column's values where it is not alphabetical
+    (evidence levels, lowest first), for its filter and its sort.
+    """
     records = df.astype(object).where(df.notna(), "").to_dict(orient="split")
-    return json.dumps({"columns": records["columns"], "rows": records["data"]}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    payload = {"columns": records["columns"], "rows": records["data"]}
+    if labels:
+        payload["labels"] = {c: labels[c] for c in records["columns"] if c in labels}
+    if orders:
+        payload["orders"] = {c: v for c, v in orders.items() if c in records["columns"]}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def explorer_script(name: str, payload: bytes) -> str:
+    """The same rows as a script that registers them, so that the explorer also works from ``file://``."""
+    value = json.loads(payload)
+    return (f"window.lrExplorerData = window.lrExplorerData || {{}};\n"
+            f"window.lrExplorerData[{script_json(name)}] = {script_json(value)};\n")
 
 
 def limit_groups(df: pd.DataFrame, group: str, limit: int) -> list[tuple[str, pd.DataFrame, int]]:

@@ -470,6 +470,18 @@ def studies_per_year(ev: Evidence) -> pd.DataFrame:
             .sort_values(["year", "table"]).reset_index(drop=True))
 
 
+#: the explorer's column headers
+EXPLORER_LABELS = {"id": "Row", "table": "Table", "cancer": "Cancer type", "ev_type": "EV type",
+                   "level": "Evidence level", "cargo": "Cargo", "finding": "Finding", "studies": "Studies",
+                   "links": "Links"}
+
+
+def explorer_orders() -> dict[str, list[str]]:
+    """Columns whose values sort in a declared order (evidence levels, lowest first; tables as the book has them)."""
+    return {"level": [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values],
+            "table": [TABLES[t].title for t in EVIDENCE_TABLES]}
+
+
 def explorer(ev: Evidence) -> pd.DataFrame:
     """Every finding of every table in one flat table for the searchable explorer."""
     f = ev.findings()
