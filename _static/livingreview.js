@@ -182,7 +182,18 @@
     render();
   }
 
+  function rootLinks() {
+    // footer links name a path from the book's root; Sphinx says where that root is from this page
+    var base = document.documentElement.dataset.content_root;
+    if (base == null) return;
+    document.querySelectorAll("a[data-lr-href]").forEach(function (a) {
+      var path = a.dataset.lrHref;
+      if (/^[A-Za-z0-9_.\/-]+$/.test(path) && path.indexOf("..") < 0) a.setAttribute("href", base + path);
+    });
+  }
+
   function init() {
+    rootLinks();
     drawCharts();
     document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
   }

@@ -325,6 +325,35 @@ def test_explorer_sorts_filters_in_level_order_and_uses_labels(browser, server):
 
 
 @pytest.mark.browser
+def test_the_pdf_has_a_page_per_chapter_and_reads_as_the_review(book):
+    import pypdf
+
+    from livingreview.pdf import print_pdf
+
+    printed = print_pdf(book, book / "_build" / ".config.stamped.yml")
+    assert printed.path == book / "_build/html/download/ev-metastasis-living-review.pdf" and printed.bytes > 100_000
+    reader = pypdf.PdfReader(printed.path)
+    assert len(reader.pages) >= len(CHAPTERS)
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    for title in ("Methods: how the evidence is found", "Mechanisms of metastasis", "Bibliography"):
+        assert title in text
+    assert "Fibroblast-secreted exosomes promoted breast cancer cell protrusive activity" in text  # MECH-0006
+    assert "Skip to main content" not in text  # the page's furniture is not printed
+
+
+@pytest.mark.browser
+def test_footer_download_links_point_at_the_book_root_from_any_page(browser, server):
+    for path in ("index.html", "chapters/04_pmn.html"):
+        page = browser.new_page()
+        page.goto(f"{server}/{path}")
+        page.wait_for_load_state("networkidle")
+        href = page.evaluate("() => new URL(document.querySelector('a[data-lr-href]').getAttribute('href'), "
+                             "location.href).pathname")
+        assert href == "/download/ev-metastasis-living-review-data.zip", (path, href)
+        page.close()
+
+
+@pytest.mark.browser
 def test_explorer_works_from_file_urls(browser, book):
     page = browser.new_page()
     page.goto((book / "_build/html/chapters/08_evidence_map.html").as_uri())

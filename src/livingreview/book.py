@@ -185,7 +185,7 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
                                             check_validity=False, overwrite=True)
 
 
-def build_book(root: Path, workers: int | None = None) -> int:
+def build_book(root: Path, workers: int | None = None, pdf: bool = False) -> int:
     """Build ``root``'s book into ``root/_build/html`` with warnings as errors; return the exit code.
 
     jupyter-cache keys only on code cells, so data changes would leave stale pages: a changed package or
@@ -213,7 +213,7 @@ def build_book(root: Path, workers: int | None = None) -> int:
     invalidate_chapters(root, stale)
     execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1))
     config = build_dir / ".config.stamped.yml"
-    atomic_text(config, stamped_config(root))
+    atomic_text(config, stamped_config(root, pdf=pdf))
     state = build_state(root, now, config)
     state_file = build_dir / STATE
     if not stale and state_file.exists() and state_file.read_text().strip() == state \
@@ -324,8 +324,9 @@ def build_stamp(root: Path) -> dict[str, str]:
             "fingerprint": fingerprint(root)[:12], "commit": commit if re.fullmatch(r"[0-9a-f]{4,40}", commit) else ""}
 
 
-def stamped_config(root: Path) -> str:
-    """The book's ``_config.yml`` with the build stamp added to every page's footer."""
+def stamped_config(root: Path, pdf: bool = False) -> str:
+    """The book's ``_config.yml`` with the build stamp added to every page's footer (and, with ``pdf``, a link to
+    the PDF of the whole book beside the data package)."""
     import yaml
     from markupsafe import escape
 
@@ -335,6 +336,13 @@ def stamped_config(root: Path) -> str:
     if s["commit"]:
         parts.append(f"commit <code>{s['commit']}</code>")
     footer = '<p class="lr-stamp">' + " · ".join(str(escape(p)) if "<code>" not in p else p for p in parts) + "</p>"
+    # the script points these at the book's root from any page (Sphinx gives it as the html's data-content_root)
+    links = ['<a data-lr-href="download/ev-metastasis-living-review-data.zip" '
+             'href="../download/ev-metastasis-living-review-data.zip">data package (zip)</a>']
+    if pdf:
+        links.append('<a data-lr-href="download/ev-metastasis-living-review.pdf" '
+                     'href="../download/ev-metastasis-living-review.pdf">the whole book as a PDF</a>')
+    footer += '<p class="lr-downloads">Download: ' + " · ".join(links) + "</p>"
     config.setdefault("html", {})["extra_footer"] = footer
     announcement = living_announcement(root)
     if announcement:

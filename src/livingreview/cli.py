@@ -109,13 +109,21 @@ def stats(root: Path) -> None:
 
 @main.command()
 @ROOT_OPTION
-def build(root: Path) -> None:
+@click.option("--pdf", is_flag=True, help="Also print the whole book to download/ev-metastasis-living-review.pdf "
+                                          "with headless Chromium, linked from every page.")
+def build(root: Path, pdf: bool) -> None:
     """Validate, then build the book with warnings as errors."""
     from livingreview.book import build_book
 
     _load_or_exit(root)
     try:
-        code = build_book(root)
+        code = build_book(root, pdf=pdf)
+        if code == 0 and pdf:
+            from livingreview.pdf import print_pdf
+
+            printed = print_pdf(root, root / "_build" / ".config.stamped.yml")
+            click.echo(f"pdf: {printed.path.relative_to(root.resolve())} ({printed.bytes / 1e6:.1f} MB, "
+                       f"{printed.seconds:.0f} s)")
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     sys.exit(code)
