@@ -15,8 +15,9 @@
     try {
       var spec = JSON.parse(node.textContent);
       if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
-      window.vegaEmbed(target, spec, { actions: { export: true, source: false, compiled: false, editor: false },
-                                       renderer: "svg" }).catch(fail);
+      // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
+      // the static SVG is linked under every chart
+      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).catch(fail);
     } catch (err) {
       fail(err);
     }
@@ -117,6 +118,7 @@
     target.appendChild(bar);
 
     var scroller = document.createElement("div"); scroller.className = "lr-explorer-scroll";
+    scroller.tabIndex = 0; scroller.setAttribute("role", "region"); scroller.setAttribute("aria-label", "All rows");
     var table = document.createElement("table"); table.className = "lr-explorer-table table";
     var head = document.createElement("tr");
     var headers = cols.map(function (c, i) {

@@ -149,7 +149,8 @@ def data_table_html(df: pd.DataFrame, limit: int = 300) -> str:
     more = f"<p>First {limit} of {len(df)} rows.</p>" if len(df) > limit else ""
     return (f'<details class="lr-chart-data"><summary>Data behind this chart ({len(df)} '
             f'{"row" if len(df) == 1 else "rows"})</summary>'
-            f'<div class="lr-explorer-scroll"><table class="table"><thead><tr>{head}</tr></thead>'
+            f'<div class="lr-explorer-scroll" tabindex="0" role="region" aria-label="Data behind this chart">'
+            f'<table class="table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>{more}</details>")
 
 
@@ -161,9 +162,11 @@ def chart_html(spec: dict, name: str, data: pd.DataFrame | None = None) -> str:
     """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
     payload = script_json(spec)
-    label = chart_title(spec)
+    label = chart_title(spec) or next((chart_title(part) for key in ("layer", "vconcat", "hconcat", "concat")
+                                       for part in spec.get(key, []) if chart_title(part)), "") or f"Chart: {slug}"
     table = data_table_html(data) if data is not None else ""
-    return (f'<div class="lr-chart" id="chart-{slug}" role="img" aria-label="{escape(label)}"></div>\n'
+    # a figure, not an image: the drawn chart holds tooltips and focusable marks
+    return (f'<div class="lr-chart" id="chart-{slug}" role="figure" aria-label="{escape(label)}"></div>\n'
             f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>'
             + (f"\n{table}" if table else ""))
 
