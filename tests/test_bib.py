@@ -197,3 +197,14 @@ def test_retracted_entry_may_cite_its_retraction_record_instead_of_doi():
     assert check_library(lib) == []  # has an https url
     lib, _ = parse_library(text.replace("  url = {https://example.org/a%20b},\n", ""))
     assert [p.column for p in check_library(lib)] == ["doi"]
+
+
+def test_an_open_page_range_is_a_located_error():
+    from livingreview.bib import check_text
+
+    text = ("@article{a,\n  author = {A, B},\n  title = {{T}},\n  journal = {J},\n  year = {2010},\n"
+            "  pages = {457-},\n  doi = {10.5555/fixture.9},\n}\n")
+    problems = [str(p) for p in check_text(text)[1]]
+    assert problems == ["references.bib:6:pages: pages '457-' is an open range; expected 'first--last' or the "
+                        "first page alone"], problems
+    assert check_text(text.replace("457-", "457--471"))[1] == []

@@ -74,3 +74,18 @@ def test_citations_read_first_author_et_al_for_three_or_more():
     assert citation("Kalluri, R. and LeBleu, V. S.") == "Kalluri and LeBleu"
     assert citation("Zhou, W. and others") == "Zhou et al."
     assert citation("Smith, J.") == "Smith"
+
+
+def test_bibliography_labels_read_as_the_citations_do():
+    # issue 12: numeric [1] labels stood beside "Costa-Silva et al., 2015" citations
+    bib = parse_string(
+        "@article{a, author={Costa-Silva, B. and Aiello, N. M. and Ocean, A. J.}, title={T}, journal={J}, year={2015}}"
+        "@article{b, author={Wang, J. and others}, title={U}, journal={J}, year={2020}}"
+        "@article{c, author={Wang, J. and Li, K. and Zhou, W.}, title={V}, journal={J}, year={2020}}"
+        "@article{d, author={Peinado, H. and Lyden, D.}, title={W}, journal={J}, year={2012}}"
+        "@article{e, author={{San Lucas}, F. A.}, title={X}, journal={J}, year={2017}}", "bibtex")
+    style = find_plugin("pybtex.style.formatting", "plain_etal")()
+    labels = {e.key: e.label for e in style.format_entries(bib.entries.values())}
+    # the bibliography sorts by author, year and title; a repeated label takes a, b in that order
+    assert labels == {"a": "Costa-Silva et al., 2015", "b": "Wang et al., 2020b", "c": "Wang et al., 2020a",
+                      "d": "Peinado and Lyden, 2012", "e": "San Lucas, 2017"}

@@ -375,6 +375,10 @@ def check_library(lib: Library) -> list[Problem]:
         if not ref.venue:
             problems.append(Problem(rel, ref.line, "journal", f"entry '{ref.key}' has no journal, booktitle or "
                                                               "publisher; expected one"))
+        pages = ref.fields.get("pages", "")
+        if pages and re.search(r"[-\u2013]\s*$|^\s*[-\u2013]", pages):
+            problems.append(Problem(rel, at("pages"), "pages", f"pages '{pages}' is an open range; expected "
+                                                               "'first--last' or the first page alone"))
         year = ref.fields.get("year", "")
         if year and not YEAR_RE.match(year):
             problems.append(Problem(rel, at("year"), "year", f"year '{year}' is not a 4-digit year"))

@@ -165,10 +165,12 @@ def chart_html(spec: dict, name: str, data: pd.DataFrame | None = None) -> str:
     label = chart_title(spec) or next((chart_title(part) for key in ("layer", "vconcat", "hconcat", "concat")
                                        for part in spec.get(key, []) if chart_title(part)), "") or f"Chart: {slug}"
     table = data_table_html(data) if data is not None else ""
-    # a figure, not an image: the drawn chart holds tooltips and focusable marks
-    return (f'<div class="lr-chart" id="chart-{slug}" role="figure" aria-label="{escape(label)}"></div>\n'
+    # a named figure around the chart (vega-embed sets its own attributes on the element it draws into), holding
+    # the chart, its spec and the table of its values
+    return (f'<div class="lr-figure" role="figure" aria-label="{escape(label)}">\n'
+            f'<div class="lr-chart" id="chart-{slug}"></div>\n'
             f'<script type="application/json" class="lr-chart-spec" data-target="chart-{slug}">{payload}</script>'
-            + (f"\n{table}" if table else ""))
+            + (f"\n{table}" if table else "") + "\n</div>")
 
 
 def script_json(value: object) -> str:

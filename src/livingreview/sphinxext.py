@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pybtex.richtext import HRef, Tag, Text
 from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
 from pybtex.style.template import FieldIsMissing, first_of, node, optional, sentence, tag
 from pybtex.style.template import field as bibfield
 from pybtex.style.template import join as pybtex_join
@@ -137,8 +138,43 @@ def safe_web_refs(children, data):
     return Text(*parts)
 
 
+def author_year_label(entry) -> str:
+    """'Surname et al., Year' (three or more authors, or a list ending in 'others'), 'A and B, Year', 'A, Year'."""
+    persons = entry.persons.get("author", [])
+    names = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in persons]
+    others = bool(names) and names[-1].lower() == "others"
+    names = [n for n in names if n.lower() != "others"] or ["Anonymous"]
+    if others or len(names) >= 3:
+        who = f"{names[0]} et al."
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = names[0]
+    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels as the citations read them ('Costa-Silva et al., 2015'); a repeated label gets a, b..."""
+
+    def format_labels(self, sorted_entries):
+        entries = list(sorted_entries)
+        labels = [author_year_label(e) for e in entries]
+        counts: dict[str, int] = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        seen: dict[str, int] = {}
+        for label in labels:
+            if counts[label] > 1:
+                seen[label] = seen.get(label, 0) + 1
+                yield label + "abcdefghijklmnopqrstuvwxyz"[min(seen[label] - 1, 25)]
+            else:
+                yield label
+
+
 class EtAlPlainStyle(PlainStyle):
     """pybtex's plain style with 'et al.' for 'and others', and links only to DOI, PubMed or http(s) URLs."""
+
+    default_label_style = AuthorYearLabels
 
     def format_names(self, role, as_sentence=True):
         formatted = bibliography_names(role, sep=", ", sep2=" and ", last_sep=", and ")
