@@ -194,8 +194,17 @@
     });
   }
 
+  function focusableScrolling() {
+    // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
+    document.querySelectorAll(".lr-chart, .bd-article table").forEach(function (el) {
+      if (el.classList.contains("lr-chart") || el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
+    });
+  }
+
   function init() {
     rootLinks();
+    focusableScrolling();
+    window.addEventListener("resize", focusableScrolling);
     drawCharts();
     document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
   }

@@ -355,6 +355,35 @@ def test_footer_download_links_point_at_the_book_root_from_any_page(browser, ser
         page.close()
 
 
+AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+#: what axe still reports as serious that is not this book's markup: the theme's search and colour-mode buttons,
+#: whose names differ from their visible text, and sphinxcontrib-bibtex's bibliography list
+THEIRS = {"label-content-name-mismatch": ("search-button", "theme-switch-button"),
+          "aria-required-children": ("citation-list",)}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1400, 390])
+def test_no_serious_accessibility_violations_on_any_page(browser, server, width):
+    found = {}
+    for name in CHAPTERS:
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.goto(f"{server}/chapters/{name}.html")
+        page.wait_for_load_state("networkidle")
+        if page.locator(".lr-chart").count():
+            page.wait_for_selector(".lr-chart svg", timeout=20_000)
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+        violations = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                                   ".filter(v => ['serious', 'critical'].includes(v.impact))"
+                                   ".map(v => [v.id, v.nodes.map(n => n.html)])")
+        for rule, nodes in violations:
+            ours = [n for n in nodes if not any(mark in n for mark in THEIRS.get(rule, ()))]
+            if ours:
+                found.setdefault(name, []).append((rule, ours[0][:120]))
+        page.close()
+    assert found == {}, found
+
+
 @pytest.mark.browser
 def test_explorer_works_from_file_urls(browser, book):
     page = browser.new_page()
