@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import gc
@@ -30,6 +31,22 @@ def _report(problems, err: bool = False) -> tuple[int, int]:
     for p in problems:
         click.echo(str(p), err=err)
     return errors, len(problems) - errors
+
+
+@contextlib.contextmanager
+def _refused(rejected: str, err: bool = False):
+    """A UsageError as click's (exit 2); a ValidationError as its located lines, then 'rejected: ...' (exit 1).
+
+    ``rejected`` may name ``{errors}``, the number of errors.
+    """
+    try:
+        yield
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValidationError as exc:
+        _report(exc.errors, err=err)
+        click.echo("rejected: " + rejected.format(errors=len(exc.errors)), err=err)
+        sys.exit(1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -178,14 +195,8 @@ def add(table: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
         values = _prompt_row(table)
     else:
         raise click.UsageError("give the row as --set COLUMN=VALUE ... (or run in a terminal to be prompted)")
-    try:
+    with _refused("{errors} error(s); nothing was written"):
         result = add_row(root, table, values, dry_run=dry_run)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValidationError as exc:
-        _report(exc.errors)
-        click.echo(f"rejected: {len(exc.errors)} error(s); nothing was written")
-        sys.exit(1)
     verb = "would add" if dry_run else "added"
     click.echo(f"{verb} {result.row['id']} at {result.path}:{result.line}")
     for column, value in result.row.items():
@@ -202,15 +213,10 @@ def cite_command(identifier: str, root: Path, dry_run: bool, offline: bool) -> N
     from livingreview.cite import CiteError, cite
 
     try:
-        result = cite(root, identifier, dry_run=dry_run, offline=offline)
+        with _refused("the new entry would make references.bib invalid; nothing was written", err=True):
+            result = cite(root, identifier, dry_run=dry_run, offline=offline)
     except CiteError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValidationError as exc:
-        _report(exc.errors, err=True)
-        click.echo("rejected: the new entry would make references.bib invalid; nothing was written", err=True)
         sys.exit(1)
     verb = "would add" if dry_run else "added"
     click.echo(f"{verb} '{result.key}' to references.bib (metadata from {result.source}); "
@@ -244,14 +250,8 @@ def release(version: str, root: Path) -> None:
     """Cut release VERSION (e.g. 2026.12): snapshot the evidence and every claim's status under releases/."""
     from livingreview.releases import cut_release
 
-    try:
+    with _refused("the review is invalid; no release was written", err=True):
         path = cut_release(root, version)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValidationError as exc:
-        _report(exc.errors, err=True)
-        click.echo("rejected: the review is invalid; no release was written", err=True)
-        sys.exit(1)
     click.echo(f"released {version}: {path}; CITATION.cff and CHANGELOG.md dated (commit all three)")
 
 
@@ -282,14 +282,8 @@ def withdraw(table: str, row_id: str, root: Path, reason: str, dry_run: bool) ->
 
 
 def _change(run, dry_run: bool, verb: str) -> None:
-    try:
+    with _refused("{errors} error(s); nothing was written"):
         change = run()
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValidationError as exc:
-        _report(exc.errors)
-        click.echo(f"rejected: {len(exc.errors)} error(s); nothing was written")
-        sys.exit(1)
     click.echo(change.diff, nl=False)
     click.echo(f"{'would have ' + verb if dry_run else verb} {change.row_id} in {TABLES[change.table].path}"
                if change.diff else f"no change to {change.row_id}")
@@ -345,14 +339,8 @@ def search_command(query: str, source: str, limit: int, root: Path, offline: boo
     (a record the ledger already holds is recorded as its duplicate)."""
     from livingreview.search import run_search
 
-    try:
+    with _refused("nothing was written", err=True):
         run = run_search(root, source, query, limit, offline=offline, dry_run=dry_run)
-    except UsageError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValidationError as exc:
-        _report(exc.errors, err=True)
-        click.echo("rejected: nothing was written", err=True)
-        sys.exit(1)
     verb = "would record" if dry_run else "recorded"
     click.echo(f"{verb} {run.search_id}: {run.total} hit(s); {len(run.new)} new record(s) awaiting screening, "
                f"{len(run.duplicates)} duplicate(s) of records already in the ledger")
