@@ -99,6 +99,46 @@ def test_fragility_is_the_fewest_studies_whose_removal_drops_the_rating(levels, 
             assert drops == (k == int(got)), k
 
 
+def _brute_fragility(b: Basis) -> str:
+    """Fragility straight from the definition: rate every removal set through ``Basis.without``."""
+    import itertools
+
+    from livingreview.certainty import RATINGS
+
+    rating = rate(b)
+    if rating.certainty in (None, RATINGS[0]):
+        return "-"
+    now = RATINGS.index(rating.certainty)
+    studies = sorted(b.studies)
+    for k in range(1, len(studies) + 1):
+        if any(RATINGS.index(rate(b.without(F(s))).certainty) < now for s in itertools.combinations(studies, k)):
+            return str(k)
+    return str(len(studies))
+
+
+def test_fragility_agrees_with_the_definition_on_random_bases():
+    """The fast search (summaries of removal sets) must give what rating every ``Basis.without`` gives: studies
+    with rows at several levels, cancers shared between studies, contradicting studies."""
+    import random
+
+    rng = random.Random(20261201)
+    levels = [V, A, H, T]
+    seen = set()
+    for _ in range(300):
+        n = rng.randint(1, 7)
+        by_level: dict[str, set[str]] = {}
+        cancers = {}
+        for i in range(n):
+            for lvl in rng.sample(levels, rng.randint(1, 2)):
+                by_level.setdefault(lvl, set()).add(f"s{i}")
+            cancers[f"s{i}"] = F(rng.sample(["lung", "breast", "liver"], rng.randint(1, 2)))
+        b = Basis({k: F(v) for k, v in by_level.items()}, F(f"x{i}" for i in range(rng.randint(0, 3))), cancers)
+        got = fragility(b)
+        assert got == _brute_fragility(b), (by_level, cancers, b.contradicting)
+        seen.add(got)
+    assert {"-", "1", "2"} <= seen  # the random bases reach the interesting answers
+
+
 def test_fragility_reports_a_lower_bound_when_the_budget_runs_out():
     b = basis({f"s{i}": H for i in range(30)})
     assert fragility(b, budget=100) == "2+"

@@ -148,50 +148,72 @@ def read_chapter(path: Path):
     return read_myst_markdown_notebook(text, path=path)
 
 
-def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300) -> None:
-    """Execute ``stale`` chapters in parallel (kernels are separate processes) and store them in the cache.
+def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300, ev=None) -> None:
+    """Execute ``stale`` chapters in parallel and store them in the cache.
 
-    The book build then finds every result in jupyter-cache and executes nothing itself. A chapter that fails
-    is left uncached, so the build executes it again and reports the failure as a located warning.
+    With the build's evidence ``ev`` (and a POSIX fork server) each chapter runs in a fork of a warm interpreter
+    (``execute``); otherwise each gets a Jupyter kernel. The book build then finds every result in jupyter-cache
+    and executes nothing itself. A chapter that fails is left uncached, so the build executes it again in a
+    kernel and reports the failure as a located warning.
     """
     import time
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
-    from jupyter_cache.executors.utils import single_nb_execution
+
+    from livingreview import execute
 
     if not stale:
         return
     cache = get_cache(str(root / "_build" / ".jupyter_cache"))
 
-    def run(rel: str):
+    def store(rel: str, nb, seconds: float) -> None:
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str((root / rel).resolve()),
+                                                  data={"execution_seconds": seconds}),
+                                    check_validity=False, overwrite=True)
+
+    def kernel(rel: str):
+        from jupyter_cache.executors.utils import single_nb_execution
+
         path = root / rel
         nb = read_chapter(path)
         start = time.perf_counter()
         result = single_nb_execution(nb, cwd=str(path.parent), timeout=timeout, allow_errors=False)
         return rel, nb, result, time.perf_counter() - start
 
-    print(f"executing {len(stale)} chapter(s) on {workers} worker(s)", flush=True)
+    forked = ev is not None and execute.available()
+    print(f"executing {len(stale)} chapter(s) on {workers} worker(s)"
+          + (" (forks of a warm interpreter)" if forked else " (Jupyter kernels)"), flush=True)
+    if forked:
+        for done, run in enumerate(execute.run_chapters([(rel, root / rel) for rel in stale], ev, workers,
+                                                        timeout), 1):
+            print(f"  [{done}/{len(stale)}] {run.rel}: {'failed' if run.error else 'ok'} in {run.seconds:.1f} s",
+                  flush=True)
+            if not run.error:
+                store(run.rel, run.notebook, run.seconds)
+        return
     with ThreadPoolExecutor(max(1, min(workers, len(stale)))) as pool:
-        futures = [pool.submit(run, rel) for rel in stale]
+        futures = [pool.submit(kernel, rel) for rel in stale]
         for done, future in enumerate(as_completed(futures), 1):
             rel, nb, result, seconds = future.result()
             status = "failed" if result.err is not None else "ok"
             print(f"  [{done}/{len(stale)}] {rel}: {status} in {seconds:.1f} s", flush=True)
             if result.err is None:
-                cache.cache_notebook_bundle(CacheBundleIn(nb, str((root / rel).resolve()),
-                                                          data={"execution_seconds": result.time}),
-                                            check_validity=False, overwrite=True)
+                store(rel, nb, result.time)
 
 
-def build_book(root: Path, workers: int | None = None, pdf: bool = False) -> int:
+def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=None) -> int:
     """Build ``root``'s book into ``root/_build/html`` with warnings as errors; return the exit code.
 
     jupyter-cache keys only on code cells, so data changes would leave stale pages: a changed package or
     configuration rebuilds from scratch, and a changed table or library re-executes the chapters that read it.
+    ``ev`` is the review's validated evidence (loaded here when not given; ``ValidationError`` if invalid).
     """
+    from livingreview.evidence import load
+
     root = root.resolve()
+    ev = ev if ev is not None else load(root)
     build_dir = root / "_build"
     if not owned(build_dir, BUILD_MARKER, STAMP, CHAPTER_STAMPS, STATE):
         raise UsageError(f"{build_dir} exists and was not made by livingreview build; move it away (the build "
@@ -211,9 +233,9 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False) -> int
     if before and stale:
         print(f"re-executing {len(stale)} chapter(s) whose inputs changed: {', '.join(stale)}", flush=True)
     invalidate_chapters(root, stale)
-    execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1))
+    execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1), ev=ev)
     config = build_dir / ".config.stamped.yml"
-    atomic_text(config, stamped_config(root, pdf=pdf))
+    atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
     state = build_state(root, now, config)
     state_file = build_dir / STATE
     if not stale and state_file.exists() and state_file.read_text().strip() == state \
@@ -237,7 +259,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False) -> int
             shutil.make_archive(str(archive.with_suffix("")), "zip", download, "data-package")
         print(f"data package: {archive.relative_to(root)}", flush=True)
         sync_static(root, build_dir / "html")
-        publish_files(root, build_dir / "html")
+        publish_files(root, build_dir / "html", ev)
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
         atomic_text(state_file, state + "\n")
@@ -266,12 +288,12 @@ def sync_static(root: Path, html: Path) -> list[str]:
     return changed
 
 
-def publish_files(root: Path, html: Path) -> None:
+def publish_files(root: Path, html: Path, ev=None) -> None:
     """Write ``download/claims.json`` (and its JSON Schema) and the Atom feed ``feed.xml`` beside the pages."""
     from livingreview.evidence import load
     from livingreview.publish import CLAIMS_SCHEMA, atom_feed, claims_json
 
-    ev = load(root)
+    ev = ev if ev is not None else load(root)
     atomic_write(html / "download" / "claims.json",
                  json.dumps(claims_json(ev), indent=1, ensure_ascii=False).encode("utf-8"))
     atomic_write(html / "download" / "claims.schema.json", json.dumps(CLAIMS_SCHEMA, indent=1).encode("utf-8"))
@@ -324,7 +346,7 @@ def build_stamp(root: Path) -> dict[str, str]:
             "fingerprint": fingerprint(root)[:12], "commit": commit if re.fullmatch(r"[0-9a-f]{4,40}", commit) else ""}
 
 
-def stamped_config(root: Path, pdf: bool = False) -> str:
+def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
     """The book's ``_config.yml`` with the build stamp added to every page's footer (and, with ``pdf``, a link to
     the PDF of the whole book beside the data package)."""
     import yaml
@@ -344,13 +366,13 @@ def stamped_config(root: Path, pdf: bool = False) -> str:
                      'href="../download/ev-metastasis-living-review.pdf">the whole book as a PDF</a>')
     footer += '<p class="lr-downloads">Download: ' + " · ".join(links) + "</p>"
     config.setdefault("html", {})["extra_footer"] = footer
-    announcement = living_announcement(root)
+    announcement = living_announcement(root, ev)
     if announcement:
         config["html"]["announcement"] = announcement
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
 
 
-def living_announcement(root: Path) -> str:
+def living_announcement(root: Path, ev=None) -> str:
     """The living status shown at the top of every page (HTML), or nothing for a review with no search log."""
     import datetime as dt
 
@@ -359,7 +381,7 @@ def living_announcement(root: Path) -> str:
     from livingreview.evidence import load
     from livingreview.living import living_status, status_text
 
-    ev = load(root)
+    ev = ev if ev is not None else load(root)
     if ev["searches"].empty:
         return ""
     st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())

@@ -7,6 +7,8 @@ study. ``fragility`` says how many supporting studies would have to go before th
 
 from __future__ import annotations
 
+import collections
+import functools
 import itertools
 from dataclasses import dataclass, field
 
@@ -96,23 +98,41 @@ def studies_at_or_above(basis: Basis, level: str) -> frozenset[str]:
     return frozenset().union(*(basis.supporting.get(lvl, frozenset()) for lvl in LEVELS[LEVELS.index(level):]))
 
 
+#: what the rule looks at: studies at or above each level (weakest first), any study in patients, the number of
+#: cancer types, of supporting studies and of contradicting studies
+Summary = tuple[tuple[int, ...], bool, int, int, int]
+
+
+def summarise(basis: Basis) -> Summary:
+    """The few numbers ``RULE`` reads from a basis."""
+    studies = basis.studies
+    return (tuple(len(studies_at_or_above(basis, lvl)) for lvl in LEVELS),
+            any(basis.supporting.get(lvl) for lvl in HUMAN), len(basis.cancer_types), len(studies),
+            len(basis.contradicting))
+
+
 def rate(basis: Basis) -> Rating:
     """Apply ``RULE`` to ``basis``."""
     if not basis.graded:
         return Rating(None)
-    start = next((START[lvl] for lvl in reversed(LEVELS)
-                  if len(studies_at_or_above(basis, lvl)) >= MIN_STUDIES), "very_low")
+    return rate_summary(summarise(basis))
+
+
+@functools.lru_cache(maxsize=4096)
+def rate_summary(summary: Summary) -> Rating:
+    """Apply ``RULE`` to the numbers it reads (see ``summarise``)."""
+    at_or_above, human, cancer_types, studies, against = summary
+    start = next((START[lvl] for lvl, n in zip(reversed(LEVELS), reversed(at_or_above), strict=True)
+                  if n >= MIN_STUDIES), "very_low")
     reasons: list[str] = []
-    studies = basis.studies
-    if studies and not any(basis.supporting.get(lvl) for lvl in HUMAN):
+    if studies and not human:
         reasons.append("preclinical")
-    if studies and len(basis.cancer_types) == 1:
+    if studies and cancer_types == 1:
         reasons.append("one_cancer")
-    if len(studies) < SMALL_BASE:
+    if studies < SMALL_BASE:
         reasons.append("small")
-    against = len(basis.contradicting)
     if against:
-        reasons.append("strongly_contradicted" if 2 * against >= len(studies) else "contradicted")
+        reasons.append("strongly_contradicted" if 2 * against >= studies else "contradicted")
     steps = sum(2 if r == "strongly_contradicted" else 1 for r in reasons)
     return Rating(RATINGS[max(0, RATINGS.index(start) - steps)], start, tuple(reasons))
 
@@ -127,14 +147,29 @@ def fragility(basis: Basis, budget: int = FRAGILITY_BUDGET) -> str:
     rating = rate(basis)
     if rating.certainty is None or rating.certainty == RATINGS[0]:
         return "-"
+    floor = RATINGS.index(rating.certainty)
     studies = sorted(basis.studies)
+    # each study's strongest level and cancer types, so that a removal set is summarised without a new Basis
+    # per study: its strongest level, whether it is in patients, its cancer types; a removal set is then
+    # summarised from the totals minus what it removes, in time proportional to its size
+    strongest = {k: max(i for i, lvl in enumerate(LEVELS) if k in basis.supporting.get(lvl, ())) for k in studies}
+    human = {k: any(k in basis.supporting.get(lvl, ()) for lvl in HUMAN) for k in studies}
+    cancers = {k: basis.cancers.get(k, frozenset()) for k in studies}
+    at_or_above = [sum(strongest[s] >= i for s in studies) for i in range(len(LEVELS))]
+    humans = sum(human.values())
+    per_cancer = collections.Counter(c for s in studies for c in cancers[s])
+    against = len(basis.contradicting)
     tried = 0
     for k in range(1, len(studies) + 1):
         for removed in itertools.combinations(studies, k):
             tried += 1
             if tried > budget:
                 return f"{k}+"
-            if RATINGS.index(rate(basis.without(frozenset(removed))).certainty) < RATINGS.index(rating.certainty):
+            lost = collections.Counter(c for s in removed for c in cancers[s])
+            summary = (tuple(n - sum(strongest[s] >= i for s in removed) for i, n in enumerate(at_or_above)),
+                       humans - sum(human[s] for s in removed) > 0,
+                       sum(1 for c, n in per_cancer.items() if n > lost[c]), len(studies) - k, against)
+            if RATINGS.index(rate_summary(summary).certainty) < floor:
                 return str(k)
     return str(len(studies))
 

@@ -27,8 +27,16 @@ class _RecordingTables(dict):
         return super().__getitem__(name)
 
 
+_GIVEN: dict[Path, Evidence] = {}
+
+
+def use_evidence(ev: Evidence) -> None:
+    """Hand the build's already validated evidence to the chapter about to run (see ``execute``)."""
+    _GIVEN[find_root()] = ev
+
+
 def evidence() -> Evidence:
-    """Load and validate the review that contains the running chapter.
+    """The review that contains the running chapter: the build's evidence, or loaded and validated here.
 
     With LIVINGREVIEW_READS_LOG set, every table the chapter reads is logged there, so tests can check that
     the tables a chapter declares in its metadata (which decide when it re-executes) are the ones it reads.
@@ -36,7 +44,8 @@ def evidence() -> Evidence:
     import dataclasses
     import os
 
-    ev = load(find_root())
+    root = find_root()
+    ev = _GIVEN.get(root) or load(root)
     log = os.environ.get("LIVINGREVIEW_READS_LOG")
     return dataclasses.replace(ev, tables=_RecordingTables(ev.tables, log)) if log else ev
 

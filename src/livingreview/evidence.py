@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import wraps
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -28,6 +30,8 @@ class Evidence:
     releases: tuple = ()
     #: the living cadence (``living.Cadence``), None if the review declares none
     cadence: object = None
+    #: results of ``per_evidence`` functions, computed once per object (the tables never change)
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -73,6 +77,25 @@ class Evidence:
             if declared.kind is Kind.VOCAB and not declared.multi and declared.vocab is not None:
                 out[col] = pd.Categorical(out[col].astype(object), categories=declared.vocab.values)
         return out
+
+
+T = TypeVar("T")
+
+
+def per_evidence(func: Callable[[Evidence], T]) -> Callable[[Evidence], T]:
+    """Compute ``func(ev)`` once per ``Evidence`` (a chapter asks for a claim's status several times).
+
+    DataFrames are handed out as copies, so a caller that changes its result cannot change the next caller's.
+    """
+    @wraps(func)
+    def wrapper(ev: Evidence) -> T:
+        key = f"{func.__module__}.{func.__qualname__}"
+        if key not in ev.memo:
+            ev.memo[key] = func(ev)
+        out = ev.memo[key]
+        return out.copy() if isinstance(out, pd.DataFrame) else out
+
+    return wrapper
 
 
 def _typed_column(series: pd.Series, table: Table, name: str) -> pd.Series:

@@ -14,7 +14,7 @@ from livingreview.bib import Reference
 from livingreview.certainty import Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
-from livingreview.evidence import Evidence
+from livingreview.evidence import Evidence, per_evidence
 from livingreview.schema import EVIDENCE_TABLES, TABLES
 from livingreview.vocab import (
     CANCER_TYPE,
@@ -328,6 +328,7 @@ def claim_basis(ev: Evidence, claim: pd.Series) -> Basis:
                  {k: frozenset(c) for k, c in cancers.items()})
 
 
+@per_evidence
 def claim_status(ev: Evidence) -> pd.DataFrame:
     """One row per claim: certainty by the declared rule, studies by level, contradicting studies, fragility.
 

@@ -1,0 +1,162 @@
+"""Executing chapters: each in a fresh fork of a warm interpreter, with the build's evidence already loaded.
+
+A Jupyter kernel per chapter pays for its start, its imports and its own ``load()`` of the review (about two
+seconds each); here a fork server imports the package once, and every chapter runs in a new fork of it, in a
+plain IPython shell whose displays are recorded as the kernel would record them (the same IPython formatters
+make the same MIME bundles). A chapter that fails is reported, never cached, so the book build runs it again
+in a real kernel and reports its error as a located warning.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import multiprocessing.connection
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: imported once by the fork server, before any chapter forks from it
+PRELOAD = ["livingreview.chapter", "livingreview.figures", "livingreview.summaries", "livingreview.releases",
+           "IPython.core.interactiveshell"]
+_CONTEXT: multiprocessing.context.BaseContext | None = None
+
+
+@dataclass(frozen=True)
+class Executed:
+    """One chapter's run: the notebook with its outputs, the error that stopped it (empty if none), seconds."""
+
+    rel: str
+    notebook: object
+    error: str
+    seconds: float
+
+
+def available() -> bool:
+    """Whether chapters can run in forks (a POSIX system with the fork server); otherwise kernels run them."""
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = multiprocessing.get_context("forkserver")
+        _CONTEXT.set_forkserver_preload(PRELOAD)
+    return _CONTEXT
+
+
+def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout: int = 300) -> Iterator[Executed]:
+    """Run each (relative name, path) chapter in its own fork, ``workers`` at a time; yield them as they finish."""
+    ctx = _context()
+    pending = list(chapters)
+    running: dict = {}
+    while pending or running:
+        while pending and len(running) < max(1, workers):
+            rel, path = pending.pop(0)
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(send, str(path), ev), daemon=True)
+            proc.start()
+            send.close()
+            running[receive] = (rel, path, proc, time.perf_counter())
+        ready = multiprocessing.connection.wait(list(running), timeout=1.0)
+        for conn in ready:
+            rel, path, proc, start = running.pop(conn)
+            try:
+                notebook, error = conn.recv()
+            except EOFError:
+                notebook, error = None, f"the process running {rel} ended without a result (exit {proc.exitcode})"
+            conn.close()
+            proc.join()
+            yield Executed(rel, notebook, error, time.perf_counter() - start)
+        for conn, (rel, _, proc, start) in list(running.items()):
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                proc.join()
+                del running[conn]
+                conn.close()
+                yield Executed(rel, None, f"{rel} ran longer than {timeout} s", time.perf_counter() - start)
+
+
+def _child(conn, path: str, ev) -> None:
+    """In the fork: run the chapter's code cells in order, send back (notebook, error)."""
+    try:
+        from livingreview import book, chapter
+
+        os.chdir(Path(path).parent)
+        chapter.use_evidence(ev)
+        nb = book.read_chapter(Path(path))
+        error = execute_notebook(nb)
+        conn.send((nb, error))
+    except BaseException:  # anything goes back to the parent as text
+        conn.send((None, traceback.format_exc()))
+    finally:
+        conn.close()
+
+
+def execute_notebook(nb) -> str:
+    """Execute ``nb``'s code cells in a new IPython shell, recording their outputs in place; return the error."""
+    import nbformat
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    outputs: list = []
+    count = [0]
+
+    class Publisher(DisplayPublisher):
+        def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs) -> None:
+            _flush()
+            outputs.append(nbformat.v4.new_output("display_data", data=data, metadata=metadata or {}))
+
+    class Hook(DisplayHook):
+        def write_output_prompt(self) -> None:
+            pass
+
+        def write_format_data(self, format_dict, md_dict=None) -> None:
+            _flush()
+            outputs.append(nbformat.v4.new_output("execute_result", data=format_dict, metadata=md_dict or {},
+                                                  execution_count=count[0]))
+
+        def finish_displayhook(self) -> None:
+            self._is_active = False
+
+    streams = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+
+    def _flush() -> None:
+        for name, buf in streams.items():
+            text = buf.getvalue()
+            if text:
+                outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+                buf.seek(0)
+                buf.truncate()
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=config, display_pub_class=Publisher, displayhook_class=Hook,
+                                      colors="nocolor")
+    real = sys.stdout, sys.stderr
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            count[0] += 1
+            outputs = cell.outputs = []  # the hooks append to this cell's list
+            sys.stdout, sys.stderr = streams["stdout"], streams["stderr"]
+            try:
+                result = shell.run_cell(cell.source, store_history=False)
+            finally:
+                sys.stdout, sys.stderr = real
+            _flush()
+            cell.execution_count = count[0]
+            failure = result.error_before_exec or result.error_in_exec
+            if failure is not None:
+                return "".join(traceback.format_exception(failure))
+    finally:
+        sys.stdout, sys.stderr = real
+        InteractiveShell.clear_instance()
+    return ""

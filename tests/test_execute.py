@@ -1,0 +1,89 @@
+"""Chapters run in forks of a warm interpreter produce what a Jupyter kernel produces, and failures stay failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO
+from livingreview import execute
+from livingreview.book import chapter_files, read_chapter
+from livingreview.evidence import load
+
+pytestmark = pytest.mark.skipif(not execute.available(), reason="no fork server on this platform")
+
+
+def _copy_review(tmp_path: Path) -> Path:
+    root = tmp_path / "review"
+    for name in ("data", "chapters", "releases"):
+        shutil.copytree(REPO / name, root / name)
+    for name in ("references.bib", "_toc.yml", "_config.yml", "living.toml"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
+def _outputs(nb) -> list:
+    return [(cell.execution_count, [dict(o) for o in cell.outputs]) for cell in nb.cells if cell.cell_type == "code"]
+
+
+def test_forked_chapters_match_a_jupyter_kernel(tmp_path):
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    root = _copy_review(tmp_path)
+    chapters = [(p.relative_to(root).as_posix(), p) for p in chapter_files(root)]
+    assert len(chapters) >= 10
+    forked = {run.rel: run for run in execute.run_chapters(chapters, load(root), workers=2)}
+    assert set(forked) == {rel for rel, _ in chapters}
+    for rel, path in chapters:
+        run = forked[rel]
+        assert run.error == "", f"{rel}: {run.error}"
+        nb = read_chapter(path)
+        result = single_nb_execution(nb, cwd=str(path.parent), timeout=300, allow_errors=False)
+        assert result.err is None, rel
+        got, want = _outputs(run.notebook), _outputs(nb)
+        assert [n for n, _ in got] == [n for n, _ in want], rel
+        for (_, a), (_, b) in zip(got, want, strict=True):
+            assert nbformat.from_dict({"o": a}) == nbformat.from_dict({"o": b}), rel
+        assert any(out for _, out in got), f"{rel} showed nothing"
+
+
+def test_a_failing_cell_is_reported_with_its_error(tmp_path):
+    root = _copy_review(tmp_path)
+    path = root / "chapters" / "03_mechanisms.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('before')\nraise ValueError('the planted fault')"))
+    nb.cells.append(nbformat.v4.new_code_cell("print('never run')"))
+    nbformat.write(nb, path)
+    (run,) = execute.run_chapters([("chapters/03_mechanisms.ipynb", path)], load(root))
+    assert "ValueError: the planted fault" in run.error
+    failed, after = [c for c in run.notebook.cells if c.cell_type == "code"][-2:]
+    assert failed.outputs[0].text.startswith("before\n") and after.execution_count is None and not after.outputs
+
+
+def test_a_failed_chapter_is_not_cached(tmp_path):
+    from jupyter_cache import get_cache
+
+    from livingreview.book import execute_chapters
+
+    root = _copy_review(tmp_path)
+    bad = root / "chapters" / "03_mechanisms.ipynb"
+    nb = nbformat.read(bad, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("1 / 0"))
+    nbformat.write(nb, bad)
+    execute_chapters(root, ["chapters/03_mechanisms.ipynb", "chapters/11_methods.ipynb"], ev=load(root))
+    cached = {Path(r.uri).name for r in get_cache(str(root / "_build" / ".jupyter_cache")).list_cache_records()}
+    assert cached == {"11_methods.ipynb"}
+
+
+def test_streams_displays_and_results_are_recorded_in_order():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from IPython.display import HTML, display\nprint('one')\ndisplay(HTML('<b>two</b>'))\n"
+        "import sys; print('three', file=sys.stderr)\n6 * 7")])
+    assert execute.execute_notebook(nb) == ""
+    outs = nb.cells[0].outputs
+    assert [o.output_type for o in outs] == ["stream", "display_data", "stream", "execute_result"]
+    assert outs[0].text == "one\n" and outs[1].data["text/html"] == "<b>two</b>"
+    assert outs[2].name == "stderr" and outs[3].data["text/plain"] == "42" and outs[3].execution_count == 1
