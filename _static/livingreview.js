@@ -17,10 +17,34 @@
       if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
       // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
       // the static SVG is linked under every chart
-      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).catch(fail);
+      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function (result) {
+        if (spec.width === "container") follow(target, result.view);
+      }).catch(fail);
     } catch (err) {
       fail(err);
     }
+  }
+
+  // vega re-reads a "container" width on window resize, in the middle of the theme's own re-layout (going from
+  // a phone's width to a laptop's, it read the layout before the sidebar came back and drew 1834 px wide); so
+  // each chart also follows its container's settled width
+  function follow(target, view) {
+    if (typeof ResizeObserver !== "function" || !view || typeof view.signal !== "function") return;
+    var last = target.clientWidth;
+    new ResizeObserver(function () {
+      var width = target.clientWidth;
+      if (!width || Math.abs(width - last) < 1) return;
+      last = width;
+      try { view.signal("width", width).runAsync(); } catch (err) { /* a chart without a width signal */ }
+    }).observe(target);
+    window.addEventListener("resize", function () {
+      window.setTimeout(function () {
+        var width = target.clientWidth, svg = target.querySelector("svg");
+        if (width && svg && Math.abs(parseFloat(svg.getAttribute("width")) - width) > 1) {
+          try { view.signal("width", width).runAsync(); } catch (err) { /* as above */ }
+        }
+      }, 250);
+    });
   }
 
   function drawCharts() {
@@ -41,6 +65,20 @@
       if (i) span.appendChild(document.createTextNode(" "));
       var a = document.createElement("a");
       a.href = url; a.textContent = "[" + (i + 1) + "]"; a.rel = "noopener";
+      span.appendChild(a);
+    });
+    return span;
+  }
+
+  // "Label\tid; Label\tid": each study links to its entry on the bibliography page (beside this page)
+  function studyLinks(text) {
+    var span = document.createElement("span");
+    String(text).split("; ").forEach(function (pair, i) {
+      var parts = pair.split("\t");
+      if (parts.length !== 2 || !/^[a-z][a-z0-9-]*$/.test(parts[1])) return;
+      if (i) span.appendChild(document.createTextNode("; "));
+      var a = document.createElement("a");
+      a.href = "bibliography.html#" + parts[1]; a.textContent = parts[0];
       span.appendChild(a);
     });
     return span;
@@ -72,6 +110,9 @@
 
   function drawExplorer(target, data) {
     var cols = data.columns, rows = data.rows, size = parseInt(target.dataset.pageSize, 10) || 25, page = 0;
+    // columns named "_..." are not shown or searched: "_study_links" holds each study's label and bibliography id
+    var shown = cols.map(function (c, i) { return c.charAt(0) === "_" ? -1 : i; }).filter(function (i) { return i >= 0; });
+    var studiesCol = cols.indexOf("studies"), studyLinksCol = cols.indexOf("_study_links");
     var labels = data.labels || {}, orders = data.orders || {};
     var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
     var cancerCol = cols.indexOf("cancer");
@@ -123,6 +164,7 @@
     var head = document.createElement("tr");
     var headers = cols.map(function (c, i) {
       var th = document.createElement("th");
+      if (shown.indexOf(i) < 0) return th;
       th.setAttribute("aria-sort", "none");
       var button = cell("button", labels[c] || c.replace(/_/g, " "));
       button.type = "button"; button.className = "lr-sort";
@@ -148,7 +190,7 @@
         if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
         if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
         if (cancerSel && cancerSel.value && r[cancerCol] !== cancerSel.value) return false;
-        var text = r.join(" ").toLowerCase();
+        var text = shown.map(function (i) { return r[i]; }).join(" ").toLowerCase();
         return words.every(function (w) { return text.indexOf(w) >= 0; });
       });
       return sortCol >= 0 ? hits.slice().sort(compare(sortCol)) : hits;
@@ -159,9 +201,12 @@
       tbody.textContent = "";
       hits.slice(page * size, page * size + size).forEach(function (r) {
         var tr = document.createElement("tr");
-        r.forEach(function (v, i) {
-          var td;
+        shown.forEach(function (i) {
+          var v = r[i], td;
           if (i === linkCol) { td = document.createElement("td"); td.appendChild(linkList(v)); }
+          else if (i === studiesCol && studyLinksCol >= 0 && r[studyLinksCol]) {
+            td = document.createElement("td"); td.appendChild(studyLinks(r[studyLinksCol]));
+          }
           else td = cell("td", v);
           // each cell says what it is, so that a row reads as a card when the table is laid out as one
           td.dataset.label = labels[cols[i]] || cols[i]; td.dataset.col = cols[i];
@@ -171,7 +216,7 @@
         tbody.appendChild(tr);
       });
       if (!hits.length) {
-        var empty = cell("td", "No matching rows."); empty.colSpan = cols.length;
+        var empty = cell("td", "No matching rows."); empty.colSpan = shown.length;
         var tr0 = document.createElement("tr"); tr0.appendChild(empty); tbody.appendChild(tr0);
       }
       info.textContent = hits.length + (hits.length === 1 ? " row" : " rows") + " · page " + (page + 1) + " of " + pages;

@@ -107,6 +107,69 @@ def book_series(root: Path) -> dict:
             **page_sizes(root)}
 
 
+def preview_series(root: Path, clean_seconds: float) -> dict:
+    """The served preview's times as fractions of the clean build (issue 16's targets), and the PDF's cost and size."""
+    served = serve_series(root)
+    return {"serve": served,
+            "serve_one_row_fraction_of_clean": round(served["one_row"] / clean_seconds, 3),
+            "serve_one_chapter_fraction_of_clean": round(served["one_chapter_prose"] / clean_seconds, 3),
+            "pdf": pdf_build(root)}
+
+
+def served_build(port: int) -> int:
+    """The build number the preview server reports (what its open pages reload on)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/__livingreview__/status", timeout=5) as r:
+        return json.loads(r.read())["build"]
+
+
+def wait_for_build(port: int, after: int, timeout: float = 600) -> float:
+    """Seconds until the server reports a build newer than ``after``."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        try:
+            if served_build(port) > after:
+                return time.perf_counter() - start
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise SystemExit(f"the preview server on port {port} did not rebuild within {timeout} s")
+
+
+def serve_series(root: Path, port: int = 8765) -> dict:
+    """What a contributor sees with ``livingreview serve``: seconds from saving a file to the served page's reload.
+
+    Includes the server noticing the change (it polls every 0.5 s and waits 0.5 s for the editor to finish).
+    """
+    proc = subprocess.Popen([str(Path(PY).with_name("livingreview")), "serve", "--root", str(root), "--port",
+                             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_build(port, 0)
+        out = {}
+        edit_first(root / "data/mechanisms.csv", "finding", "A second benchmark edit of one finding.")
+        out["one_row"] = round(wait_for_build(port, 1), 2)
+        page = root / "chapters/09_whats_new.ipynb"
+        page.write_text(page.read_text(encoding="utf-8").replace("The review grows", "The review grows (again)", 1),
+                        encoding="utf-8")
+        out["one_chapter_prose"] = round(wait_for_build(port, 2), 2)
+        return out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def pdf_build(root: Path) -> dict:
+    """``livingreview build --pdf`` after the series: the PDF's own cost (the pages are built already) and size."""
+    start = time.perf_counter()
+    out = subprocess.run([str(Path(PY).with_name("livingreview")), "build", "--pdf", "--root", str(root)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"the PDF build failed at {root}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    pdf = root / "_build/html/download/ev-metastasis-living-review.pdf"
+    return {"seconds": round(time.perf_counter() - start, 2), "bytes": pdf.stat().st_size}
+
+
 def machine() -> dict:
     mem = next((int(x.split()[1]) // 1024 for x in Path("/proc/meminfo").read_text().splitlines()
                 if x.startswith("MemTotal")), None)
@@ -119,8 +182,9 @@ def machine() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1x and 10x only, no book builds")
+    parser.add_argument("--book-only", action="store_true", help="only the book builds, the preview and the PDF")
     args = parser.parse_args()
-    scales = [1, 10] if args.quick else [1, 10, 100, 1000]
+    scales = [] if args.book_only else [1, 10] if args.quick else [1, 10, 100, 1000]
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "scales": {}}
     work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
     try:
@@ -152,9 +216,10 @@ def main() -> None:
                   f"{row['summaries_and_charts']['wall']:6.2f}s",
                   flush=True)
         if not args.quick:
-            for scale in (1, 100):
+            for scale in ((1,) if args.book_only else (1, 100)):
                 root = make_review(ROOT, work / f"book{scale}", scale, None)
                 series = book_series(root)
+                series.update(preview_series(root, series["clean"]["seconds"]))
                 results[f"book_{scale}x"] = series
                 print(f"book {scale}x: clean {series['clean']['seconds']}s ({series['clean']['executed_count']} "
                       f"chapters), no change {series['no_change']['seconds']}s "
@@ -163,10 +228,14 @@ def main() -> None:
                       f"{series['one_chapter_prose']['seconds']}s, one bib entry {series['one_bib_entry']['seconds']}s "
                       f"({series['one_bib_entry']['executed_count']}); largest chapter page "
                       f"{series['max_chapter_html_bytes'] / 1e6:.2f} MB, JS per page "
-                      f"{series['javascript_bytes_per_page'] / 1e6:.2f} MB", flush=True)
+                      f"{series['javascript_bytes_per_page'] / 1e6:.2f} MB; served preview: one row "
+                      f"{series['serve']['one_row']}s (x{series['serve_one_row_fraction_of_clean']} of clean), "
+                      f"one chapter's prose {series['serve']['one_chapter_prose']}s "
+                      f"(x{series['serve_one_chapter_fraction_of_clean']}); PDF {series['pdf']['seconds']}s, "
+                      f"{series['pdf']['bytes'] / 1e6:.1f} MB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out = HERE / ("results-quick.json" if args.quick else "results.json")
+    out = HERE / ("results-quick.json" if args.quick else "results-book.json" if args.book_only else "results.json")
     out.write_text(json.dumps(results, indent=1) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
 

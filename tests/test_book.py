@@ -300,6 +300,43 @@ def test_explorer_searches_and_pages(browser, server):
 
 
 @pytest.mark.browser
+def test_explorer_studies_link_to_their_bibliography_entries(browser, server, bibliography_ids):
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/08_evidence_map.html")
+    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    links = page.evaluate("() => [...document.querySelectorAll('.lr-explorer-table td[data-col=studies] a')]"
+                          ".map(a => [a.getAttribute('href'), a.innerText])")
+    assert len(links) >= 25  # a page of rows, each with at least one study
+    for href, text in links:
+        target, anchor = href.split("#")
+        assert target == "bibliography.html" and anchor in bibliography_ids, href
+        assert text and len(text) <= 48 and "\t" not in text
+    # the hidden column is neither a header nor searched
+    assert "study links" not in " ".join(page.locator(".lr-explorer-table th").all_inner_texts()).lower()
+    page.fill(".lr-explorer-bar input[type=search]", "cite-")
+    assert page.locator(".lr-explorer-info").inner_text().startswith("0 rows")
+    page.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", ["03_mechanisms", "06_biomarkers", "07_claims"])
+def test_charts_follow_the_window_from_a_phone_to_a_laptop(browser, server, name):
+    # vega re-read a container width mid-relayout going from 390 to 1400 px and drew 1834 px wide
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(f"{server}/chapters/{name}.html", wait_until="networkidle")
+    widths = "() => [...document.querySelectorAll('.lr-chart')].map(c => [c.clientWidth, " \
+             "parseFloat((c.querySelector('svg') || {getAttribute: () => 0}).getAttribute('width'))])"
+    page.wait_for_function("() => [...document.querySelectorAll('.lr-chart')].every(c => c.querySelector('svg'))",
+                           timeout=20_000)
+    for width in (390, 1400, 390, 1400):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(800)
+        for box, drawn in page.evaluate(widths):
+            assert 0 < drawn <= box + 1, (name, width, box, drawn)
+    page.close()
+
+
+@pytest.mark.browser
 def test_explorer_sorts_filters_in_level_order_and_uses_labels(browser, server):
     page = browser.new_page()
     page.goto(f"{server}/chapters/08_evidence_map.html")

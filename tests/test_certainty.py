@@ -124,8 +124,8 @@ def test_fragility_agrees_with_the_definition_on_random_bases():
     rng = random.Random(20261201)
     levels = [V, A, H, T]
     seen = set()
-    for _ in range(300):
-        n = rng.randint(1, 7)
+    for _ in range(600):
+        n = rng.randint(1, 8)
         by_level: dict[str, set[str]] = {}
         cancers = {}
         for i in range(n):
@@ -139,9 +139,12 @@ def test_fragility_agrees_with_the_definition_on_random_bases():
     assert {"-", "1", "2"} <= seen  # the random bases reach the interesting answers
 
 
-def test_fragility_reports_a_lower_bound_when_the_budget_runs_out():
+def test_fragility_of_a_large_base_is_exact():
+    # 30 human studies, each its own cancer: moderate until only two are left (a small base), 28 removals
     b = basis({f"s{i}": H for i in range(30)})
-    assert fragility(b, budget=100) == "2+"
+    assert rate(b).certainty == "moderate" and fragility(b) == "28"
+    # the same with one trial among them: still moderate (one trial is not two); the start falls with 29
+    assert fragility(basis({**{f"s{i}": H for i in range(29)}, "t": T})) == "28"
 
 
 # --- on a review --------------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ def test_forked_chapters_match_a_jupyter_kernel(tmp_path):
         for (_, a), (_, b) in zip(got, want, strict=True):
             assert nbformat.from_dict({"o": a}) == nbformat.from_dict({"o": b}), rel
         assert any(out for _, out in got), f"{rel} showed nothing"
+        assert run.notebook.metadata["language_info"] == nb.metadata["language_info"], rel
 
 
 def test_a_failing_cell_is_reported_with_its_error(tmp_path):
@@ -87,3 +88,20 @@ def test_streams_displays_and_results_are_recorded_in_order():
     assert [o.output_type for o in outs] == ["stream", "display_data", "stream", "execute_result"]
     assert outs[0].text == "one\n" and outs[1].data["text/html"] == "<b>two</b>"
     assert outs[2].name == "stderr" and outs[3].data["text/plain"] == "42" and outs[3].execution_count == 1
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    """multiprocessing would run the caller's main script again in every fork; it must not."""
+    import subprocess
+    import sys
+
+    root = _copy_review(tmp_path)
+    script = tmp_path / "build_it.py"
+    script.write_text("print('main ran', flush=True)\n"
+                      "from pathlib import Path\nfrom livingreview import execute\n"
+                      "from livingreview.evidence import load\n"
+                      f"root = Path({str(root)!r})\n"
+                      "runs = list(execute.run_chapters([('m', root / 'chapters/11_methods.ipynb')], load(root)))\n"
+                      "print('errors', [r.error for r in runs])\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300).stdout
+    assert out.count("main ran") == 1 and "errors ['']" in out, out

@@ -22,7 +22,7 @@ def layers(spec: dict) -> list[dict]:
 def test_heatmap_uses_labels_counts_and_study_tooltips(ev):
     spec = f.count_heatmap(s.hallmark_by_cancer(ev), "cancer_type", "hallmark", "T", "Cancer type",
                            "Hallmark").to_dict()
-    assert spec["title"] == "T"
+    assert spec["title"]["text"] == "T" and spec["title"]["anchor"] == "start"
     rect = layers(spec)[0]
     assert rect["mark"]["type"] == "rect"
     enc = spec["encoding"]
@@ -71,3 +71,60 @@ def test_pipeline_and_growth_charts(ev):
     assert pipe["encoding"]["x"]["sort"][0] == "In vitro"
     growth = f.growth_chart(s.studies_per_year(ev)).to_dict()
     assert growth["encoding"]["x"]["field"] == "year"
+
+
+def _min_difference(colors: list[str], cvd: str | None) -> float:
+    """The smallest CAM02-UCS colour difference between two of ``colors``, as seen with ``cvd`` (None: typical)."""
+    import itertools
+
+    import numpy as np
+    from colorspacious import cspace_convert, deltaE
+
+    rgb = [np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)]) / 255 for c in colors]
+    if cvd:
+        rgb = [np.clip(cspace_convert(c, {"name": "sRGB1+CVD", "cvd_type": cvd, "severity": 100}, "sRGB1"), 0, 1)
+               for c in rgb]
+    return min(deltaE(a, b, input_space="sRGB1") for a, b in itertools.combinations(rgb, 2))
+
+
+@pytest.mark.parametrize("name", ["levels", "claims", "certainty", "categories"])
+@pytest.mark.parametrize("cvd", [None, "deuteranomaly", "protanomaly", "tritanomaly"])
+def test_palettes_stay_distinct_with_colour_blindness(name, cvd):
+    """Every two colours of a palette differ by at least 10 CAM02-UCS units, also as seen with each kind of
+    colour blindness at full severity (Machado et al. 2009, as colorspacious simulates it); the old default
+    categories (vega's tableau10) fell to 1.4 with deuteranopia."""
+    palette = {"levels": f.LEVEL_COLORS, "claims": [*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR],
+               "certainty": list(f.CERTAINTY_COLORS.values()), "categories": f.CATEGORY_COLORS}[name]
+    assert _min_difference(palette, cvd) >= 10
+    assert _min_difference(["#e45756", "#54a24b"], "deuteranomaly") < 10  # the check can fail
+
+
+def _colour_scales(spec: dict):
+    for part in [spec, *spec.get("layer", [])]:
+        color = part.get("encoding", {}).get("color")
+        color = color.get("condition", color) if color and "field" not in color else color
+        if color and "field" in color:  # a fixed colour (text on a heat map) is not a scale
+            yield color
+
+
+def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
+    from livingreview.releases import trajectory
+
+    checked = {tuple(f.LEVEL_COLORS), tuple(f.CATEGORY_COLORS), tuple(f.CERTAINTY_COLORS.values()),
+               (*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR)}
+    charts = [f.size_range_chart(s.size_ranges(ev)), f.level_bars(s.level_by(ev, "mechanisms", HALLMARK), "hallmark",
+                                                                   "L", "Hallmark"),
+              f.auc_dotplot(s.auc_points(ev)), f.sens_spec_chart(s.sens_spec_points(ev)),
+              f.claims_chart(s.claim_levels(ev)),
+              f.growth_chart(s.studies_per_year(ev)), f.pipeline_chart(s.strategy_by_stage(ev)),
+              f.count_heatmap(s.hallmark_by_cancer(ev), "hallmark", "cancer_type", "T", "Hallmark", "Cancer type"),
+              f.trajectory_chart(trajectory(ev))]
+    seen = 0
+    for chart in charts:
+        for color in _colour_scales(chart.to_dict()):
+            if color.get("type") == "quantitative":
+                assert color["scale"]["scheme"] == "blues"
+            else:
+                assert tuple(color["scale"]["range"]) in checked, color
+            seen += 1
+    assert seen >= len(charts)

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from livingreview.errors import UsageError
@@ -236,7 +237,8 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1), ev=ev)
     config = build_dir / ".config.stamped.yml"
     atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
-    state = build_state(root, now, config)
+    page_stamp = footer_stamp(root)
+    state = build_state(root, now, config, page_stamp)
     state_file = build_dir / STATE
     if not stale and state_file.exists() and state_file.read_text().strip() == state \
             and (build_dir / "html" / "index.html").exists():
@@ -245,27 +247,59 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     state_file.unlink(missing_ok=True)
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
-    code = subprocess.call(cmd, cwd=root)
+    # the data package depends on the data alone: it is written on the other core while Sphinx builds the pages,
+    # into a staging folder that replaces the published one only if the build succeeds
+    with ThreadPoolExecutor(1) as pool:
+        staged = pool.submit(stage_data_package, root, build_dir)
+        files = pool.submit(published_files, root, ev)
+        code = subprocess.call(cmd, cwd=root)
+        staging = staged.result()
     if code == 0:
-        from livingreview.export import export_package
-
-        download = build_dir / "html" / "download"
-        archive = download / "ev-metastasis-living-review-data.zip"
-        descriptor = download / "data-package" / "datapackage.json"
-        published = json.loads(descriptor.read_text()).get("fingerprint") if descriptor.exists() else None
-        if published != fingerprint(root) or not archive.exists():  # the data changed: publish it again
-            download.mkdir(parents=True, exist_ok=True)
-            export_package(root, download / "data-package")
-            shutil.make_archive(str(archive.with_suffix("")), "zip", download, "data-package")
+        archive = install_data_package(staging, build_dir / "html" / "download")
         print(f"data package: {archive.relative_to(root)}", flush=True)
         sync_static(root, build_dir / "html")
-        publish_files(root, build_dir / "html", ev)
+        stamp_pages(build_dir / "html", page_stamp)
+        publish_files(root, build_dir / "html", files=files.result())
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
         atomic_text(state_file, state + "\n")
     else:
         chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
     return code
+
+
+DATA_ARCHIVE = "ev-metastasis-living-review-data.zip"
+STAGING = ".data-package-staging"
+
+
+def stage_data_package(root: Path, build_dir: Path) -> Path | None:
+    """Export the data package and its zip into the build's staging folder; None when the published one is current."""
+    from livingreview.export import export_package
+
+    download = build_dir / "html" / "download"
+    descriptor = download / "data-package" / "datapackage.json"
+    published = json.loads(descriptor.read_text()).get("fingerprint") if descriptor.exists() else None
+    if published == fingerprint(root) and (download / DATA_ARCHIVE).exists():
+        return None
+    staging = build_dir / STAGING  # inside the build folder, which is ours
+    if staging.exists():
+        shutil.rmtree(staging)
+    export_package(root, staging / "data-package")
+    shutil.make_archive(str(staging / Path(DATA_ARCHIVE).stem), "zip", staging, "data-package")
+    return staging
+
+
+def install_data_package(staging: Path | None, download: Path) -> Path:
+    """Move a staged data package and zip into ``download`` (replacing the ones published before); the zip's path."""
+    archive = download / DATA_ARCHIVE
+    if staging is not None:
+        download.mkdir(parents=True, exist_ok=True)
+        if (download / "data-package").exists():
+            shutil.rmtree(download / "data-package")
+        (staging / "data-package").rename(download / "data-package")
+        (staging / DATA_ARCHIVE).replace(archive)
+        shutil.rmtree(staging)
+    return archive
 
 
 def sync_static(root: Path, html: Path) -> list[str]:
@@ -288,16 +322,21 @@ def sync_static(root: Path, html: Path) -> list[str]:
     return changed
 
 
-def publish_files(root: Path, html: Path, ev=None) -> None:
-    """Write ``download/claims.json`` (and its JSON Schema) and the Atom feed ``feed.xml`` beside the pages."""
+def published_files(root: Path, ev=None) -> dict[str, bytes]:
+    """``download/claims.json`` (and its JSON Schema) and the Atom feed ``feed.xml``, by path under the pages."""
     from livingreview.evidence import load
     from livingreview.publish import CLAIMS_SCHEMA, atom_feed, claims_json
 
     ev = ev if ev is not None else load(root)
-    atomic_write(html / "download" / "claims.json",
-                 json.dumps(claims_json(ev), indent=1, ensure_ascii=False).encode("utf-8"))
-    atomic_write(html / "download" / "claims.schema.json", json.dumps(CLAIMS_SCHEMA, indent=1).encode("utf-8"))
-    atomic_write(html / "feed.xml", atom_feed(ev))
+    return {"download/claims.json": json.dumps(claims_json(ev), indent=1, ensure_ascii=False).encode("utf-8"),
+            "download/claims.schema.json": json.dumps(CLAIMS_SCHEMA, indent=1).encode("utf-8"),
+            "feed.xml": atom_feed(ev)}
+
+
+def publish_files(root: Path, html: Path, ev=None, files: dict[str, bytes] | None = None) -> None:
+    """Write the ``published_files`` beside the pages."""
+    for rel, data in (files if files is not None else published_files(root, ev)).items():
+        atomic_write(html / rel, data)
     print("published: download/claims.json, feed.xml", flush=True)
 
 
@@ -308,14 +347,16 @@ def clean_generated(root: Path) -> None:
             shutil.rmtree(generated)
 
 
-def build_state(root: Path, chapters: dict[str, str], config: Path) -> str:
-    """Hash of every input of a build: package, data, chapter sources, static files and the stamped config.
+def build_state(root: Path, chapters: dict[str, str], config: Path, stamp: str = "") -> str:
+    """Hash of every input of a build: package, data, chapter sources, static files, the stamped config and the
+    pages' build stamp.
 
     Equal to the last successful build's state means the pages on disk are exactly what a build would make.
     """
     digest = hashlib.sha256(inputs_fingerprint(root).encode())
     digest.update(json.dumps(chapters, sort_keys=True).encode())
     digest.update(config.read_bytes())
+    digest.update(stamp.encode())
     generated = {VENDOR.parent, FIGURES, DATA_FILES}
     files = {path for folder in ("chapters", "_static") for path in (root / folder).rglob("*")}
     files.update(toc_sources(root))  # pages outside chapters/ count too
@@ -346,18 +387,50 @@ def build_stamp(root: Path) -> dict[str, str]:
             "fingerprint": fingerprint(root)[:12], "commit": commit if re.fullmatch(r"[0-9a-f]{4,40}", commit) else ""}
 
 
-def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
-    """The book's ``_config.yml`` with the build stamp added to every page's footer (and, with ``pdf``, a link to
-    the PDF of the whole book beside the data package)."""
-    import yaml
+#: where every page's build stamp goes; the stamp itself is written in after Sphinx (``stamp_pages``)
+STAMP_SLOT = '<p class="lr-stamp"></p>'
+STAMP_RE = re.compile(r'<p class="lr-stamp">.*?</p>', re.DOTALL)
+
+
+def footer_stamp(root: Path) -> str:
+    """The build stamp every page shows: version, build date, data fingerprint and commit (HTML)."""
     from markupsafe import escape
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     s = build_stamp(root)
-    parts = [f"version {s['version']}", f"built {s['date']}", f"data fingerprint <code>{s['fingerprint']}</code>"]
+    parts = [str(escape(f"version {s['version']}")), str(escape(f"built {s['date']}")),
+             f"data fingerprint <code>{escape(s['fingerprint'])}</code>"]
     if s["commit"]:
-        parts.append(f"commit <code>{s['commit']}</code>")
-    footer = '<p class="lr-stamp">' + " · ".join(str(escape(p)) if "<code>" not in p else p for p in parts) + "</p>"
+        parts.append(f"commit <code>{escape(s['commit'])}</code>")
+    return '<p class="lr-stamp">' + " · ".join(parts) + "</p>"
+
+
+def stamp_pages(folder: Path, stamp: str) -> int:
+    """Write ``stamp`` into the stamp of every page under ``folder``; return how many pages changed.
+
+    The stamp changes with every data change, so it stays out of Sphinx's configuration (which would make
+    Sphinx write every page again); pages Sphinx did not rewrite get the new stamp here, so none is stale.
+    """
+    changed = 0
+    for page in sorted(folder.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        new = STAMP_RE.sub(lambda _: stamp, text)
+        if new != text:
+            atomic_write(page, new.encode("utf-8"))
+            changed += 1
+    return changed
+
+
+def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
+    """The book's ``_config.yml`` with a slot for the build stamp in every page's footer, download links (with
+    ``pdf``, also to the PDF of the whole book) and the living status at the top of every page."""
+    import yaml
+
+    from livingreview.render import CITE_ID
+
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    # bibliography entries get ids from their keys, which the explorer's studies link to
+    config.setdefault("sphinx", {}).setdefault("config", {})["bibtex_cite_id"] = CITE_ID
+    footer = STAMP_SLOT
     # the script points these at the book's root from any page (Sphinx gives it as the html's data-content_root)
     links = ['<a data-lr-href="download/ev-metastasis-living-review-data.zip" '
              'href="../download/ev-metastasis-living-review-data.zip">data package (zip)</a>']

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import functools
-import itertools
 from dataclasses import dataclass, field
 
 from livingreview.vocab import CERTAINTY, EVIDENCE_LEVEL
@@ -21,7 +20,6 @@ HUMAN = frozenset({"human_observational", "clinical_trial"})
 START = {"clinical_trial": "high", "human_observational": "moderate", "animal": "moderate", "in_vitro": "low"}
 MIN_STUDIES = 2
 SMALL_BASE = 3
-FRAGILITY_BUDGET = 5_000  # removal sets tried before fragility is reported as "at least k"
 
 #: the rule, step by step, in the words the book prints
 RULE: tuple[tuple[str, str], ...] = (
@@ -137,41 +135,36 @@ def rate_summary(summary: Summary) -> Rating:
     return Rating(RATINGS[max(0, RATINGS.index(start) - steps)], start, tuple(reasons))
 
 
-def fragility(basis: Basis, budget: int = FRAGILITY_BUDGET) -> str:
-    """How many supporting studies must be removed, at the least, before the certainty drops.
+def fragility(basis: Basis) -> str:
+    """How many supporting studies must be removed, at the least, before the certainty drops ("-" at the floor).
 
-    Every set of one study is tried, then every set of two, and so on ("2" means some pair of studies holds the
-    rating up). A rating already at the floor cannot drop ("-"). When the budget of sets runs out, the answer is
-    a lower bound ("4+").
+    Removing studies never raises a rating: the start can only fall and the steps that lower it can only be
+    added. So the rating drops as soon as one thing happens, and the answer is the cheapest of: a weaker start
+    (fewer than two studies left at the start's level), preclinical models only (every study in patients
+    removed), a single cancer type left, a small base left, contradicting studies reaching half of those left,
+    or no study left. (A test checks this against trying every removal set.)
     """
     rating = rate(basis)
     if rating.certainty is None or rating.certainty == RATINGS[0]:
         return "-"
-    floor = RATINGS.index(rating.certainty)
     studies = sorted(basis.studies)
-    # each study's strongest level and cancer types, so that a removal set is summarised without a new Basis
-    # per study: its strongest level, whether it is in patients, its cancer types; a removal set is then
-    # summarised from the totals minus what it removes, in time proportional to its size
-    strongest = {k: max(i for i, lvl in enumerate(LEVELS) if k in basis.supporting.get(lvl, ())) for k in studies}
-    human = {k: any(k in basis.supporting.get(lvl, ()) for lvl in HUMAN) for k in studies}
-    cancers = {k: basis.cancers.get(k, frozenset()) for k in studies}
-    at_or_above = [sum(strongest[s] >= i for s in studies) for i in range(len(LEVELS))]
-    humans = sum(human.values())
-    per_cancer = collections.Counter(c for s in studies for c in cancers[s])
-    against = len(basis.contradicting)
-    tried = 0
-    for k in range(1, len(studies) + 1):
-        for removed in itertools.combinations(studies, k):
-            tried += 1
-            if tried > budget:
-                return f"{k}+"
-            lost = collections.Counter(c for s in removed for c in cancers[s])
-            summary = (tuple(n - sum(strongest[s] >= i for s in removed) for i, n in enumerate(at_or_above)),
-                       humans - sum(human[s] for s in removed) > 0,
-                       sum(1 for c, n in per_cancer.items() if n > lost[c]), len(studies) - k, against)
-            if RATINGS.index(rate_summary(summary).certainty) < floor:
-                return str(k)
-    return str(len(studies))
+    n = len(studies)
+    at_or_above, _, _, _, against = summarise(basis)
+    options = [n]
+    if rating.start != "very_low":
+        start = RATINGS.index(rating.start)
+        weakest = next(i for i, lvl in enumerate(LEVELS) if RATINGS.index(START[lvl]) >= start)
+        options.append(at_or_above[weakest] - (MIN_STUDIES - 1))
+    if "preclinical" not in rating.reasons:
+        options.append(sum(1 for k in studies if any(k in basis.supporting.get(lvl, ()) for lvl in HUMAN)))
+    if "one_cancer" not in rating.reasons:
+        alone = collections.Counter(next(iter(c)) for k in studies if len(c := basis.cancers.get(k, frozenset())) == 1)
+        options.append(n - max(alone.values(), default=0))
+    if "small" not in rating.reasons:
+        options.append(n - (SMALL_BASE - 1))
+    if against and "strongly_contradicted" not in rating.reasons:
+        options.append(n - 2 * against)
+    return str(min(options))
 
 
 def explain(rating: Rating) -> str:

@@ -132,9 +132,9 @@ def build(root: Path, pdf: bool) -> None:
     """Validate, then build the book with warnings as errors."""
     from livingreview.book import build_book
 
-    _load_or_exit(root)
+    ev = _load_or_exit(root)
     try:
-        code = build_book(root, pdf=pdf)
+        code = build_book(root, pdf=pdf, ev=ev)
         if code == 0 and pdf:
             from livingreview.pdf import print_pdf
 

@@ -9,6 +9,8 @@ in a real kernel and reports its error as a located warning.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import io
 import multiprocessing
 import multiprocessing.connection
@@ -37,8 +39,25 @@ class Executed:
 
 
 def available() -> bool:
-    """Whether chapters can run in forks (a POSIX system with the fork server); otherwise kernels run them."""
+    """Whether chapters can run in forks (a POSIX system with a fork server); otherwise Jupyter kernels run them."""
     return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def _main_not_imported_again() -> Iterator[None]:
+    """Start processes without multiprocessing running the caller's main script again in each of them.
+
+    multiprocessing re-imports ``__main__`` in every child, which runs a script without a main guard (or one read
+    from stdin) a second time; a chapter never needs the caller's main module, and a main module named
+    ``__main__`` is the one case it skips.
+    """
+    main = sys.modules["__main__"]
+    saved = getattr(main, "__spec__", None)
+    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = saved
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -59,7 +78,8 @@ def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout
             rel, path = pending.pop(0)
             receive, send = ctx.Pipe(duplex=False)
             proc = ctx.Process(target=_child, args=(send, str(path), ev), daemon=True)
-            proc.start()
+            with _main_not_imported_again():
+                proc.start()
             send.close()
             running[receive] = (rel, path, proc, time.perf_counter())
         ready = multiprocessing.connection.wait(list(running), timeout=1.0)
@@ -135,6 +155,10 @@ def execute_notebook(nb) -> str:
                 buf.seek(0)
                 buf.truncate()
 
+    from ipykernel.ipkernel import IPythonKernel
+
+    # what a kernel reports about itself, which nbclient records and myst-nb reads to highlight code
+    nb.metadata["language_info"] = nbformat.from_dict(IPythonKernel.language_info)
     config = Config()
     config.HistoryManager.enabled = False
     shell = InteractiveShell.instance(config=config, display_pub_class=Publisher, displayhook_class=Hook,

@@ -11,7 +11,13 @@ import pandas as pd
 
 from livingreview.vocab import EVIDENCE_LEVEL, Vocabulary
 
-LEVEL_COLORS = ["#9ecae1", "#4292c6", "#41ab5d", "#006d2c"]
+#: colour palettes, each checked for colour-blind safety (tests/test_figures.py): evidence levels are ordered, so one
+#: hue from light to dark; categories use Okabe and Ito's palette (repeating past eight)
+LEVEL_COLORS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+NOT_GRADED_COLOR = "#bdbdbd"
+CONTRADICTING_COLOR = "#e6550d"
+CATEGORY_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
+CATEGORIES = alt.Scale(range=CATEGORY_COLORS)
 WIDTH = 640
 
 
@@ -22,24 +28,43 @@ def _order(series: pd.Series) -> list[str]:
     return sorted(series.astype(str).unique())
 
 
+def wrapped_title(text: str, subtitle: str = "", width: int = 40) -> alt.TitleParams:
+    """A title from the chart's left edge, in lines of at most ``width`` characters: it fits a phone's width."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width) or [text]
+    params = {"anchor": "start", "frame": "bounds"}
+    if subtitle:
+        params["subtitle"] = textwrap.wrap(subtitle, width + 8) or [subtitle]
+    return alt.TitleParams(lines if len(lines) > 1 else text, **params)
+
+
 def size_range_chart(df: pd.DataFrame) -> alt.Chart:
     """Interval marks from minimum to maximum reported diameter per EV subtype (log scale)."""
-    base = alt.Chart(df, title="Reported size ranges of EV subtypes")
-    x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log"), title="Diameter (nm, log scale)")
+    base = alt.Chart(df, title=wrapped_title("Reported size ranges of EV subtypes"))
+    x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log"), title="Diameter (nm, log scale)",
+              axis=alt.Axis(labelOverlap="greedy", labelFlush=True))
     y = alt.Y("row:N", sort=list(df["row"]), title="Subtype (source)")
     tooltip = [alt.Tooltip("subtype:N", title="Subtype"), alt.Tooltip("size_nm_min:Q", title="Min (nm)"),
                alt.Tooltip("size_nm_max:Q", title="Max (nm)"), alt.Tooltip("studies:N", title="Studies")]
     bars = base.mark_bar(height=12, cornerRadius=3).encode(x=x, x2="size_nm_max:Q", y=y,
                                                            color=alt.Color("subtype:N", title="Subtype",
-                                                                           sort=_order(df["subtype"])),
+                                                                           scale=CATEGORIES,
+                                                                           sort=_order(df["subtype"]),
+                                                                           legend=alt.Legend(orient="bottom",
+                                                                                             columns=1)),
                                                            tooltip=tooltip)
     ticks = base.mark_tick(thickness=2, size=16, color="black").encode(x=x, y=y, tooltip=tooltip)
-    return (bars + ticks).properties(width=WIDTH)
+    return (bars + ticks).properties(width="container")
 
 
 def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
                   value: str = "rows", show_zero: bool = False) -> alt.Chart:
-    """A heat map of counts over two labelled categories; tooltips list the studies in each cell."""
+    """A heat map of counts over two labelled categories; tooltips list the studies in each cell.
+
+    It fills the column's width at any screen width; put the category with more values on ``y`` (down the page),
+    so that the map grows in height, not sideways.
+    """
     base = alt.Chart(df)
     tooltip = [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip(f"{x}:N", title=x_title),
                alt.Tooltip("rows:Q", title="Rows"), alt.Tooltip("studies:Q", title="Studies"),
@@ -47,7 +72,8 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
     scale = alt.Scale(scheme="blues", domainMin=0)
     rect = base.mark_rect(stroke="white").encode(
         color=alt.condition(f"datum.{value} > 0",
-                            alt.Color(f"{value}:Q", title="Rows" if value == "rows" else "Studies", scale=scale),
+                            alt.Color(f"{value}:Q", title="Rows" if value == "rows" else "Studies", scale=scale,
+                                      legend=alt.Legend(orient="bottom", tickMinStep=1, format="d")),
                             alt.value("#f4f4f4" if show_zero else "transparent")),
         tooltip=tooltip,
     )
@@ -56,16 +82,17 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
         color=alt.condition(f"datum.{value} > 3", alt.value("white"), alt.value("black")),
         tooltip=tooltip,
     )
-    return alt.layer(rect, text, title=title).encode(
-        x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title),
-    ).properties(width=alt.Step(26), height=alt.Step(22))
+    # title and legend from the left edge and below: nothing is cut off at a phone's width
+    return alt.layer(rect, text, title=wrapped_title(title)).encode(
+        x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-90, labelLimit=0)),
+        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title, axis=alt.Axis(labelLimit=200)),
+    ).properties(width="container", height=alt.Step(22))
 
 
 def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str) -> alt.Chart:
     """Horizontal bars of rows per category, stacked by evidence level."""
     levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
-    return alt.Chart(df, title=title).mark_bar().encode(
+    return alt.Chart(df, title=wrapped_title(title)).mark_bar().encode(
         y=alt.Y(f"{category}:N", sort=_order(df[category]), title=category_title),
         x=alt.X("sum(rows):Q", title="Rows"),
         color=alt.Color("evidence_level:N", title="Evidence level", sort=levels,
@@ -76,7 +103,7 @@ def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str)
                  alt.Tooltip("study_list:N", title="Studies")],
     ).transform_calculate(
         level_order=f"indexof({levels!r}, datum.evidence_level)"
-    ).properties(width=WIDTH - 200)
+    ).properties(width="container")
 
 
 def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
@@ -106,7 +133,8 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
                                       "size: patients; diamond: no count; dashed: chance"))
     x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="AUC", axis=alt.Axis(tickCount=5))
     y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=170))
-    color = alt.Color("cargo_class:N", title="Cargo class", legend=alt.Legend(orient="bottom", columns=1))
+    color = alt.Color("cargo_class:N", title="Cargo class", scale=CATEGORIES,
+                      legend=alt.Legend(orient="bottom", columns=1))
     tooltip = [alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
                alt.Tooltip("auc:Q", title="AUC", format=".3f"), alt.Tooltip("n_patients:Q", title="Patients"),
                alt.Tooltip("cargo_class:N", title="Cargo class"), alt.Tooltip("study:N", title="Study")]
@@ -128,7 +156,7 @@ def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
         filled=True, size=90).encode(
         x=alt.X("specificity:Q", scale=alt.Scale(domain=[0, 1]), title="Specificity", axis=alt.Axis(tickCount=5)),
         y=alt.Y("sensitivity:Q", scale=alt.Scale(domain=[0, 1]), title="Sensitivity", axis=alt.Axis(tickCount=5)),
-        color=alt.Color("cancer:N", title="Cancer", legend=alt.Legend(orient="bottom", columns=1)),
+        color=alt.Color("cancer:N", title="Cancer", scale=CATEGORIES, legend=alt.Legend(orient="bottom", columns=1)),
         tooltip=[alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
                  alt.Tooltip("sensitivity:Q", title="Sensitivity", format=".3f"),
                  alt.Tooltip("specificity:Q", title="Specificity", format=".3f"),
@@ -147,7 +175,7 @@ def claims_chart(df: pd.DataFrame) -> alt.Chart:
         y=alt.Y("short:N", title=None, sort=order, axis=alt.Axis(labelLimit=150)),
         x=alt.X("sum(rows):Q", title="Rows"),
         color=alt.Color("evidence:N", title="Evidence", sort=levels,
-                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, "#bdbdbd", "#d62728"]),
+                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, NOT_GRADED_COLOR, CONTRADICTING_COLOR]),
                         legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=130)),
         tooltip=[alt.Tooltip("claim_label:N", title="Claim"), alt.Tooltip("evidence:N", title="Evidence"),
                  alt.Tooltip("rows:Q", title="Rows")],
@@ -164,7 +192,8 @@ def growth_chart(df: pd.DataFrame) -> alt.Chart:
         x=alt.X("year:O", title="Publication year", scale=alt.Scale(domain=years),
                 axis=alt.Axis(values=ticks, labelAngle=0)),
         y=alt.Y("sum(studies):Q", title="Studies", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color("table:N", title="Cited in", legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
+        color=alt.Color("table:N", title="Cited in", scale=CATEGORIES,
+                        legend=alt.Legend(orient="bottom", columns=1, labelLimit=260)),
         tooltip=[alt.Tooltip("year:O", title="Year"), alt.Tooltip("table:N", title="Table"),
                  alt.Tooltip("studies:Q", title="Studies")],
     ).properties(width="container")
@@ -175,8 +204,8 @@ def vocabulary_title(vocab: Vocabulary) -> str:
     return vocab.name.replace("_", " ").capitalize()
 
 
-CERTAINTY_COLORS = {"Not graded": "#d9d9d9", "Very low": "#fee5d9", "Low": "#fcae91", "Moderate": "#9ecae1",
-                    "High": "#3182bd"}
+CERTAINTY_COLORS = {"Not graded": "#e0e0e0", "Very low": "#d6604d", "Low": "#f4a582", "Moderate": "#92c5de",
+                    "High": "#2166ac"}
 
 
 def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> alt.Chart:
@@ -197,6 +226,9 @@ def trajectory_chart(df: pd.DataFrame, labels: dict[str, str] | None = None) -> 
         color=alt.Color("certainty:N", title="Certainty", sort=list(CERTAINTY_COLORS),
                         scale=alt.Scale(domain=list(CERTAINTY_COLORS), range=list(CERTAINTY_COLORS.values())),
                         legend=alt.Legend(orient="bottom", columns=2)))
-    text = base.mark_text(fontSize=11).encode(x=x, y=y, text=alt.Text("studies:Q"), tooltip=tooltip)
+    dark = [name for name in ("High", "Very low") if name in CERTAINTY_COLORS]
+    text = base.mark_text(fontSize=11).encode(
+        x=x, y=y, text=alt.Text("studies:Q"), tooltip=tooltip,
+        color=alt.condition(alt.FieldOneOfPredicate("certainty", dark), alt.value("white"), alt.value("black")))
     title = alt.TitleParams("Certainty by release", subtitle="number: supporting studies")
-    return alt.layer(rect, text, title=title).properties(width=alt.Step(56), height=alt.Step(22))
+    return alt.layer(rect, text, title=title).properties(width="container", height=alt.Step(22))

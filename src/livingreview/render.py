@@ -195,6 +195,17 @@ def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
             f'</div>')
 
 
+#: the id sphinxcontrib-bibtex gives each bibliography entry (its ``bibtex_cite_id``), so that rows can link to it
+CITE_ID = "cite-{key}"
+
+
+def cite_anchor(key: str) -> str:
+    """The id of ``key``'s entry on the bibliography page (as docutils makes ids from ``CITE_ID``)."""
+    from docutils.nodes import make_id
+
+    return make_id(CITE_ID.format(key=key))
+
+
 def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
                   orders: dict[str, list[str]] | None = None) -> bytes:
     """The explorer's rows as compact JSON: column names once, then one list per row.

@@ -115,12 +115,10 @@ def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandl
 def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callable[[str], None]) -> None:
     """Build once; on success bump the build number (open pages reload), on failure record the error."""
     from livingreview.errors import ValidationError
-    from livingreview.evidence import load
 
     start = time.perf_counter()
     try:
-        load(root)
-        code = build(root)
+        code = build(root)  # validates first, raising ValidationError for invalid data
         error = "" if code == 0 else f"the book build failed (exit {code}); see the terminal for the located warning"
     except ValidationError as exc:
         error = "\n".join(str(p) for p in exc.errors[:30])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from pybtex.richtext import HRef, Tag, Text
 from pybtex.style.formatting.plain import Style as PlainStyle
@@ -49,10 +50,23 @@ def _names_with_et_al(data, role, join, format_person, kwargs, limit: int | None
         return Text(join(sep=", ")[[format_person(persons[0])]].format_data(data), " ", ET_AL)
     if limit is not None and len(persons) > limit:
         persons, others = persons[:limit], True
-    formatted = [format_person(p) for p in persons]
+    formatted = [_formatted_person(format_person, p, data) for p in persons]
     if others:
         return Text(join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
     return join(**kwargs)[formatted].format_data(data)
+
+
+_PERSONS: dict[tuple, Text] = {}
+
+
+def _formatted_person(format_person, person, data) -> Text:
+    """One person's name as rich text, formatted once per build process (decoding LaTeX names is slow)."""
+    key = (getattr(format_person, "cache_key", None), str(person))
+    if key[0] is None:
+        return format_person(person).format_data(data)
+    if key not in _PERSONS:
+        _PERSONS[key] = format_person(person).format_data(data)
+    return _PERSONS[key]
 
 
 @node
@@ -60,8 +74,12 @@ def names_etal(children, data, role, **kwargs):
     """Citation-label names (sphinxcontrib-bibtex templates) with 'et al.' for 'others'."""
     assert not children
     person = data["style"].person
-    return _names_with_et_al(data, role, sphinx_join, lambda p: person.style_plugin.format(p, person.abbreviate),
-                             kwargs)
+
+    def format_person(p):
+        return person.style_plugin.format(p, person.abbreviate)
+
+    format_person.cache_key = ("citation", type(person.style_plugin), person.abbreviate)
+    return _names_with_et_al(data, role, sphinx_join, format_person, kwargs)
 
 
 @node
@@ -100,8 +118,12 @@ def bibliography_names(children, context, role, **kwargs):
     """Bibliography-entry names (pybtex templates) with 'et al.' for 'others'."""
     assert not children
     style = context["style"]
-    return _names_with_et_al(context, role, pybtex_join, lambda p: style.format_name(p, style.abbreviate_names),
-                             kwargs, limit=BIBLIOGRAPHY_AUTHORS)
+    def format_person(p):
+        return style.format_name(p, style.abbreviate_names)
+
+    # the same style class and abbreviation always format a name the same way
+    format_person.cache_key = ("bibliography", type(style), style.abbreviate_names)
+    return _names_with_et_al(context, role, pybtex_join, format_person, kwargs, limit=BIBLIOGRAPHY_AUTHORS)
 
 
 DOI_LINK_RE = re.compile(rf"^{DOI_PATTERN}$")
@@ -175,6 +197,16 @@ class EtAlPlainStyle(PlainStyle):
     """pybtex's plain style with 'et al.' for 'and others', and links only to DOI, PubMed or http(s) URLs."""
 
     default_label_style = AuthorYearLabels
+    #: formatted entries by their label and content: sphinxcontrib-bibtex formats every entry twice per build
+    #: (the entry and its tooltip), and a preview server's builds format the same library again and again
+    _formatted: ClassVar[dict[tuple, object]] = {}
+
+    def format_entry(self, label, entry, bib_data=None):
+        key = (type(self), self.abbreviate_names, label, entry.key, entry.type, tuple(entry.fields.items()),
+               tuple((role, tuple(str(p) for p in persons)) for role, persons in entry.persons.items()))
+        if key not in self._formatted:
+            self._formatted[key] = super().format_entry(label, entry, bib_data=bib_data)
+        return self._formatted[key]
 
     def format_names(self, role, as_sentence=True):
         formatted = bibliography_names(role, sep=", ", sep2=" and ", last_sep=", and ")
@@ -185,5 +217,22 @@ class EtAlPlainStyle(PlainStyle):
 
 
 def setup(app):
-    """The styles are registered as entry points (pyproject.toml); _config.yml selects them by name."""
+    """The styles are registered as entry points (pyproject.toml); _config.yml selects them by name.
+
+    They, and the pybtex plugins sphinxcontrib-bibtex asks for on every citation, are also registered at run time
+    (both libraries look there first): looking a plugin up among the installed entry points takes about 20 ms, and
+    a build asks about a thousand times.
+    """
+    from pybtex.backends.plaintext import Backend as PlaintextBackend
+    from pybtex.plugin import register_plugin
+    from pybtex.style.names.plain import NameStyle
+    from pybtex.style.sorting.none import SortingStyle
+    from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+
+    register_plugin("pybtex.style.formatting", "plain_etal", EtAlPlainStyle, force=True)
+    register_plugin("pybtex.backends", "plaintext", PlaintextBackend, force=True)
+    register_plugin("pybtex.style.names", "plain", NameStyle, force=True)
+    register_plugin("pybtex.style.sorting", "none", SortingStyle, force=True)
+    register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal", EtAlAuthorYearStyle,
+                           force=True)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,6 +15,7 @@ from livingreview.certainty import Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
+from livingreview.render import cite_anchor
 from livingreview.schema import EVIDENCE_TABLES, TABLES
 from livingreview.vocab import (
     CANCER_TYPE,
@@ -496,6 +497,10 @@ def explorer(ev: Evidence) -> pd.DataFrame:
         "finding": f["finding"].astype(str),
         "studies": f["citekeys"].map(lambda keys: studies(ev, keys)),
         "links": f["citekeys"].map(lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
+        # not shown: each study's label and the id of its bibliography entry, so the studies cell can link there
+        "_study_links": f["citekeys"].map(lambda keys: "; ".join(
+            f"{ref_label(ev.library[k])}\t{cite_anchor(k)}"
+            for k in sorted((k for k in keys if k in ev.library), key=lambda k: (ref_label(ev.library[k]), k)))),
     })
     return out.sort_values("id").reset_index(drop=True)
 
