@@ -58,8 +58,9 @@ def ensure_chromium() -> None:
 
 
 def book() -> None:
-    """Validate the data and build the book."""
+    """Validate the data and build the book (and, with Chromium, its PDF)."""
     ensure_venv()
+    ensure_chromium()
     run(BIN / "livingreview", "build")
 
 

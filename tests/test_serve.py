@@ -69,3 +69,40 @@ def test_signature_sees_inputs_but_not_generated_files(review):
     (root / "chapters" / "intro.md").write_text("# Changed\n")
     assert signature(root) != before
 
+
+
+def test_serve_builds_in_process_and_restarts_when_the_package_changes(review, monkeypatch):
+    """From the command line, Sphinx runs inside the server (warm between builds); a changed package must not be
+    built with the old code, so the server stops and restarts instead."""
+    import livingreview.serve as serve_module
+
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
+    said: list[str] = []
+    restarted = threading.Event()
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, kwargs={"root": root, "port": 0, "say": said.append, "stop": stop,
+                                                    "interval": 0.2, "restart": restarted.set}, daemon=True)
+    thread.start()
+    try:
+        line = _wait(lambda: next((s for s in said if s.startswith("serving the book at")), None))
+        url = line.split(" at ", 1)[1].split(" ", 1)[0].rstrip("/")
+        status = lambda: json.loads(_get(url + STATUS_PATH))  # noqa: E731
+        text = (root / "chapters/intro.md").read_text(encoding="utf-8")
+        (root / "chapters/intro.md").write_text(text.replace("Tiny chapter", "Tiny chapter, edited"),
+                                                encoding="utf-8")
+        assert _wait(lambda: status()["build"] == 2 and not status()["error"])  # a second build in this process
+        assert "Tiny chapter, edited" in (root / "_build/html/chapters/intro.html").read_text(encoding="utf-8")
+        real = serve_module.package_signature
+        monkeypatch.setattr(serve_module, "package_signature", lambda: (*real(), ("changed", 0, 0)))
+        (root / "chapters/intro.md").write_text(text, encoding="utf-8")
+        assert restarted.wait(60)
+        thread.join(30)
+        assert not thread.is_alive()
+        assert any("restarting with the new code" in s for s in said)
+        assert not any(s.startswith("rebuilt in ") for s in said[said.index(next(
+            s for s in said if "restarting" in s)):])  # the second edit was not built with the old code
+        with pytest.raises(OSError):
+            _get(url + STATUS_PATH)  # the port is free for the new server
+    finally:
+        stop.set()
+        thread.join(30)

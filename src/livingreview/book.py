@@ -204,12 +204,34 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
                 store(rel, nb, result.time)
 
 
-def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=None) -> int:
+def run_jupyter_book(root: Path, args: list[str], in_process: bool = False) -> int:
+    """Run ``jupyter-book args``; return its exit code.
+
+    In a process of its own by default. A preview server runs it in its own process instead (``in_process``),
+    where Sphinx's imports and the formatted bibliography stay warm from one build to the next; it restarts
+    itself when the package changes, so no build runs stale code.
+    """
+    if not in_process:
+        return subprocess.call([str(Path(sys.executable).with_name("jupyter-book")), *args], cwd=root)
+    from jupyter_book.cli.main import main as jupyter_book
+
+    try:
+        jupyter_book.main(args, standalone_mode=False)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
+    except Exception as exc:  # jupyter-book wraps a Sphinx exception in a RuntimeError with its message
+        print(exc, flush=True)
+        return 1
+    return 0
+
+
+def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=None, in_process: bool = False) -> int:
     """Build ``root``'s book into ``root/_build/html`` with warnings as errors; return the exit code.
 
     jupyter-cache keys only on code cells, so data changes would leave stale pages: a changed package or
     configuration rebuilds from scratch, and a changed table or library re-executes the chapters that read it.
-    ``ev`` is the review's validated evidence (loaded here when not given; ``ValidationError`` if invalid).
+    ``ev`` is the review's validated evidence (loaded here when not given; ``ValidationError`` if invalid);
+    ``in_process`` runs Sphinx in this process (see ``run_jupyter_book``).
     """
     from livingreview.evidence import load
 
@@ -245,14 +267,13 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         print("nothing changed since the last build: _build/html is up to date", flush=True)
         return 0
     state_file.unlink(missing_ok=True)
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe), "build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
+    args = ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
     # the data package depends on the data alone: it is written on the other core while Sphinx builds the pages,
     # into a staging folder that replaces the published one only if the build succeeds
     with ThreadPoolExecutor(1) as pool:
-        staged = pool.submit(stage_data_package, root, build_dir)
+        staged = pool.submit(stage_data_package, root, build_dir, in_process)
         files = pool.submit(published_files, root, ev)
-        code = subprocess.call(cmd, cwd=root)
+        code = run_jupyter_book(root, args, in_process)
         staging = staged.result()
     if code == 0:
         archive = install_data_package(staging, build_dir / "html" / "download")
@@ -272,10 +293,12 @@ DATA_ARCHIVE = "ev-metastasis-living-review-data.zip"
 STAGING = ".data-package-staging"
 
 
-def stage_data_package(root: Path, build_dir: Path) -> Path | None:
-    """Export the data package and its zip into the build's staging folder; None when the published one is current."""
-    from livingreview.export import export_package
+def stage_data_package(root: Path, build_dir: Path, forked: bool = False) -> Path | None:
+    """Export the data package and its zip into the build's staging folder; None when the published one is current.
 
+    With ``forked`` the export runs in a fork of the warm interpreter (``execute``), so that it does not compete
+    for this process's interpreter lock with a Sphinx build running here.
+    """
     download = build_dir / "html" / "download"
     descriptor = download / "data-package" / "datapackage.json"
     published = json.loads(descriptor.read_text()).get("fingerprint") if descriptor.exists() else None
@@ -284,9 +307,21 @@ def stage_data_package(root: Path, build_dir: Path) -> Path | None:
     staging = build_dir / STAGING  # inside the build folder, which is ours
     if staging.exists():
         shutil.rmtree(staging)
+    if forked:
+        from livingreview import execute
+
+        execute.run_function(export_data_package, root, staging)
+    else:
+        export_data_package(root, staging)
+    return staging
+
+
+def export_data_package(root: Path, staging: Path) -> None:
+    """The data package and its zip, written into ``staging``."""
+    from livingreview.export import export_package
+
     export_package(root, staging / "data-package")
     shutil.make_archive(str(staging / Path(DATA_ARCHIVE).stem), "zip", staging, "data-package")
-    return staging
 
 
 def install_data_package(staging: Path | None, download: Path) -> Path:
@@ -429,7 +464,11 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
 
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     # bibliography entries get ids from their keys, which the explorer's studies link to
-    config.setdefault("sphinx", {}).setdefault("config", {})["bibtex_cite_id"] = CITE_ID
+    sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["bibtex_cite_id"] = CITE_ID
+    # the themes append their folders to templates_path; without a list of its own per build they append to
+    # Sphinx's shared default, which grows with every build in one process and so rewrites every page
+    sphinx.setdefault("templates_path", [])
     footer = STAMP_SLOT
     # the script points these at the book's root from any page (Sphinx gives it as the html's data-content_root)
     links = ['<a data-lr-href="download/ev-metastasis-living-review-data.zip" '

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -126,21 +127,32 @@ def stats(root: Path) -> None:
 
 @main.command()
 @ROOT_OPTION
-@click.option("--pdf", is_flag=True, help="Also print the whole book to download/ev-metastasis-living-review.pdf "
-                                          "with headless Chromium, linked from every page.")
+@click.option("--pdf/--no-pdf", default=True, show_default=True,
+              help="Also print the whole book to download/ev-metastasis-living-review.pdf with headless Chromium, "
+                   "linked from every page (skipped, with a note, where no Chromium is installed).")
 def build(root: Path, pdf: bool) -> None:
-    """Validate, then build the book with warnings as errors."""
-    from livingreview.book import build_book
+    """Validate, then build the book with warnings as errors (and its PDF)."""
+    from livingreview.book import STATE, build_book
+    from livingreview.pdf import PDF_NAME, find_browser, print_pdf
 
     ev = _load_or_exit(root)
+    if pdf:
+        try:
+            find_browser()
+        except UsageError as exc:
+            click.echo(f"note: no PDF this time: {exc}", err=True)
+            pdf = False
     try:
         code = build_book(root, pdf=pdf, ev=ev)
         if code == 0 and pdf:
-            from livingreview.pdf import print_pdf
-
-            printed = print_pdf(root, root / "_build" / ".config.stamped.yml")
-            click.echo(f"pdf: {printed.path.relative_to(root.resolve())} ({printed.bytes / 1e6:.1f} MB, "
-                       f"{printed.seconds:.0f} s)")
+            build_dir = root.resolve() / "_build"
+            out = build_dir / "html" / "download" / PDF_NAME
+            if out.exists() and out.stat().st_mtime >= (build_dir / STATE).stat().st_mtime:
+                click.echo(f"pdf: {out.relative_to(root.resolve())} is up to date")
+            else:
+                printed = print_pdf(root, build_dir / ".config.stamped.yml")
+                click.echo(f"pdf: {printed.path.relative_to(root.resolve())} ({printed.bytes / 1e6:.1f} MB, "
+                           f"{printed.seconds:.0f} s)")
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     sys.exit(code)
@@ -317,8 +329,12 @@ def serve(root: Path, port: int) -> None:
     """Build, serve the book on 127.0.0.1, and rebuild and reload the open page whenever an input changes."""
     from livingreview.serve import serve as run
 
+    def restart() -> None:
+        # the same command in a fresh interpreter, on the same port, with the new package
+        os.execv(sys.executable, [sys.executable, sys.argv[0], *sys.argv[1:]])
+
     try:
-        run(root, port, say=lambda text: click.echo(text))
+        run(root, port, say=lambda text: click.echo(text), restart=restart)
     except OSError as exc:
         raise click.UsageError(f"cannot serve on 127.0.0.1:{port} ({exc.strerror or exc}); try --port 0") from None
     except UsageError as exc:

@@ -101,6 +101,34 @@ def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout
                 yield Executed(rel, None, f"{rel} ran longer than {timeout} s", time.perf_counter() - start)
 
 
+def run_function(func, *args) -> None:
+    """Call ``func(*args)`` in a fork of the warm interpreter and wait; raise RuntimeError if it fails."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_call, args=(send, func, args), daemon=True)
+    with _main_not_imported_again():
+        proc.start()
+    send.close()
+    try:
+        error = receive.recv()
+    except EOFError:
+        error = f"the process ended without a result (exit {proc.exitcode})"
+    receive.close()
+    proc.join()
+    if error:
+        raise RuntimeError(error)
+
+
+def _call(conn, func, args) -> None:
+    try:
+        func(*args)
+        conn.send("")
+    except BaseException:  # anything goes back to the parent as text
+        conn.send(traceback.format_exc())
+    finally:
+        conn.close()
+
+
 def _child(conn, path: str, ev) -> None:
     """In the fork: run the chapter's code cells in order, send back (notebook, error)."""
     try:

@@ -130,13 +130,28 @@ def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callabl
     say(f"rebuilt in {seconds:.1f} s" if not error else f"build failed after {seconds:.1f} s:\n{error}")
 
 
+def package_signature() -> tuple:
+    """(path, size, mtime) of every file of this package: a change means the running code is stale."""
+    package = Path(__file__).parent
+    return tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns)
+                 for p in sorted(package.rglob("*.py")) if "__pycache__" not in p.parts)
+
+
 def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.5,
-          say: Callable[[str], None] = print, stop: threading.Event | None = None) -> None:
-    """Build, serve on 127.0.0.1:``port`` and rebuild whenever a watched input changes, until ``stop`` or Ctrl-C."""
+          say: Callable[[str], None] = print, stop: threading.Event | None = None,
+          restart: Callable[[], None] | None = None) -> None:
+    """Build, serve on 127.0.0.1:``port`` and rebuild whenever a watched input changes, until ``stop`` or Ctrl-C.
+
+    With ``restart`` (the command line's), builds run Sphinx in this process, kept warm between builds, and a
+    change to the package itself stops the server and calls ``restart`` (which starts a fresh one) instead.
+    """
+    import functools
+
     from livingreview.book import build_book
 
     root = Path(root).resolve()
-    build = build or build_book
+    build = build or (functools.partial(build_book, in_process=True) if restart else build_book)
+    code_seen = package_signature()
     state = State()
     stop = stop or threading.Event()
     rebuild(root, state, build, say)
@@ -154,6 +169,12 @@ def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = No
             if now != seen:
                 time.sleep(interval)  # let an editor finish writing
                 seen = signature(root)
+                if restart is not None and package_signature() != code_seen:
+                    say("the livingreview package changed: restarting with the new code")
+                    server.shutdown()
+                    server.server_close()
+                    restart()  # does not return (it replaces this process)
+                    return
                 rebuild(root, state, build, say)
     except KeyboardInterrupt:
         pass
