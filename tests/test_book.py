@@ -116,6 +116,14 @@ def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
     assert "pmn.csv:2:target_organ: unknown value 'lungs' for target_organ" in contributing
 
 
+def test_only_the_explorer_page_loads_the_explorer_rows(book):
+    # Jupyter Book adds every script under _static to every page: the rows (21 MB at 100x) loaded with each chapter
+    pages = sorted((book / "_build/html/chapters").glob("*.html"))
+    loading = {p.stem for p in pages if "_static/data/explorer.js" in p.read_text(encoding="utf-8")}
+    assert loading == {"08_evidence_map"}
+    assert all("vendor/vega-bundle.js" in p.read_text(encoding="utf-8") for p in pages)  # the charts' library stays
+
+
 def test_payload_reaches_pages_only_as_text(book):
     page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
     assert "<script>window.__lr_pwned" not in page

@@ -128,3 +128,24 @@ def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
                 assert tuple(color["scale"]["range"]) in checked, color
             seen += 1
     assert seen >= len(charts)
+
+
+def test_long_axis_labels_wrap_instead_of_being_cut(ev):
+    """A label is never cut off ('Block uptake or EV-receptor int…'): it wraps, and rows grow to fit it."""
+    import re
+
+    import vl_convert as vlc
+
+    frame = s.strategy_by_stage(ev)
+    chart = f.pipeline_chart(frame)
+    spec = chart.to_dict()
+    axis = spec["encoding"]["y"]["axis"]
+    assert axis["labelLimit"] == 0 and "split(" in axis["labelExpr"]
+    svg = vlc.vegalite_to_svg({**spec, "width": 400})
+    texts = " ".join(re.sub(r"<[^>]+>", " ", t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg))
+    labels = frame["strategy"].astype(str).unique()
+    assert max(map(len, labels)) > 24  # the fixture has labels that need wrapping
+    words = {w for label in labels for w in label.split()}
+    assert "…" not in texts and words <= set(texts.split())
+    _, step = f.wrapped_axis(["one two three four five six seven eight nine ten eleven"], 12)
+    assert step > 22  # five lines need taller rows

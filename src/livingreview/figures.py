@@ -28,6 +28,18 @@ def _order(series: pd.Series) -> list[str]:
     return sorted(series.astype(str).unique())
 
 
+def wrapped_axis(labels, width: int, **kwargs) -> tuple[alt.Axis, int]:
+    """An axis whose labels wrap onto lines of about ``width`` characters (never cut off), and the band step
+    (pixels per row) that fits the longest of ``labels``."""
+    import textwrap
+
+    lines = max((len(textwrap.wrap(str(v), width, break_long_words=False, break_on_hyphens=False)) or 1
+                 for v in labels), default=1)
+    # vega draws a label given as a list of strings as one line each
+    expr = f"split(trim(replace(datum.label, /(.{{1,{width}}})(\\s+|$)/g, '$1\\n')), '\\n')"
+    return alt.Axis(labelExpr=expr, labelLimit=0, **kwargs), max(22, 12 * lines + 8)
+
+
 def wrapped_title(text: str, subtitle: str = "", width: int = 40) -> alt.TitleParams:
     """A title from the chart's left edge, in lines of at most ``width`` characters: it fits a phone's width."""
     import textwrap
@@ -44,7 +56,8 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
     base = alt.Chart(df, title=wrapped_title("Reported size ranges of EV subtypes"))
     x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log"), title="Diameter (nm, log scale)",
               axis=alt.Axis(labelOverlap="greedy", labelFlush=True))
-    y = alt.Y("row:N", sort=list(df["row"]), title="Subtype (source)")
+    y_axis, step = wrapped_axis(df["row"], 26)
+    y = alt.Y("row:N", sort=list(df["row"]), title="Subtype (source)", axis=y_axis)
     tooltip = [alt.Tooltip("subtype:N", title="Subtype"), alt.Tooltip("size_nm_min:Q", title="Min (nm)"),
                alt.Tooltip("size_nm_max:Q", title="Max (nm)"), alt.Tooltip("studies:N", title="Studies")]
     bars = base.mark_bar(height=12, cornerRadius=3).encode(x=x, x2="size_nm_max:Q", y=y,
@@ -55,7 +68,7 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
                                                                                              columns=1)),
                                                            tooltip=tooltip)
     ticks = base.mark_tick(thickness=2, size=16, color="black").encode(x=x, y=y, tooltip=tooltip)
-    return (bars + ticks).properties(width="container")
+    return (bars + ticks).properties(width="container", height=alt.Step(step))
 
 
 def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_title: str,
@@ -82,18 +95,20 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
         color=alt.condition(f"datum.{value} > 3", alt.value("white"), alt.value("black")),
         tooltip=tooltip,
     )
+    y_axis, step = wrapped_axis(df[y].astype(str).unique(), 24)
     # title and legend from the left edge and below: nothing is cut off at a phone's width
     return alt.layer(rect, text, title=wrapped_title(title)).encode(
         x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-90, labelLimit=0)),
-        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title, axis=alt.Axis(labelLimit=200)),
-    ).properties(width="container", height=alt.Step(22))
+        y=alt.Y(f"{y}:N", sort=_order(df[y]), title=y_title, axis=y_axis),
+    ).properties(width="container", height=alt.Step(step))
 
 
 def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str) -> alt.Chart:
     """Horizontal bars of rows per category, stacked by evidence level."""
     levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
+    y_axis, step = wrapped_axis(df[category].astype(str).unique(), 24)
     return alt.Chart(df, title=wrapped_title(title)).mark_bar().encode(
-        y=alt.Y(f"{category}:N", sort=_order(df[category]), title=category_title),
+        y=alt.Y(f"{category}:N", sort=_order(df[category]), title=category_title, axis=y_axis),
         x=alt.X("sum(rows):Q", title="Rows"),
         color=alt.Color("evidence_level:N", title="Evidence level", sort=levels,
                         scale=alt.Scale(domain=levels, range=LEVEL_COLORS)),
@@ -103,7 +118,7 @@ def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str)
                  alt.Tooltip("study_list:N", title="Studies")],
     ).transform_calculate(
         level_order=f"indexof({levels!r}, datum.evidence_level)"
-    ).properties(width="container")
+    ).properties(width="container", height=alt.Step(step))
 
 
 def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
@@ -132,6 +147,8 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
     base = alt.Chart(df, title=_title("Diagnostic accuracy (AUC) of EV markers", df,
                                       "size: patients; diamond: no count; dashed: chance"))
     x = alt.X("auc:Q", scale=alt.Scale(domain=[0, 1]), title="AUC", axis=alt.Axis(tickCount=5))
+    # marker descriptions run to several lines; wrapped, each row would be as tall as the longest: they are
+    # shortened here and given in full in the tooltip and the table under the chart
     y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelLimit=170))
     color = alt.Color("cargo_class:N", title="Cargo class", scale=CATEGORIES,
                       legend=alt.Legend(orient="bottom", columns=1))

@@ -348,7 +348,11 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
                                     f"size_nm_min {df.at[line, 'size_nm_min']} is larger than size_nm_max "
                                     f"{df.at[line, 'size_nm_max']}; expected min <= max"))
     if "decision_reason" in table.row_checks and {"decision", "reason"} <= set(df.columns):
-        for line, row in df.iterrows():
+        # plain column lists, not iterrows (which builds a Series per row: seconds for a large ledger)
+        column = {c: (df[c].tolist() if c in df.columns else [None] * len(df))
+                  for c in ("decision", "reason", "duplicate_of", "screener", "citekey")}
+        for line, *values in zip(df.index, *column.values(), strict=True):
+            row = dict(zip(column, values, strict=True))
             decision, reason = row["decision"], row["reason"]
             if decision == "exclude" and not isinstance(reason, str):
                 problems.append(Problem(path, int(line), "reason", "an exclusion needs its reason; expected one of: "

@@ -235,4 +235,20 @@ def setup(app):
     register_plugin("pybtex.style.sorting", "none", SortingStyle, force=True)
     register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal", EtAlAuthorYearStyle,
                            force=True)
+    app.connect("config-inited", _data_scripts_only_where_shown)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+
+
+def _data_scripts_only_where_shown(app, config) -> None:
+    """Keep the generated data scripts off every page's script list.
+
+    Jupyter Book adds every ``.js`` file under ``_static`` to every page; the explorer's rows (megabytes in a
+    large review) would then load with each chapter. The explorer's own page names its script itself.
+    """
+    from livingreview.book import DATA_FILES
+
+    data = DATA_FILES.relative_to("_static").as_posix() + "/"
+    config.html_js_files = [f for f in config.html_js_files
+                            if not str(f[0] if isinstance(f, tuple) else f).startswith(data)]
