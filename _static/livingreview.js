@@ -29,22 +29,15 @@
   // a phone's width to a laptop's, it read the layout before the sidebar came back and drew 1834 px wide); so
   // each chart also follows its container's settled width
   function follow(target, view) {
-    if (typeof ResizeObserver !== "function" || !view || typeof view.signal !== "function") return;
-    var last = target.clientWidth;
-    new ResizeObserver(function () {
-      var width = target.clientWidth;
-      if (!width || Math.abs(width - last) < 1) return;
-      last = width;
-      try { view.signal("width", width).runAsync(); } catch (err) { /* a chart without a width signal */ }
-    }).observe(target);
-    window.addEventListener("resize", function () {
-      window.setTimeout(function () {
-        var width = target.clientWidth, svg = target.querySelector("svg");
-        if (width && svg && Math.abs(parseFloat(svg.getAttribute("width")) - width) > 1) {
-          try { view.signal("width", width).runAsync(); } catch (err) { /* as above */ }
-        }
-      }, 250);
-    });
+    if (!view || typeof view.signal !== "function") return;
+    function fit() {
+      var width = target.clientWidth, svg = target.querySelector("svg");
+      if (width && svg && Math.abs(parseFloat(svg.getAttribute("width")) - width) > 1) {
+        try { view.signal("width", width).runAsync(); } catch (err) { /* a chart without a width signal */ }
+      }
+    }
+    if (typeof ResizeObserver === "function") new ResizeObserver(fit).observe(target);
+    window.addEventListener("resize", function () { window.setTimeout(fit, 250); });
   }
 
   function drawCharts() {

@@ -68,19 +68,25 @@ def _context() -> multiprocessing.context.BaseContext:
     return _CONTEXT
 
 
+def _start(target, *args):
+    """Start ``target(send, *args)`` in a fork of the warm interpreter; (the end to receive from, the process)."""
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=target, args=(send, *args), daemon=True)
+    with _main_not_imported_again():
+        proc.start()
+    send.close()
+    return receive, proc
+
+
 def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout: int = 300) -> Iterator[Executed]:
     """Run each (relative name, path) chapter in its own fork, ``workers`` at a time; yield them as they finish."""
-    ctx = _context()
     pending = list(chapters)
     running: dict = {}
     while pending or running:
         while pending and len(running) < max(1, workers):
             rel, path = pending.pop(0)
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(send, str(path), ev), daemon=True)
-            with _main_not_imported_again():
-                proc.start()
-            send.close()
+            receive, proc = _start(_child, str(path), ev)
             running[receive] = (rel, path, proc, time.perf_counter())
         ready = multiprocessing.connection.wait(list(running), timeout=1.0)
         for conn in ready:
@@ -103,12 +109,7 @@ def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout
 
 def run_function(func, *args) -> None:
     """Call ``func(*args)`` in a fork of the warm interpreter and wait; raise RuntimeError if it fails."""
-    ctx = _context()
-    receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_call, args=(send, func, args), daemon=True)
-    with _main_not_imported_again():
-        proc.start()
-    send.close()
+    receive, proc = _start(_call, func, args)
     try:
         error = receive.recv()
     except EOFError:
