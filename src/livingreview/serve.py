@@ -160,9 +160,9 @@ def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = No
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler(html, state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    seen = signature(root)  # before the URL is announced, so that no edit made after it is missed
     say(f"serving the book at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
         "watching data/, references.bib, the chapters and the package")
-    seen = signature(root)
     try:
         while not stop.wait(interval):
             now = signature(root)
