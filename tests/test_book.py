@@ -482,6 +482,11 @@ def test_edited_value_changes_figure_and_table_on_rebuild(book, capfd):
                              "09_whats_new.ipynb", "11_methods.ipynb"}
     assert "executing 6 chapter(s) on 2 worker(s)" in out
     assert ": Executing notebook" not in out  # executed in parallel beforehand; myst-nb only read the cache
+    # the methods chapter's outputs (the flow of records) do not depend on a finding or a cancer type: its page
+    # is not read again, while those whose outputs changed are
+    read = set(re.findall(r"reading sources\.\.\. .*?(chapters/\w+)", out))
+    assert "chapters/03_mechanisms" in read and "chapters/11_methods" not in read, read
+    assert "re-executed chapter(s) made the same outputs" in out
     page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
     assert "Edited finding ZX\\-17 for the test." in page or "Edited finding ZX-17 for the test." in page
     assert '"cancer_type": "Mesothelioma"' in page

@@ -105,3 +105,33 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
                       "print('errors', [r.error for r in runs])\n", encoding="utf-8")
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300).stdout
     assert out.count("main ran") == 1 and "errors ['']" in out, out
+
+
+def test_charts_drawn_in_a_fork_come_back_to_be_drawn_once(tmp_path):
+    """A fork leaves its charts' static copies to the build (one vl-convert runtime), which skips unchanged ones."""
+    from livingreview.render import static_copy
+
+    root = _copy_review(tmp_path)
+    (run,) = execute.run_chapters([("chapters/03_mechanisms.ipynb", root / "chapters" / "03_mechanisms.ipynb")],
+                                  load(root))
+    assert run.error == "" and len(run.figures) == 2
+    paths = [path for path, _ in run.figures]
+    assert {p.name for p in paths} == {"hallmark-by-cancer.svg", "hallmark-levels.svg"}
+    assert not any(p.exists() for p in paths)  # the fork drew nothing
+    assert [static_copy(path, spec) for path, spec in run.figures] == [True, True]
+    first = paths[0].read_text(encoding="utf-8")
+    assert first.startswith("<!-- livingreview figure ") and "<svg" in first
+    assert [static_copy(path, spec) for path, spec in run.figures] == [False, False]  # the same charts
+    path, spec = run.figures[0]
+    changed = {**spec, "title": "Another title"}
+    assert static_copy(path, changed) is True and "Another title" in path.read_text(encoding="utf-8")
+
+
+def test_the_fork_servers_preload_starts_no_thread():
+    """Every chapter forks from the server; a thread started there would be missing in each fork."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", f"import {execute.PRELOAD[0]}, threading; "
+                          "print(threading.active_count())"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"

@@ -106,3 +106,35 @@ def test_serve_builds_in_process_and_restarts_when_the_package_changes(review, m
     finally:
         stop.set()
         thread.join(30)
+
+
+def test_a_served_build_validates_again_only_when_what_validation_reads_changed(review):
+    """The server keeps the validated review while the tables, library, releases and chapter citations hold."""
+    from livingreview.errors import ValidationError
+    from livingreview.serve import WarmBuild
+    from livingreview.validate import check_key
+
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
+    given: list = []
+    warm = WarmBuild(build=lambda r, ev: given.append(ev) or 0)
+    assert warm(root) == 0 and warm(root) == 0
+    assert given[0] is given[1]  # nothing changed: the same validated evidence
+    key = check_key(root)
+    page = root / "chapters" / "intro.md"
+    page.write_text(page.read_text(encoding="utf-8").replace("Cited", "Now cited"), encoding="utf-8")
+    assert check_key(root) == key and warm(root) == 0 and given[2] is given[0]  # prose only
+    page.write_text(page.read_text(encoding="utf-8").replace("alpha2020", "alpha2020,beta2021"), encoding="utf-8")
+    assert check_key(root) != key and warm(root) == 0 and given[3] is not given[0]  # a citation changes warnings
+    key = check_key(root)
+    (root / "releases").mkdir()
+    (root / "releases" / "2026.12.json").write_text("{}", encoding="utf-8")
+    assert check_key(root) != key
+    (root / "releases" / "2026.12.json").unlink()
+    pmn = root / "data" / "pmn.csv"
+    text = pmn.read_text(encoding="utf-8")
+    pmn.write_text(text.replace(",liver,", ",lungs,"), encoding="utf-8")
+    with pytest.raises(ValidationError):
+        warm(root)
+    pmn.write_text(text.replace(",liver,", ",lung,"), encoding="utf-8")
+    assert warm(root) == 0 and given[4] is not given[3]
+    assert (given[4]["pmn"]["target_organ"] == "lung").any()

@@ -89,3 +89,50 @@ def test_bibliography_labels_read_as_the_citations_do():
     # the bibliography sorts by author, year and title; a repeated label takes a, b in that order
     assert labels == {"a": "Costa-Silva et al., 2015", "b": "Wang et al., 2020b", "c": "Wang et al., 2020a",
                       "d": "Peinado and Lyden, 2012", "e": "San Lucas, 2017"}
+
+
+def test_compiled_templates_are_reused_and_an_edited_template_is_compiled_again():
+    import jinja2
+
+    from livingreview.sphinxext import CompiledTemplates
+
+    cache, sources = CompiledTemplates(), {"page.html": "Hello {{ name }}"}
+    first = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=cache)
+    assert first.get_template("page.html").render(name="A") == "Hello A"
+    assert len(cache.store) == 1
+    compiled = []
+
+    class Counting(jinja2.Environment):
+        def compile(self, *args, **kwargs):
+            compiled.append(args[0])
+            return super().compile(*args, **kwargs)
+
+    assert Counting(loader=jinja2.DictLoader(sources), bytecode_cache=cache).get_template(
+        "page.html").render(name="B") == "Hello B"
+    assert compiled == []  # a new environment (a new build) reuses the compiled template
+    sources["page.html"] = "Goodbye {{ name }}"
+    assert Counting(loader=jinja2.DictLoader(sources), bytecode_cache=cache).get_template(
+        "page.html").render(name="C") == "Goodbye C"
+    assert compiled == ["Goodbye {{ name }}"]
+
+
+def test_later_applications_in_one_process_listen_as_the_first(tmp_path):
+    """From the second application on, our own search for Sphinx's toctree collector disables it, as the first
+    application's (sphinx-external-toc's, which scans the whole heap) did."""
+    from sphinx.application import Sphinx
+
+    (tmp_path / "conf.py").write_text("extensions = ['sphinx_external_toc', 'livingreview.sphinxext']\n"
+                                      "external_toc_path = '_toc.yml'\n")
+    (tmp_path / "_toc.yml").write_text("root: index\n")
+    (tmp_path / "index.md").write_text("# Home\n")
+
+    def app(n: int) -> Sphinx:
+        return Sphinx(str(tmp_path), str(tmp_path), str(tmp_path / f"out{n}"), str(tmp_path / f"doctrees{n}"),
+                      "html", status=None, warning=None)
+
+    def listening(a: Sphinx) -> dict[str, int]:
+        return {event: len(listeners) for event, listeners in a.events.listeners.items() if listeners}
+
+    first = app(1)  # kept alive, as an earlier build's application may be
+    second, third = app(2), app(3)
+    assert listening(second) == listening(first) == listening(third)

@@ -122,8 +122,30 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
     return out
 
 
+def cached_outputs(root: Path, chapters: list[str]) -> dict[str, str]:
+    """Per chapter with a cached run: its code cells' outputs, as JSON (what its page was last read with)."""
+    from jupyter_cache import get_cache
+
+    cache_dir = root / "_build" / ".jupyter_cache"
+    if not cache_dir.exists():
+        return {}
+    cache = get_cache(str(cache_dir))
+    wanted = {str((root / rel).resolve()): rel for rel in chapters}
+    out = {}
+    for record in cache.list_cache_records():
+        rel = wanted.get(str(Path(record.uri).resolve()))
+        if rel is not None:
+            out[rel] = outputs_json(cache.get_cache_bundle(record.pk).nb)
+    return out
+
+
+def outputs_json(nb) -> str:
+    """A notebook's code cells' outputs as canonical JSON: equal means myst-nb makes the same page of them."""
+    return json.dumps([cell.get("outputs", []) for cell in nb.cells if cell.cell_type == "code"], sort_keys=True)
+
+
 def invalidate_chapters(root: Path, stale: list[str]) -> None:
-    """Make the next build re-execute ``stale`` chapters: drop their cached outputs and mark them changed."""
+    """Drop the cached runs of ``stale`` chapters, so that one whose new run fails is executed by the book build."""
     from jupyter_cache import get_cache
 
     cache_dir = root / "_build" / ".jupyter_cache"
@@ -133,8 +155,12 @@ def invalidate_chapters(root: Path, stale: list[str]) -> None:
         for record in cache.list_cache_records():
             if str(Path(record.uri).resolve()) in targets:
                 cache.remove_cache(record.pk)
-    for rel in stale:
-        os.utime(root / rel)  # Sphinx re-reads a source whose mtime changed
+
+
+def mark_changed(root: Path, chapters: list[str]) -> None:
+    """Make Sphinx read ``chapters`` again (it re-reads a source whose mtime changed)."""
+    for rel in chapters:
+        os.utime(root / rel)
 
 
 def read_chapter(path: Path):
@@ -149,8 +175,9 @@ def read_chapter(path: Path):
     return read_myst_markdown_notebook(text, path=path)
 
 
-def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300, ev=None) -> None:
-    """Execute ``stale`` chapters in parallel and store them in the cache.
+def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300,
+                     ev=None) -> dict[str, str]:
+    """Execute ``stale`` chapters in parallel and store them in the cache; return the stored ones' ``outputs_json``.
 
     With the build's evidence ``ev`` (and a POSIX fork server) each chapter runs in a fork of a warm interpreter
     (``execute``); otherwise each gets a Jupyter kernel. The book build then finds every result in jupyter-cache
@@ -164,12 +191,15 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
     from jupyter_cache.base import CacheBundleIn
 
     from livingreview import execute
+    from livingreview.render import static_copy
 
     if not stale:
-        return
+        return {}
     cache = get_cache(str(root / "_build" / ".jupyter_cache"))
+    stored: dict[str, str] = {}
 
     def store(rel: str, nb, seconds: float) -> None:
+        stored[rel] = outputs_json(nb)
         cache.cache_notebook_bundle(CacheBundleIn(nb, str((root / rel).resolve()),
                                                   data={"execution_seconds": seconds}),
                                     check_validity=False, overwrite=True)
@@ -192,8 +222,10 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
             print(f"  [{done}/{len(stale)}] {run.rel}: {'failed' if run.error else 'ok'} in {run.seconds:.1f} s",
                   flush=True)
             if not run.error:
+                for path, spec in run.figures:
+                    static_copy(path, spec)
                 store(run.rel, run.notebook, run.seconds)
-        return
+        return stored
     with ThreadPoolExecutor(max(1, min(workers, len(stale)))) as pool:
         futures = [pool.submit(kernel, rel) for rel in stale]
         for done, future in enumerate(as_completed(futures), 1):
@@ -202,6 +234,7 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
             print(f"  [{done}/{len(stale)}] {rel}: {status} in {seconds:.1f} s", flush=True)
             if result.err is None:
                 store(rel, nb, result.time)
+    return stored
 
 
 def run_jupyter_book(root: Path, args: list[str], in_process: bool = False) -> int:
@@ -255,24 +288,36 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     stale = [rel for rel, fp in now.items() if before.get(rel) != fp]
     if before and stale:
         print(f"re-executing {len(stale)} chapter(s) whose inputs changed: {', '.join(stale)}", flush=True)
-    invalidate_chapters(root, stale)
-    execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1), ev=ev)
-    config = build_dir / ".config.stamped.yml"
-    atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
-    page_stamp = footer_stamp(root)
-    state = build_state(root, now, config, page_stamp)
-    state_file = build_dir / STATE
-    if not stale and state_file.exists() and state_file.read_text().strip() == state \
-            and (build_dir / "html" / "index.html").exists():
-        print("nothing changed since the last build: _build/html is up to date", flush=True)
-        return 0
-    state_file.unlink(missing_ok=True)
-    args = ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
-    # the data package depends on the data alone: it is written on the other core while Sphinx builds the pages,
-    # into a staging folder that replaces the published one only if the build succeeds
+    # the data package, claims.json and the feed depend on the data alone, so they are made beside the build:
+    # claims.json and the feed while the chapters run (then Sphinx, running here in a served build, has this
+    # interpreter to itself), the package while Sphinx builds the pages (into a staging folder that replaces the
+    # published one only if the build succeeds)
     with ThreadPoolExecutor(1) as pool:
+        files = pool.submit(published_files, root, ev) if stale else None  # stale: Sphinx runs for certain
+        # what each stale page was last read with, trusted only after a successful build (a failed one may have
+        # cached runs that Sphinx never read)
+        read_with = cached_outputs(root, stale) if before else {}
+        invalidate_chapters(root, stale)
+        ran = execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1), ev=ev)
+        # a page whose chapter made the same outputs again is already right: Sphinx need not read it again
+        changed = [rel for rel in stale if rel not in ran or ran[rel] != read_with.get(rel)]
+        mark_changed(root, changed)
+        if len(changed) < len(stale):
+            print(f"{len(stale) - len(changed)} re-executed chapter(s) made the same outputs: their pages stay as "
+                  "they are", flush=True)
+        config = build_dir / ".config.stamped.yml"
+        atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
+        page_stamp = footer_stamp(root)
+        state = build_state(root, now, config, page_stamp)
+        state_file = build_dir / STATE
+        if not stale and state_file.exists() and state_file.read_text().strip() == state \
+                and (build_dir / "html" / "index.html").exists():
+            print("nothing changed since the last build: _build/html is up to date", flush=True)
+            return 0
+        state_file.unlink(missing_ok=True)
+        args = ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
+        files = files or pool.submit(published_files, root, ev)
         staged = pool.submit(stage_data_package, root, build_dir, in_process)
-        files = pool.submit(published_files, root, ev)
         code = run_jupyter_book(root, args, in_process)
         staging = staged.result()
     if code == 0:

@@ -11,7 +11,7 @@ from IPython.display import HTML, Markdown
 
 from livingreview.book import DATA_FILES, FIGURES, GENERATED_MARKER, find_root
 from livingreview.evidence import Evidence, load
-from livingreview.render import chart_html, explorer_html, markdown_table
+from livingreview.render import chart_html, explorer_html, markdown_table, static_copy
 
 
 class _RecordingTables(dict):
@@ -65,14 +65,20 @@ def table(df: pd.DataFrame, cite_column: str | None = "citekeys", labels: dict[s
     return Markdown(markdown_table(df, cite_column, labels))
 
 
+#: set in a chapter's fork (``execute``): ``figure`` leaves its static copies here, for the build to draw where
+#: vl-convert's runtime is already running, instead of starting one in every fork (half a second each)
+DEFERRED: list[tuple[Path, dict]] | None = None
+
+
 def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
     """Show an interactive chart and write its static SVG copy next to the book, linked under it."""
-    import vl_convert as vlc
-
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
     spec = chart.to_dict()
-    folder = _generated_folder(FIGURES)
-    (folder / f"{slug}.svg").write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    path = _generated_folder(FIGURES) / f"{slug}.svg"
+    if DEFERRED is None:
+        static_copy(path, spec)
+    else:
+        DEFERRED.append((path, spec))
     link = Path("..") / FIGURES / f"{slug}.svg"
     return HTML(chart_html(spec, slug, _chart_frame(chart))
                 + f'\n<p class="lr-figure-links">Static copy: <a href="{link.as_posix()}">SVG</a></p>')

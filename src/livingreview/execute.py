@@ -16,6 +16,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -23,19 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: imported once by the fork server, before any chapter forks from it
-PRELOAD = ["livingreview.chapter", "livingreview.figures", "livingreview.summaries", "livingreview.releases",
-           "IPython.core.interactiveshell"]
+PRELOAD = ["livingreview.preload"]
 _CONTEXT: multiprocessing.context.BaseContext | None = None
+_STARTING = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Executed:
-    """One chapter's run: the notebook with its outputs, the error that stopped it (empty if none), seconds."""
+    """One chapter's run: the notebook with its outputs, the error that stopped it (empty if none), seconds, and
+    the static copies of its charts still to draw ((path, Vega-Lite spec), see ``chapter.DEFERRED``)."""
 
     rel: str
     notebook: object
     error: str
     seconds: float
+    figures: tuple = ()
 
 
 def available() -> bool:
@@ -73,7 +76,7 @@ def _start(target, *args):
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=target, args=(send, *args), daemon=True)
-    with _main_not_imported_again():
+    with _STARTING, _main_not_imported_again():  # one at a time: each sets and restores the main module's spec
         proc.start()
     send.close()
     return receive, proc
@@ -92,12 +95,13 @@ def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout
         for conn in ready:
             rel, path, proc, start = running.pop(conn)
             try:
-                notebook, error = conn.recv()
+                notebook, error, figures = conn.recv()
             except EOFError:
-                notebook, error = None, f"the process running {rel} ended without a result (exit {proc.exitcode})"
+                notebook, error, figures = None, f"the process running {rel} ended without a result " \
+                                                 f"(exit {proc.exitcode})", ()
             conn.close()
             proc.join()
-            yield Executed(rel, notebook, error, time.perf_counter() - start)
+            yield Executed(rel, notebook, error, time.perf_counter() - start, tuple(figures))
         for conn, (rel, _, proc, start) in list(running.items()):
             if time.perf_counter() - start > timeout:
                 proc.kill()
@@ -137,11 +141,12 @@ def _child(conn, path: str, ev) -> None:
 
         os.chdir(Path(path).parent)
         chapter.use_evidence(ev)
+        chapter.DEFERRED = []
         nb = book.read_chapter(Path(path))
         error = execute_notebook(nb)
-        conn.send((nb, error))
+        conn.send((nb, error, chapter.DEFERRED))
     except BaseException:  # anything goes back to the parent as text
-        conn.send((None, traceback.format_exc()))
+        conn.send((None, traceback.format_exc(), ()))
     finally:
         conn.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 from markupsafe import escape
@@ -316,3 +317,24 @@ def prisma_svg(counts: dict, title: str, narrow: bool = False) -> str:
             f'<desc id="prisma-{slug}-desc">{escape(desc)}</desc>'
             f'<defs><marker id="lr-arrow{tag}" markerWidth="8" markerHeight="8" refX="7" refY="4" orient="auto">'
             f'<path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker></defs>{"".join(parts)}</svg>')
+
+
+def static_copy(path: Path, spec: dict) -> bool:
+    """Write the SVG drawing of the Vega-Lite ``spec`` to ``path`` unless it holds that drawing; whether it drew.
+
+    The file's first line names the spec and renderer it was drawn from, so an unchanged chart is not drawn again.
+    """
+    import hashlib
+
+    import vl_convert as vlc
+
+    from livingreview.fileio import atomic_write
+
+    key = hashlib.sha256(json.dumps([vlc.__version__, spec], sort_keys=True).encode()).hexdigest()
+    mark = f"<!-- livingreview figure {key} -->\n"
+    if path.is_file():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            if fh.readline() == mark:
+                return False
+    atomic_write(path, (mark + vlc.vegalite_to_svg(spec)).encode("utf-8"))
+    return True

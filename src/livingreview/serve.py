@@ -7,6 +7,7 @@ so the published book is unchanged.
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import threading
@@ -130,6 +131,27 @@ def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callabl
     say(f"rebuilt in {seconds:.1f} s" if not error else f"build failed after {seconds:.1f} s:\n{error}")
 
 
+@dataclass
+class WarmBuild:
+    """Builds in this process (Sphinx kept warm), reusing the last validated review while nothing it read changed."""
+
+    #: builds ``root`` with the given evidence (default: ``build_book`` with Sphinx in this process)
+    build: Callable[..., int] | None = None
+    key: str = ""
+    ev: object = None
+
+    def __call__(self, root: Path) -> int:
+        from livingreview.book import build_book
+        from livingreview.evidence import load
+        from livingreview.validate import check_key
+
+        key = check_key(root)  # taken before reading, so that an edit made during the load changes the next key
+        if key != self.key:
+            self.key, self.ev = "", None
+            self.ev, self.key = load(root), key  # raises ValidationError for invalid data
+        return (self.build or functools.partial(build_book, in_process=True))(root, ev=self.ev)
+
+
 def package_signature() -> tuple:
     """(path, size, mtime) of every file of this package: a change means the running code is stale."""
     package = Path(__file__).parent
@@ -137,20 +159,20 @@ def package_signature() -> tuple:
                  for p in sorted(package.rglob("*.py")) if "__pycache__" not in p.parts)
 
 
-def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.5,
-          say: Callable[[str], None] = print, stop: threading.Event | None = None,
+def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.2,
+          settle: float = 0.1, say: Callable[[str], None] = print, stop: threading.Event | None = None,
           restart: Callable[[], None] | None = None) -> None:
     """Build, serve on 127.0.0.1:``port`` and rebuild whenever a watched input changes, until ``stop`` or Ctrl-C.
+
+    The inputs are looked at every ``interval`` seconds; a build starts once they stayed the same for ``settle``.
 
     With ``restart`` (the command line's), builds run Sphinx in this process, kept warm between builds, and a
     change to the package itself stops the server and calls ``restart`` (which starts a fresh one) instead.
     """
-    import functools
-
     from livingreview.book import build_book
 
     root = Path(root).resolve()
-    build = build or (functools.partial(build_book, in_process=True) if restart else build_book)
+    build = build or (WarmBuild() if restart else build_book)
     code_seen = package_signature()
     state = State()
     stop = stop or threading.Event()
@@ -167,8 +189,11 @@ def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = No
         while not stop.wait(interval):
             now = signature(root)
             if now != seen:
-                time.sleep(interval)  # let an editor finish writing
-                seen = signature(root)
+                while True:  # let an editor finish writing: rebuild once the files stay as they are
+                    time.sleep(settle)
+                    seen, now = now, signature(root)
+                    if now == seen:
+                        break
                 if restart is not None and package_signature() != code_seen:
                     say("the livingreview package changed: restarting with the new code")
                     server.shutdown()

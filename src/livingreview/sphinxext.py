@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import jinja2
+import jinja2.bccache
 from pybtex.richtext import HRef, Tag, Text
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
@@ -216,29 +218,82 @@ class EtAlPlainStyle(PlainStyle):
         return sentence[optional[safe_web_refs]]
 
 
+_PLUGINS_REGISTERED = False
+
+
 def setup(app):
     """The styles are registered as entry points (pyproject.toml); _config.yml selects them by name.
 
     They, and the pybtex plugins sphinxcontrib-bibtex asks for on every citation, are also registered at run time
     (both libraries look there first): looking a plugin up among the installed entry points takes about 20 ms, and
-    a build asks about a thousand times.
+    a build asks about a thousand times. The rest keeps builds run one after another in one process (``serve``)
+    fast and independent of each other.
     """
-    from pybtex.backends.plaintext import Backend as PlaintextBackend
-    from pybtex.plugin import register_plugin
-    from pybtex.style.names.plain import NameStyle
-    from pybtex.style.sorting.none import SortingStyle
-    from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+    global _PLUGINS_REGISTERED
+    if not _PLUGINS_REGISTERED:  # registering scans the entry points too, so once per process
+        from pybtex.backends.plaintext import Backend as PlaintextBackend
+        from pybtex.plugin import register_plugin
+        from pybtex.style.names.plain import NameStyle
+        from pybtex.style.sorting.none import SortingStyle
+        from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
 
-    register_plugin("pybtex.style.formatting", "plain_etal", EtAlPlainStyle, force=True)
-    register_plugin("pybtex.backends", "plaintext", PlaintextBackend, force=True)
-    register_plugin("pybtex.style.names", "plain", NameStyle, force=True)
-    register_plugin("pybtex.style.sorting", "none", SortingStyle, force=True)
-    register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal", EtAlAuthorYearStyle,
-                           force=True)
+        register_plugin("pybtex.style.formatting", "plain_etal", EtAlPlainStyle, force=True)
+        register_plugin("pybtex.backends", "plaintext", PlaintextBackend, force=True)
+        register_plugin("pybtex.style.names", "plain", NameStyle, force=True)
+        register_plugin("pybtex.style.sorting", "none", SortingStyle, force=True)
+        register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal", EtAlAuthorYearStyle,
+                               force=True)
+        _PLUGINS_REGISTERED = True
+    import sphinx_external_toc.collectors
+
+    sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
     app.connect("config-inited", _data_scripts_only_where_shown)
+    app.connect("builder-inited", _reuse_compiled_templates)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
+def disable_builtin_toctree_collector(app) -> None:
+    """Disable Sphinx's own toctree collector in ``app`` (sphinx-external-toc puts its own in its place).
+
+    sphinx-external-toc's version looks for the collector among every object on the heap (``gc.get_objects``),
+    which grows with each build in one process (a served book's heap holds the last build's environment); this
+    looks only among ``app``'s listeners. It replaces the original from this extension's setup on, that is from a
+    process's second build.
+    """
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    for listeners in list(app.events.listeners.values()):
+        for listener in list(listeners):
+            collector = getattr(listener.handler, "__self__", None)
+            if isinstance(collector, TocTreeCollector) and collector.listener_ids is not None:
+                collector.disable(app)
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """A jinja2 bytecode cache in memory: each build's new template environment reuses what earlier ones compiled.
+
+    jinja2 keys it by template name and file and checks it against the source's hash, so an edited template is
+    compiled again.
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = CompiledTemplates()
+
+
+def _reuse_compiled_templates(app) -> None:
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is not None and environment.bytecode_cache is None:
+        environment.bytecode_cache = _TEMPLATES
 
 
 def _data_scripts_only_where_shown(app, config) -> None:

@@ -311,9 +311,19 @@ def claim_rows(ev: Evidence, claim: pd.Series) -> tuple[pd.DataFrame, pd.DataFra
     return selected[~selected["id"].isin(against)], rows[rows["id"].isin(against)]
 
 
-def claim_basis(ev: Evidence, claim: pd.Series) -> Basis:
-    """What one claim's certainty is computed from: its studies by level, contradicting studies, cancer types."""
-    support, against = claim_rows(ev, claim)
+@per_evidence
+def _claim_selections(ev: Evidence) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """``claim_rows`` of every claim, by claim id (several summaries ask for them)."""
+    return {claim["id"]: claim_rows(ev, claim) for _, claim in ev.claims.iterrows()}
+
+
+def claim_basis(ev: Evidence, claim: pd.Series,
+                rows: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Basis:
+    """What one claim's certainty is computed from: its studies by level, contradicting studies, cancer types.
+
+    ``rows`` are the claim's ``claim_rows``, when the caller has them already.
+    """
+    support, against = rows if rows is not None else claim_rows(ev, claim)
     ok = lambda keys: frozenset(k for k in keys if k in ev.library and not ev.library[k].retracted)  # noqa: E731
     contradicting = ok(k for cell in against["citekeys"] for k in cell)
     if "evidence_level" not in support.columns:
@@ -338,9 +348,10 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
     fell below the one its ``expected`` column asserts.
     """
     records = []
+    selections = _claim_selections(ev)
     for _, claim in ev.claims.iterrows():
-        support, against = claim_rows(ev, claim)
-        basis = claim_basis(ev, claim)
+        support, against = selections[claim["id"]]
+        basis = claim_basis(ev, claim, (support, against))
         rating = rate(basis)
         expected = claim["expected"] if isinstance(claim["expected"], str) else None
         rec = {"id": claim["id"], "claim": claim["claim"], "table": claim["table"], "graded": basis.graded,
@@ -399,11 +410,13 @@ def summary_of_findings(ev: Evidence) -> pd.DataFrame:
     })
 
 
+@per_evidence
 def claim_support(ev: Evidence) -> pd.DataFrame:
     """One row per claim: supporting rows by evidence level, contradicting rows, and a flag."""
     records = []
+    selections = _claim_selections(ev)
     for _, claim in ev.claims.iterrows():
-        support, against = claim_rows(ev, claim)
+        support, against = selections[claim["id"]]
         levels = support["evidence_level"].value_counts() if "evidence_level" in support else pd.Series(dtype=int)
         rec = {"id": claim["id"], "section": claim["section"], "claim": claim["claim"],
                "table": TABLES[claim["table"]].title, "supporting": len(support), "contradicting": len(against)}

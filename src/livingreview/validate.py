@@ -19,6 +19,7 @@ from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
 from livingreview.intake import ledger_problems
 from livingreview.living import Cadence, read_cadence
+from livingreview.releases import FOLDER as RELEASES_FOLDER
 from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
 from livingreview.schema import EVIDENCE_TABLES, INTAKE_TABLES, TABLES, Kind
@@ -300,6 +301,22 @@ def check(root: Path | str, frames: bool = True) -> Checked:
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
     return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence)
+
+
+def check_key(root: Path | str) -> str:
+    """A hash of everything ``check`` reads: the tables, the library, ``living.toml``, the releases and the keys
+    the chapters cite. Equal keys mean an equal check, so a server may keep a validated review while it holds."""
+    import hashlib
+
+    from livingreview.evidence import fingerprint
+
+    root = Path(root)
+    digest = hashlib.sha256(fingerprint(root).encode())
+    digest.update("\0".join(sorted(_cited_in_chapters(root))).encode() + b"\0\0")
+    folder = root / RELEASES_FOLDER
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def validate(root: Path | str) -> list[Problem]:
