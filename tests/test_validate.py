@@ -290,3 +290,29 @@ def test_no_fork_while_other_threads_run(review, monkeypatch):
         stop.set()
         other.join()
     assert checked.errors == [] and sum(checked.rows.values()) > 0
+
+
+def test_a_check_reusing_unchanged_files_finds_what_a_fresh_check_finds(review):
+    """A served book re-checks only the files that changed; the answer must be the whole check's."""
+    def same(a, b) -> None:
+        assert a.problems == b.problems and a.rows == b.rows and set(a.frames) == set(b.frames)
+        for name in a.frames:
+            assert a.frames[name].equals(b.frames[name]), name
+        assert sorted(a.library.references) == sorted(b.library.references)
+
+    root = review.root
+    first = check(root, reuse={})
+    same(first, check(root))
+    pmn = root / "data" / "pmn.csv"
+    pmn.write_text(pmn.read_text(encoding="utf-8").replace(",liver,", ",lungs,"), encoding="utf-8")
+    again = check(root, reuse=first.parts)
+    same(again, check(root))
+    assert any("unknown value 'lungs'" in p.message for p in again.problems)
+    assert again.parts["data/mechanisms.csv"] is first.parts["data/mechanisms.csv"]  # unchanged: not read again
+    assert again.parts["data/pmn.csv"] is not first.parts["data/pmn.csv"]
+    bib = root / "references.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace("@article{beta2021,", "@article{beta2022,"),
+                   encoding="utf-8")
+    third = check(root, reuse=again.parts)
+    same(third, check(root))
+    assert any("beta2021" in p.message for p in third.problems)  # a citation of the renamed entry is now unknown

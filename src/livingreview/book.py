@@ -18,6 +18,8 @@ from livingreview.fileio import atomic_write, mark_folder, owned
 
 STAMP = ".livingreview-inputs"
 CHAPTER_STAMPS = ".livingreview-chapters.json"
+#: per chapter, the hash of the outputs its page was last built from (written by a successful build only)
+OUTPUTS = ".livingreview-outputs.json"
 STATE = ".livingreview-state"
 #: marks a folder this package made (the build folder, generated figures and data), so it may remove it
 BUILD_MARKER = ".livingreview-build"
@@ -122,26 +124,10 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
     return out
 
 
-def cached_outputs(root: Path, chapters: list[str]) -> dict[str, str]:
-    """Per chapter with a cached run: its code cells' outputs, as JSON (what its page was last read with)."""
-    from jupyter_cache import get_cache
-
-    cache_dir = root / "_build" / ".jupyter_cache"
-    if not cache_dir.exists():
-        return {}
-    cache = get_cache(str(cache_dir))
-    wanted = {str((root / rel).resolve()): rel for rel in chapters}
-    out = {}
-    for record in cache.list_cache_records():
-        rel = wanted.get(str(Path(record.uri).resolve()))
-        if rel is not None:
-            out[rel] = outputs_json(cache.get_cache_bundle(record.pk).nb)
-    return out
-
-
-def outputs_json(nb) -> str:
-    """A notebook's code cells' outputs as canonical JSON: equal means myst-nb makes the same page of them."""
-    return json.dumps([cell.get("outputs", []) for cell in nb.cells if cell.cell_type == "code"], sort_keys=True)
+def outputs_hash(nb) -> str:
+    """A hash of a notebook's code cells' outputs (canonical JSON): equal means myst-nb makes the same page."""
+    text = json.dumps([cell.get("outputs", []) for cell in nb.cells if cell.cell_type == "code"], sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def invalidate_chapters(root: Path, stale: list[str]) -> None:
@@ -177,7 +163,7 @@ def read_chapter(path: Path):
 
 def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300,
                      ev=None) -> dict[str, str]:
-    """Execute ``stale`` chapters in parallel and store them in the cache; return the stored ones' ``outputs_json``.
+    """Execute ``stale`` chapters in parallel and store them in the cache; return the stored ones' ``outputs_hash``.
 
     With the build's evidence ``ev`` (and a POSIX fork server) each chapter runs in a fork of a warm interpreter
     (``execute``); otherwise each gets a Jupyter kernel. The book build then finds every result in jupyter-cache
@@ -199,7 +185,7 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
     stored: dict[str, str] = {}
 
     def store(rel: str, nb, seconds: float) -> None:
-        stored[rel] = outputs_json(nb)
+        stored[rel] = outputs_hash(nb)
         cache.cache_notebook_bundle(CacheBundleIn(nb, str((root / rel).resolve()),
                                                   data={"execution_seconds": seconds}),
                                     check_validity=False, overwrite=True)
@@ -283,6 +269,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     vendor_scripts(root)
     mark_folder(build_dir, BUILD_MARKER)
     chapters_file = build_dir / CHAPTER_STAMPS
+    outputs_file = build_dir / OUTPUTS
     before = json.loads(chapters_file.read_text()) if chapters_file.exists() else {}
     now = chapter_fingerprints(root)
     stale = [rel for rel, fp in now.items() if before.get(rel) != fp]
@@ -294,9 +281,11 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     # published one only if the build succeeds)
     with ThreadPoolExecutor(1) as pool:
         files = pool.submit(published_files, root, ev) if stale else None  # stale: Sphinx runs for certain
-        # what each stale page was last read with, trusted only after a successful build (a failed one may have
-        # cached runs that Sphinx never read)
-        read_with = cached_outputs(root, stale) if before else {}
+        # what each page was last read with, recorded by the last build only if it succeeded (a failed one may
+        # have cached runs that Sphinx never read)
+        read_with = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
+        if stale:
+            outputs_file.unlink(missing_ok=True)
         invalidate_chapters(root, stale)
         ran = execute_chapters(root, stale, workers or min(2, os.cpu_count() or 1), ev=ev)
         # a page whose chapter made the same outputs again is already right: Sphinx need not read it again
@@ -317,7 +306,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         state_file.unlink(missing_ok=True)
         args = ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
         files = files or pool.submit(published_files, root, ev)
-        staged = pool.submit(stage_data_package, root, build_dir, in_process)
+        staged = pool.submit(stage_data_package, root, build_dir, in_process, ev)
         code = run_jupyter_book(root, args, in_process)
         staging = staged.result()
     if code == 0:
@@ -328,6 +317,9 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         publish_files(root, build_dir / "html", files=files.result())
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
+        # a stale chapter that failed in its fork was run again by myst-nb: its outputs are not recorded
+        built = {rel: h for rel, h in read_with.items() if rel not in stale} | ran
+        atomic_text(outputs_file, json.dumps(built, indent=1, sort_keys=True))
         atomic_text(state_file, state + "\n")
     else:
         chapters_file.unlink(missing_ok=True)  # a failed build proves nothing about any chapter
@@ -338,7 +330,7 @@ DATA_ARCHIVE = "ev-metastasis-living-review-data.zip"
 STAGING = ".data-package-staging"
 
 
-def stage_data_package(root: Path, build_dir: Path, forked: bool = False) -> Path | None:
+def stage_data_package(root: Path, build_dir: Path, forked: bool = False, ev=None) -> Path | None:
     """Export the data package and its zip into the build's staging folder; None when the published one is current.
 
     With ``forked`` the export runs in a fork of the warm interpreter (``execute``), so that it does not compete
@@ -355,17 +347,17 @@ def stage_data_package(root: Path, build_dir: Path, forked: bool = False) -> Pat
     if forked:
         from livingreview import execute
 
-        execute.run_function(export_data_package, root, staging)
+        execute.run_function(export_data_package, root, staging, ev)
     else:
-        export_data_package(root, staging)
+        export_data_package(root, staging, ev)
     return staging
 
 
-def export_data_package(root: Path, staging: Path) -> None:
-    """The data package and its zip, written into ``staging``."""
+def export_data_package(root: Path, staging: Path, ev=None) -> None:
+    """The data package and its zip, written into ``staging`` (from the validated evidence ``ev``, if given)."""
     from livingreview.export import export_package
 
-    export_package(root, staging / "data-package")
+    export_package(root, staging / "data-package", ev=ev)
     shutil.make_archive(str(staging / Path(DATA_ARCHIVE).stem), "zip", staging, "data-package")
 
 

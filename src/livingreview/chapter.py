@@ -141,7 +141,8 @@ def status_block(ev: Evidence) -> Markdown:
         f"- **{s['cancer_types']}** cancer types covered.",
         f"- Last row added: **{escape_md(s['last_added'])}**.",
         f"- Retracted papers recorded (never used as support): {escape_md(retracted)}.",
-        f"- Data fingerprint: `{s['fingerprint']}` (changes whenever any table or the library changes).",
+        # the fingerprint itself is in every page's footer; here it would change this page with every edit
+        "- The data fingerprint at the foot of every page changes whenever any table or the library changes.",
     ]
     return Markdown("\n".join(lines))
 

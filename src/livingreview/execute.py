@@ -71,11 +71,14 @@ def _context() -> multiprocessing.context.BaseContext:
     return _CONTEXT
 
 
-def _start(target, *args):
-    """Start ``target(send, *args)`` in a fork of the warm interpreter; (the end to receive from, the process)."""
+def _start(target, *args, daemon: bool = True):
+    """Start ``target(send, *args)`` in a fork of the warm interpreter; (the end to receive from, the process).
+
+    Only a process that is not a daemon may start processes of its own.
+    """
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(send, *args), daemon=True)
+    proc = ctx.Process(target=target, args=(send, *args), daemon=daemon)
     with _STARTING, _main_not_imported_again():  # one at a time: each sets and restores the main module's spec
         proc.start()
     send.close()
@@ -83,32 +86,71 @@ def _start(target, *args):
 
 
 def run_chapters(chapters: list[tuple[str, Path]], ev, workers: int = 2, timeout: int = 300) -> Iterator[Executed]:
-    """Run each (relative name, path) chapter in its own fork, ``workers`` at a time; yield them as they finish."""
+    """Run each (relative name, path) chapter in its own fork, ``workers`` at a time; yield them as they finish.
+
+    The evidence goes once to one process started from the fork server, which forks every chapter from itself:
+    each chapter finds the evidence in memory instead of receiving a copy (a third of a second each at 100x).
+    """
+    receive, proc = _start(_run_all, list(chapters), ev, workers, timeout, daemon=False)
+    reported: set[str] = set()
+    try:
+        while True:
+            try:
+                item = receive.recv()
+            except EOFError:
+                for rel, _ in chapters:
+                    if rel not in reported:
+                        yield Executed(rel, None, f"the process running the chapters ended before {rel} "
+                                                  f"(exit {proc.exitcode})", 0.0)
+                return
+            if item is None:
+                return
+            reported.add(item[0])
+            yield Executed(*item)
+    finally:
+        receive.close()
+        proc.join(timeout=5)
+        if proc.is_alive():  # the caller stopped early: nothing is left to report to
+            proc.kill()
+            proc.join()
+
+
+def _run_all(conn, chapters: list[tuple[str, Path]], ev, workers: int, timeout: int) -> None:
+    """In the process that holds the evidence: fork a child per chapter, send each result back as it ends."""
+    ctx = multiprocessing.get_context("fork")  # this process runs one thread, so forking it is safe
     pending = list(chapters)
     running: dict = {}
-    while pending or running:
-        while pending and len(running) < max(1, workers):
-            rel, path = pending.pop(0)
-            receive, proc = _start(_child, str(path), ev)
-            running[receive] = (rel, path, proc, time.perf_counter())
-        ready = multiprocessing.connection.wait(list(running), timeout=1.0)
-        for conn in ready:
-            rel, path, proc, start = running.pop(conn)
-            try:
-                notebook, error, figures = conn.recv()
-            except EOFError:
-                notebook, error, figures = None, f"the process running {rel} ended without a result " \
-                                                 f"(exit {proc.exitcode})", ()
-            conn.close()
-            proc.join()
-            yield Executed(rel, notebook, error, time.perf_counter() - start, tuple(figures))
-        for conn, (rel, _, proc, start) in list(running.items()):
-            if time.perf_counter() - start > timeout:
-                proc.kill()
+    try:
+        while pending or running:
+            while pending and len(running) < max(1, workers):
+                rel, path = pending.pop(0)
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(send, str(path), ev), daemon=True)
+                proc.start()
+                send.close()
+                running[receive] = (rel, proc, time.perf_counter())
+            for ready in multiprocessing.connection.wait(list(running), timeout=1.0):
+                rel, proc, start = running.pop(ready)
+                try:
+                    notebook, error, figures = ready.recv()
+                except EOFError:
+                    notebook, error, figures = None, f"the process running {rel} ended without a result " \
+                                                     f"(exit {proc.exitcode})", ()
+                ready.close()
                 proc.join()
-                del running[conn]
-                conn.close()
-                yield Executed(rel, None, f"{rel} ran longer than {timeout} s", time.perf_counter() - start)
+                conn.send((rel, notebook, error, time.perf_counter() - start, tuple(figures)))
+            for ready, (rel, proc, start) in list(running.items()):
+                if time.perf_counter() - start > timeout:
+                    proc.kill()
+                    proc.join()
+                    del running[ready]
+                    ready.close()
+                    conn.send((rel, None, f"{rel} ran longer than {timeout} s", time.perf_counter() - start, ()))
+        conn.send(None)
+    finally:
+        for _, proc, _ in running.values():
+            proc.kill()
+        conn.close()
 
 
 def run_function(func, *args) -> None:

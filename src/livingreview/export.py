@@ -14,7 +14,7 @@ from pathlib import Path
 from livingreview import __version__
 from livingreview.bib import BIB_PATH, Library
 from livingreview.errors import UsageError
-from livingreview.evidence import Evidence, load
+from livingreview.evidence import Evidence, fingerprint, load
 from livingreview.fileio import atomic_write, mark_folder, owned, umask
 from livingreview.schema import FORMULA_PREFIXES, KEY_PATTERN, TABLES, Column, Kind, Table
 
@@ -168,14 +168,16 @@ def check_out(root: Path, out: Path, force: bool = False) -> Path:
     return real
 
 
-def export_package(root: Path, out: Path, force: bool = False) -> Path:
+def export_package(root: Path, out: Path, force: bool = False, ev: Evidence | None = None) -> Path:
     """Write the data package for the review under ``root`` into ``out``; return the descriptor's path.
 
-    ``out`` is checked first (:func:`check_out`); only a folder this command wrote is ever replaced.
+    ``out`` is checked first (:func:`check_out`); only a folder this command wrote is ever replaced. ``ev`` is the
+    review's validated evidence, loaded here when not given or when the files changed since.
     """
     root = Path(root)
     out = check_out(root, Path(out), force)
-    ev = load(root)
+    if ev is None or ev.fingerprint != fingerprint(root):  # the package holds the files as they were validated
+        ev = load(root)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
     try:

@@ -180,7 +180,11 @@ def script_json(value: object) -> str:
     JSON allows ``\\u003c`` wherever ``<`` may stand, so the text parses to the same value, while nothing in the
     data can end the element (``</script>``) or open an HTML comment (``<!--``) that swallows later scripts.
     """
-    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return script_safe(json.dumps(value, sort_keys=True, ensure_ascii=False))
+
+
+def script_safe(text: str) -> str:
+    """JSON text made safe inside a ``<script>`` element (see ``script_json``)."""
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -214,20 +218,20 @@ def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
     ``labels`` gives each column's header; ``orders`` the order of a column's values where it is not alphabetical
     (evidence levels, lowest first), for its filter and its sort.
     """
-    records = df.astype(object).where(df.notna(), "").to_dict(orient="split")
-    payload = {"columns": records["columns"], "rows": records["data"]}
+    frame = df.astype(object).where(df.notna(), "")
+    columns = [str(c) for c in frame.columns]
+    payload = {"columns": columns, "rows": frame.to_numpy().tolist()}  # the explorer's cells are text
     if labels:
-        payload["labels"] = {c: labels[c] for c in records["columns"] if c in labels}
+        payload["labels"] = {c: labels[c] for c in columns if c in labels}
     if orders:
-        payload["orders"] = {c: v for c, v in orders.items() if c in records["columns"]}
+        payload["orders"] = {c: v for c, v in orders.items() if c in columns}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def explorer_script(name: str, payload: bytes) -> str:
     """The same rows as a script that registers them, so that the explorer also works from ``file://``."""
-    value = json.loads(payload)
     return (f"window.lrExplorerData = window.lrExplorerData || {{}};\n"
-            f"window.lrExplorerData[{script_json(name)}] = {script_json(value)};\n")
+            f"window.lrExplorerData[{script_json(name)}] = {script_safe(payload.decode('utf-8'))};\n")
 
 
 def limit_groups(df: pd.DataFrame, group: str, limit: int) -> list[tuple[str, pd.DataFrame, int]]:

@@ -139,16 +139,20 @@ class WarmBuild:
     build: Callable[..., int] | None = None
     key: str = ""
     ev: object = None
+    #: the last check's parts (``validate.check``): an edit to one table checks that table alone again
+    parts: dict = field(default_factory=dict)
 
     def __call__(self, root: Path) -> int:
         from livingreview.book import build_book
-        from livingreview.evidence import load
-        from livingreview.validate import check_key
+        from livingreview.evidence import from_checked
+        from livingreview.validate import check, check_key
 
         key = check_key(root)  # taken before reading, so that an edit made during the load changes the next key
         if key != self.key:
             self.key, self.ev = "", None
-            self.ev, self.key = load(root), key  # raises ValidationError for invalid data
+            checked = check(root, reuse=self.parts)
+            self.parts = checked.parts
+            self.ev, self.key = from_checked(root, checked), key  # raises ValidationError for invalid data
         return (self.build or functools.partial(build_book, in_process=True))(root, ev=self.ev)
 
 

@@ -7,6 +7,7 @@ all speak the vocabulary's language; category order follows the vocabulary decla
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 
@@ -497,9 +498,17 @@ def explorer_orders() -> dict[str, list[str]]:
             "table": [TABLES[t].title for t in EVIDENCE_TABLES]}
 
 
+def _per_cell(cells: pd.Series, func: Callable[[tuple], str]) -> pd.Series:
+    """``cells.map(func)``, calling ``func`` once per distinct cell (many rows cite the same studies)."""
+    done: dict[tuple, str] = {}
+    return pd.Series([done[c] if c in done else done.setdefault(c, func(c)) for c in cells], index=cells.index,
+                     dtype=object)
+
+
 def explorer(ev: Evidence) -> pd.DataFrame:
     """Every finding of every table in one flat table for the searchable explorer."""
     f = ev.findings()
+    cited = f["citekeys"]
     out = pd.DataFrame({
         "id": f["id"].astype(str),
         "table": f["table"].map(lambda t: TABLES[t].title),
@@ -508,10 +517,10 @@ def explorer(ev: Evidence) -> pd.DataFrame:
         "level": f["evidence_level"].astype(object).map(EVIDENCE_LEVEL.label),
         "cargo": f["cargo"].map(lambda items: "; ".join(items)),
         "finding": f["finding"].astype(str),
-        "studies": f["citekeys"].map(lambda keys: studies(ev, keys)),
-        "links": f["citekeys"].map(lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
+        "studies": _per_cell(cited, lambda keys: studies(ev, keys)),
+        "links": _per_cell(cited, lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
         # not shown: each study's label and the id of its bibliography entry, so the studies cell can link there
-        "_study_links": f["citekeys"].map(lambda keys: "; ".join(
+        "_study_links": _per_cell(cited, lambda keys: "; ".join(
             f"{ref_label(ev.library[k])}\t{cite_anchor(k)}"
             for k in sorted((k for k in keys if k in ev.library), key=lambda k: (ref_label(ev.library[k]), k)))),
     })

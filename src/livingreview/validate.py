@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import functools
+import hashlib
 import multiprocessing
 import os
 import re
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from livingreview.bib import Library, load_library
+from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
@@ -42,6 +45,8 @@ class Checked:
     releases: tuple = ()
     #: the living cadence declared in living.toml (None if none is declared)
     cadence: Cadence | None = None
+    #: what was read, by file, with a hash of the bytes read: a later ``check`` may reuse what did not change
+    parts: dict[str, tuple[str, object]] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -233,18 +238,15 @@ def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
     cols = [c for c in table.column_names if c not in ("id", "added") and c in frame.columns]
     if len(frame) < 2 or not cols:
         return []
-    hashes = pd.util.hash_pandas_object(frame[cols], index=False)
-    repeated = hashes.duplicated(keep="first")
+    # one group per distinct combination of values (exact: each column's values are factorized, not hashed)
+    groups = frame.groupby(cols, sort=False, dropna=False).ngroup()
+    repeated = groups.duplicated(keep="first")
     if not repeated.any():
         return []
-    first = {h: line for line, h in hashes[~repeated].items()}
-    out = []
-    for line, h in hashes[repeated].items():
-        earlier = first[h]
-        if frame.loc[line, cols].equals(frame.loc[earlier, cols]):  # a hash is a hint; the values decide
-            out.append(Problem(table.path, int(line), "-", f"row repeats line {earlier} in every column but id "
-                                                           "and date; expected each finding once", Severity.WARNING))
-    return out
+    first = {group: line for line, group in groups[~repeated].items()}
+    return [Problem(table.path, int(line), "-", f"row repeats line {first[group]} in every column but id and date; "
+                                                "expected each finding once", Severity.WARNING)
+            for line, group in groups[repeated].items()]
 
 
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
@@ -254,13 +256,21 @@ def _problems_only(args: tuple[Path, str]) -> TableCheck:
     return check_table(*args, keep_frame=False)
 
 
-def check(root: Path | str, frames: bool = True) -> Checked:
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, object]] | None = None) -> Checked:
     """Read and check every table and the library under ``root``; never raises for bad data.
 
     The library is also read by pybtex, as the book build will, and must read the same.
     With ``frames=False`` only problems and row counts are kept, and large tables are checked on two cores.
+    ``reuse`` is an earlier check's ``parts``: a table or library whose bytes are unchanged is not read again
+    (what one file gives depends on its bytes alone; the checks across files always run).
     """
     root = Path(root)
+    if reuse is not None and frames:
+        return _check_reusing(root, reuse)
     sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in TABLES.items()}
     workers = min(os.cpu_count() or 1, 2)
     # forking is safe only while this process runs one thread (a Jupyter kernel, for one, runs several)
@@ -277,6 +287,31 @@ def check(root: Path | str, frames: bool = True) -> Checked:
             pending = threads.submit(load_library, root)
             results = [check_table(root, name, frames) for name in TABLES]
             library, bib_problems = pending.result()
+    return _across_files(root, results, library, bib_problems, frames)
+
+
+def _check_reusing(root: Path, reuse: dict[str, tuple[str, object]]) -> Checked:
+    def part(rel: str, read) -> tuple[str, object]:
+        digest = _file_hash(root / rel)
+        old = reuse.get(rel)
+        if old is not None and old[0] == digest:
+            return old
+        result = read()
+        # kept for reuse only if the file did not change while it was read (its hash must name what was read)
+        return (digest if _file_hash(root / rel) == digest else "", result)
+
+    parts = {table.path: part(table.path, functools.partial(check_table, root, name))
+             for name, table in TABLES.items()}
+    parts[BIB_PATH] = part(BIB_PATH, functools.partial(load_library, root))
+    library, bib_problems = parts[BIB_PATH][1]
+    results = [parts[table.path][1] for table in TABLES.values()]
+    checked = _across_files(root, results, library, bib_problems, True)
+    return dataclasses.replace(checked, parts=parts)
+
+
+def _across_files(root: Path, results: list[TableCheck], library: Library, bib_problems: list[Problem],
+                  frames: bool) -> Checked:
+    """The checks across files, on every table's and the library's own check; the whole ``Checked``."""
     problems: list[Problem] = list(bib_problems)
     for result in results:
         problems += result.problems
