@@ -141,7 +141,7 @@ def wait_for_build(port: int, after: int, timeout: float = 600) -> float:
 def serve_series(root: Path, port: int = 8765) -> dict:
     """What a contributor sees with ``livingreview serve``: seconds from saving a file to the served page's reload.
 
-    Includes the server noticing the change (it looks every 0.2 s and waits until the files stay the same for 0.1 s).
+    Includes the server noticing the change (it looks every 0.1 s and waits until the files stay the same for 0.1 s).
     """
     proc = subprocess.Popen([str(Path(PY).with_name("livingreview")), "serve", "--root", str(root), "--port",
                              str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -138,3 +138,22 @@ def test_a_served_build_validates_again_only_when_what_validation_reads_changed(
     pmn.write_text(text.replace(",liver,", ",lung,"), encoding="utf-8")
     assert warm(root) == 0 and given[4] is not given[3]
     assert (given[4]["pmn"]["target_organ"] == "lung").any()
+
+
+def test_a_chapter_counts_as_changed_by_its_bytes_not_its_mtime(review):
+    """A build touches the chapters it re-executed (so Sphinx reads them again); that must not start a new build."""
+    import os
+
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
+    page = root / "chapters" / "intro.md"
+    before = signature(root)
+    st = page.stat()
+    os.utime(page, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert signature(root) == before
+    page.write_text(page.read_text(encoding="utf-8") + "\nOne more sentence.\n", encoding="utf-8")
+    assert signature(root) != before
+    table = root / "data" / "pmn.csv"
+    after = signature(root)
+    st = table.stat()
+    os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    assert signature(root) != after  # a table saved again still rebuilds (its check is cheap to skip)

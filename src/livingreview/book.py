@@ -223,6 +223,14 @@ def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: in
     return stored
 
 
+STAMPED_CONFIG = ".config.stamped.yml"
+
+
+def sphinx_args(root: Path, config: Path) -> list[str]:
+    """The ``jupyter-book`` arguments of a build: warnings are errors, every one reported."""
+    return ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
+
+
 def run_jupyter_book(root: Path, args: list[str], in_process: bool = False) -> int:
     """Run ``jupyter-book args``; return its exit code.
 
@@ -294,7 +302,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         if len(changed) < len(stale):
             print(f"{len(stale) - len(changed)} re-executed chapter(s) made the same outputs: their pages stay as "
                   "they are", flush=True)
-        config = build_dir / ".config.stamped.yml"
+        config = build_dir / STAMPED_CONFIG
         atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
         page_stamp = footer_stamp(root)
         state = build_state(root, now, config, page_stamp)
@@ -304,7 +312,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
             print("nothing changed since the last build: _build/html is up to date", flush=True)
             return 0
         state_file.unlink(missing_ok=True)
-        args = ["build", str(root), "--config", str(config), "-W", "-n", "--keep-going"]
+        args = sphinx_args(root, config)
         files = files or pool.submit(published_files, root, ev)
         staged = pool.submit(stage_data_package, root, build_dir, in_process, ev)
         code = run_jupyter_book(root, args, in_process)

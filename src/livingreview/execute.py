@@ -71,6 +71,15 @@ def _context() -> multiprocessing.context.BaseContext:
     return _CONTEXT
 
 
+def warm_up() -> None:
+    """Start the fork server now (it imports the package in its own process), not at the first chapter's run."""
+    import multiprocessing.forkserver
+
+    _context()
+    with _STARTING, _main_not_imported_again():
+        multiprocessing.forkserver.ensure_running()
+
+
 def _start(target, *args, daemon: bool = True):
     """Start ``target(send, *args)`` in a fork of the warm interpreter; (the end to receive from, the process).
 

@@ -342,3 +342,10 @@ def static_copy(path: Path, spec: dict) -> bool:
                 return False
     atomic_write(path, (mark + vlc.vegalite_to_svg(spec)).encode("utf-8"))
     return True
+
+
+def warm_renderer() -> None:
+    """Start vl-convert's renderer in this process (its first drawing takes half a second)."""
+    import vl_convert as vlc
+
+    vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})

@@ -7,8 +7,11 @@ so the published book is unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import http.server
+import io
 import json
 import threading
 import time
@@ -58,7 +61,11 @@ class State:
 
 
 def signature(root: Path) -> tuple:
-    """A cheap fingerprint of every watched input (path, size, mtime), generated files left out."""
+    """A cheap fingerprint of every watched input (path, size, mtime), generated files left out.
+
+    Chapters count by their bytes: a build touches the mtime of a chapter it re-executed (so that Sphinx reads it
+    again), which is no edit and must not start another build.
+    """
     generated = {root / FIGURES, root / DATA_FILES, root / VENDOR.parent}
     package = Path(__file__).parent
     paths = [root / name for name in WATCHED] + [package]
@@ -71,9 +78,11 @@ def signature(root: Path) -> tuple:
                      and not any(g in p.parents for g in generated)]
         else:
             continue
+        chapters = top == root / "chapters"
         for p in sorted(files):
             st = p.stat()
-            out.append((str(p), st.st_size, st.st_mtime_ns))
+            out.append((str(p), st.st_size, hashlib.sha256(p.read_bytes()).hexdigest() if chapters
+                        else st.st_mtime_ns))
     return tuple(out)
 
 
@@ -155,6 +164,18 @@ class WarmBuild:
             self.ev, self.key = from_checked(root, checked), key  # raises ValidationError for invalid data
         return (self.build or functools.partial(build_book, in_process=True))(root, ev=self.ev)
 
+    def warm(self, root: Path) -> None:
+        """Make the first edit's build as fast as the next: run Sphinx here once, on the built book (which it
+        finds up to date), and start vl-convert's renderer, so that neither starts cold on the first edit."""
+        from livingreview.book import STAMPED_CONFIG, footer_stamp, run_jupyter_book, sphinx_args, stamp_pages
+        from livingreview.render import warm_renderer
+
+        warm_renderer()
+        config = root / "_build" / STAMPED_CONFIG
+        if self.build is None and config.exists():
+            run_jupyter_book(root, sphinx_args(root, config), in_process=True)
+            stamp_pages(root / "_build" / "html", footer_stamp(root))  # in case it wrote a page
+
 
 def package_signature() -> tuple:
     """(path, size, mtime) of every file of this package: a change means the running code is stale."""
@@ -163,7 +184,7 @@ def package_signature() -> tuple:
                  for p in sorted(package.rglob("*.py")) if "__pycache__" not in p.parts)
 
 
-def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.2,
+def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = None, interval: float = 0.1,
           settle: float = 0.1, say: Callable[[str], None] = print, stop: threading.Event | None = None,
           restart: Callable[[], None] | None = None) -> None:
     """Build, serve on 127.0.0.1:``port`` and rebuild whenever a watched input changes, until ``stop`` or Ctrl-C.
@@ -180,13 +201,20 @@ def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = No
     code_seen = package_signature()
     state = State()
     stop = stop or threading.Event()
+    if restart is not None:
+        from livingreview import execute
+
+        execute.warm_up()  # the chapters' fork server imports the package while the first build runs
+    seen = signature(root)  # before the first build, so that no edit made from now on is missed
     rebuild(root, state, build, say)
+    if isinstance(build, WarmBuild):
+        with contextlib.redirect_stdout(io.StringIO()):  # the warm-up's own build says nothing worth showing
+            build.warm(root)
     html = root / "_build" / "html"
     html.mkdir(parents=True, exist_ok=True)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler(html, state))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    seen = signature(root)  # before the URL is announced, so that no edit made after it is missed
     say(f"serving the book at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop); "
         "watching data/, references.bib, the chapters and the package")
     try:
