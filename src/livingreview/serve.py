@@ -207,7 +207,7 @@ def serve(root: Path, port: int = 8000, build: Callable[[Path], int] | None = No
         execute.warm_up()  # the chapters' fork server imports the package while the first build runs
     seen = signature(root)  # before the first build, so that no edit made from now on is missed
     rebuild(root, state, build, say)
-    if isinstance(build, WarmBuild):
+    if isinstance(build, WarmBuild) and not state.error:  # after a failed build the pages wait for a good one
         with contextlib.redirect_stdout(io.StringIO()):  # the warm-up's own build says nothing worth showing
             build.warm(root)
     html = root / "_build" / "html"
