@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -121,6 +122,9 @@ def test_charts_drawn_in_a_fork_come_back_to_be_drawn_once(tmp_path):
     assert [static_copy(path, spec) for path, spec in run.figures] == [True, True]
     first = paths[0].read_text(encoding="utf-8")
     assert first.startswith("<!-- livingreview figure ") and "<svg" in first
+    assert run.figures[0][1]["width"] == "container"  # the page's chart follows its column; its copy cannot
+    assert re.search(r'<svg[^>]* width="(\d+)"', first) and int(re.search(r'<svg[^>]* width="(\d+)"',
+                                                                         first).group(1)) >= 720
     assert [static_copy(path, spec) for path, spec in run.figures] == [False, False]  # the same charts
     path, spec = run.figures[0]
     changed = {**spec, "title": "Another title"}

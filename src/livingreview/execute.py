@@ -1,10 +1,11 @@
 """Executing chapters: each in a fresh fork of a warm interpreter, with the build's evidence already loaded.
 
 A Jupyter kernel per chapter pays for its start, its imports and its own ``load()`` of the review (about two
-seconds each); here a fork server imports the package once, and every chapter runs in a new fork of it, in a
-plain IPython shell whose displays are recorded as the kernel would record them (the same IPython formatters
-make the same MIME bundles). A chapter that fails is reported, never cached, so the book build runs it again
-in a real kernel and reports its error as a located warning.
+seconds each); here a fork server imports the package once (``preload``), one process forked from it receives
+the build's evidence, and every chapter runs in a new fork of that process, in a plain IPython shell whose
+displays are recorded as the kernel would record them (the same IPython formatters make the same MIME bundles).
+A chapter that fails is reported, never cached, so the book build runs it again in a real kernel and reports its
+error as a located warning.
 """
 
 from __future__ import annotations

@@ -334,6 +334,7 @@ def static_copy(path: Path, spec: dict) -> bool:
 
     from livingreview.fileio import atomic_write
 
+    spec = _fixed_width(spec)
     key = hashlib.sha256(json.dumps([vlc.__version__, spec], sort_keys=True).encode()).hexdigest()
     mark = f"<!-- livingreview figure {key} -->\n"
     if path.is_file():
@@ -342,6 +343,19 @@ def static_copy(path: Path, spec: dict) -> bool:
                 return False
     atomic_write(path, (mark + vlc.vegalite_to_svg(spec)).encode("utf-8"))
     return True
+
+
+#: the width of a chart's static copy, which has no page to take its width from
+STATIC_WIDTH = 720
+
+
+def _fixed_width(spec: object) -> object:
+    """``spec`` with every container width (the page's chart follows its column) replaced by ``STATIC_WIDTH``."""
+    if isinstance(spec, dict):
+        return {k: STATIC_WIDTH if k == "width" and v == "container" else _fixed_width(v) for k, v in spec.items()}
+    if isinstance(spec, list):
+        return [_fixed_width(v) for v in spec]
+    return spec
 
 
 def warm_renderer() -> None:
