@@ -108,7 +108,7 @@
     var studiesCol = cols.indexOf("studies"), studyLinksCol = cols.indexOf("_study_links");
     var labels = data.labels || {}, orders = data.orders || {};
     var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
-    var cancerCol = cols.indexOf("cancer");
+    var cancerCol = cols.indexOf("cancer"), claimsCol = cols.indexOf("claims");
     var sortCol = -1, sortDir = 1;
 
     function rank(col, value) {
@@ -131,10 +131,14 @@
     var search = document.createElement("input");
     search.type = "search"; search.placeholder = "Search all rows"; search.setAttribute("aria-label", "Search all rows");
     bar.appendChild(search);
+    // a multi-valued column ("claims") holds '; '-separated values: filter on each value, not on the whole cell
+    function cellValues(col, r) { return col === claimsCol ? String(r[col]).split("; ") : [r[col]]; }
     function select(col, label) {
       var s = document.createElement("select"); s.setAttribute("aria-label", "Filter by " + label);
       s.appendChild(new Option("All " + label, ""));
-      var values = Array.from(new Set(rows.map(function (r) { return r[col]; }))).filter(function (v) { return v !== ""; });
+      var all = [];
+      rows.forEach(function (r) { all.push.apply(all, cellValues(col, r)); });
+      var values = Array.from(new Set(all)).filter(function (v) { return v !== ""; });
       values.sort(function (a, b) {
         var ra = rank(col, a), rb = rank(col, b);
         return (ra >= 0 || rb >= 0) ? ra - rb : String(a).localeCompare(String(b));
@@ -145,6 +149,14 @@
     var tableSel = tableCol >= 0 ? select(tableCol, "tables") : null;
     var levelSel = levelCol >= 0 ? select(levelCol, "evidence levels") : null;
     var cancerSel = cancerCol >= 0 ? select(cancerCol, "cancer types") : null;
+    var claimSel = claimsCol >= 0 ? select(claimsCol, "claims") : null;
+    // filters in the page's address (?claim=CLAIM-0003&table=...&q=words), so that a link can open a filtered list
+    var params = new URLSearchParams(window.location.search);
+    [[tableSel, "table"], [levelSel, "level"], [cancerSel, "cancer"], [claimSel, "claim"]].forEach(function (p) {
+      var want = params.get(p[1]);
+      if (p[0] && want && Array.from(p[0].options).some(function (o) { return o.value === want; })) p[0].value = want;
+    });
+    if (params.get("q")) search.value = params.get("q");
     var info = cell("span", ""); info.className = "lr-explorer-info"; info.setAttribute("aria-live", "polite");
     bar.appendChild(info);
     var prev = cell("button", "‹ Previous"), next = cell("button", "Next ›");
@@ -183,6 +195,7 @@
         if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
         if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
         if (cancerSel && cancerSel.value && r[cancerCol] !== cancerSel.value) return false;
+        if (claimSel && claimSel.value && cellValues(claimsCol, r).indexOf(claimSel.value) < 0) return false;
         var text = shown.map(function (i) { return r[i]; }).join(" ").toLowerCase();
         return words.every(function (w) { return text.indexOf(w) >= 0; });
       });
@@ -216,7 +229,7 @@
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
     }
     search.addEventListener("input", function () { page = 0; render(); });
-    [tableSel, levelSel, cancerSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
+    [tableSel, levelSel, cancerSel, claimSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
     render();

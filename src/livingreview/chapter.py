@@ -113,8 +113,13 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
     A frame with a ``finding`` column is shown as finding blocks (the sentence at full width, its facts as chips,
     its citation and record beside it); any other frame as a table.
     """
-    from livingreview.render import escape_md, finding_blocks, limit_groups
+    from markupsafe import escape
 
+    from livingreview.render import escape_md, finding_blocks, group_anchor, limit_groups
+    from livingreview.schema import TABLES
+
+    prefixes = {t.id_prefix: name for name, t in TABLES.items()}
+    table = prefixes.get(str(df["id"].iloc[0]).split("-")[0], "") if "id" in df.columns and len(df) else ""
     parts = []
     for value, rows, left_out in limit_groups(df, group, limit):
         rows = rows.drop(columns=[group])
@@ -123,9 +128,34 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
         if left_out:
             text += (f"\n\n*{left_out} more row{'s' if left_out != 1 else ''} in this group "
                      f"{'are' if left_out != 1 else 'is'} not shown here: "
-                     '<a href="08_evidence_map.html#explorer-explorer">search them in the evidence explorer</a>.*')
+                     f'<a href="{APPENDIX_PAGE}#{escape(group_anchor(table, value))}">all {len(rows) + left_out} '
+                     f"rows of this group are listed in the appendix</a>.*")
         parts.append(text)
     return Markdown("\n\n".join(parts))
+
+
+def all_rows(ev: Evidence, table: str) -> HTML:
+    """Every row of ``table`` for the appendix, each with its id as an anchor, grouped as on its chapter page."""
+    from livingreview.render import row_list_html
+    from livingreview.summaries import appendix_rows, citation_label
+
+    df = appendix_rows(ev, table)
+    if df.empty:
+        return HTML("<p>No rows yet.</p>")
+    keys = {k for cell in df["citekeys"] for k in cell}
+    return HTML(row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library}))
+
+
+def cite_all(ev: Evidence) -> Markdown:
+    """Register every key that any row cites with the bibliography, so that each has an entry there (shows nothing).
+
+    sphinxcontrib-bibtex lists only keys cited on a rendered page; rows that no page shows in full (a capped group,
+    the explorer, the ledger) would otherwise link to entries that do not exist.
+    """
+    from livingreview.render import cite_empty
+    from livingreview.summaries import every_cited_key
+
+    return Markdown(cite_empty(every_cited_key(ev)))
 
 
 def status_block(ev: Evidence) -> Markdown:
@@ -203,21 +233,34 @@ def validation_example() -> Markdown:
     return Markdown(fenced(problems) if problems else escape_md("no error"))
 
 
-#: the chapter page that lists each table's rows (row ids are anchors there)
-TABLE_PAGES = {"mechanisms": "03_mechanisms.html", "pmn": "04_pmn.html", "therapies": "05_therapies.html",
-               "biomarkers": "06_biomarkers.html", "ev_subtypes": "02_subtypes.html"}
+#: the page where every row of every table has its anchor (its id), whatever the chapter pages show
+APPENDIX_PAGE = "12_appendix.html"
+#: the page of the explorer, which can list the rows of one claim (``?claim=CLAIM-0001``)
+EXPLORER_PAGE = "08_evidence_map.html"
+CLAIMS_PAGE = "07_claims.html"
 
 
-def _row_links(table_name: str, ids, limit: int = 6) -> str:
+def _row_links(ids, limit: int = 6, claim: str | None = None, linkable: set[str] | None = None) -> str:
+    """Links to rows where they have their anchors (claims on the Claims page, every other row in the appendix):
+    the first ``limit``, then one link to all of them (a claim's rows in the explorer when ``claim`` is given, else
+    each remaining row). An id outside ``linkable`` (a row removed without a withdrawal) is shown unlinked."""
+    from urllib.parse import urlencode
+
     from markupsafe import escape
 
     from livingreview.render import ROW_ID_RE
 
-    page = TABLE_PAGES.get(table_name, "08_evidence_map.html")
-    ids = [i for i in ids if ROW_ID_RE.match(str(i))]
-    links = [f'<a href="{page}#{escape(i)}">{escape(i)}</a>' for i in ids[:limit]]
-    more = f" +{len(ids) - limit} more" if len(ids) > limit else ""
-    return ", ".join(links) + more
+    def link(i: str) -> str:
+        if linkable is not None and i not in linkable:
+            return str(escape(i))
+        page = CLAIMS_PAGE if i.startswith("CLAIM-") else APPENDIX_PAGE
+        return f'<a href="{page}#{escape(i)}">{escape(i)}</a>'
+
+    ids = [str(i) for i in ids if ROW_ID_RE.match(str(i))]
+    if claim is not None and len(ids) > limit:
+        url = f"{EXPLORER_PAGE}?{urlencode({'claim': claim})}#explorer-explorer"
+        return ", ".join([*(link(i) for i in ids[:limit]), f'<a href="{escape(url)}">all {len(ids)} rows</a>'])
+    return ", ".join(link(i) for i in ids)
 
 
 def certainty_rule() -> Markdown:
@@ -243,6 +286,7 @@ def summary_of_findings(ev: Evidence) -> Markdown:
     Blocks rather than a wide table, so that each claim reads as a sentence at any screen width.
     """
     from livingreview.render import anchor, escape_md
+    from livingreview.schema import EVIDENCE_TABLES
     from livingreview.summaries import claim_status
     from livingreview.summaries import summary_of_findings as sof
 
@@ -253,7 +297,7 @@ def summary_of_findings(ev: Evidence) -> Markdown:
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"cancer types: {int(s.cancer_types)}"] if s.graded else []),
                  f"contradicting studies: {int(row.against)}",
-                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.table, s.supporting_rows, 4)}"]
+                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.supporting_rows, 4, claim=row.id if s.table in EVIDENCE_TABLES else None)}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
                       + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
     return Markdown("\n\n".join(blocks))
@@ -281,29 +325,29 @@ def changes_since_release(ev: Evidence) -> Markdown:
     from livingreview.releases import claim_changes, row_changes
     from livingreview.render import escape_md
     from livingreview.schema import TABLES
+    from livingreview.summaries import linkable_rows
 
     if not ev.releases:
         return Markdown(escape_md("No release has been cut yet; changes are counted from the first release."))
     last = ev.releases[-1]
     rows = row_changes(ev)
+    linkable = linkable_rows(ev)
     parts = [f"Since release **{escape_md(last.version)}** ({escape_md(last.date)}):", ""]
     if rows.empty:
         parts.append("- no row was added, changed or removed.")
     for name, group in rows.groupby("table", sort=False):
         counts = ", ".join(f"{len(g)} {change}" for change, g in group.groupby("change", sort=False))
         parts.append(f"- {escape_md(TABLES[name].title)}: {escape_md(counts)} "
-                     f"({_row_links(name, list(group['id']))})")
+                     f"({_row_links(list(group['id']), linkable=linkable)})")
     claims = claim_changes(ev)
     parts += ["", "Claims whose certainty or studies moved:" if len(claims) else "No claim's certainty or studies "
               "moved.", ""]
-    status = {c["id"]: c for c in ev.claims.to_dict(orient="records")}
     for c in claims.itertuples(index=False):
-        table_name = status[c.id]["table"]
         moved = [(what, rows) for what, rows in (("new supporting rows", c.support_added),
                                                  ("rows no longer supporting", c.support_removed),
                                                  ("new contradicting rows", c.against_added),
                                                  ("rows no longer contradicting", c.against_removed)) if rows]
-        why = "; ".join(f"{what}: {_row_links(table_name, rows)}" for what, rows in moved) or "no row moved"
+        why = "; ".join(f"{what}: {_row_links(rows, linkable=linkable)}" for what, rows in moved) or "no row moved"
         parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
                      f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
                      f"contradicting {c.against_before} → {c.against_now}. {why[0].upper() + why[1:]}.")

@@ -44,6 +44,12 @@ def cite(keys: Iterable[str]) -> str:
     return "{cite:p}`" + ",".join(good) + "`" if good else ""
 
 
+def cite_empty(keys: Iterable[str]) -> str:
+    """A ``{cite:empty}`` role for ``keys``: cites them (each gets its bibliography entry) and shows nothing."""
+    good = [k for k in keys if CITE_KEY_RE.match(k)]
+    return "{cite:empty}`" + ",".join(good) + "`" if good else ""
+
+
 def anchor(row_id: object) -> str:
     """An HTML anchor for a validated row id (``#PMN-0007``), else nothing."""
     text = str(row_id)
@@ -197,7 +203,8 @@ def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
     script = src[:-5] + ".js" if src.endswith(".json") else src
     return (f'<div class="lr-explorer" id="explorer-{slug}" data-src="{escape(src)}" data-script="{escape(script)}" '
             f'data-name="{escape(name)}" data-page-size="{int(page_size)}"><p>Loading the table of all rows.</p>'
-            f'</div>')
+            f'</div><p class="lr-print-only">In print, every row is listed in full in the appendix '
+            f'(Appendix: every row).</p>')
 
 
 #: the id sphinxcontrib-bibtex gives each bibliography entry (its ``bibtex_cite_id``), so that rows can link to it
@@ -363,3 +370,39 @@ def warm_renderer() -> None:
     import vl_convert as vlc
 
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})
+
+
+def group_anchor(table: str, group: str) -> str:
+    """The id of a group's heading in the appendix (``group-mechanisms-migration``), from its table and label."""
+    from docutils.nodes import make_id
+
+    return make_id(f"group-{table}-{group}")
+
+
+def row_list_html(df: pd.DataFrame, table: str, labels: dict[str, str], bibliography: str = "bibliography.html") -> str:
+    """Every row of ``df`` (see ``summaries.appendix_rows``) as one compact paragraph each, headed by its group.
+
+    Raw HTML rather than MyST, so that a review of tens of thousands of rows is not parsed row by row; each row id
+    (and each extra anchor) is an element id, each citation links to its bibliography entry (``labels``: key ->
+    'Surname et al., Year'). Every data value is escaped.
+    """
+    parts: list[str] = []
+    current = None
+    for row in df.to_dict(orient="records"):
+        if row["group"] and row["group"] != current:
+            current = row["group"]
+            count = int((df["group"] == current).sum())
+            parts.append(f'<h3 class="lr-group" id="{escape(group_anchor(table, current))}">{escape(current)} '
+                         f'<span class="lr-count">({count} row{"s" if count != 1 else ""})</span></h3>')
+        row_id = str(row["id"])
+        if not ROW_ID_RE.match(row_id):
+            continue
+        extra = "".join(f'<span id="{escape(a)}"></span>' for a in row["anchors"] if ROW_ID_RE.match(str(a)))
+        cites = "; ".join(f'<a href="{escape(bibliography)}#{escape(cite_anchor(k))}">{escape(labels.get(k, k))}</a>'
+                          for k in row["citekeys"] if CITE_KEY_RE.match(k))
+        records = " ".join(filter(None, (record_link(i) for i in row["source"])))
+        tail = " ".join(filter(None, (f"({cites})" if cites else "", records)))
+        facts = f' <span class="lr-facts">{escape(row["facts"])}</span>' if row["facts"] else ""
+        parts.append(f'<p class="lr-row" id="{escape(row_id)}">{extra}<span class="lr-row-id">{escape(row_id)}</span> '
+                     f'{escape(row["text"])}{" " + tail if tail else ""}{facts}</p>')
+    return '<div class="lr-all-rows">\n' + "\n".join(parts) + "\n</div>"

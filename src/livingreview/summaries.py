@@ -7,6 +7,7 @@ all speak the vocabulary's language; category order follows the vocabulary decla
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -17,7 +18,7 @@ from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
 from livingreview.render import cite_anchor
-from livingreview.schema import EVIDENCE_TABLES, TABLES
+from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind
 from livingreview.vocab import (
     CANCER_TYPE,
     CARGO_CLASS,
@@ -489,7 +490,7 @@ def studies_per_year(ev: Evidence) -> pd.DataFrame:
 #: the explorer's column headers
 EXPLORER_LABELS = {"id": "Row", "table": "Table", "cancer": "Cancer type", "ev_type": "EV type",
                    "level": "Evidence level", "cargo": "Cargo", "finding": "Finding", "studies": "Studies",
-                   "links": "Links"}
+                   "links": "Links", "claims": "Supports claims"}
 
 
 def explorer_orders() -> dict[str, list[str]]:
@@ -509,6 +510,11 @@ def explorer(ev: Evidence) -> pd.DataFrame:
     """Every finding of every table in one flat table for the searchable explorer."""
     f = ev.findings()
     cited = f["citekeys"]
+    supports: dict[str, list[str]] = {}
+    if "claims" in ev.tables:
+        for cid, (support, _) in _claim_selections(ev).items():
+            for row_id in support["id"].astype(str):
+                supports.setdefault(row_id, []).append(cid)
     out = pd.DataFrame({
         "id": f["id"].astype(str),
         "table": f["table"].map(lambda t: TABLES[t].title),
@@ -519,6 +525,7 @@ def explorer(ev: Evidence) -> pd.DataFrame:
         "finding": f["finding"].astype(str),
         "studies": _per_cell(cited, lambda keys: studies(ev, keys)),
         "links": _per_cell(cited, lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
+        "claims": f["id"].astype(str).map(lambda i: "; ".join(supports.get(i, ()))),
         # not shown: each study's label and the id of its bibliography entry, so the studies cell can link there
         "_study_links": _per_cell(cited, lambda keys: "; ".join(
             f"{ref_label(ev.library[k])}\t{cite_anchor(k)}"
@@ -613,3 +620,120 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
         "awaiting_extraction": sum(1 for k in keys if cited.get(k, 0) == 0) + int(included["citekey"].isna().sum()),
         "rows": rows,
     }
+
+
+# --- the appendix: every row of every table, where every row link of the book lands -------------------------------
+
+#: the column each findings table's rows are grouped by, on its chapter page and in the appendix
+FINDING_GROUPS = {"mechanisms": "hallmark", "pmn": "target_organ", "therapies": "strategy",
+                  "biomarkers": "cancer_type"}
+#: the tables the appendix lists, in its order (claims have their own anchors on the Claims page)
+APPENDIX_TABLES = ("ev_subtypes", *EVIDENCE_TABLES, "withdrawn", "searches", "screening")
+_OTHERS_RE = re.compile(r"\band\s+others\s*$", re.IGNORECASE)
+
+
+def citation_label(ref: Reference) -> str:
+    """'Surname, Year', 'Surname and Surname, Year' or 'Surname et al., Year', as the book's citations read."""
+    names = [last for last, _ in ref.authors] or [ref.key]
+    if len(names) > 2 or _OTHERS_RE.search(ref.author_raw or ""):
+        who = f"{names[0]} et al."
+    else:
+        who = " and ".join(names)
+    return f"{who}, {ref.year}" if ref.year else who
+
+
+def every_cited_key(ev: Evidence) -> list[str]:
+    """Every library key cited by a row of any table (findings, subtypes, the ledger, withdrawn rows), sorted."""
+    keys: set[str] = set()
+    for name, df in ev.tables.items():
+        table = TABLES.get(name)
+        columns = [c.name for c in table.columns if c.kind is Kind.CITEKEYS] if table else []
+        if name == "withdrawn":
+            columns.append("studies")  # the keys a withdrawn row cited, kept as text
+        for col in columns:
+            if col in df.columns:
+                for cell in df[col]:
+                    keys.update(_keys(cell))
+    return sorted(k for k in keys if k in ev.library)
+
+
+def _keys(cell: object) -> tuple[str, ...]:
+    """The keys of a citation cell, whether a list column (a tuple) or a single key (a string)."""
+    if isinstance(cell, tuple):
+        return cell
+    return (cell,) if isinstance(cell, str) and cell else ()
+
+
+def _date(series: pd.Series) -> pd.Series:
+    return series.map(lambda d: d.strftime("%Y-%m-%d") if not pd.isna(d) else "")
+
+
+def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
+    """Every row of ``table`` for the appendix: group, id, text, citekeys, source, facts and extra anchors.
+
+    Findings are grouped as on their chapter page (``FINDING_GROUPS``), the ledger by decision; ``anchors`` holds
+    ids a link may use besides the row's own (a withdrawn row keeps the id it had in its table).
+    """
+    df = ev.tables[table]
+    n = len(df)
+    blank = pd.Series([""] * n, index=df.index, dtype=object)
+    none = pd.Series([()] * n, index=df.index, dtype=object)
+    out = pd.DataFrame({"group": blank, "id": df["id"].astype(str), "text": blank, "citekeys": none,
+                        "source": none, "facts": blank, "anchors": none})
+    if table in FINDING_GROUPS:
+        group = TABLES[table].column(FINDING_GROUPS[table])
+        out["group"] = df[group.name].astype(object).map(group.vocab.label)
+        out["text"] = df["finding"].astype(str)
+        out["citekeys"], out["source"] = df["citekeys"], df["source"]
+        out["facts"] = (df["evidence_level"].astype(object).map(EVIDENCE_LEVEL.label) + " · "
+                        + df["cancer_type"].astype(object).map(CANCER_TYPE.label) + " · "
+                        + df["ev_type"].astype(object).map(EV_TYPE.label))
+        order = [group.vocab.label(t) for t in group.vocab.values]
+        out["_rank"] = out["group"].map({g: i for i, g in enumerate(order)})
+        return out.sort_values(["_rank", "id"], kind="stable").drop(columns="_rank").reset_index(drop=True)
+    if table == "ev_subtypes":
+        def subtype(r: dict) -> str:
+            lo, hi = ("" if pd.isna(x) else f"{x:g}" for x in (r["size_nm_min"], r["size_nm_max"]))
+            size = "" if not (lo or hi) else f"{lo} nm" if lo == hi else f"{lo}-{hi} nm"
+            parts = [f"{EV_TYPE.label(r['name'])}" + (f" ({size})" if size else "") + ".",
+                     f"Biogenesis: {r['biogenesis']}.", *([f"Markers: {'; '.join(r['markers'])}."] if r["markers"]
+                                                           else []), f"Role in cancer: {r['role_in_cancer']}"]
+            return " ".join(parts)
+        out["text"] = [subtype(r) for r in df.to_dict(orient="records")]
+        out["citekeys"] = df["citekeys"]
+    elif table == "withdrawn":
+        out["text"] = ("Was " + df["row_id"].map(lambda v: "; ".join(v) if isinstance(v, tuple) else str(v)) + " ("
+                       + df["table"].astype(object).map(lambda t: TABLES[t].title) + "): " + df["finding"].astype(str))
+        out["facts"] = "Withdrawn " + _date(df["withdrawn"]) + ": " + df["reason"].astype(str)
+        out["citekeys"] = df["studies"].map(lambda cell: tuple(k for k in _keys(cell) if k in ev.library))
+        out["anchors"] = df["row_id"].map(lambda v: v if isinstance(v, tuple) else (str(v),))
+    elif table == "searches":
+        source = TABLES["searches"].column("source").vocab
+        out["text"] = (_date(df["date"]) + " · " + df["source"].astype(object).map(source.label) + ": "
+                       + df["query"].astype(str))
+        out["facts"] = df["records"].map(lambda n: f"{n} records" if not pd.isna(n) else "")
+    elif table == "screening":
+        decision = TABLES["screening"].column("decision").vocab
+        reason = TABLES["screening"].column("reason").vocab
+        out["group"] = df["decision"].astype(object).map(decision.label)
+        out["text"] = df["title"].astype(str) + df["year"].map(lambda y: f" ({y:g})" if not pd.isna(y) else "")
+        out["facts"] = (df["stage"].astype(object).map(TABLES["screening"].column("stage").vocab.label)
+                        + df["reason"].map(lambda r: f" · {reason.label(r)}" if isinstance(r, str) and r else "")
+                        + " · " + df["search"].map(lambda v: "; ".join(v) if isinstance(v, tuple) else str(v)))
+        out["citekeys"] = df["citekey"].map(lambda cell: tuple(k for k in _keys(cell) if k in ev.library))
+        ids = [("PMID:" + p) if isinstance(p, str) and p else "" for p in df["pmid"]]
+        out["source"] = [(i,) if i else () for i in ids]
+    return out
+
+
+def linkable_rows(ev: Evidence) -> set[str]:
+    """Every row id that has an anchor in the book: each row of the appendix's tables, each withdrawn row's old id,
+    and each claim (on the Claims page)."""
+    ids: set[str] = set()
+    for name in (*APPENDIX_TABLES, "claims"):
+        if name in ev.tables:
+            ids.update(ev.tables[name]["id"].astype(str))
+    if "withdrawn" in ev.tables:
+        for cell in ev.tables["withdrawn"]["row_id"]:
+            ids.update(_keys(cell))
+    return ids
