@@ -261,6 +261,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     ``in_process`` runs Sphinx in this process (see ``run_jupyter_book``).
     """
     from livingreview.evidence import load
+    from livingreview.releases import version_label
 
     root = root.resolve()
     ev = ev if ev is not None else load(root)
@@ -304,7 +305,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
                   "they are", flush=True)
         config = build_dir / STAMPED_CONFIG
         atomic_text(config, stamped_config(root, pdf=pdf, ev=ev))
-        page_stamp = footer_stamp(root)
+        page_stamp = footer_stamp(root, version_label(ev))
         state = build_state(root, now, config, page_stamp)
         state_file = build_dir / STATE
         if not stale and state_file.exists() and state_file.read_text().strip() == state \
@@ -452,8 +453,9 @@ def atomic_text(path: Path, text: str) -> None:
     atomic_write(path, text.encode("utf-8"))
 
 
-def build_stamp(root: Path) -> dict[str, str]:
-    """Version, build date, data fingerprint and (when available) the git commit of this build."""
+def build_stamp(root: Path, version: str | None = None) -> dict[str, str]:
+    """Version (``version``: the evidence's ``releases.version_label``), build date, data fingerprint and (when
+    available) the git commit of this build."""
     import datetime as dt
 
     from livingreview import __version__
@@ -463,7 +465,7 @@ def build_stamp(root: Path) -> dict[str, str]:
                                 text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit = ""
-    return {"version": __version__, "date": dt.datetime.now(dt.UTC).date().isoformat(),
+    return {"version": version or __version__, "date": dt.datetime.now(dt.UTC).date().isoformat(),
             "fingerprint": fingerprint(root)[:12], "commit": commit if re.fullmatch(r"[0-9a-f]{4,40}", commit) else ""}
 
 
@@ -472,16 +474,23 @@ STAMP_SLOT = '<p class="lr-stamp"></p>'
 STAMP_RE = re.compile(r'<p class="lr-stamp">.*?</p>', re.DOTALL)
 
 
-def footer_stamp(root: Path) -> str:
+def footer_stamp(root: Path, version: str | None = None) -> str:
     """The build stamp every page shows: version, build date, data fingerprint and commit (HTML)."""
     from markupsafe import escape
 
-    s = build_stamp(root)
+    s = build_stamp(root, version)
     parts = [str(escape(f"version {s['version']}")), str(escape(f"built {s['date']}")),
              f"data fingerprint <code>{escape(s['fingerprint'])}</code>"]
     if s["commit"]:
         parts.append(f"commit <code>{escape(s['commit'])}</code>")
     return '<p class="lr-stamp">' + " · ".join(parts) + "</p>"
+
+
+def page_stamp(html: Path) -> str | None:
+    """The build stamp written into the built book's pages (the root page's), or None before a build."""
+    page = html / "chapters" / "intro.html"
+    found = STAMP_RE.search(page.read_text(encoding="utf-8")) if page.exists() else None
+    return found.group(0) if found and found.group(0) != STAMP_SLOT else None
 
 
 def stamp_pages(folder: Path, stamp: str) -> int:

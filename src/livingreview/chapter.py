@@ -286,7 +286,7 @@ def summary_of_findings(ev: Evidence) -> Markdown:
     Blocks rather than a wide table, so that each claim reads as a sentence at any screen width.
     """
     from livingreview.render import anchor, escape_md
-    from livingreview.schema import EVIDENCE_TABLES
+    from livingreview.schema import EVIDENCE_TABLES as findings  # the tables the explorer lists
     from livingreview.summaries import claim_status
     from livingreview.summaries import summary_of_findings as sof
 
@@ -297,7 +297,7 @@ def summary_of_findings(ev: Evidence) -> Markdown:
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"cancer types: {int(s.cancer_types)}"] if s.graded else []),
                  f"contradicting studies: {int(row.against)}",
-                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.supporting_rows, 4, claim=row.id if s.table in EVIDENCE_TABLES else None)}"]
+                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.supporting_rows, 4, claim=row.id if s.table in findings else None)}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
                       + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
     return Markdown("\n\n".join(blocks))

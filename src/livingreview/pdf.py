@@ -46,9 +46,10 @@ def print_pdf(root: Path, config: Path) -> Printed:
     page = single / "chapters" / "intro.html"  # the root page; index.html only redirects to it
     if code != 0 or not page.exists():
         raise UsageError("the single-page build for the PDF failed; run livingreview build first and fix its errors")
-    from livingreview.book import footer_stamp, stamp_pages
+    from livingreview.book import footer_stamp, page_stamp, stamp_pages
 
-    stamp_pages(single, footer_stamp(root))
+    # the PDF carries the stamp of the web book it was printed with (version label included)
+    stamp_pages(single, page_stamp(root / "_build" / "html") or footer_stamp(root))
     # the single page lies in chapters/ but names its theme files as if at the root ('_static/...'), while the
     # book's own links go up ('../_static/...'): both resolve once chapters/_static points to the one folder
     link = single / "chapters" / "_static"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from livingreview import __version__
+from livingreview.releases import version_label
 from livingreview.schema import TABLES
 
 FEED_ID = "tag:ev-metastasis-living-review.org,2026:feed"
@@ -18,7 +18,8 @@ CLAIMS_SCHEMA: dict = {
     "type": "object",
     "required": ["version", "fingerprint", "rule", "claims"],
     "properties": {
-        "version": {"type": "string"},
+        "version": {"type": "string", "description": "The latest release, and the rows changed since it if unreleased"},
+        "release": {"type": ["string", "null"], "description": "The latest release (null before the first)"},
         "fingerprint": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "rule": {"type": "array", "items": {"type": "string"}},
         "claims": {"type": "array", "items": {
@@ -73,7 +74,8 @@ def claims_json(ev) -> dict:
                          "contradicting_studies": r.claims[claim["id"]]["contradicting_studies"]}
                         for r in ev.releases if claim["id"] in r.claims],
         })
-    return {"version": __version__, "fingerprint": ev.fingerprint, "rule": [text for _, text in RULE],
+    return {"version": version_label(ev), "release": ev.releases[-1].version if ev.releases else None,
+            "fingerprint": ev.fingerprint, "rule": [text for _, text in RULE],
             "claims": claims}
 
 

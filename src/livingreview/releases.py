@@ -211,6 +211,20 @@ def row_changes(ev) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def version_label(ev) -> str:
+    """The version readers see: the latest release, and how many rows changed since it if the data are unreleased.
+
+    A build of data that changed after a release is not that release ("2026.12 + 151 changed rows, unreleased").
+    """
+    from livingreview import __version__
+
+    if not ev.releases:
+        return f"{__version__}, unreleased (no release yet)"
+    changed = len(row_changes(ev))
+    last = ev.releases[-1].version
+    return last if not changed else f"{last} + {changed} changed row{'s' if changed != 1 else ''}, unreleased"
+
+
 def claim_changes(ev) -> pd.DataFrame:
     """Every claim whose certainty, studies or contradicting studies moved since the latest release, and why."""
     from livingreview.vocab import CERTAINTY

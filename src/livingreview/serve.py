@@ -167,14 +167,22 @@ class WarmBuild:
     def warm(self, root: Path) -> None:
         """Make the first edit's build as fast as the next: run Sphinx here once, on the built book (which it
         finds up to date), and start vl-convert's renderer, so that neither starts cold on the first edit."""
-        from livingreview.book import STAMPED_CONFIG, footer_stamp, run_jupyter_book, sphinx_args, stamp_pages
+        from livingreview.book import (
+            STAMPED_CONFIG,
+            footer_stamp,
+            page_stamp,
+            run_jupyter_book,
+            sphinx_args,
+            stamp_pages,
+        )
         from livingreview.render import warm_renderer
 
         warm_renderer()
         config = root / "_build" / STAMPED_CONFIG
         if self.build is None and config.exists():
             run_jupyter_book(root, sphinx_args(root, config), in_process=True)
-            stamp_pages(root / "_build" / "html", footer_stamp(root))  # in case it wrote a page
+            html = root / "_build" / "html"
+            stamp_pages(html, page_stamp(html) or footer_stamp(root))  # in case it wrote a page
 
 
 def package_signature() -> tuple:
