@@ -293,11 +293,12 @@ def summary_of_findings(ev: Evidence) -> Markdown:
     blocks = []
     for row, s in zip(sof(ev).itertuples(index=False), claim_status(ev).itertuples(index=False), strict=True):
         reasons = row.certainty.split("(", 1)[1].rstrip(")") if "(" in row.certainty else ""
+        rows = _row_links(s.supporting_rows, 4, claim=row.id if s.table in findings else None)
         facts = [f"{certainty_badge(s.certainty)} {escape_md(reasons)}".rstrip(),
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"cancer types: {int(s.cancer_types)}"] if s.graded else []),
                  f"contradicting studies: {int(row.against)}",
-                 f"fragility: {escape_md(row.fragility)}", f"rows: {_row_links(s.supporting_rows, 4, claim=row.id if s.table in findings else None)}"]
+                 f"fragility: {escape_md(row.fragility)}", f"rows: {rows}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
                       + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
     return Markdown("\n\n".join(blocks))
