@@ -23,6 +23,7 @@ from conftest import REPO
 from livingreview import summaries
 from livingreview.book import build_book
 from livingreview.edit import withdraw_row
+from livingreview.releases import version_label
 from livingreview.schema import TABLES, Kind
 
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
@@ -30,7 +31,7 @@ PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window._
 LITERAL = "5'-UTR -- \"quoted\" 1...2"
 BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
 CHAPTERS = ["intro", "11_methods", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers",
-            "07_claims", "08_evidence_map", "09_whats_new", "10_contributing", "bibliography"]
+            "07_claims", "08_evidence_map", "09_whats_new", "10_contributing", "12_appendix", "bibliography"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -371,21 +372,74 @@ def test_explorer_sorts_filters_in_level_order_and_uses_labels(browser, server):
     page.close()
 
 
-@pytest.mark.browser
-def test_the_pdf_has_a_page_per_chapter_and_reads_as_the_review(book):
+def _pdf_text(text: str) -> str:
+    """Text as pypdf reads it back from the PDF and as the data hold it, made comparable: ligatures unfolded,
+    white space folded, and a line break after a hyphen undone."""
+    import unicodedata
+
+    return re.sub(r"-\s+", "-", " ".join(unicodedata.normalize("NFKC", text).split()))
+
+
+@pytest.fixture(scope="module")
+def pdf(book):
+    """The book's PDF, printed once: (path, text of each page)."""
     import pypdf
 
     from livingreview.pdf import print_pdf
 
     printed = print_pdf(book, book / "_build" / ".config.stamped.yml")
     assert printed.path == book / "_build/html/download/ev-metastasis-living-review.pdf" and printed.bytes > 100_000
-    reader = pypdf.PdfReader(printed.path)
-    assert len(reader.pages) >= len(CHAPTERS)
-    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    return printed.path, [page.extract_text() for page in pypdf.PdfReader(printed.path).pages]
+
+
+@pytest.mark.browser
+def test_the_pdf_has_a_page_per_chapter_and_reads_as_the_review(pdf):
+    _, pages = pdf
+    assert len(pages) >= len(CHAPTERS)
+    text = " ".join(" ".join(pages).split())
     for title in ("Methods: how the evidence is found", "Mechanisms of metastasis", "Bibliography"):
         assert title in text
     assert "Fibroblast-secreted exosomes promoted breast cancer cell protrusive activity" in text  # MECH-0006
     assert "Skip to main content" not in text  # the page's furniture is not printed
+
+
+@pytest.mark.browser
+def test_the_pdf_holds_every_row_and_finding_with_its_citation(book, pdf):
+    """No cap in print: every row id of every table and every finding's whole sentence is in the PDF, and each
+    finding is followed by its citation."""
+    _, pages = pdf
+    text = _pdf_text(" ".join(pages))
+    ev = lr.load(book)
+    ids = [i for name in summaries.APPENDIX_TABLES for i in ev.tables[name]["id"].astype(str)]
+    assert [i for i in ids if i not in text] == []
+    f = ev.findings()
+    missing = []
+    for row_id, finding, keys in zip(f["id"], f["finding"], f["citekeys"], strict=True):
+        cited = "; ".join(summaries.citation_label(ev.library[k]) for k in keys if k in ev.library)
+        if _pdf_text(f"{finding} ({cited})") not in text:
+            missing.append(row_id)
+    assert missing == []
+
+
+@pytest.mark.browser
+def test_the_pdf_has_no_browser_furniture_and_numbered_contents(book, pdf):
+    """A4 pages with the book's own page numbers, no local path or print date from the browser, and a contents
+    page whose numbers are the pages the chapters start on."""
+    import pypdf
+
+    path, pages = pdf
+    reader = pypdf.PdfReader(path)
+    width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+    text = "\n".join(pages)
+    assert "file://" not in text and str(book) not in text and "intro.html" not in text
+    assert all(re.search(rf"\b{n} / {len(pages)}\b", page) for n, page in enumerate(pages, 1))
+    contents = pages[0]
+    for title in ("Methods: how the evidence is found", "Mechanisms of metastasis", "Appendix: every row"):
+        found = re.search(re.escape(title) + r"\s*(\d+)", contents)
+        assert found, title
+        assert pages[int(found.group(1)) - 1].lstrip().startswith(title), title
+    assert f"version {version_label(lr.load(book))}" in " ".join(contents.split())  # the title page's version
 
 
 @pytest.mark.browser
@@ -524,3 +578,76 @@ def test_a_contradicting_row_after_the_release_shows_on_rebuild(book, capfd):
     assert claim["contradicting_rows"] == ["MECH-0999"] and claim["history"][0]["release"] == "2026.12"
     feed = (book / "_build/html/feed.xml").read_text(encoding="utf-8")
     assert ":claim:CLAIM-0005:" in feed
+
+
+def _page_ids(html: Path) -> dict[str, set[str]]:
+    return {p.relative_to(html).as_posix(): set(re.findall(r'\bid="([^"]+)"', p.read_text(encoding="utf-8")))
+            for p in html.rglob("*.html") if "_static" not in p.parts}
+
+
+def test_every_key_any_row_cites_has_a_bibliography_entry(book):
+    """Keys cited only by rows that no page shows in full (capped groups, the ledger, withdrawn rows) are in the
+    bibliography too, each with the anchor the explorer's and the appendix's study links use."""
+    from livingreview.render import cite_anchor
+
+    ev = lr.load(book)
+    ids = _page_ids(book / "_build" / "html")["chapters/bibliography.html"]
+    keys = summaries.every_cited_key(ev)
+    assert "hoshino2020" in keys  # cited only by a withdrawn row
+    assert [k for k in keys if cite_anchor(k) not in ids] == []
+
+
+def test_every_id_link_in_the_book_resolves(book):
+    """Every link to '#ID' on a page of the book lands on an element with that id, and every row id of every
+    table is an anchor in the appendix (whatever the chapter pages cap)."""
+    import posixpath
+
+    html = book / "_build" / "html"
+    ids = _page_ids(html)
+    dead, checked = [], 0
+    for rel in ids:
+        text = (html / rel).read_text(encoding="utf-8")
+        for target, fragment in re.findall(r'href="([^"#:]*)(?:\?[^"#]*)?#([^"]+)"', text):
+            dest = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target)) if target else rel
+            if dest in ids:
+                checked += 1
+                if fragment not in ids[dest]:
+                    dead.append(f"{rel} -> {target}#{fragment}")
+    assert checked > 500 and dead == []
+    ev = lr.load(book)
+    appendix = ids["chapters/12_appendix.html"]
+    for name in summaries.APPENDIX_TABLES:
+        assert set(ev.tables[name]["id"].astype(str)) <= appendix, name
+    assert "MECH-0049" in appendix  # withdrawn in the fixture: its old id still lands
+
+
+def test_a_capped_group_links_to_all_its_rows(book):
+    """A chapter group with more rows than the page shows links to the appendix heading of that group, which
+    lists every one of its rows."""
+    page = (book / "_build/html/chapters/03_mechanisms.html").read_text(encoding="utf-8")
+    notes = re.findall(r'more rows? in this group (?:are|is) not shown here: <a href="12_appendix.html#([^"]+)">all '
+                       r'(\d+) rows', page)
+    assert notes
+    appendix = (book / "_build/html/chapters/12_appendix.html").read_text(encoding="utf-8")
+    for anchor, total in notes:
+        head = appendix.index(f'id="{anchor}"')
+        section = appendix[head:appendix.find('<h3 class="lr-group"', head + 1)]
+        assert len(re.findall(r'<p class="lr-row" id="MECH-\d+"', section)) == int(total)
+
+
+@pytest.mark.browser
+def test_the_explorer_lists_a_claims_rows_from_the_link_on_the_claim(browser, server, book):
+    """'all N rows' on a claim opens the explorer filtered to exactly that claim's supporting rows."""
+    ev = lr.load(book)
+    status = summaries.claim_status(ev).set_index("id")
+    claims = (book / "_build/html/chapters/07_claims.html").read_text(encoding="utf-8")
+    links = re.findall(r'href="(08_evidence_map.html\?claim=(CLAIM-\d+)#explorer-explorer)">all (\d+) rows', claims)
+    assert links
+    href, claim, count = links[0]
+    assert int(count) == len(status.loc[claim, "supporting_rows"])
+    page = browser.new_page()
+    page.goto(f"{server}/chapters/{href}")
+    page.wait_for_selector(".lr-explorer-table tbody tr")
+    assert page.locator(".lr-explorer-info").inner_text().startswith(f"{count} rows")
+    assert page.locator("select[aria-label='Filter by claims']").input_value() == claim
+    page.close()
