@@ -57,3 +57,24 @@ def test_raising_cell_fails_the_build(review):
 def test_missing_citation_fails_the_build(review):
     root = tiny_book(review, "Cited {cite:p}`nosuchkey2099`.", "print(1)")
     assert build_book(root) != 0
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "..", "../.git", "../_build/html"])
+def test_a_static_symlink_out_of_the_review_stops_the_build_before_any_copy(review, target):
+    """Issue 23 item 1: Sphinx copies what a link under _static/ points to; the build refuses such a link, located,
+    before it copies anything, and so does validate."""
+    from click.testing import CliRunner
+
+    from livingreview.cli import main
+
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1)")
+    (root / ".git").mkdir()
+    (root / "_build" / "html").mkdir(parents=True)
+    (root / "_static" / "planted").symlink_to(target)
+    (root / "chapters" / "fine.csv").symlink_to("../data/mechanisms.csv")  # a link inside the review is fine
+    for command in ("validate", "build"):
+        result = CliRunner().invoke(main, [command, "--root", str(root)])
+        assert result.exit_code == 1, result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("_static/planted:1:-: symlink")]
+        assert len(errors) == 1 and "chapters/fine.csv" not in result.output, result.output
+    assert not (root / "_build" / "html" / "_static").exists()  # nothing was copied

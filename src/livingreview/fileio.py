@@ -88,3 +88,45 @@ def owned(folder: Path, *markers: str) -> bool:
     if folder.is_symlink() or not folder.is_dir():
         return False
     return any((folder / m).exists() for m in markers) or not any(folder.iterdir())
+
+
+#: the folders whose files the book build copies or reads (besides the pages the TOC names)
+BUILD_SOURCES = ("_static", "chapters")
+
+
+def unsafe_links(root: Path, extra: list[Path] | tuple[Path, ...] = ()) -> list[tuple[Path, str]]:
+    """(link, why) for each symlink under ``BUILD_SOURCES`` (or among ``extra``) that the build must not follow.
+
+    Sphinx copies what a link points to: a link out of the review root would publish that file (``/etc/passwd``,
+    ``/proc/self/environ``), one into ``.git`` or ``_build`` leaks or loops, and one to a folder that holds the
+    link copies the review into itself until the disk is full. Folders are walked without following links.
+    """
+    base = Path(os.path.realpath(root))
+    found: list[tuple[Path, str]] = []
+
+    def judge(link: Path) -> None:
+        target = Path(os.path.realpath(link))
+        if not target.exists():
+            found.append((link, "points to nothing"))
+        elif target != base and base not in target.parents:
+            found.append((link, "leads outside the review root"))
+        elif any(p in (base / "_build", base / ".git") for p in (target, *target.parents)):
+            found.append((link, "leads into _build/ or .git/"))
+        elif target.is_dir() and (target == base or target in Path(os.path.realpath(link.parent)).parents
+                                  or target == Path(os.path.realpath(link.parent))):
+            found.append((link, "leads to a folder that contains it (the copy would never end)"))
+
+    for name in BUILD_SOURCES:
+        top = root / name
+        if top.is_symlink():
+            judge(top)
+            continue
+        for folder, dirs, files in os.walk(top, followlinks=False):
+            for entry in (*dirs, *files):
+                path = Path(folder) / entry
+                if path.is_symlink():
+                    judge(path)
+    for path in extra:
+        if path.is_symlink() and all(path != link for link, _ in found):
+            judge(path)
+    return sorted(found)

@@ -20,6 +20,7 @@ from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
 from livingreview.errors import Problem, Severity
+from livingreview.fileio import unsafe_links
 from livingreview.intake import ledger_problems
 from livingreview.living import Cadence, read_cadence
 from livingreview.releases import FOLDER as RELEASES_FOLDER
@@ -335,7 +336,22 @@ def _across_files(root: Path, results: list[TableCheck], library: Library, bib_p
     problems += release_problems
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
+    problems += link_problems(root)
     return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence)
+
+
+def link_problems(root: Path) -> list[Problem]:
+    """A located error for each symlink the book build would follow out of the review (see ``unsafe_links``)."""
+    from livingreview.book import toc_sources
+
+    try:
+        pages = toc_sources(root)
+    except Exception:  # a broken TOC is the build's to report, with its own message
+        pages = []
+    return [Problem(link.relative_to(root).as_posix(), 1, "-",
+                    f"symlink {why} ({os.readlink(link)!r}); the build copies what links point to, so it refuses "
+                    "them: replace the link with the file itself, or remove it")
+            for link, why in unsafe_links(root, pages)]
 
 
 def check_key(root: Path | str) -> str:
