@@ -78,3 +78,16 @@ def test_a_static_symlink_out_of_the_review_stops_the_build_before_any_copy(revi
         errors = [line for line in result.output.splitlines() if line.startswith("_static/planted:1:-: symlink")]
         assert len(errors) == 1 and "chapters/fine.csv" not in result.output, result.output
     assert not (root / "_build" / "html" / "_static").exists()  # nothing was copied
+
+
+def test_a_review_without_its_optional_tables_builds(review):
+    """Issue 24: validate accepts a review that keeps no search log or ledger; build (and its data package) too."""
+    from livingreview.schema import TABLES
+
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1)")
+    for table in TABLES.values():
+        if table.optional:
+            (root / table.path).unlink()
+    assert build_book(root) == 0
+    package = root / "_build/html/download/data-package"
+    assert (package / "datapackage.json").exists() and (package / "data/searches.csv").read_text().count("\n") == 1

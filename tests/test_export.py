@@ -69,3 +69,19 @@ def test_cli_export_replaces_its_own_package_whole(review, tmp_path):
     assert result.exit_code == 0, result.output
     assert not (out / "stale.txt").exists() and (out / "datapackage.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg", "review"]  # no staging or old folder left
+
+
+def test_a_review_without_its_optional_tables_exports_them_empty(review, tmp_path):
+    """Issue 24: validate accepts a review with no search log or ledger, so export (and the build's data package)
+    must too: the tables it does not keep are exported with their header alone, and the package stays valid."""
+    optional = [t for t in TABLES.values() if t.optional]
+    assert optional
+    for table in optional:
+        (review.root / table.path).unlink()
+    result = CliRunner().invoke(main, ["export", "--root", str(review.root), "--out", str(tmp_path / "pkg")])
+    assert result.exit_code == 0, result.output
+    for table in optional:
+        rows = list(csv.reader((tmp_path / "pkg" / table.path).open(encoding="utf-8")))
+        assert rows == [table.column_names]
+    report = frictionless.validate(str(tmp_path / "pkg" / "datapackage.json"))
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
