@@ -245,7 +245,7 @@ def test_a_contradicting_row_after_a_release_shows_the_change_and_the_row(releas
 
     text = chapter.changes_since_release(ev).data
     assert "CLAIM\\-0001" in text and "contradicting 0 → 1" in text
-    assert 'New contradicting rows: <a href="03_mechanisms.html#MECH-0003">MECH-0003</a>' in text
+    assert 'New contradicting rows: <a href="12_appendix.html#MECH-0003">MECH-0003</a>' in text
 
 
 def test_claims_json_and_the_feed_validate(released):

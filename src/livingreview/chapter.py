@@ -134,16 +134,24 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
     return Markdown("\n\n".join(parts))
 
 
-def all_rows(ev: Evidence, table: str) -> HTML:
-    """Every row of ``table`` for the appendix, each with its id as an anchor, grouped as on its chapter page."""
+def all_rows(ev: Evidence, *tables: str) -> HTML:
+    """Every row of each of ``tables`` for the appendix, each with its id as an anchor, grouped as on its chapter
+    page (several tables: each under its title)."""
+    from markupsafe import escape
+
     from livingreview.render import row_list_html
+    from livingreview.schema import TABLES
     from livingreview.summaries import appendix_rows, citation_label
 
-    df = appendix_rows(ev, table)
-    if df.empty:
-        return HTML("<p>No rows yet.</p>")
-    keys = {k for cell in df["citekeys"] for k in cell}
-    return HTML(row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library}))
+    parts = []
+    for table in tables:
+        df = appendix_rows(ev, table)
+        keys = {k for cell in df["citekeys"] for k in cell}
+        body = (row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library})
+                if len(df) else "<p>No rows yet.</p>")
+        parts.append((f'<h3 class="lr-table-title">{escape(TABLES[table].title)}</h3>\n' if len(tables) > 1 else "")
+                     + body)
+    return HTML("\n".join(parts))
 
 
 def cite_all(ev: Evidence) -> Markdown:
