@@ -54,7 +54,8 @@ def test_a_mistyped_operator_in_claims_is_a_located_error(review):
     review.replace("data/claims.csv", "cancer_type=colorectal;cargo~miR", "cancer_type=colorectal;cargo=~miR")
     problems = [str(p) for p in validate(review.root) if p.severity is Severity.ERROR]
     assert len(problems) == 1
-    assert problems[0].startswith("data/claims.csv:3:where: malformed selector")
+    assert problems[0].startswith("data/claims.csv:3:where: malformed selector condition 'cargo=~miR' in "
+                                  "'cancer_type=colorectal;cargo=~miR'; expected conditions")
     assert "'!~' contains none of" in problems[0]
 
 

@@ -207,6 +207,13 @@ def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
     return m.group(1), m.group(2), values
 
 
+def _selector_message(cell: str, expected: str) -> str:
+    """Name the condition of ``cell`` that cannot be parsed (the whole cell when it has only one)."""
+    bad = next((i for i in split_multi(cell) if i and parse_condition(i) is None), cell)
+    where = f"'{bad}'" if bad == cell.strip() else f"condition '{bad}' in '{cell}'"
+    return f"malformed selector {where}; expected {expected}"
+
+
 def rules_for(col: Column, table: Table) -> list[Rule]:
     """The rules that every non-empty cell of ``col`` must pass."""
     rules = [Rule("whitespace", lambda s: s.str.strip() == s,
@@ -266,7 +273,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
                           lambda cell: f"malformed {col.name} '{cell[:60]}'; expected {col.expected}"))
     elif col.kind is Kind.SELECTOR:
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
-                          lambda cell: f"malformed selector '{cell}'; expected {col.expected}"))
+                          lambda cell: _selector_message(cell, col.expected)))
     return rules
 
 
