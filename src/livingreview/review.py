@@ -123,11 +123,16 @@ def _pair_flags(frame: pd.DataFrame, table: Table) -> list[tuple[int, str, str]]
     for _, group in frame.groupby(identity, sort=False, dropna=False):
         if len(group) < 2:
             continue
-        words = {line: _content_words(str(text)) for line, text in group["finding"].items()}
-        for (line_a, a), (line_b, b) in combinations(group.iterrows(), 2):
-            likeness = _shared(words[line_a], words[line_b])
-            same_details = all(a[c] == b[c] for c in detail)
-            if likeness < NEAR_IDENTICAL and not (same_details and likeness >= REWORDED):
+        rows = [(int(line), row, _content_words(str(row["finding"])), tuple(row[c] for c in detail))
+                for line, row in zip(group.index, group.to_dict(orient="records"), strict=True)]
+        for (line_a, a, words_a, details_a), (line_b, b, words_b, details_b) in combinations(rows, 2):
+            same_details = details_a == details_b
+            floor = REWORDED if same_details else NEAR_IDENTICAL
+            # Jaccard is at most the ratio of the set sizes: most pairs of one paper are settled without comparing
+            if min(len(words_a), len(words_b)) < floor * max(len(words_a), len(words_b)):
+                continue
+            likeness = _shared(words_a, words_b)
+            if likeness < floor:
                 continue
             if a["evidence_level"] != b["evidence_level"]:
                 flags.append((line_b, "evidence_level",
