@@ -76,3 +76,20 @@ def test_planted_faults_in_a_copy_of_the_repository_are_each_located(tmp_path):
     assert "data/mechanisms.csv:6:cancer_type: missing value for required column cancer_type" in text
     assert "key 'Hoshino2015' differs only in case from 'hoshino2015'" in text
     assert "malformed BibTeX block starting '@article{broken2020,'" in text
+
+
+#: words of a donor_cell cell that name a source other than tumour cells (stroma, immune cells, blood)
+NON_TUMOUR_DONOR = (r"(?i)fibroblast|macrophage|adipocyte|adipose|platelet|astrocyte|mesenchymal st|stromal|"
+                    r"circulating|blood")
+
+
+def test_claims_about_tumour_evs_select_only_tumour_donors(ev):
+    from livingreview.summaries import claim_rows
+
+    tumour_claims = ev.claims[ev.claims["claim"].str.match(r"Tumour(?:-derived)? EVs") &
+                              (ev.claims["table"] == "mechanisms")]
+    assert len(tumour_claims) >= 2  # CLAIM-0003 and CLAIM-0007 at the audit
+    for _, claim in tumour_claims.iterrows():
+        support, _ = claim_rows(ev, claim)
+        stray = support[support["donor_cell"].str.contains(NON_TUMOUR_DONOR)]
+        assert stray.empty, (claim["id"], dict(zip(stray["id"], stray["donor_cell"], strict=True)))

@@ -166,3 +166,64 @@ def test_the_grading_rule_reaches_the_contributor_docs():
     allowed = docs.loc["evidence_level", "allowed values"]
     assert "animal (Animal model: the stated result was measured in living animals" in allowed
     assert "human_observational (Human, observational: the stated result was measured in patient samples" in allowed
+
+
+#: one synthetic result stated twice in other words, as two curators might extract it from one paper
+WORDED = ("Activated donor cells released exosomes carrying miR-2 into co-cultured recipient cells without contact, "
+          "and miR-2 promoted invasion of the recipient cells through the Wnt pathway in mice, whereas inhibiting "
+          "miR-2 in the donor cells reduced their invasiveness.")
+REWORDED = ("Activated donor cells shuttled miR-2 in exosomes to co-cultured recipient cells, where it promoted "
+            "invasion through the Wnt pathway in mice, and blocking miR-2 in the donor cells with an antisense "
+            "oligonucleotide reduced the invasiveness of the recipient cells.")
+#: another result of the same synthetic paper, with the same structured fields
+OTHER = "Exosomes from the same donor cells lowered glucose uptake by liver cells in mice after fasting."
+
+
+def test_a_reworded_duplicate_of_one_paper_is_one_located_warning(review):
+    plant(review, "fixture mouse", "animal", WORDED)
+    review.append(M, SECOND.replace("MECH-0002", "MECH-0003").replace(
+        '"Synthetic fixture finding two, with a comma."', f'"{REWORDED}"') + "\n")
+    found = flags(review.root)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{M}:4:finding: warning: MECH-0003: nearly the same finding as MECH-0002 (line 3) "
+                               "from the same paper")
+
+
+def test_two_results_of_one_paper_with_the_same_fields_are_not_flagged(review):
+    plant(review, "fixture mouse", "animal", WORDED)
+    review.append(M, SECOND.replace("MECH-0002", "MECH-0003").replace(
+        '"Synthetic fixture finding two, with a comma."', f'"{OTHER}"') + "\n")
+    assert flags(review.root) == []
+
+
+def test_a_reworded_finding_with_other_wording_in_a_text_field_needs_near_identical_words(review):
+    plant(review, "fixture mouse", "animal", WORDED)
+    twin = SECOND.replace("MECH-0002", "MECH-0003").replace(",tumour cells,", ",activated tumour cells,")
+    review.append(M, twin.replace('"Synthetic fixture finding two, with a comma."', f'"{REWORDED}"') + "\n")
+    assert flags(review.root) == []  # a donor worded differently may be another donor: only reworded
+    review.append(M, twin.replace("MECH-0003", "MECH-0004").replace(
+        '"Synthetic fixture finding two, with a comma."', f'"{WORDED} It was repeated."') + "\n")
+    # word for word the same as MECH-0002 despite the donor's wording; reworded from MECH-0003, whose donor it shares
+    assert sorted(f.split(": ")[3].split(" (line")[0] for f in flags(review.root)) == [
+        "nearly the same finding as MECH-0002", "nearly the same finding as MECH-0003"]
+
+
+def test_long_findings_are_compared_in_linear_time():
+    import time
+
+    import pandas as pd
+
+    from livingreview.review import _pair_flags
+
+    def finding(seed: int) -> str:  # about 16 KB of words, most shared by the two findings
+        return " ".join(f"w{(i * 7919 + seed * (i % 5 == 0)) % 5003}" for i in range(3200))[:16_000]
+
+    table = TABLES["mechanisms"]
+    row = {c: "" for c in table.column_names} | {"citekeys": "alpha2020", "evidence_level": "animal"}
+    frame = pd.DataFrame([row | {"id": "MECH-0001", "finding": finding(0)},
+                          row | {"id": "MECH-0002", "finding": finding(1)}], index=[2, 3])
+    assert len(frame["finding"][2]) == 16_000 and frame["finding"][2] != frame["finding"][3]
+    start = time.perf_counter()
+    found = _pair_flags(frame, table)
+    assert time.perf_counter() - start < 2.0
+    assert [(line, column) for line, column, _ in found] == [(3, "finding")]

@@ -90,8 +90,8 @@ CELL_FAULTS = [
      "invasion, emt, angiogenesis, vascular_permeability, immune_evasion, stromal_reprogramming, "
      "metabolic_reprogramming, drug_resistance, proliferation"),
     ("malformed selector", C, "hallmark=migration|angiogenesis", "hallmark",
-     "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' / "
-     "'~') separated by ';'"),
+     "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' is "
+     "none of, '~' contains any of, '!~' contains none of) separated by ';'"),
     ("contradicting row that does not exist", C, ",BIOM-0002,", ",BIOM-0099,",
      "data/claims.csv:3:contradicted_by: row 'BIOM-0099' is not an id of data/biomarkers.csv; expected ids of the "
      "claim's table"),

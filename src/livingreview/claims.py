@@ -2,7 +2,8 @@
 
 A selector is a list of conditions, all of which a row must meet:
 ``column=term|term`` (the cell is, or for multi-valued cells contains, one of the terms),
-``column!=term|term`` (it is not / contains none), ``column~text`` (text contains, ignoring case).
+``column!=term|term`` (it is not / contains none), ``column~text|text`` (the text contains any of the
+alternatives, ignoring case) and ``column!~text|text`` (it contains none of them; an empty cell contains none).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
                           + ", ".join(table.column_names))
             continue
         col = table.column(cond.column)
-        if cond.op == "~":
+        if cond.op in ("~", "!~"):
             continue
         if col.kind is Kind.VOCAB and col.vocab is not None:
             for value in cond.values:
@@ -71,13 +72,13 @@ def matches(df: pd.DataFrame, conditions: list[Condition]) -> pd.Series:
     mask = pd.Series(True, index=df.index)
     for cond in conditions:
         cells = df[cond.column].map(_cell_values)
-        if cond.op == "~":
-            needle = cond.values[0].lower()
-            hit = cells.map(lambda vals, n=needle: any(n in v.lower() for v in vals))
+        if cond.op in ("~", "!~"):
+            needles = tuple(v.lower() for v in cond.values)
+            hit = cells.map(lambda vals, ns=needles: any(n in v.lower() for v in vals for n in ns))
         else:
             wanted = set(cond.values)
             hit = cells.map(lambda vals, w=wanted: any(v in w for v in vals))
-            if cond.op == "!=":
-                hit = ~hit
+        if cond.op.startswith("!"):
+            hit = ~hit.astype(bool)
         mask &= hit.astype(bool)
     return mask

@@ -7,13 +7,12 @@ finding the row states, so the finding's own words are what is compared with the
 from __future__ import annotations
 
 import re
-from difflib import SequenceMatcher
 from itertools import combinations
 
 import pandas as pd
 
 from livingreview.errors import Problem, Severity
-from livingreview.schema import EVIDENCE_TABLES, TABLES
+from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind, Table
 
 #: words that say a result was measured in people
 PATIENT_WORDS = re.compile(
@@ -45,12 +44,32 @@ SOURCE_PHRASE = re.compile(
     r"|(?:patient|donor|PDX)-derived|patient\s+[\w-]+-derived)")
 #: the levels below people
 PRECLINICAL = ("in_vitro", "animal")
-#: two findings of one paper this alike state the same result
-SAME_FINDING = 0.85
+#: rows of one paper that agree on every structured field and share this much of their content words state one
+#: result in other words (a reworded finding shares about half its words; two results of one paper, a quarter)
+REWORDED = 0.4
+#: rows of one paper that agree on its vocabulary and numbers but not on a text field (donor, marker) must be
+#: this alike to be one result: text fields are worded freely, but a paper's rows differ there for a reason
+NEAR_IDENTICAL = 0.8
+WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+FUNCTION_WORDS = frozenset(
+    "a an the and or of in to by with from for on at as its their it that this these those was were is are be been "
+    "which whereas where while than then into through via not but also both".split())
+#: the kinds of column that name which result a row states (two rows that differ in one state two results)
+IDENTITY_KINDS = (Kind.VOCAB, Kind.INTEGER, Kind.NUMBER, Kind.IDENTIFIER)
 
 
-def _similar(a: str, b: str) -> float:
-    return SequenceMatcher(None, a.lower(), b.lower(), autojunk=False).ratio()
+def _content_words(text: str) -> frozenset[str]:
+    """The distinct content words of ``text`` (made once per row; pairs compare these sets, never the texts)."""
+    return frozenset(w for w in WORD.findall(text.lower()) if w not in FUNCTION_WORDS)
+
+
+def _shared(a: frozenset[str], b: frozenset[str]) -> float:
+    """Token-set Jaccard similarity: linear in the smaller set, whatever the length of the findings."""
+    if not a and not b:
+        return 1.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    common = sum(1 for w in small if w in large)
+    return common / (len(a) + len(b) - common)
 
 
 def _measured(text: str) -> str:
@@ -90,15 +109,30 @@ def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
     return flags
 
 
-def _pair_flags(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
-    """(line, column, message) for rows of one paper that repeat, or contradict, another row's grade."""
+def _pair_flags(frame: pd.DataFrame, table: Table) -> list[tuple[int, str, str]]:
+    """(line, column, message) for rows of one paper that repeat, or contradict, another row's grade.
+
+    Only rows with the same citekeys and the same vocabulary and numbers are compared, and each by the sets of its
+    content words, so the work grows with the text and the rows of one paper, not with the square of either.
+    """
     flags = []
-    # rows of one paper that differ in a structured field (cancer type, marker, organ...) state different results
-    same = [c for c in frame.columns if c not in ("id", "source", "model", "evidence_level", "finding", "added")]
-    for _, group in frame.groupby(same, sort=False, dropna=False):
-        for (line_a, a), (line_b, b) in combinations(group.iterrows(), 2):
-            likeness = _similar(a["finding"], b["finding"])
-            if likeness < SAME_FINDING:
+    free = ("id", "source", "model", "evidence_level", "finding", "added")
+    identity = ["citekeys"] + [c.name for c in table.columns if c.kind in IDENTITY_KINDS and c.name not in free
+                               and c.name in frame.columns]
+    detail = [c for c in frame.columns if c not in free and c not in identity]
+    for _, group in frame.groupby(identity, sort=False, dropna=False):
+        if len(group) < 2:
+            continue
+        rows = [(int(line), row, _content_words(str(row["finding"])), tuple(row[c] for c in detail))
+                for line, row in zip(group.index, group.to_dict(orient="records"), strict=True)]
+        for (line_a, a, words_a, details_a), (line_b, b, words_b, details_b) in combinations(rows, 2):
+            same_details = details_a == details_b
+            floor = REWORDED if same_details else NEAR_IDENTICAL
+            # Jaccard is at most the ratio of the set sizes: most pairs of one paper are settled without comparing
+            if min(len(words_a), len(words_b)) < floor * max(len(words_a), len(words_b)):
+                continue
+            likeness = _shared(words_a, words_b)
+            if likeness < floor:
                 continue
             if a["evidence_level"] != b["evidence_level"]:
                 flags.append((line_b, "evidence_level",
@@ -107,7 +141,8 @@ def _pair_flags(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
             else:
                 flags.append((line_b, "finding",
                               f"{b['id']}: nearly the same finding as {a['id']} (line {line_a}) from the same paper "
-                              f"({likeness:.0%} alike); merge the rows or say how they differ"))
+                              f"({likeness:.0%} of their words shared); merge the rows (keep one, withdraw the other) "
+                              "or say how they differ"))
     return flags
 
 
@@ -121,5 +156,5 @@ def review_problems(frames: dict[str, pd.DataFrame]) -> list[Problem]:
             problems += [Problem(path, int(line), column, f"{row['id']}: {message}", Severity.WARNING)
                          for column, message in _row_flags(row)]
         problems += [Problem(path, int(line), column, message, Severity.WARNING)
-                     for line, column, message in _pair_flags(frame)]
+                     for line, column, message in _pair_flags(frame, TABLES[name])]
     return sorted(problems, key=Problem.sort_key)

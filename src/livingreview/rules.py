@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 KEY_RE = KEY_PATTERN
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 # the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
-CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|=|~)(.*)", re.DOTALL)
+CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|!~|=|~)(.*)", re.DOTALL)
+# a value that starts with an operator character is a mistyped operator ('==', '=~', '~='), not a term
+OPERATOR_START = ("=", "~", "!")
 WRONG_SEPARATORS = (",", "|")
 # whole cells that stand for a value not yet written (refused: a finding is a sentence from a record)
 PLACEHOLDER = re.compile(r"(?i)\s*(?:\.{2,}|…|\?+|-{2,}|todo|tbd|tba|fixme|xxx+|placeholder|lorem ipsum.*|"
@@ -191,14 +193,25 @@ def _in_range(col: Column, text: str, whole: bool) -> bool:
 
 
 def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
-    """Parse one selector condition ``column=term|term`` into (column, operator, values)."""
+    """Parse one selector condition ``column=term|term`` into (column, operator, values), or None if malformed.
+
+    Operators: ``=`` (is one of), ``!=`` (is none of), ``~`` (contains any of), ``!~`` (contains none of); the
+    alternatives are separated by ``|`` for every operator.
+    """
     m = CONDITION_RE.fullmatch(text)
     if not m:
         return None
     values = [x.strip() for x in m.group(3).split("|")]
-    if not all(values):
+    if not all(values) or any(v.startswith(OPERATOR_START) for v in values):
         return None
     return m.group(1), m.group(2), values
+
+
+def _selector_message(cell: str, expected: str) -> str:
+    """Name the condition of ``cell`` that cannot be parsed (the whole cell when it has only one)."""
+    bad = next((i for i in split_multi(cell) if i and parse_condition(i) is None), cell)
+    where = f"'{bad}'" if bad == cell.strip() else f"condition '{bad}' in '{cell}'"
+    return f"malformed selector {where}; expected {expected}"
 
 
 def rules_for(col: Column, table: Table) -> list[Rule]:
@@ -260,7 +273,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
                           lambda cell: f"malformed {col.name} '{cell[:60]}'; expected {col.expected}"))
     elif col.kind is Kind.SELECTOR:
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
-                          lambda cell: f"malformed selector '{cell}'; expected {col.expected}"))
+                          lambda cell: _selector_message(cell, col.expected)))
     return rules
 
 

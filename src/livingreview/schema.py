@@ -81,7 +81,8 @@ class Column:
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
-            return "conditions 'column=term|term' (or '!=' / '~') separated by ';'"
+            return ("conditions 'column=term|term' (or '!=' is none of, '~' contains any of, '!~' contains none of) "
+                    "separated by ';'")
         if self.kind is Kind.IDENTIFIER:
             return ("one or more of " if self.multi else "") + self.pattern_hint + (
                 ", separated by ';'" if self.multi else "")
