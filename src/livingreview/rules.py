@@ -349,7 +349,7 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
         for line in df.index[filled & ~applies]:
             problems.append(Problem(path, int(line), col.name, f"{col.name} '{df.at[line, col.name]}' given for a row "
                                                                f"whose {other} is not {term}; expected an empty cell "
-                                                               f"(only {term} rows have a {col.name})"))
+                                                               f"({col.name} is recorded only for {term} rows)"))
         if col.required:
             for line in df.index[~filled & applies]:
                 problems.append(Problem(path, int(line), col.name, f"missing {col.name} for a {term} row; expected "
