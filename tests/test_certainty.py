@@ -99,6 +99,15 @@ def test_rule_cases(kwargs, certainty, stream, reasons):
     assert rating.start == (STREAM[stream].start if stream else None)
 
 
+def test_only_facets_the_claim_leaves_open_and_its_table_records_count_for_directness():
+    lung = basis(same(3, H), cancers=dict.fromkeys(same(3, H), "lung"), scope={"lung"})
+    assert rate(lung).reasons == () and "target_organ" not in lung.facets  # a table without organs
+    organs = {"target_organ": dict.fromkeys(same(3, H), F(["liver"]))}
+    one_organ = dataclasses.replace(lung, facets={**lung.facets, **organs})
+    assert rate(one_organ).reasons == ("narrow",)
+    assert rate(dataclasses.replace(one_organ, scope={**one_organ.scope, "target_organ": F(["liver"])})).reasons == ()
+
+
 def test_tied_streams_are_explained_by_the_one_closest_to_patients():
     rating = rate(basis({**same(3, H), **same(2, A, "a")}))
     assert rating.certainty == "low" and rating.stream == "human_observational"
@@ -186,11 +195,14 @@ def test_fragility_agrees_with_the_definition_on_random_bases():
                 rct.add(f"s{i}")
             patients[f"s{i}"] = rng.choice([10, 30, 60, 120])
         against = {f"x{i}": rng.choice(streams) for i in range(rng.choice([0, 0, 1, 2, 3]))}
-        scope = {"cancer_type": F(rng.sample(["lung", "breast"], rng.randint(1, 2)))} if rng.random() < 0.3 else {}
-        b = Basis({k: F(v) for k, v in by_level.items()}, F(against), {"cancer_type": cancers}, rct=F(rct),
+        facets = {"cancer_type": cancers}
+        if rng.random() < 0.5:  # a second directness facet, as the niche table records organs
+            facets["target_organ"] = {f"s{i}": F([rng.choice(["lung", "liver"])]) for i in range(n)}
+        scope = {f: F(rng.sample(["lung", "breast"], rng.randint(1, 2))) for f in facets if rng.random() < 0.3}
+        b = Basis({k: F(v) for k, v in by_level.items()}, F(against), facets, rct=F(rct),
                   patients=patients, against=against, scope=scope)
         got = fragility(b)
-        assert got == _brute_fragility(b), (by_level, cancers, rct, patients, against, scope)
+        assert got == _brute_fragility(b), (by_level, facets, rct, patients, against, scope)
         seen.add(got)
     assert {"-", "1", "2", "3"} <= seen  # the random bases reach the interesting answers
 

@@ -18,7 +18,7 @@ LEVELS = tuple(EVIDENCE_LEVEL.values)  # weakest first: in_vitro, animal, human_
 RATINGS = tuple(CERTAINTY.values)  # lowest first: very_low, low, moderate, high
 #: the facets of a row that decide directness, with their words: evidence from one value of a facet is indirect
 #: for a claim whose selector does not fix that facet to that one value
-DIRECTNESS = {"cancer_type": "cancer type"}
+DIRECTNESS = {"cancer_type": "cancer type", "target_organ": "target organ"}
 #: fewer independent studies than this in a stream is imprecise
 MIN_STUDIES = 3
 #: fewer patients than this across the trials of a stream is imprecise (GRADE's optimal information size)
@@ -188,9 +188,10 @@ def _narrow(basis: Basis, keys: frozenset[str]) -> bool:
     """Whether ``keys`` share a single value of a directness facet that the claim does not fix to that value."""
     for facet in DIRECTNESS:
         declared = basis.scope.get(facet)
-        if declared is not None and len(declared) == 1:
+        # a facet the claim's table does not record, or that the claim fixes to one value, cannot be narrower
+        if facet not in basis.facets or (declared is not None and len(declared) == 1):
             continue
-        by_study = basis.facets.get(facet, {})
+        by_study = basis.facets[facet]
         if len(frozenset().union(*(by_study.get(k, frozenset()) for k in keys))) <= 1:
             return True
     return False
@@ -269,9 +270,9 @@ def _stream_fragility(basis: Basis, stream: Stream, keys: frozenset[str], reason
     if "narrow" not in reasons:
         for facet in DIRECTNESS:
             declared = basis.scope.get(facet)
-            if declared is not None and len(declared) == 1:
+            if facet not in basis.facets or (declared is not None and len(declared) == 1):
                 continue
-            by_study = basis.facets.get(facet, {})
+            by_study = basis.facets[facet]
             values = frozenset().union(*(by_study.get(k, frozenset()) for k in keys))
             # keep only the studies whose values are all one value: the rest must go
             options += [n - sum(1 for k in keys if by_study.get(k, frozenset()) <= {v}) for v in values]
