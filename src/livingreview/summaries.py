@@ -28,8 +28,10 @@ from livingreview.vocab import (
     HALLMARK,
     NICHE_PROCESS,
     ORGAN,
+    PHASE,
     SAMPLE,
     STAGE,
+    STATED,
     STRATEGY,
     USE,
     Vocabulary,
@@ -232,6 +234,18 @@ def therapy_summary(ev: Evidence) -> pd.DataFrame:
     }, ["strategy"])
     return out.sort_values(["strategy", "stage", "id"], ascending=[True, False, True], kind="stable").reset_index(
         drop=True)
+
+
+def trial_designs(ev: Evidence) -> pd.DataFrame:
+    """The therapy rows that report a clinical trial, with the design their records state (what certainty reads)."""
+    df = ev.therapies[ev.therapies["evidence_level"] == "clinical_trial"]
+    out = pd.DataFrame({"id": df["id"], "agent": df["agent"], "cancer_type": label(df["cancer_type"], CANCER_TYPE),
+                        "phase": label(df["phase"], PHASE), "randomised": label(df["randomised"], STATED),
+                        "controlled": label(df["controlled"], STATED),
+                        "patients": [str(int(n)) if not pd.isna(n) else STATED.label("not_stated")
+                                     for n in df["patients"]],
+                        "citekeys": df["citekeys"]})
+    return out.sort_values("id", kind="stable").reset_index(drop=True)
 
 
 def biomarker_summary(ev: Evidence) -> pd.DataFrame:
