@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from livingreview.bib import Reference
-from livingreview.certainty import DIRECTNESS, STREAMS, Basis, explain, fragility, rate
+from livingreview.certainty import DIRECTNESS, STREAM, STREAMS, Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
@@ -410,9 +410,11 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
                "citekeys": tuple(sorted(basis.studies)), "contradicting_citekeys": tuple(sorted(basis.contradicting))}
         for level in EVIDENCE_LEVEL.values:
             rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
+        rec["streams"] = ({name: len(keys) for name, keys in basis.streams().items() if keys} if basis.graded
+                          else None)
         records.append(rec)
     columns = ["id", "claim", "table", "graded", "certainty", "certainty_label", "explanation", "fragility", "studies",
-               *EVIDENCE_LEVEL.values, "contradicting_studies", "cancer_types", "expected", "below_expected",
+               *EVIDENCE_LEVEL.values, "streams", "contradicting_studies", "cancer_types", "expected", "below_expected",
                "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys"]
     out = pd.DataFrame.from_records(records, columns=columns)
     # missing ratings stay None (not NaN): they mean 'not graded' and 'no expectation'
@@ -437,14 +439,14 @@ def expectation_problems(root, checked) -> list[Problem]:
 
 
 def summary_of_findings(ev: Evidence) -> pd.DataFrame:
-    """The summary-of-findings table: claim, certainty, studies by level, contradicting studies, fragility."""
+    """The summary-of-findings table: claim, certainty, studies by stream, contradicting studies, fragility."""
     s = claim_status(ev)
 
     def by_level(r: dict) -> str:
         if not r["graded"]:
             return f"{r['studies']} (no evidence level)"
-        return "; ".join(f"{int(r[lvl])} {EVIDENCE_LEVEL.label(lvl).lower()}"
-                         for lvl in reversed(EVIDENCE_LEVEL.values) if r[lvl])
+        # by evidence stream, as the rating reads them: each study once
+        return "; ".join(f"{STREAM[name].label} {n}" for name, n in r["streams"].items())
 
     records = s.to_dict(orient="records")
     return pd.DataFrame({
