@@ -239,7 +239,7 @@ def therapy_summary(ev: Evidence) -> pd.DataFrame:
 def trial_designs(ev: Evidence) -> pd.DataFrame:
     """The therapy rows that report a clinical trial, with the design their records state (what certainty reads)."""
     df = ev.therapies[ev.therapies["evidence_level"] == "clinical_trial"]
-    out = pd.DataFrame({"id": df["id"], "agent": df["agent"], "cancer_type": label(df["cancer_type"], CANCER_TYPE),
+    out = pd.DataFrame({"id": df["id"], "cancer_type": label(df["cancer_type"], CANCER_TYPE),
                         "phase": label(df["phase"], PHASE), "randomised": label(df["randomised"], STATED),
                         "controlled": label(df["controlled"], STATED),
                         "patients": [str(int(n)) if not pd.isna(n) else STATED.label("not_stated")
