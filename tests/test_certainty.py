@@ -355,3 +355,12 @@ def test_claims_json_and_the_feed_validate(released):
             assert (entry.find(f"a:{tag}", ns).text or "").strip(), tag
         assert entry.find("a:link[@rel='alternate']", ns) is not None
         dt.datetime.strptime(entry.find("a:updated", ns).text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_book_prints_every_step_and_what_the_rule_leaves_out():
+    from livingreview import chapter
+    from livingreview.render import escape_md
+
+    text = chapter.certainty_rule().data
+    assert all(f"{n}. {escape_md(step)}" in text for n, (_, step) in enumerate(RULE, 1))
+    assert text.rstrip().endswith(escape_md(NOT_GRADE))
