@@ -14,54 +14,117 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO
-from livingreview.certainty import RULE, Basis, explain, fragility, rate
+from livingreview.certainty import NOT_GRADE, REASONS, RULE, STREAM, STREAMS, Basis, explain, fragility, rate
 from livingreview.cli import main
 from livingreview.publish import ATOM, CLAIMS_SCHEMA, atom_feed, claims_json
 from livingreview.releases import claim_changes, cut_release, row_changes, trajectory
 from livingreview.summaries import claim_basis, claim_status
 
 F = frozenset
-
-
-def basis(levels: dict[str, str], against: int = 0, cancers: dict[str, str] | None = None) -> Basis:
-    """A basis from study -> level, with ``against`` contradicting studies; each study its own cancer by default."""
-    by_level: dict[str, set[str]] = {}
-    for study, level in levels.items():
-        by_level.setdefault(level, set()).add(study)
-    cancers = cancers or {s: f"cancer-{s}" for s in levels}
-    return Basis({k: F(v) for k, v in by_level.items()}, F(f"x{i}" for i in range(against)),
-                 {s: F([c]) for s, c in cancers.items()})
-
-
 T, H, A, V = "clinical_trial", "human_observational", "animal", "in_vitro"
 
 
-@pytest.mark.parametrize(("levels", "against", "cancers", "certainty", "start", "reasons"), [
-    # start: the strongest level that two studies reach
-    ({"a": T, "b": T, "c": H}, 0, None, "high", "high", ()),
-    ({"a": T, "b": H, "c": H}, 0, None, "moderate", "moderate", ()),             # one trial is not enough
-    ({"a": T, "b": H, "c": A}, 0, None, "moderate", "moderate", ()),             # a trial counts as human data too
-    ({"a": A, "b": A, "c": H}, 0, None, "moderate", "moderate", ()),
-    # indirectness: preclinical models only
-    ({"a": A, "b": A, "c": V}, 0, None, "low", "moderate", ("preclinical",)),
-    ({"a": V, "b": V, "c": V}, 0, None, "very_low", "low", ("preclinical",)),
-    # indirectness: one cancer type
-    ({"a": H, "b": H, "c": H}, 0, {"a": "lung", "b": "lung", "c": "lung"}, "low", "moderate", ("one_cancer",)),
-    # a small evidence base
-    ({"a": T, "b": T}, 0, None, "moderate", "high", ("small",)),
-    # fewer than two studies: start at very low, and the floor holds
-    ({"a": T}, 0, None, "very_low", "very_low", ("one_cancer", "small")),
-    ({}, 0, None, "very_low", "very_low", ("small",)),
-    # inconsistency
-    ({"a": T, "b": T, "c": T, "d": T}, 1, None, "moderate", "high", ("contradicted",)),
-    ({"a": T, "b": T, "c": T, "d": T}, 2, None, "low", "high", ("strongly_contradicted",)),
-    # every step at once, clamped at the floor
-    ({"a": A, "b": A}, 3, {"a": "lung", "b": "lung"}, "very_low", "moderate",
-     ("preclinical", "one_cancer", "small", "strongly_contradicted")),
+def basis(levels: dict[str, str | tuple[str, ...]], against: dict[str, str] | None = None,
+          cancers: dict[str, str] | None = None, rct: set[str] | None = None, patients: dict[str, int] | None = None,
+          scope: set[str] | None = None) -> Basis:
+    """A basis from study -> level(s); ``against`` maps contradicting studies to their stream; each study has its
+    own cancer type unless ``cancers`` says otherwise; ``scope`` is the claim's declared cancer types."""
+    by_level: dict[str, set[str]] = {}
+    for study, level in levels.items():
+        for lvl in (level,) if isinstance(level, str) else level:
+            by_level.setdefault(lvl, set()).add(study)
+    cancers = cancers or {s: f"cancer-{s}" for s in levels}
+    return Basis({k: F(v) for k, v in by_level.items()}, F(against or {}),
+                 {"cancer_type": {s: F([c]) for s, c in cancers.items()}}, rct=F(rct or ()),
+                 patients=dict(patients or {}), against=dict(against or {}),
+                 scope={"cancer_type": F(scope)} if scope else {})
+
+
+def trials(n: int, each: int = 50, randomised: bool = False, prefix: str = "t") -> dict:
+    """``n`` trial studies of ``each`` patients, randomised and controlled or not."""
+    keys = [f"{prefix}{i}" for i in range(n)]
+    return {"levels": dict.fromkeys(keys, T), "patients": dict.fromkeys(keys, each),
+            "rct": set(keys) if randomised else None}
+
+
+def same(n: int, level: str, prefix: str = "s") -> dict[str, str]:
+    return {f"{prefix}{i}": level for i in range(n)}
+
+
+@pytest.mark.parametrize(("kwargs", "certainty", "stream", "reasons"), [
+    # study design: where each stream starts
+    (trials(3, randomised=True), "high", "rct", ()),
+    (trials(3), "low", "trial", ()),                                      # trials not stated to be randomised
+    ({"levels": same(3, H)}, "low", "human_observational", ()),
+    ({"levels": same(3, A)}, "moderate", "animal", ("indirect_animal",)),
+    ({"levels": same(3, V)}, "low", "in_vitro", ("indirect_in_vitro",)),
+    # the claim takes its best stream: many animal studies outrank two small uncontrolled trials
+    ({"levels": {**same(5, A), "t0": T, "t1": T}, "patients": {"t0": 11, "t1": 20}}, "moderate", "animal",
+     ("indirect_animal",)),
+    ({"levels": {"t0": T, "t1": T}, "patients": {"t0": 11, "t1": 20}}, "very_low", "trial",
+     ("small", "few_patients")),
+    # a study with a mouse experiment and a patient cohort counts once, as an animal experiment
+    ({"levels": {"a": (A, H), "b": (A, H), "c": (A, V)}}, "moderate", "animal", ("indirect_animal",)),
+    # a randomised controlled trial that is also reported as an animal study stays a trial
+    ({"levels": {f"t{i}": (T, A) for i in range(3)}, "patients": {f"t{i}": 50 for i in range(3)},
+      "rct": {"t0", "t1", "t2"}}, "high", "rct", ()),
+    # indirectness against the claim's declared scope
+    ({"levels": same(3, H), "cancers": dict.fromkeys(same(3, H), "pancreatic")}, "very_low", "human_observational",
+     ("narrow",)),
+    ({"levels": same(3, H), "cancers": dict.fromkeys(same(3, H), "pancreatic"), "scope": {"pancreatic"}}, "low",
+     "human_observational", ()),
+    ({"levels": same(3, H), "cancers": dict.fromkeys(same(3, H), "pancreatic"), "scope": {"pancreatic", "lung"}},
+     "very_low", "human_observational", ("narrow",)),
+    # imprecision: few studies, and few patients in trials
+    (trials(2, each=100, randomised=True), "moderate", "rct", ("small",)),
+    (trials(3, each=30, randomised=True), "moderate", "rct", ("few_patients",)),
+    (trials(3, each=33, randomised=True), "moderate", "rct", ("few_patients",)),   # 99 patients
+    (trials(4, each=25, randomised=True), "high", "rct", ()),                      # 100 patients
+    # inconsistency weighs contradiction against support by level and number
+    ({"levels": same(8, A), "against": {"x": V}}, "moderate", "animal", ("indirect_animal",)),  # weaker: ignored
+    ({"levels": same(8, A), "against": {"x": A}}, "moderate", "animal", ("indirect_animal",)),  # 1 in 8: ignored
+    ({"levels": same(8, A), "against": {"x": A, "y": H}}, "low", "animal", ("indirect_animal", "contradicted")),
+    ({"levels": same(8, A), "against": {f"x{i}": H for i in range(4)}}, "very_low", "animal",
+     ("indirect_animal", "strongly_contradicted")),
+    ({"levels": same(4, H), "against": {"x": A, "y": A}}, "low", "human_observational", ()),  # further from patients
+    ({"levels": same(4, H), "against": {"x": "trial"}}, "very_low", "human_observational", ("contradicted",)),
+    # no supporting study, and the floor
+    ({"levels": {}}, "very_low", None, ("none",)),
+    ({"levels": {"a": V}, "against": {"x": H}}, "very_low", "in_vitro",
+     ("indirect_in_vitro", "narrow", "small", "strongly_contradicted")),
 ])
-def test_rule_cases(levels, against, cancers, certainty, start, reasons):
-    rating = rate(basis(levels, against, cancers))
-    assert (rating.certainty, rating.start, rating.reasons) == (certainty, start, reasons)
+def test_rule_cases(kwargs, certainty, stream, reasons):
+    rating = rate(basis(**kwargs))
+    assert (rating.certainty, rating.stream, rating.reasons) == (certainty, stream, reasons)
+    assert rating.start == (STREAM[stream].start if stream else None)
+
+
+def test_only_facets_the_claim_leaves_open_and_its_table_records_count_for_directness():
+    lung = basis(same(3, H), cancers=dict.fromkeys(same(3, H), "lung"), scope={"lung"})
+    assert rate(lung).reasons == () and "target_organ" not in lung.facets  # a table without organs
+    organs = {"target_organ": dict.fromkeys(same(3, H), F(["liver"]))}
+    one_organ = dataclasses.replace(lung, facets={**lung.facets, **organs})
+    assert rate(one_organ).reasons == ("narrow",)
+    assert rate(dataclasses.replace(one_organ, scope={**one_organ.scope, "target_organ": F(["liver"])})).reasons == ()
+
+
+def test_tied_streams_are_explained_by_the_one_closest_to_patients():
+    rating = rate(basis({**same(3, H), **same(2, A, "a")}))
+    assert rating.certainty == "low" and rating.stream == "human_observational"
+    assert explain(rating) == "Low (observational studies in patients: started low)"
+
+
+def test_a_contradicting_study_of_unknown_design_weighs_against_every_stream():
+    b = basis(**trials(4, randomised=True))
+    assert rate(b).certainty == "high"
+    assert rate(dataclasses.replace(b, contradicting=F({"x"}))).reasons == ("contradicted",)
+
+
+def test_explain_says_the_stream_its_start_and_every_step():
+    rating = rate(basis({"t0": T, "t1": T}, patients={"t0": 11}))
+    assert explain(rating) == ("Very low (other clinical trials: started low; lowered for fewer than 3 studies, "
+                               "fewer than 100 patients in its trials)")
+    assert explain(rate(basis({}))) == "Very low (no supporting study)"
 
 
 def test_ungraded_claims_are_never_below_an_expectation():
@@ -71,32 +134,27 @@ def test_ungraded_claims_are_never_below_an_expectation():
 
 
 def test_rule_is_declared_once_and_printed_in_words():
-    assert [name for name, _ in RULE] == ["start", "preclinical", "one_cancer", "small", "contradicted", "floor"]
+    assert [name for name, _ in RULE] == ["streams", "start", "indirectness", "scope", "imprecision",
+                                          "inconsistency", "best", "floor"]
     assert all(text.endswith(".") and len(text) > 40 for _, text in RULE)
+    # every reason the rule can give is said in words, and each stream is named in the printed rule
+    assert set(REASONS) >= {"narrow", "small", "few_patients", "contradicted", "strongly_contradicted", "none"}
+    assert all(s.label in " ".join(text for _, text in RULE) for s in STREAMS)
+    assert "not a full GRADE assessment" in NOT_GRADE
 
 
-@pytest.mark.parametrize(("levels", "against", "expected"), [
-    ({"a": T, "b": T, "c": T}, 0, "1"),           # high; without any one of them, a small base: moderate
-    ({"a": T, "b": T, "c": T, "d": T}, 0, "2"),   # three trials still hold high; two do not
-    ({"a": V}, 0, "-"),                           # already very low
-    ({"a": H, "b": H, "c": H, "d": H, "e": H}, 0, "3"),
-    ({"a": H, "b": H, "c": A, "d": A}, 0, "2"),   # moderate; without both human studies, preclinical only: low
+@pytest.mark.parametrize(("kwargs", "expected"), [
+    (trials(3, randomised=True), "1"),                    # high; without any one, a small base
+    (trials(4, each=30, randomised=True), "1"),           # 120 patients; without any one, 90
+    (trials(5, each=50, randomised=True), "3"),           # a small base is the cheapest way down
+    ({"levels": same(1, V)}, "-"),                        # already very low
+    ({"levels": same(5, H)}, "3"),
+    ({"levels": same(9, A), "against": {"x": A}}, "5"),   # 1 against 4 left is a quarter
+    ({"levels": {**same(3, H), **same(2, A, "a")}}, "2"),  # both tied streams must fall: one study each
 ])
-def test_fragility_is_the_fewest_studies_whose_removal_drops_the_rating(levels, against, expected):
-    b = basis(levels, against)
-    got = fragility(b)
-    assert got == expected
-    if got not in ("-",) and not got.endswith("+"):
-        # check by brute force: no smaller set drops it, and some set of that size does
-        import itertools
-
-        from livingreview.certainty import RATINGS
-
-        now = RATINGS.index(rate(b).certainty)
-        for k in range(1, int(got) + 1):
-            drops = any(RATINGS.index(rate(b.without(F(s))).certainty) < now
-                        for s in itertools.combinations(sorted(b.studies), k))
-            assert drops == (k == int(got)), k
+def test_fragility_is_the_fewest_studies_whose_removal_drops_the_rating(kwargs, expected):
+    b = basis(**kwargs)
+    assert fragility(b) == expected == _brute_fragility(b)
 
 
 def _brute_fragility(b: Basis) -> str:
@@ -117,34 +175,44 @@ def _brute_fragility(b: Basis) -> str:
 
 
 def test_fragility_agrees_with_the_definition_on_random_bases():
-    """The fast search (summaries of removal sets) must give what rating every ``Basis.without`` gives: studies
-    with rows at several levels, cancers shared between studies, contradicting studies."""
+    """The per-stream search must give what rating every ``Basis.without`` gives: studies with rows at several
+    levels, randomised and other trials with stated patients, cancers shared between studies, a declared scope,
+    and contradicting studies of every design."""
     import random
 
-    rng = random.Random(20261201)
-    levels = [V, A, H, T]
+    rng = random.Random(20261207)
+    streams = [s.name for s in STREAMS]
     seen = set()
-    for _ in range(600):
-        n = rng.randint(1, 8)
+    for _ in range(700):
+        n = rng.randint(1, 7)
         by_level: dict[str, set[str]] = {}
-        cancers = {}
+        cancers, rct, patients = {}, set(), {}
         for i in range(n):
-            for lvl in rng.sample(levels, rng.randint(1, 2)):
+            for lvl in rng.sample([V, A, H, T, T], rng.randint(1, 2)):
                 by_level.setdefault(lvl, set()).add(f"s{i}")
             cancers[f"s{i}"] = F(rng.sample(["lung", "breast", "liver"], rng.randint(1, 2)))
-        b = Basis({k: F(v) for k, v in by_level.items()}, F(f"x{i}" for i in range(rng.randint(0, 3))), cancers)
+            if rng.random() < 0.5:
+                rct.add(f"s{i}")
+            patients[f"s{i}"] = rng.choice([10, 30, 60, 120])
+        against = {f"x{i}": rng.choice(streams) for i in range(rng.choice([0, 0, 1, 2, 3]))}
+        facets = {"cancer_type": cancers}
+        if rng.random() < 0.5:  # a second directness facet, as the niche table records organs
+            facets["target_organ"] = {f"s{i}": F([rng.choice(["lung", "liver"])]) for i in range(n)}
+        scope = {f: F(rng.sample(["lung", "breast"], rng.randint(1, 2))) for f in facets if rng.random() < 0.3}
+        b = Basis({k: F(v) for k, v in by_level.items()}, F(against), facets, rct=F(rct),
+                  patients=patients, against=against, scope=scope)
         got = fragility(b)
-        assert got == _brute_fragility(b), (by_level, cancers, b.contradicting)
+        assert got == _brute_fragility(b), (by_level, facets, rct, patients, against, scope)
         seen.add(got)
-    assert {"-", "1", "2"} <= seen  # the random bases reach the interesting answers
+    assert {"-", "1", "2", "3"} <= seen  # the random bases reach the interesting answers
 
 
 def test_fragility_of_a_large_base_is_exact():
-    # 30 human studies, each its own cancer: moderate until only two are left (a small base), 28 removals
-    b = basis({f"s{i}": H for i in range(30)})
-    assert rate(b).certainty == "moderate" and fragility(b) == "28"
-    # the same with one trial among them: still moderate (one trial is not two); the start falls with 29
-    assert fragility(basis({**{f"s{i}": H for i in range(29)}, "t": T})) == "28"
+    # 30 observational studies, each its own cancer: low until only two are left (a small base), 28 removals
+    b = basis(same(30, H))
+    assert rate(b).certainty == "low" and fragility(b) == "28"
+    # 12 animal studies against 2 animal contradictions: moderate until 8 are left (a quarter), 4 removals
+    assert fragility(basis(same(12, A), against={"x": A, "y": A})) == "4"
 
 
 # --- on a review --------------------------------------------------------------------------------------------------
@@ -167,6 +235,26 @@ def test_retracted_and_unknown_keys_never_count(review):
     assert b.studies == {"alpha2020", "beta2021"}
 
 
+def test_a_claim_basis_reads_scope_trial_design_and_contradicting_designs(review):
+    review.append("data/therapies.csv", "THER-0002,beta2021,doi:10.5555/fixture.0001,melanoma,small_ev,"
+                                        "vaccine_immunotherapy,fixture exosomes,,phase_1,,safe,phase_1,yes,yes,40,,"
+                                        "not_applicable,fixture patients,clinical_trial,Synthetic trial finding.,"
+                                        "2026-01-05\n")
+    review.append("data/claims.csv", "CLAIM-0003,Therapies,Fixture claim about vaccines.,therapies,"
+                                     "strategy=vaccine_immunotherapy,,,2026-01-08\n")
+    ev = lr.load(review.root)
+    claims = {c["id"]: c for _, c in ev.claims.iterrows()}
+    mech, bio, ther = (claim_basis(ev, claims[i]) for i in ("CLAIM-0001", "CLAIM-0002", "CLAIM-0003"))
+    assert mech.scope == {} and bio.scope == {"cancer_type": F({"colorectal"})}
+    assert bio.against == {"alpha2020": "human_observational"}
+    assert ther.rct == {"beta2021"} and ther.patients == {"beta2021": 40} and ther.stream_of("beta2021") == "rct"
+    # a trial whose record does not state randomisation is not a randomised controlled trial
+    review.replace("data/therapies.csv", ",phase_1,yes,yes,40,", ",phase_1,not_stated,yes,40,")
+    ev = lr.load(review.root)
+    ther = claim_basis(ev, ev.claims[ev.claims["id"] == "CLAIM-0003"].iloc[0])
+    assert ther.rct == F() and ther.stream_of("beta2021") == "trial"
+
+
 def test_validate_claims_fails_for_a_claim_below_its_expectation(review):
     runner = CliRunner()
     assert runner.invoke(main, ["validate", "--claims", "--root", str(review.root)]).exit_code == 0
@@ -177,7 +265,8 @@ def test_validate_claims_fails_for_a_claim_below_its_expectation(review):
     result = runner.invoke(main, ["validate", "--claims", "--root", str(review.root)])
     assert result.exit_code == 1
     assert result.output.splitlines()[0].startswith(
-        "data/claims.csv:2:expected: claim CLAIM-0001 is asserted as high but the evidence gives very low")
+        "data/claims.csv:2:expected: claim CLAIM-0001 is asserted as high but the evidence gives low (animal "
+        "experiments: started high; lowered for indirectness: animal models, fewer than 3 studies)")
     review.path("data/claims.csv").write_text(text.replace(",hallmark=migration|angiogenesis,,,",
                                                            ",hallmark=migration|angiogenesis,,very_low,"),
                                               encoding="utf-8")
@@ -252,7 +341,7 @@ def test_claims_json_and_the_feed_validate(released):
     ev = lr.load(released.root)
     data = claims_json(ev)
     jsonschema.validate(data, CLAIMS_SCHEMA)
-    assert data["claims"][0]["history"] == [{"release": "2026.12", "date": "2026-12-01", "certainty": "very_low",
+    assert data["claims"][0]["history"] == [{"release": "2026.12", "date": "2026-12-01", "certainty": "low",
                                              "studies": 2, "contradicting_studies": 0}]
     feed = ET.fromstring(atom_feed(ev))
     ns = {"a": ATOM}
@@ -266,3 +355,12 @@ def test_claims_json_and_the_feed_validate(released):
             assert (entry.find(f"a:{tag}", ns).text or "").strip(), tag
         assert entry.find("a:link[@rel='alternate']", ns) is not None
         dt.datetime.strptime(entry.find("a:updated", ns).text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_the_book_prints_every_step_and_what_the_rule_leaves_out():
+    from livingreview import chapter
+    from livingreview.render import escape_md
+
+    text = chapter.certainty_rule().data
+    assert all(f"{n}. {escape_md(step)}" in text for n, (_, step) in enumerate(RULE, 1))
+    assert text.rstrip().endswith(escape_md(NOT_GRADE))

@@ -227,3 +227,44 @@ def test_long_findings_are_compared_in_linear_time():
     found = _pair_flags(frame, table)
     assert time.perf_counter() - start < 2.0
     assert [(line, column) for line, column, _ in found] == [(3, "finding")]
+
+
+TRIAL = ("THER-0002,alpha2020,doi:10.5555/fixture.0001,melanoma,small_ev,vaccine_immunotherapy,fixture exosomes,,"
+         "phase_1,,safe,{design},,not_applicable,fixture patients,clinical_trial,Synthetic fixture trial finding.,"
+         "2026-01-05\n")
+
+
+@pytest.mark.parametrize(("design", "errors"), [
+    ("phase_1,yes,yes,40", []),
+    ("not_stated,not_stated,not_stated,", []),                   # a record that states none of them
+    (",yes,yes,40", ["data/therapies.csv:3:phase: missing phase for a clinical_trial row; expected one of: "
+                     "phase_0, phase_1, phase_1_2, phase_2, phase_2_3, phase_3, phase_4, not_stated"]),
+    ("phase_1,perhaps,yes,40", ["data/therapies.csv:3:randomised: unknown value 'perhaps'"]),
+    ("phase_1,yes,yes,forty", ["data/therapies.csv:3:patients: "]),
+])
+def test_trial_rows_record_their_design(review, design, errors):
+    review.append("data/therapies.csv", TRIAL.format(design=design))
+    found = [str(p) for p in check(review.root).errors]
+    assert len(found) == len(errors) and all(f.startswith(e) for f, e in zip(found, errors, strict=True)), found
+
+
+def test_trial_design_on_a_row_that_is_not_a_trial_is_located(review):
+    review.replace("data/therapies.csv", ",fewer metastases,,,,,", ",fewer metastases,phase_2,,,12,")
+    found = [str(p) for p in check(review.root).errors]
+    assert sorted(found) == [
+        "data/therapies.csv:2:patients: patients '12' given for a row whose evidence_level is not clinical_trial; "
+        "expected an empty cell (patients is recorded only for clinical_trial rows)",
+        "data/therapies.csv:2:phase: phase 'phase_2' given for a row whose evidence_level is not clinical_trial; "
+        "expected an empty cell (phase is recorded only for clinical_trial rows)"], found
+
+
+def test_trial_design_reaches_the_docs_and_the_package_schema():
+    from livingreview.export import field_descriptor
+
+    docs = data_model(TABLES["therapies"]).set_index("column")
+    assert docs.loc["phase", "required"] == "yes for evidence_level clinical_trial; empty otherwise"
+    assert docs.loc["patients", "required"] == "no for evidence_level clinical_trial; empty otherwise"
+    assert "phase_1_2 (Phase I/II)" in docs.loc["phase", "allowed values"]
+    # a column that only trial rows fill cannot be required of every row in the package schema
+    field = field_descriptor(TABLES["therapies"].column("randomised"), TABLES["therapies"])
+    assert "required" not in field.get("constraints", {}) and field["constraints"]["enum"][-1] == "not_stated"

@@ -1,13 +1,14 @@
-"""How sure each claim is: a declared rule inspired by GRADE, computed from independent studies, not rows.
+"""How sure each claim is: GRADE's domains, as far as the extracted fields support them, computed from studies.
 
 The rule is declared once (``RULE``): the book prints these sentences, ``rate`` applies them, and its reasons
 name the steps that applied. A study is a distinct, non-retracted reference; one paper with three rows is one
-study. ``fragility`` says how many supporting studies would have to go before the rating drops.
+study. Each study joins one evidence stream by its design; each stream is rated on its own and the claim takes
+the best stream, as GRADE rates a body of evidence by its best evidence. ``fragility`` says how
+many supporting studies would have to go before the rating drops.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
 from dataclasses import dataclass, field
 
@@ -15,47 +16,116 @@ from livingreview.vocab import CERTAINTY, EVIDENCE_LEVEL
 
 LEVELS = tuple(EVIDENCE_LEVEL.values)  # weakest first: in_vitro, animal, human_observational, clinical_trial
 RATINGS = tuple(CERTAINTY.values)  # lowest first: very_low, low, moderate, high
-HUMAN = frozenset({"human_observational", "clinical_trial"})
-#: where a claim starts, by the strongest level that at least ``MIN_STUDIES`` studies reach
-START = {"clinical_trial": "high", "human_observational": "moderate", "animal": "moderate", "in_vitro": "low"}
-MIN_STUDIES = 2
-SMALL_BASE = 3
+#: the facets of a row that decide directness, with their words: evidence from one value of a facet is indirect
+#: for a claim whose selector does not fix that facet to that one value
+DIRECTNESS = {"cancer_type": "cancer type", "target_organ": "target organ"}
+#: fewer independent studies than this in a stream is imprecise
+MIN_STUDIES = 3
+#: fewer patients than this across the trials of a stream is imprecise (GRADE's optimal information size)
+MIN_PATIENTS = 100
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One evidence stream: the studies of one design, where their rating starts, and how indirect they are."""
+
+    name: str
+    label: str
+    start: str
+    #: how close to patients the stream's evidence is: a contradicting study weighs against streams of its
+    #: weight or below (patients outrank animals, animals outrank cells)
+    weight: int
+    #: steps lowered because the stream's models are not patients
+    indirect: int = 0
+    #: whether the stream holds trials (and so is judged on the patients they enrolled)
+    trials: bool = False
+
+
+#: highest start first: a study joins the first stream that one of its supporting rows reaches, and a claim
+#: whose streams tie takes the first
+STREAMS = (
+    Stream("rct", "randomised controlled trials", "high", 4, trials=True),
+    Stream("animal", "animal experiments", "high", 1, indirect=1),
+    Stream("trial", "other clinical trials", "low", 3, trials=True),
+    Stream("human_observational", "observational studies in patients", "low", 2),
+    Stream("in_vitro", "in vitro experiments", "high", 0, indirect=2),
+)
+STREAM = {s.name: s for s in STREAMS}
+
+_SCOPE = " or ".join(DIRECTNESS.values())
 
 #: the rule, step by step, in the words the book prints
 RULE: tuple[tuple[str, str], ...] = (
-    ("start", "Start from the strongest evidence level that at least two independent studies reach (a study "
-              "counts at its own level and every level below it): clinical trials give high certainty, human "
-              "observational studies and animal models moderate, in vitro studies low. With fewer than two "
-              "supporting studies, start at very low."),
-    ("preclinical", "Lower one step if no study in patients supports the claim (indirectness: preclinical "
-                    "models only)."),
-    ("one_cancer", "Lower one step if every supporting study comes from a single cancer type (indirectness)."),
-    ("small", "Lower one step if fewer than three independent studies support the claim (a small evidence "
-              "base)."),
-    ("contradicted", "Lower one step if any independent study contradicts the claim, and two steps if the "
-                     "contradicting studies are at least half as many as the supporting ones (inconsistency)."),
+    ("streams", "Each independent supporting study joins one evidence stream, the first of these that one of "
+                "its supporting rows reaches: randomised controlled trials (a clinical trial whose record states "
+                "that it was both randomised and controlled), animal experiments, other clinical trials "
+                "(non-randomised, uncontrolled, or design not stated), observational studies in patients, in vitro "
+                "experiments. A paper with a mouse experiment and a patient cohort counts once, as an animal "
+                "experiment. Each stream is rated on its own."),
+    ("start", "Study design: randomised controlled trials start at high certainty; other trials and observational "
+              "studies in patients start at low, as GRADE starts observational evidence; animal and in vitro "
+              "experiments are controlled experiments and start at high."),
+    ("indirectness", "Indirectness (population): every claim is about cancer in patients, so animal experiments "
+                     "are lowered one step and in vitro experiments two steps."),
+    ("scope", f"Indirectness (scope): lower a stream one step if all its studies share a single {_SCOPE} while "
+              f"the claim's selector does not restrict it to that one {_SCOPE} (a claim about one cancer type is "
+              "not lowered because its studies are of that type)."),
+    ("imprecision", f"Imprecision: lower a stream one step if it has fewer than {MIN_STUDIES} independent "
+                    f"studies, and one step if it holds trials that enrolled fewer than {MIN_PATIENTS} patients in "
+                    "total as their records state (below GRADE's optimal information size: too few patients to "
+                    "judge benefit or harm)."),
+    ("inconsistency", "Inconsistency: lower a stream one step if the studies contradicting the claim at least as "
+                      "close to patients as the stream (in vitro, then animal, then observational studies in "
+                      "patients, then other trials, then randomised controlled trials) number at least a quarter "
+                      "of the stream's studies, and two steps if at least half; a contradiction further from "
+                      "patients, or a lone one against many studies, does not lower it."),
+    ("best", "The claim takes the highest rating of any stream (so only randomised controlled trials can give "
+             "high certainty); streams that tie are explained by the one closest to patients. With no supporting "
+             "study a claim is very low."),
     ("floor", "Certainty never falls below very low. Retracted papers never count, and a claim about a table "
               "that records no evidence level (EV subtypes) is not graded."),
 )
+
+#: what the rating is not: printed with the rule so that no reader takes it for a full GRADE assessment
+NOT_GRADE = (
+    "This is not a full GRADE assessment. It is computed automatically from the extracted fields of each row: no "
+    "study is appraised with a risk-of-bias tool (a trial's design counts only as its record states it), "
+    "publication bias is not assessed, no effect size or confidence interval is pooled, and certainty is never "
+    "raised (for a large effect or a dose-response). A rating says how much and how direct the evidence behind a "
+    "claim is, as the rule above reads it, not how large or important the effect is.")
+
 REASONS = {
-    "preclinical": "preclinical models only",
-    "one_cancer": "a single cancer type",
-    "small": "fewer than three studies",
-    "contradicted": "contradicting studies",
-    "strongly_contradicted": "many contradicting studies",
+    "indirect_animal": "indirectness: animal models",
+    "indirect_in_vitro": "indirectness: in vitro models, two steps",
+    "narrow": f"a single {_SCOPE} while the claim is broader",
+    "small": f"fewer than {MIN_STUDIES} studies",
+    "few_patients": f"fewer than {MIN_PATIENTS} patients in its trials",
+    "contradicted": "contradicting studies, a quarter as many or more",
+    "strongly_contradicted": "contradicting studies, half as many or more",
+    "none": "no supporting study",
 }
+STEPS = {"indirect_in_vitro": 2, "strongly_contradicted": 2, "none": 0}
 
 
 @dataclass(frozen=True)
 class Basis:
-    """What a claim's rating is computed from: studies by level, contradicting studies and cancer types."""
+    """What a claim's rating is computed from: its studies, their designs and facets, and contradicting studies."""
 
     #: level -> keys of the studies with a supporting row at that level
     supporting: dict[str, frozenset[str]]
     contradicting: frozenset[str] = frozenset()
-    #: study key -> the cancer types of its supporting rows
-    cancers: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: facet (see ``DIRECTNESS``) -> study key -> the facet's values in its supporting rows
+    facets: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     graded: bool = True
+    #: supporting studies with a clinical-trial row whose record states it was randomised and controlled
+    rct: frozenset[str] = frozenset()
+    #: trial study key -> patients its record states
+    patients: dict[str, int] = field(default_factory=dict)
+    #: contradicting study key -> the stream of its contradicting row closest to patients (a study missing here
+    #: weighs against every stream)
+    against: dict[str, str] = field(default_factory=dict)
+    #: facet -> the values the claim's selector restricts it to (a facet missing here is not restricted)
+    scope: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def studies(self) -> frozenset[str]:
@@ -65,21 +135,39 @@ class Basis:
     @property
     def cancer_types(self) -> frozenset[str]:
         """The cancer types of the supporting studies."""
-        return frozenset().union(*(self.cancers.get(k, frozenset()) for k in self.studies))
+        by_study = self.facets.get("cancer_type", {})
+        return frozenset().union(*(by_study.get(k, frozenset()) for k in self.studies))
+
+    def stream_of(self, key: str) -> str:
+        """The stream of a supporting study: the first in ``STREAMS`` that one of its supporting rows reaches."""
+        reached = {lvl for lvl in LEVELS if key in self.supporting.get(lvl, ())}
+        if "clinical_trial" in reached:
+            reached.add("rct" if key in self.rct else "trial")
+        return next(s.name for s in STREAMS if s.name in reached)
+
+    def streams(self) -> dict[str, frozenset[str]]:
+        """Stream name -> its supporting studies (every stream, strongest first; a study is in exactly one)."""
+        out: dict[str, set[str]] = {s.name: set() for s in STREAMS}
+        for key in self.studies:
+            out[self.stream_of(key)].add(key)
+        return {name: frozenset(keys) for name, keys in out.items()}
 
     def without(self, keys: frozenset[str]) -> Basis:
         """The same basis with the supporting studies ``keys`` removed."""
         return Basis({lvl: ks - keys for lvl, ks in self.supporting.items()}, self.contradicting,
-                     {k: c for k, c in self.cancers.items() if k not in keys}, self.graded)
+                     {f: {k: v for k, v in by.items() if k not in keys} for f, by in self.facets.items()},
+                     self.graded, self.rct - keys, {k: n for k, n in self.patients.items() if k not in keys},
+                     self.against, self.scope)
 
 
 @dataclass(frozen=True)
 class Rating:
-    """A claim's certainty (None when not graded), where it started, and the steps that lowered it."""
+    """A claim's certainty (None when not graded), the stream it rests on, where it started and what lowered it."""
 
     certainty: str | None
     start: str | None = None
     reasons: tuple[str, ...] = ()
+    stream: str | None = None
 
     @property
     def label(self) -> str:
@@ -91,22 +179,58 @@ class Rating:
         return self.certainty is not None and RATINGS.index(self.certainty) < RATINGS.index(expected)
 
 
-def studies_at_or_above(basis: Basis, level: str) -> frozenset[str]:
-    """Studies with a supporting row at ``level`` or a stronger one."""
-    return frozenset().union(*(basis.supporting.get(lvl, frozenset()) for lvl in LEVELS[LEVELS.index(level):]))
+#: what the rule reads of one stream: studies, whether they are narrower than the claim's scope, patients stated
+#: in its trials, and contradicting studies at its design or a stronger one
+StreamSummary = tuple[int, bool, int, int]
 
 
-#: what the rule looks at: studies at or above each level (weakest first), any study in patients, the number of
-#: cancer types, of supporting studies and of contradicting studies
-Summary = tuple[tuple[int, ...], bool, int, int, int]
+def _narrow(basis: Basis, keys: frozenset[str]) -> bool:
+    """Whether ``keys`` share a single value of a directness facet that the claim does not fix to that value."""
+    for facet in DIRECTNESS:
+        declared = basis.scope.get(facet)
+        # a facet the claim's table does not record, or that the claim fixes to one value, cannot be narrower
+        if facet not in basis.facets or (declared is not None and len(declared) == 1):
+            continue
+        by_study = basis.facets[facet]
+        if len(frozenset().union(*(by_study.get(k, frozenset()) for k in keys))) <= 1:
+            return True
+    return False
 
 
-def summarise(basis: Basis) -> Summary:
-    """The few numbers ``RULE`` reads from a basis."""
-    studies = basis.studies
-    return (tuple(len(studies_at_or_above(basis, lvl)) for lvl in LEVELS),
-            any(basis.supporting.get(lvl) for lvl in HUMAN), len(basis.cancer_types), len(studies),
-            len(basis.contradicting))
+def _against(basis: Basis, stream: str) -> int:
+    """Contradicting studies at least as close to patients as ``stream`` (an unknown design counts as closest)."""
+    top = max(s.weight for s in STREAMS)
+    return sum(1 for k in basis.contradicting
+               if (STREAM[basis.against[k]].weight if k in basis.against else top) >= STREAM[stream].weight)
+
+
+def summarise(basis: Basis) -> tuple[StreamSummary | None, ...]:
+    """The few numbers ``RULE`` reads from a basis, one summary per stream (None for an empty stream)."""
+    out: list[StreamSummary | None] = []
+    for stream, keys in zip(STREAMS, basis.streams().values(), strict=True):
+        out.append((len(keys), _narrow(basis, keys), sum(basis.patients.get(k, 0) for k in keys),
+                    _against(basis, stream.name)) if keys else None)
+    return tuple(out)
+
+
+def rate_stream(stream: Stream, summary: StreamSummary) -> tuple[str, tuple[str, ...]]:
+    """One stream's certainty and the steps that lowered it."""
+    studies, narrow, patients, against = summary
+    reasons: list[str] = []
+    if stream.indirect:
+        reasons.append(f"indirect_{stream.name}")
+    if narrow:
+        reasons.append("narrow")
+    if studies < MIN_STUDIES:
+        reasons.append("small")
+    if stream.trials and patients < MIN_PATIENTS:
+        reasons.append("few_patients")
+    if against and 2 * against >= studies:
+        reasons.append("strongly_contradicted")
+    elif against and 4 * against >= studies:
+        reasons.append("contradicted")
+    steps = sum(STEPS.get(r, 1) for r in reasons)
+    return RATINGS[max(0, RATINGS.index(stream.start) - steps)], tuple(reasons)
 
 
 def rate(basis: Basis) -> Rating:
@@ -117,61 +241,77 @@ def rate(basis: Basis) -> Rating:
 
 
 @functools.lru_cache(maxsize=4096)
-def rate_summary(summary: Summary) -> Rating:
-    """Apply ``RULE`` to the numbers it reads (see ``summarise``)."""
-    at_or_above, human, cancer_types, studies, against = summary
-    start = next((START[lvl] for lvl, n in zip(reversed(LEVELS), reversed(at_or_above), strict=True)
-                  if n >= MIN_STUDIES), "very_low")
-    reasons: list[str] = []
-    if studies and not human:
-        reasons.append("preclinical")
-    if studies and cancer_types == 1:
-        reasons.append("one_cancer")
-    if studies < SMALL_BASE:
-        reasons.append("small")
-    if against:
-        reasons.append("strongly_contradicted" if 2 * against >= studies else "contradicted")
-    steps = sum(2 if r == "strongly_contradicted" else 1 for r in reasons)
-    return Rating(RATINGS[max(0, RATINGS.index(start) - steps)], start, tuple(reasons))
+def rate_summary(summary: tuple[StreamSummary | None, ...]) -> Rating:
+    """Apply ``RULE`` to the numbers it reads (see ``summarise``): the best stream, on a tie the closest to patients."""
+    best: Rating | None = None
+    for stream, s in zip(STREAMS, summary, strict=True):
+        if s is None:
+            continue
+        certainty, reasons = rate_stream(stream, s)
+        rank = (RATINGS.index(certainty), stream.weight)
+        if best is None or rank > (RATINGS.index(best.certainty or RATINGS[0]), STREAM[best.stream or ""].weight):
+            best = Rating(certainty, stream.start, reasons, stream.name)
+    return best or Rating(RATINGS[0], None, ("none",))
+
+
+def _stream_fragility(basis: Basis, stream: Stream, keys: frozenset[str], reasons: tuple[str, ...]) -> int:
+    """The fewest of ``keys`` whose removal lowers this stream by at least one step."""
+    n = len(keys)
+    options = [n]  # remove the whole stream
+    if "small" not in reasons:
+        options.append(n - (MIN_STUDIES - 1))
+    if stream.trials and "few_patients" not in reasons:
+        # the largest trials first: the fewest removals that bring the stated patients below the threshold
+        stated = sorted((basis.patients.get(k, 0) for k in keys), reverse=True)
+        total, removed = sum(stated), 0
+        while total >= MIN_PATIENTS:
+            total, removed = total - stated[removed], removed + 1
+        options.append(removed)
+    if "narrow" not in reasons:
+        for facet in DIRECTNESS:
+            declared = basis.scope.get(facet)
+            if facet not in basis.facets or (declared is not None and len(declared) == 1):
+                continue
+            by_study = basis.facets[facet]
+            values = frozenset().union(*(by_study.get(k, frozenset()) for k in keys))
+            # keep only the studies whose values are all one value: the rest must go
+            options += [n - sum(1 for k in keys if by_study.get(k, frozenset()) <= {v}) for v in values]
+    against = _against(basis, stream.name)
+    if against and "strongly_contradicted" not in reasons:
+        options.append(n - (2 if "contradicted" in reasons else 4) * against)
+    return min(options)
 
 
 def fragility(basis: Basis) -> str:
     """How many supporting studies must be removed, at the least, before the certainty drops ("-" at the floor).
 
-    Removing studies never raises a rating: the start can only fall and the steps that lower it can only be
-    added. So the rating drops as soon as one thing happens, and the answer is the cheapest of: a weaker start
-    (fewer than two studies left at the start's level), preclinical models only (every study in patients
-    removed), a single cancer type left, a small base left, contradicting studies reaching half of those left,
-    or no study left. (A test checks this against trying every removal set.)
+    Removing studies never raises a stream's rating: its studies and patients can only fall, so imprecision,
+    a single cancer type and the share of contradicting studies can only set in. The claim's rating is its best
+    stream's, so it drops exactly when every stream at that rating drops a step; a study is in one stream only,
+    so the answer is the sum, over those streams, of the cheapest way to lower each: empty it, leave fewer than
+    three studies, bring its trials' patients below the threshold, leave a single cancer type, or let the
+    contradicting studies reach the next share. (A test checks this against trying every removal set.)
     """
     rating = rate(basis)
     if rating.certainty is None or rating.certainty == RATINGS[0]:
         return "-"
-    studies = sorted(basis.studies)
-    n = len(studies)
-    at_or_above, _, _, _, against = summarise(basis)
-    options = [n]
-    if rating.start != "very_low":
-        start = RATINGS.index(rating.start)
-        weakest = next(i for i, lvl in enumerate(LEVELS) if RATINGS.index(START[lvl]) >= start)
-        options.append(at_or_above[weakest] - (MIN_STUDIES - 1))
-    if "preclinical" not in rating.reasons:
-        options.append(sum(1 for k in studies if any(k in basis.supporting.get(lvl, ()) for lvl in HUMAN)))
-    if "one_cancer" not in rating.reasons:
-        alone = collections.Counter(next(iter(c)) for k in studies if len(c := basis.cancers.get(k, frozenset())) == 1)
-        options.append(n - max(alone.values(), default=0))
-    if "small" not in rating.reasons:
-        options.append(n - (SMALL_BASE - 1))
-    if against and "strongly_contradicted" not in rating.reasons:
-        options.append(n - 2 * against)
-    return str(min(options))
+    total = 0
+    for stream, (name, keys), s in zip(STREAMS, basis.streams().items(), summarise(basis), strict=True):
+        if s is None:
+            continue
+        certainty, reasons = rate_stream(stream, s)
+        if certainty == rating.certainty:
+            total += _stream_fragility(basis, STREAM[name], keys, reasons)
+    return str(total)
 
 
 def explain(rating: Rating) -> str:
-    """The rating with its start and the steps that lowered it, in words."""
+    """The rating with the stream it rests on, where that started and the steps that lowered it, in words."""
     if rating.certainty is None:
         return "not graded"
+    if rating.stream is None:
+        return f"{rating.label} ({REASONS['none']})"
+    where = f"{rating.label} ({STREAM[rating.stream].label}: started {CERTAINTY.label(rating.start).lower()}"
     if not rating.reasons:
-        return f"{rating.label} (started {CERTAINTY.label(rating.start).lower()})"
-    why = ", ".join(REASONS[r] for r in rating.reasons)
-    return f"{rating.label} (started {CERTAINTY.label(rating.start).lower()}; lowered for {why})"
+        return where + ")"
+    return where + "; lowered for " + ", ".join(REASONS[r] for r in rating.reasons) + ")"

@@ -272,11 +272,12 @@ def _row_links(ids, limit: int = 6, claim: str | None = None, linkable: set[str]
 
 
 def certainty_rule() -> Markdown:
-    """The certainty rule, step by step, as the package declares and applies it."""
-    from livingreview.certainty import RULE
+    """The certainty rule, step by step, as the package declares and applies it, and how it falls short of GRADE."""
+    from livingreview.certainty import NOT_GRADE, RULE
     from livingreview.render import escape_md
 
-    return Markdown("\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(RULE, 1)))
+    steps = "\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(RULE, 1))
+    return Markdown(f"{steps}\n\n{escape_md(NOT_GRADE)}")
 
 
 def certainty_badge(certainty: str | None) -> str:
@@ -502,9 +503,14 @@ def exclusions_table(ev: Evidence) -> Markdown:
 def grading_rule() -> Markdown:
     """The evidence-level rule with its examples, as the vocabulary declares it (the one source of the rule)."""
     from livingreview.render import escape_md
+    from livingreview.schema import TABLES, TRIAL_ROW
     from livingreview.vocab import EVIDENCE_LEVEL
 
     lines = [escape_md(EVIDENCE_LEVEL.description), ""]
     lines += [f"- `{t}` ({escape_md(EVIDENCE_LEVEL.label(t))}): {escape_md(EVIDENCE_LEVEL.definitions[t])}."
               for t in EVIDENCE_LEVEL.values]
+    trial = [c for c in TABLES["therapies"].columns if c.only_when == TRIAL_ROW]
+    lines += ["", escape_md(f"A {TRIAL_ROW[1]} row of the therapies table also records the trial's design, from the "
+                            "trial's own published record, as the certainty rule reads it:")
+              + " " + ", ".join(f"`{c.name}`" for c in trial) + "."]
     return Markdown("\n".join(lines))

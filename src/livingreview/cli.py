@@ -181,7 +181,7 @@ def _prompt_row(table_name: str) -> dict[str, str]:
         click.echo(click.style(col.name, bold=True) + f": {hint}")
         if col.kind is Kind.VOCAB and not col.multi and col.vocab is not None:
             choice = click.Choice(col.vocab.values)
-            value = click.prompt(col.name, type=choice, default="" if not col.required else None,
+            value = click.prompt(col.name, type=choice, default="" if not col.always_required else None,
                                  show_choices=False)
         else:
             value = click.prompt(col.name, default="", show_default=False)

@@ -28,7 +28,12 @@ def data_model(table: Table) -> pd.DataFrame:
             allowed = ""
         if col.name in ("id", "added"):
             allowed = (allowed + "; filled in by livingreview add").lstrip("; ")
-        records.append({"column": col.name, "required": "yes" if col.required else "no", "type": kind,
+        if col.only_when is not None:
+            other, term = col.only_when
+            required = f"{'yes' if col.required else 'no'} for {other} {term}; empty otherwise"
+        else:
+            required = "yes" if col.required else "no"
+        records.append({"column": col.name, "required": required, "type": kind,
                         "meaning": col.description, "allowed values": allowed})
     return pd.DataFrame.from_records(records)
 

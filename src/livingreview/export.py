@@ -29,7 +29,7 @@ def field_descriptor(col: Column, table: Table) -> dict:
     """A Frictionless Table Schema field for ``col``: type, description and constraints."""
     field: dict = {"name": col.name, "description": col.description}
     constraints: dict = {}
-    if col.required:
+    if col.always_required:
         constraints["required"] = True
     if col.kind is Kind.INTEGER:
         field["type"] = "integer"

@@ -312,7 +312,7 @@ def _all_pass(table: Table, df: pd.DataFrame, computed: Verdicts) -> bool:
         col = table.column(name)
         if not all(bool(v.all()) for v in by_rule.values()):
             return False
-        if col.required and bool(df[name].isna().any()):
+        if col.always_required and bool(df[name].isna().any()):
             return False
         if col.kind is Kind.ID and bool(df[name].dropna().duplicated().any()):
             return False
@@ -334,7 +334,7 @@ def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchem
                                    ignore_na=False))
         columns[name] = pa.Column(
             None,
-            nullable=not col.required,
+            nullable=not col.always_required,
             unique=col.kind is Kind.ID,
             report_duplicates="exclude_first",
             checks=checks,
@@ -353,6 +353,20 @@ def frame(raw: RawTable) -> pd.DataFrame:
 
 def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
     problems: list[Problem] = []
+    for col in table.columns:
+        if col.only_when is None or col.name not in df.columns or col.only_when[0] not in df.columns:
+            continue
+        other, term = col.only_when
+        applies = (df[other] == term).fillna(False).astype(bool)
+        filled = df[col.name].notna()
+        for line in df.index[filled & ~applies]:
+            problems.append(Problem(path, int(line), col.name, f"{col.name} '{df.at[line, col.name]}' given for a row "
+                                                               f"whose {other} is not {term}; expected an empty cell "
+                                                               f"({col.name} is recorded only for {term} rows)"))
+        if col.required:
+            for line in df.index[~filled & applies]:
+                problems.append(Problem(path, int(line), col.name, f"missing {col.name} for a {term} row; expected "
+                                                                   f"{col.expected}"))
     if "size_order" in table.row_checks and {"size_nm_min", "size_nm_max"} <= set(df.columns):
         lo = pd.to_numeric(df["size_nm_min"], errors="coerce")
         hi = pd.to_numeric(df["size_nm_max"], errors="coerce")

@@ -59,6 +59,14 @@ class Column:
     #: for IDENTIFIER columns: the regular expression each item must match, and how to say it to a contributor
     pattern: str | None = None
     pattern_hint: str = ""
+    #: (column, term): the cell belongs only to rows whose ``column`` is ``term`` (there ``required`` applies) and
+    #: must be empty in every other row
+    only_when: tuple[str, str] | None = None
+
+    @property
+    def always_required(self) -> bool:
+        """Whether every row must fill this cell (a column that belongs to some rows only never is)."""
+        return self.required and self.only_when is None
 
     @property
     def expected(self) -> str:
@@ -146,6 +154,21 @@ def _id(prefix: str) -> Column:
     return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and at least four digits; never reused.")
 
 
+#: trial design, recorded for rows whose finding is a trial outcome, from the trial's own published record
+TRIAL_ROW = ("evidence_level", "clinical_trial")
+TRIAL_DESIGN = (
+    Column("phase", Kind.VOCAB, "Trial phase as the trial's record states it ('not_stated' if it does not); only "
+           "for clinical_trial rows.", vocab=v.PHASE, only_when=TRIAL_ROW),
+    Column("randomised", Kind.VOCAB, "Whether the record states that patients were randomly allocated between "
+           "arms; only for clinical_trial rows.", vocab=v.STATED, only_when=TRIAL_ROW),
+    Column("controlled", Kind.VOCAB, "Whether the record describes a concurrent comparison arm (another treatment, "
+           "placebo or none); 'no' where every enrolled patient received the intervention; only for "
+           "clinical_trial rows.", vocab=v.STATED, only_when=TRIAL_ROW),
+    Column("patients", Kind.INTEGER, "Patients enrolled (or treated, where the record gives only that) in the whole "
+           "trial, as the record states; empty if it states none; only for clinical_trial rows.",
+           required=False, minimum=1, only_when=TRIAL_ROW),
+)
+
 CITEKEYS = Column("citekeys", Kind.CITEKEYS, "BibTeX keys of the studies that report the finding.", multi=True)
 ADDED = Column("added", Kind.DATE, "Date the row entered the review (ISO).")
 SOURCE = Column(
@@ -220,6 +243,7 @@ THERAPIES = Table(
         _vocab(v.STAGE),
         TRIAL_ID,
         _text("outcome", "Main result, as a short phrase."),
+        *TRIAL_DESIGN,
     ),
 )
 

@@ -10,10 +10,11 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from livingreview.bib import Reference
-from livingreview.certainty import Basis, explain, fragility, rate
+from livingreview.certainty import DIRECTNESS, STREAM, STREAMS, Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
@@ -28,8 +29,10 @@ from livingreview.vocab import (
     HALLMARK,
     NICHE_PROCESS,
     ORGAN,
+    PHASE,
     SAMPLE,
     STAGE,
+    STATED,
     STRATEGY,
     USE,
     Vocabulary,
@@ -234,6 +237,18 @@ def therapy_summary(ev: Evidence) -> pd.DataFrame:
         drop=True)
 
 
+def trial_designs(ev: Evidence) -> pd.DataFrame:
+    """The therapy rows that report a clinical trial, with the design their records state (what certainty reads)."""
+    df = ev.therapies[ev.therapies["evidence_level"] == "clinical_trial"]
+    out = pd.DataFrame({"id": df["id"], "cancer_type": label(df["cancer_type"], CANCER_TYPE),
+                        "phase": label(df["phase"], PHASE), "randomised": label(df["randomised"], STATED),
+                        "controlled": label(df["controlled"], STATED),
+                        "patients": [str(int(n)) if not pd.isna(n) else STATED.label("not_stated")
+                                     for n in df["patients"]],
+                        "citekeys": df["citekeys"]})
+    return out.sort_values("id", kind="stable").reset_index(drop=True)
+
+
 def biomarker_summary(ev: Evidence) -> pd.DataFrame:
     """Biomarker rows with the numbers each study reported."""
     return _summary(ev, "biomarkers", {
@@ -321,7 +336,8 @@ def _claim_selections(ev: Evidence) -> dict[str, tuple[pd.DataFrame, pd.DataFram
 
 def claim_basis(ev: Evidence, claim: pd.Series,
                 rows: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Basis:
-    """What one claim's certainty is computed from: its studies by level, contradicting studies, cancer types.
+    """What one claim's certainty is computed from: its studies by level and design, their directness facets,
+    the contradicting studies' designs, and the scope the claim's selector declares.
 
     ``rows`` are the claim's ``claim_rows``, when the caller has them already.
     """
@@ -331,14 +347,42 @@ def claim_basis(ev: Evidence, claim: pd.Series,
     if "evidence_level" not in support.columns:
         return Basis({"": ok(k for cell in support["citekeys"] for k in cell)}, contradicting, graded=False)
     by_level: dict[str, set[str]] = {lvl: set() for lvl in EVIDENCE_LEVEL.values}
-    cancers: dict[str, set[str]] = {}
-    for keys, level, cancer in zip(support["citekeys"], support["evidence_level"].astype(object),
-                                   support["cancer_type"].astype(object), strict=True):
-        for key in ok(keys):
+    facets: dict[str, dict[str, set[str]]] = {f: {} for f in DIRECTNESS if f in support.columns}
+    rct: set[str] = set()
+    patients: dict[str, int] = {}
+    for row in support.to_dict(orient="records"):
+        level = str(row["evidence_level"])
+        for key in ok(row["citekeys"]):
             by_level[level].add(key)
-            cancers.setdefault(key, set()).add(cancer)
+            for facet, by_study in facets.items():
+                by_study.setdefault(key, set()).add(str(row[facet]))
+            if level == "clinical_trial":
+                if _randomised_controlled(row):
+                    rct.add(key)
+                if isinstance(row.get("patients"), int | np.integer):
+                    # one trial reported in several rows is counted once
+                    patients[key] = max(patients.get(key, 0), int(row["patients"]))
+    weight = {s.name: s.weight for s in STREAMS}
+    streams: dict[str, str] = {}
+    for row in against.to_dict(orient="records"):
+        level = str(row.get("evidence_level", ""))
+        stream = ("rct" if _randomised_controlled(row) else "trial") if level == "clinical_trial" else level
+        for key in ok(row["citekeys"]):
+            # a study contradicting at several levels weighs as its row closest to patients
+            if stream in weight and (key not in streams or weight[stream] > weight[streams[key]]):
+                streams[key] = stream
+    scope: dict[str, frozenset[str]] = {}
+    for cond in parse_selector(claim["where"]):
+        if cond.column in DIRECTNESS and cond.op == "=":
+            scope[cond.column] = scope.get(cond.column, frozenset(cond.values)) & frozenset(cond.values)
     return Basis({lvl: frozenset(ks) for lvl, ks in by_level.items()}, contradicting,
-                 {k: frozenset(c) for k, c in cancers.items()})
+                 {f: {k: frozenset(v) for k, v in by.items()} for f, by in facets.items()}, rct=frozenset(rct),
+                 patients=patients, against=streams, scope=scope)
+
+
+def _randomised_controlled(row: dict) -> bool:
+    """Whether a trial row's record states that the trial was randomised and controlled."""
+    return str(row.get("randomised")) == "yes" and str(row.get("controlled")) == "yes"
 
 
 @per_evidence
@@ -367,9 +411,11 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
                "citekeys": tuple(sorted(basis.studies)), "contradicting_citekeys": tuple(sorted(basis.contradicting))}
         for level in EVIDENCE_LEVEL.values:
             rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
+        rec["streams"] = ({name: len(keys) for name, keys in basis.streams().items() if keys} if basis.graded
+                          else None)
         records.append(rec)
     columns = ["id", "claim", "table", "graded", "certainty", "certainty_label", "explanation", "fragility", "studies",
-               *EVIDENCE_LEVEL.values, "contradicting_studies", "cancer_types", "expected", "below_expected",
+               *EVIDENCE_LEVEL.values, "streams", "contradicting_studies", "cancer_types", "expected", "below_expected",
                "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys"]
     out = pd.DataFrame.from_records(records, columns=columns)
     # missing ratings stay None (not NaN): they mean 'not graded' and 'no expectation'
@@ -394,14 +440,14 @@ def expectation_problems(root, checked) -> list[Problem]:
 
 
 def summary_of_findings(ev: Evidence) -> pd.DataFrame:
-    """The summary-of-findings table: claim, certainty, studies by level, contradicting studies, fragility."""
+    """The summary-of-findings table: claim, certainty, studies by stream, contradicting studies, fragility."""
     s = claim_status(ev)
 
     def by_level(r: dict) -> str:
         if not r["graded"]:
             return f"{r['studies']} (no evidence level)"
-        return "; ".join(f"{int(r[lvl])} {EVIDENCE_LEVEL.label(lvl).lower()}"
-                         for lvl in reversed(EVIDENCE_LEVEL.values) if r[lvl])
+        # by evidence stream, as the rating reads them: each study once
+        return "; ".join(f"{STREAM[name].label} {n}" for name, n in r["streams"].items())
 
     records = s.to_dict(orient="records")
     return pd.DataFrame({

@@ -180,6 +180,27 @@ STAGE = _vocab(
     approved="Approved",
 )
 
+PHASE = _vocab(
+    "phase",
+    "Trial phase, as the trial's own published record states it.",
+    phase_0="Phase 0",
+    phase_1="Phase I",
+    phase_1_2="Phase I/II",
+    phase_2="Phase II",
+    phase_2_3="Phase II/III",
+    phase_3="Phase III",
+    phase_4="Phase IV",
+    not_stated="Not stated",
+)
+
+STATED = _vocab(
+    "stated",
+    "Yes or no, as the trial's own published record states it.",
+    yes="Yes",
+    no="No",
+    not_stated="Not stated",
+)
+
 SAMPLE = _vocab(
     "sample",
     "Body fluid the EVs were isolated from.",
@@ -273,6 +294,8 @@ VOCABULARIES: dict[str, Vocabulary] = {
         NICHE_PROCESS,
         STRATEGY,
         STAGE,
+        PHASE,
+        STATED,
         SAMPLE,
         USE,
         TABLE,
