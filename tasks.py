@@ -69,7 +69,7 @@ def test() -> None:
     ensure_venv()
     ensure_chromium()
     run(BIN / "ruff", "check", "src", "tests", "tasks.py")
-    run(BIN / "livingreview", "validate", "--quiet")
+    run(BIN / "livingreview", "validate", "--quiet", "--claims")
     run(BIN / "pytest")
 
 
