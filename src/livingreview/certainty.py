@@ -91,7 +91,10 @@ NOT_GRADE = (
     "This is not a full GRADE assessment. It is computed automatically from the extracted fields of each row: no "
     "study is appraised with a risk-of-bias tool (a trial's design counts only as its record states it), "
     "publication bias is not assessed, no effect size or confidence interval is pooled, and certainty is never "
-    "raised (for a large effect or a dose-response). A rating says how much and how direct the evidence behind a "
+    "raised (for a large effect or a dose-response). Biomarker (diagnostic accuracy) studies are rated as "
+    "observational studies: GRADE for diagnostic tests starts accuracy studies of consecutive patients at high and "
+    "rates case-control (two-gate) designs down for risk of bias, but the rows do not record which design a study "
+    "used. A rating says how much and how direct the evidence behind a "
     "claim is, as the rule above reads it, not how large or important the effect is.")
 
 REASONS = {
