@@ -45,6 +45,7 @@ CHAPTER_RE = re.compile(r'<span id="(document-[^"]+)"></span><section id="([^"]+
 #: the print title block of the theme, where the title page's version line goes
 PRINT_TITLE_RE = re.compile(r'(<div id="jb-print-docs-body" class="onlyprint">\s*<h1>.*?</h1>)', re.DOTALL)
 PLACEHOLDER = "000"
+LOCAL_PAGE_LINK_RE = re.compile(r'href="(?:\.\./)?(?:chapters/)?[0-9A-Za-z_-]+\.html#')
 
 
 def _front_matter(html: str, stamp: str) -> str:
@@ -53,6 +54,9 @@ def _front_matter(html: str, stamp: str) -> str:
 
     line = STAMP_RE.sub(lambda m: m.group(0).replace('class="lr-stamp"', 'class="lr-title-stamp"'), stamp)
     html = PRINT_TITLE_RE.sub(lambda m: m.group(1) + line, html, count=1)
+    # links the book's own HTML writes to another page's anchor (row ids, bibliography entries) land on the same
+    # anchor of the one page here: every page is in it
+    html = LOCAL_PAGE_LINK_RE.sub('href="#', html)
     return TOC_ENTRY_RE.sub(lambda m: f'{m.group(1)}<span class="lr-toc-page" data-for="{m.group(2)}">'
                                       f'{PLACEHOLDER}</span>{m.group(3)}', html)
 
