@@ -535,7 +535,7 @@ def test_edited_value_changes_figure_and_table_on_rebuild(book, capfd):
     out = capfd.readouterr().out
     assert executed(out) == {"intro.md", "03_mechanisms.ipynb", "07_claims.ipynb", "08_evidence_map.ipynb",
                              "09_whats_new.ipynb", "11_methods.ipynb", "12_appendix.ipynb"}
-    assert "executing 6 chapter(s) on 2 worker(s)" in out
+    assert "executing 7 chapter(s) on 2 worker(s)" in out
     assert ": Executing notebook" not in out  # executed in parallel beforehand; myst-nb only read the cache
     # the methods chapter's outputs (the flow of records) do not depend on a finding or a cancer type: its page
     # is not read again, while those whose outputs changed are
