@@ -107,7 +107,7 @@ def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
     methods = (html / "chapters" / "11_methods.html").read_text(encoding="utf-8")
     counts = summaries.prisma_counts(lr.load(book))
     assert f"Records identified (n = {counts['identified_total']})" in methods
-    assert f"Studies included (n = {counts['included']})" in methods and "lr-prisma-narrow" in methods
+    assert f"Studies included in review (n = {counts['included']})" in methods and "lr-prisma-narrow" in methods
     assert "No database search has been run yet" in methods
     assert (html / "download" / "ev-metastasis-living-review-data.zip").stat().st_size > 10_000
     assert (html / "download" / "data-package" / "datapackage.json").exists()

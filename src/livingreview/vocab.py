@@ -227,7 +227,7 @@ SEARCH_SOURCE = _vocab(
 SCREEN_STAGE = _vocab(
     "screen_stage",
     "How far a record was read before the decision.",
-    title_abstract="Title and abstract",
+    title_abstract="Title, abstract and published record (PubMed, PMC or publisher page)",
     full_text="Full text",
 )
 
