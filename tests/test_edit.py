@@ -46,8 +46,20 @@ def test_edit_dry_run_writes_nothing_and_shows_the_diff(review):
     before = review.path(M).read_bytes()
     result = run("edit", "mechanisms", "MECH-0001", "--root", str(review.root), "--set", "target=Wnt5a", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "-MECH-0001" in result.output and "Wnt5a" in result.output and "would have edited" in result.output
+    assert "-MECH-0001" in result.output and "Wnt5a" in result.output
+    assert result.output.endswith("would edit MECH-0001 in data/mechanisms.csv (dry run: nothing was written)\n")
     assert review.path(M).read_bytes() == before
+
+
+def test_withdraw_says_what_it_would_do_and_what_it_did_in_a_sentence(review):
+    args = ("withdraw", "mechanisms", "MECH-0002", "--root", str(review.root), "--reason", "Entered twice.")
+    dry = run(*args, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.endswith(f"would withdraw MECH-0002 from {M} into {W} (dry run: nothing was written)\n")
+    assert "would have" not in dry.output and "MECH-0002" in review.path(M).read_text()
+    done = run(*args)
+    assert done.exit_code == 0, done.output
+    assert done.output.endswith(f"withdrew MECH-0002 from {M} into {W}\n")
 
 
 def test_edit_keeps_a_crlf_record_crlf_and_a_multiline_neighbour_intact(review):

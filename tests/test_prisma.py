@@ -31,8 +31,8 @@ def row(n: int, stage: str, decision: str, reason: str = "", duplicate_of: str =
 
 def plant(review, *rows: str) -> lr.Evidence:
     """A manual search whose records are the two fixture papers and ``rows``; the review must stay valid."""
-    review.write_bytes(S, ("id,date,source,query,records,notes\n"
-                           f"SRCH-0001,2026-11-01,manual,Fixture papers identified by hand,{2 + len(rows)},\n").encode())
+    log = f"SRCH-0001,2026-11-01,manual,Fixture papers identified by hand,{2 + len(rows)},\n"
+    review.write_bytes(S, ("id,date,source,query,records,notes\n" + log).encode())
     review.write_bytes(L, (HEAD + "\n".join([*INCLUDED, *rows]) + "\n").encode())
     assert [str(p) for p in check(review.root).errors] == []
     return lr.load(review.root)
