@@ -260,7 +260,7 @@ def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
     steps: list[tuple[list[str], list[str] | None]] = [
         (identified, [f"Records removed before screening (n = {counts['duplicates']})",
                       f"Duplicate records: {counts['duplicates']}",
-                      f"Awaiting screening, not yet screened (n = {counts['pending']})"]),
+                      f"Awaiting screening (n = {counts['pending']})"]),
         (screened, listed("Records excluded", sum(excluded.values()), excluded)),
     ]
     if counts["sought"]:
@@ -282,10 +282,19 @@ def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
 
 
 def _wrap(lines: list[str], width: int) -> list[tuple[str, bool]]:
-    """Each line wrapped to ``width`` characters, with whether it is a heading (it gives a count) to set in bold."""
+    """Each line wrapped to ``width`` characters, with whether it is a heading (it gives a count) to set in bold.
+
+    A heading is set in bold, which is wider: it wraps a little shorter, and its count '(n = 5)' stays on one line.
+    """
     import textwrap
 
-    return [(part, "(n = " in line) for line in lines for part in (textwrap.wrap(line, width) or [""])]
+    out = []
+    for line in lines:
+        heading = "(n = " in line
+        kept = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", line)  # textwrap never breaks at a no-break space
+        parts = textwrap.wrap(kept, width - 4 if heading else width) or [""]
+        out += [(part.replace("\u00a0", " "), heading) for part in parts]
+    return out
 
 
 def _box(x: int, y: int, w: int, lines: list[tuple[str, bool]], kind: str) -> tuple[str, int]:
@@ -317,7 +326,7 @@ def prisma_svg(counts: dict, title: str, narrow: bool = False) -> str:
                 parts.append(box)
                 y += 16 + hs
         else:
-            main_lines, side_lines = _wrap(main, 40), _wrap(side or [], 44)
+            main_lines, side_lines = _wrap(main, 40), _wrap(side or [], 42)
             box, h = _box(10, y, 300, main_lines, "main")
             parts.append(box)
             bottom = y + h
