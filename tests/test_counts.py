@@ -31,7 +31,7 @@ def test_the_findings_rows_are_one_number_on_every_page_that_states_them():
     ev = lr.load(REPO)
     intro = chapter.status_block(ev).data
     assert f"**{findings}** {FINDINGS_ROWS} and **{subtypes}** EV subtype rows" in intro
-    assert f"count the {findings} {FINDINGS_ROWS}" in chapter.coverage_note(ev).data
+    assert f"rows, of the {findings} {FINDINGS_ROWS}" in chapter.coverage_note(ev).data
     counts = prisma_counts(ev)
     flow = prisma_svg(counts, "flow")
     assert f"Findings rows in the four evidence tables citing them: {findings}" in flow
@@ -66,4 +66,6 @@ def test_the_counts_follow_a_change_of_the_data(review):
         csv.writer(fh, lineterminator="\n").writerow([planted[c] for c in header])
     ev = lr.load(review.root)
     assert f"**{findings + 1}** {FINDINGS_ROWS}" in chapter.status_block(ev).data
-    assert f"count the {findings + 1} {FINDINGS_ROWS}" in chapter.coverage_note(ev).data
+    note = chapter.coverage_note(ev).data
+    assert f"rows, of the {findings + 1} {FINDINGS_ROWS}" in note
+    assert f"organ map from its {rows(review.root, 'pmn')} premetastatic-niche rows" in note

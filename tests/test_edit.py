@@ -112,6 +112,19 @@ def test_withdraw_moves_the_row_into_the_log_and_its_id_is_never_reused(review):
     snapshot.snapshot(lr.load(review.root))  # every summary and chart with a withdrawn row
 
 
+def test_the_withdrawn_rows_table_cites_the_studies_the_row_cited(review):
+    from livingreview import chapter
+
+    withdraw_row(review.root, "mechanisms", "MECH-0002", "Entered twice by mistake.")
+    table = chapter.withdrawn_rows(lr.load(review.root)).data
+    assert "| Studies cited |" in table and "{cite:p}`alpha2020,beta2021`" in table
+    # a study the library no longer holds cannot be cited (the build would fail): it is named, not dropped
+    review.replace(W, "alpha2020;beta2021", "alpha2020;gone1999")
+    table = chapter.withdrawn_rows(lr.load(review.root)).data
+    assert "{cite:p}`alpha2020`" in table and "gone1999" not in table.split("\n\n")[0]
+    assert table.endswith("Studies no longer in the library: MECH\\-0002\\: gone1999.")
+
+
 def test_withdraw_needs_a_reason_and_refuses_a_row_a_claim_still_names(review):
     with pytest.raises(UsageError, match="reason"):
         withdraw_row(review.root, "biomarkers", "BIOM-0002", "  ")

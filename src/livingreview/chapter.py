@@ -137,8 +137,10 @@ def coverage_note(ev: Evidence) -> Markdown:
            "papers identified by hand; no database search has been run yet (see the Methods chapter)" if sources
            else "papers identified without a recorded search; no database search has been run yet")
     return Markdown(
-        f"These maps and the growth chart describe **this review's coverage**, not the field's literature: they "
-        f"count the {findings_rows(ev)} {FINDINGS_ROWS}, extracted from {how}. An empty cell is a combination "
+        f"These maps and the growth chart describe **this review's coverage**, not the field's literature. The "
+        f"hallmark map is drawn from the review's {len(ev['mechanisms'])} mechanism rows and the organ map from its "
+        f"{len(ev['pmn'])} premetastatic-niche rows, of the {findings_rows(ev)} {FINDINGS_ROWS}, extracted from "
+        f"{how}. An empty cell is a combination "
         f"this review holds no row for, which may be a gap in the review rather than in the published evidence; "
         f"the growth chart shows when the studies this review includes were published, not how fast the field "
         f"grows. The explorer at the bottom lists each of these rows: search it, filter it, and follow the links "
@@ -487,7 +489,9 @@ def exclusions_table(ev: Evidence) -> Markdown:
              ("Included, awaiting extraction", c["awaiting_extraction"]),
              ("Findings rows in the four evidence tables citing included studies", c["findings_rows"]),
              ("EV subtype rows citing included studies", c["subtype_rows"])]
-    return Markdown(markdown_table(pd.DataFrame(rows, columns=["Step", "Count"]), cite_column=None))
+    # said, because the table follows the since-release flow but gives the whole review's numbers
+    return Markdown("The flow of the whole review, box by box:\n\n"
+                    + markdown_table(pd.DataFrame(rows, columns=["Step", "Count"]), cite_column=None))
 
 
 def grading_rule() -> Markdown:
