@@ -155,7 +155,7 @@ def status_block(ev: Evidence) -> Markdown:
     s = status(ev)
     retracted = ", ".join(s["retracted"]) or "none"
     lines = [
-        f"- **{s['rows']}** {FINDINGS_ROWS} and **{s['subtype_rows']}** EV subtype rows, citing "
+        f"- **{s['findings_rows']}** {FINDINGS_ROWS} and **{s['subtype_rows']}** EV subtype rows, citing "
         f"**{s['cited_references']}** of the library's **{s['references']}** references (citation coverage "
         f"{s['citation_coverage']:.0%}).",
         f"- **{s['claims']}** claims of the source review, each checked against these rows; "

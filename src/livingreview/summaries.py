@@ -80,7 +80,7 @@ def table_counts(ev: Evidence) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-#: what ``status()["rows"]`` counts, in the words every page and the CHANGELOG use for it (EV subtype rows,
+#: what ``status()["findings_rows"]`` counts, in the words every page and the CHANGELOG use for it (EV subtype rows,
 #: claims and withdrawn rows are counted apart, never in it)
 FINDINGS_ROWS = "findings rows in the four evidence tables"
 
@@ -97,7 +97,7 @@ def status(ev: Evidence) -> dict[str, object]:
     findings = ev.findings()
     lasts = [ev.tables[t]["added"].max() for t in TABLES if len(ev.tables[t]) and "added" in ev.tables[t]]
     return {
-        "rows": findings_rows(ev),
+        "findings_rows": findings_rows(ev),
         "subtype_rows": len(ev.tables["ev_subtypes"]),
         "withdrawn_rows": len(ev.tables["withdrawn"]),
         "claims": len(ev.claims),
