@@ -108,13 +108,30 @@ def test_every_page_has_the_build_stamp_and_the_data_package_is_published(book):
     methods = (html / "chapters" / "11_methods.html").read_text(encoding="utf-8")
     counts = summaries.prisma_counts(lr.load(book))
     assert f"Records identified (n = {counts['identified_total']})" in methods
-    assert f"Studies included (n = {counts['included']})" in methods and "lr-prisma-narrow" in methods
+    assert f"Studies included in review (n = {counts['included']})" in methods and "lr-prisma-narrow" in methods
     assert "No database search has been run yet" in methods
     assert (html / "download" / "ev-metastasis-living-review-data.zip").stat().st_size > 10_000
     assert (html / "download" / "data-package" / "datapackage.json").exists()
     contributing = (html / "chapters" / "10_contributing.html").read_text(encoding="utf-8")
     assert 'href="../download/ev-metastasis-living-review-data.zip"' in contributing
     assert "pmn.csv:2:target_organ: unknown value 'lungs' for target_organ" in contributing
+
+
+def test_every_page_that_states_the_findings_rows_states_the_same_number(book):
+    """Counted once, from the built copy's CSV files (one of its rows was withdrawn), and found on every page."""
+    findings = 0
+    for table in ("mechanisms", "pmn", "therapies", "biomarkers"):
+        with (book / "data" / f"{table}.csv").open(encoding="utf-8", newline="") as fh:
+            findings += sum(1 for _ in csv.DictReader(fh))
+    pages = {name: re.sub(r"<[^>]+>", "", (book / "_build" / "html" / "chapters" / f"{name}.html").read_text(
+        encoding="utf-8")) for name in ("intro", "11_methods", "08_evidence_map")}
+    assert f"{findings} findings rows in the four evidence tables" in pages["intro"]
+    assert f"Findings rows in the four evidence tables citing them: {findings}" in pages["11_methods"]
+    assert f"of the {findings} findings rows in the four evidence tables" in pages["08_evidence_map"]
+    for name, text in pages.items():
+        stated = {int(n) for n in re.findall(r"(\d+) findings rows", text)}
+        stated |= {int(n) for n in re.findall(r"Findings rows in the four evidence tables\D{0,40}?(\d+)", text)}
+        assert stated == {findings}, (name, stated)
 
 
 def test_only_the_explorer_page_loads_the_explorer_rows(book):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 from click.testing import CliRunner
 
 import livingreview as lr
+from conftest import REPO
 from livingreview.add import add_row
 from livingreview.cli import main
 from livingreview.edit import edit_row, records, withdraw_row
 from livingreview.errors import UsageError, ValidationError
+from livingreview.schema import TABLES
 from livingreview.tidy import tidy_bytes
 from livingreview.validate import check
 
@@ -46,8 +51,20 @@ def test_edit_dry_run_writes_nothing_and_shows_the_diff(review):
     before = review.path(M).read_bytes()
     result = run("edit", "mechanisms", "MECH-0001", "--root", str(review.root), "--set", "target=Wnt5a", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "-MECH-0001" in result.output and "Wnt5a" in result.output and "would have edited" in result.output
+    assert "-MECH-0001" in result.output and "Wnt5a" in result.output
+    assert result.output.endswith("would edit MECH-0001 in data/mechanisms.csv (dry run: nothing was written)\n")
     assert review.path(M).read_bytes() == before
+
+
+def test_withdraw_says_what_it_would_do_and_what_it_did_in_a_sentence(review):
+    args = ("withdraw", "mechanisms", "MECH-0002", "--root", str(review.root), "--reason", "Entered twice.")
+    dry = run(*args, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.endswith(f"would withdraw MECH-0002 from {M} into {W} (dry run: nothing was written)\n")
+    assert "would have" not in dry.output and "MECH-0002" in review.path(M).read_text()
+    done = run(*args)
+    assert done.exit_code == 0, done.output
+    assert done.output.endswith(f"withdrew MECH-0002 from {M} into {W}\n")
 
 
 def test_edit_keeps_a_crlf_record_crlf_and_a_multiline_neighbour_intact(review):
@@ -95,6 +112,19 @@ def test_withdraw_moves_the_row_into_the_log_and_its_id_is_never_reused(review):
     snapshot.snapshot(lr.load(review.root))  # every summary and chart with a withdrawn row
 
 
+def test_the_withdrawn_rows_table_cites_the_studies_the_row_cited(review):
+    from livingreview import chapter
+
+    withdraw_row(review.root, "mechanisms", "MECH-0002", "Entered twice by mistake.")
+    table = chapter.withdrawn_rows(lr.load(review.root)).data
+    assert "| Studies cited |" in table and "{cite:p}`alpha2020,beta2021`" in table
+    # a study the library no longer holds cannot be cited (the build would fail): it is named, not dropped
+    review.replace(W, "alpha2020;beta2021", "alpha2020;gone1999")
+    table = chapter.withdrawn_rows(lr.load(review.root)).data
+    assert "{cite:p}`alpha2020`" in table and "gone1999" not in table.split("\n\n")[0]
+    assert table.endswith("Studies no longer in the library: MECH\\-0002\\: gone1999.")
+
+
 def test_withdraw_needs_a_reason_and_refuses_a_row_a_claim_still_names(review):
     with pytest.raises(UsageError, match="reason"):
         withdraw_row(review.root, "biomarkers", "BIOM-0002", "  ")
@@ -137,8 +167,6 @@ def test_tidy_undoes_what_a_spreadsheet_did_and_nothing_else(review):
     lines = original.decode().splitlines()
     header = lines[0].split(",")
     order = [header.index(c) for c in reversed(header)]
-    import csv
-    import io
 
     rows = list(csv.reader(io.StringIO(original.decode())))
     out = io.StringIO()
@@ -154,7 +182,7 @@ def test_tidy_undoes_what_a_spreadsheet_did_and_nothing_else(review):
     assert "removed the UTF-8 byte-order mark" in result.output and "removed 3 empty row(s)" in result.output
     assert "columns put back in the declared order" in result.output
     assert errors(review.root) == []
-    assert review.path(M).read_bytes() == original.replace(b"\n", b"\r\n")  # the file's majority: CRLF
+    assert review.path(M).read_bytes() == original  # the committed bytes: records end with LF
 
 
 def test_tidy_is_byte_stable_on_a_canonical_file(review):
@@ -167,8 +195,51 @@ def test_tidy_is_byte_stable_on_a_canonical_file(review):
 def test_tidy_normalises_mixed_line_endings_to_the_majority():
     data = b"a,b\r\n1,2\n3,4\n5,6\r\n7,8\n"
     result, changes = tidy_bytes(data, ["a", "b"])
-    assert result == b"a,b\n1,2\n3,4\n5,6\n7,8\n" and changes == ["line endings made LF throughout"]
+    assert result == b"a,b\n1,2\n3,4\n5,6\n7,8\n" and changes == ["line endings made LF (2 record(s) ended otherwise)"]
     assert tidy_bytes(result, ["a", "b"]) == (result, [])
+
+
+def test_tidy_turns_an_excel_save_of_each_repository_table_back_into_its_committed_bytes():
+    """Excel's "CSV UTF-8": a byte-order mark, CRLF after every record and a trailing empty row."""
+    for table in TABLES.values():
+        original = (REPO / table.path).read_bytes()
+        lines = original.decode("utf-8").split("\n")[:-1]
+        if len(lines) != len(list(csv.reader(io.StringIO(original.decode("utf-8"))))):
+            continue  # a cell with a line break: the planted test below covers it
+        excel = b"\xef\xbb\xbf" + "".join(f"{line}\r\n" for line in lines).encode() + b"," * (
+            len(table.column_names) - 1) + b"\r\n"
+        result, changes = tidy_bytes(excel, table.column_names, table.path)
+        assert result == original, table.path
+        assert changes == ["removed the UTF-8 byte-order mark", f"line endings made LF ({len(lines)} record(s) "
+                           "ended otherwise)", "removed 1 empty row(s)"]
+
+
+def test_tidy_keeps_a_line_break_inside_a_quoted_cell_byte_for_byte(review):
+    records = [review.path(M).read_text(encoding="utf-8").split("\n")[0],
+               *[line for line in review.path(M).read_text(encoding="utf-8").split("\n")[1:] if line]]
+    records[1] = records[1].replace("Synthetic fixture finding one.", '"Synthetic fixture\r\nfinding one,\nin two."')
+    canonical = "".join(f"{r}\n" for r in records).encode()
+    review.write_bytes(M, b"\xef\xbb\xbf" + "".join(f"{r}\r\n" for r in records).encode() + b",,,\r\n")
+    result = run("tidy", "mechanisms", "--root", str(review.root))
+    assert result.exit_code == 0, result.output
+    assert review.path(M).read_bytes() == canonical
+    assert b'"Synthetic fixture\r\nfinding one,\nin two."' in canonical
+
+
+@pytest.mark.parametrize("change", ["short", "long", "short, columns reordered"])
+def test_tidy_refuses_a_record_whose_field_count_differs_from_the_header(review, change):
+    text = review.path(M).read_text(encoding="utf-8")
+    header, first, *rest = text.split("\n")
+    first = first.rsplit(",", 1)[0] if change.startswith("short") else first + ",extra"
+    if change.endswith("reordered"):
+        header = ",".join(reversed(header.split(",")))
+    planted = ("\ufeff" + "\r\n".join([header, first, *rest])).encode()
+    review.write_bytes(M, planted)
+    result = run("tidy", "mechanisms", "--root", str(review.root))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    fields = len(first.split(","))
+    assert f"{M}:2: record has {fields} field(s) but the header has 15; expected one cell per column" in result.output
+    assert review.path(M).read_bytes() == planted
 
 
 def test_trailing_empty_rows_are_one_message_each(review):

@@ -85,7 +85,7 @@ def test_the_maintainers_loop_changes_the_prisma_counts(review):
     # the inclusion has no library entry yet: it awaits extraction, and says so
     assert after["awaiting_extraction"] == before["awaiting_extraction"] + 1
     svg = prisma_svg(after, "flow")
-    assert "Records excluded (n = 2)" in svg and "Studies included (n = 3)" in svg and "<desc" in svg
+    assert "Records excluded (n = 2)" in svg and "Studies included in review (n = 3)" in svg and "<desc" in svg
 
 
 def test_a_repeated_search_records_its_records_as_duplicates(review):

@@ -65,7 +65,8 @@ def test_studies_per_year_and_status(ev):
     assert df[["table", "year", "studies"]].values.tolist() == [["Several tables", 2020, 1],
                                                                  ["Several tables", 2021, 1]]
     st = s.status(ev)
-    assert st["rows"] == 6 and st["references"] == 3 and st["retracted"] == ["gamma2019"]
+    assert st["findings_rows"] == 6 and st["subtype_rows"] == 1
+    assert st["references"] == 3 and st["retracted"] == ["gamma2019"]
     assert st["last_added"] == "2026-01-08"
 
 

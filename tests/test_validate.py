@@ -9,6 +9,7 @@ import pytest
 from livingreview import Severity, validate
 from livingreview.schema import TABLES
 from livingreview.validate import check
+from livingreview.vocab import CANCER_TYPE
 
 M = "data/mechanisms.csv"
 B = "data/biomarkers.csv"
@@ -34,8 +35,8 @@ CELL_FAULTS = [
     ("bad item of a multi-valued vocabulary", P, "fibroblast_activation;inflammation", "fibroblast_activation;fire",
      "data/pmn.csv:2:niche_process: unknown value 'fire' for niche_process; expected one or more terms separated "
      "by ';', each one of: vascular_leakiness, ecm_remodeling, immunosuppression, inflammation, "
-     "metabolic_reprogramming, homing_organotropism, bone_remodeling, fibroblast_activation, myeloid_recruitment, "
-     "angiogenesis, lymphangiogenesis"),
+     "metabolic_reprogramming, homing_organotropism (Homing / organotropism), bone_remodeling, fibroblast_activation, "
+     "myeloid_recruitment (Myeloid cell recruitment), angiogenesis, lymphangiogenesis"),
     ("wrong separator in citekeys", M, "alpha2020;beta2021", '"alpha2020,beta2021"',
      "data/mechanisms.csv:3:citekeys: ',' in 'alpha2020,beta2021'; expected items of citekeys separated by ';'"),
     ("missing required value", M, ",tumour cells,fibroblasts,", ",,fibroblasts,",
@@ -70,7 +71,17 @@ CELL_FAULTS = [
      "text that starts with a letter, digit or bracket"),
     ("empty item in multi-valued cell", M, "VEGF;miR-2,protein;mirna", "VEGF;miR-2,protein;;mirna",
      "data/mechanisms.csv:3:cargo_class: empty item in 'protein;;mirna'; expected one or more terms separated by "
-     "';', each one of: protein, mirna, lncrna, circrna, mrna, dna, lipid, metabolite, not_applicable"),
+     "';', each one of: protein, mirna (microRNA), lncrna (Long non-coding RNA), circrna (Circular RNA), mrna, dna, "
+     "lipid, metabolite, not_applicable"),
+    ("vocabulary value that needs the labels", M, "fixture.0001,breast,", "fixture.0001,several,",
+     "data/mechanisms.csv:2:cancer_type: unknown value 'several' for cancer_type; expected one of: breast, "
+     "pancreatic, colorectal, lung, melanoma, prostate, ovarian, gastric, hepatocellular, glioma, renal, bladder, "
+     "head_and_neck, nasopharyngeal, esophageal, cervical, endometrial, osteosarcoma, sarcoma, leukemia, lymphoma, "
+     "multiple_myeloma, neuroblastoma, thyroid, cholangiocarcinoma, mesothelioma, pan_cancer (Several cancer types), "
+     "not_applicable (Not cancer-specific)"),
+    ("a long vocabulary value is quoted short", M, "fixture.0001,breast,", "fixture.0001," + "x" * 200 + ",",
+     "data/mechanisms.csv:2:cancer_type: unknown value '" + "x" * 77 + "...' for cancer_type; expected one of: "
+     + CANCER_TYPE.listing()),
     ("unknown citekey", M, "MECH-0001,alpha2020", "MECH-0001,delta2022",
      "data/mechanisms.csv:2:citekeys: unknown citekey 'delta2022'; expected a key of references.bib"),
     ("citekey with wrong case", M, "MECH-0001,alpha2020", "MECH-0001,Alpha2020",
@@ -87,8 +98,8 @@ CELL_FAULTS = [
      "model, evidence_level, finding, added"),
     ("selector value outside vocabulary", C, "hallmark=migration|angiogenesis", "hallmark=migration|flying",
      "data/claims.csv:2:where: selector value 'flying' is not a hallmark term; expected one of: migration, "
-     "invasion, emt, angiogenesis, vascular_permeability, immune_evasion, stromal_reprogramming, "
-     "metabolic_reprogramming, drug_resistance, proliferation"),
+     "invasion, emt (Epithelial-mesenchymal transition), angiogenesis, vascular_permeability, immune_evasion, "
+     "stromal_reprogramming, metabolic_reprogramming, drug_resistance, proliferation"),
     ("malformed selector", C, "hallmark=migration|angiogenesis", "hallmark",
      "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' is "
      "none of, '~' contains any of, '!~' contains none of) separated by ';'"),
@@ -177,7 +188,7 @@ def test_multiline_cell_keeps_line_numbers(review):
     review.replace(M, "MECH-0003,alpha2020,PMID:1,breast", "MECH-0003,alpha2020,PMID:1,brest")
     assert errors(review.root) == [
         "data/mechanisms.csv:5:cancer_type: unknown value 'brest' for cancer_type; expected one of: "
-        + ", ".join(__import__("livingreview").VOCABULARIES["cancer_type"].values)
+        + __import__("livingreview").VOCABULARIES["cancer_type"].listing()
     ]
 
 

@@ -166,16 +166,38 @@ def cite_all(ev: Evidence) -> Markdown:
     return Markdown(cite_empty(every_cited_key(ev)))
 
 
+def coverage_note(ev: Evidence) -> Markdown:
+    """What the evidence map and growth chart describe: this review's coverage, not the field's literature."""
+    from livingreview.summaries import FINDINGS_ROWS, findings_rows
+
+    sources = set(ev["searches"]["source"].astype(str))
+    how = ("papers found by the searches recorded in the Methods chapter" if sources - {"manual"} else
+           "papers identified by hand; no database search has been run yet (see the Methods chapter)" if sources
+           else "papers identified without a recorded search; no database search has been run yet")
+    return Markdown(
+        f"These maps and the growth chart describe **this review's coverage**, not the field's literature. The "
+        f"hallmark map is drawn from the review's {len(ev['mechanisms'])} mechanism rows and the organ map from its "
+        f"{len(ev['pmn'])} premetastatic-niche rows, of the {findings_rows(ev)} {FINDINGS_ROWS}, extracted from "
+        f"{how}. An empty cell is a combination "
+        f"this review holds no row for, which may be a gap in the review rather than in the published evidence; "
+        f"the growth chart shows when the studies this review includes were published, not how fast the field "
+        f"grows. The explorer at the bottom lists each of these rows: search it, filter it, and follow the links "
+        f"to the papers.")
+
+
 def status_block(ev: Evidence) -> Markdown:
     """The introduction's status block: headline numbers of the evidence base at build time."""
     from livingreview.render import escape_md
-    from livingreview.summaries import status
+    from livingreview.summaries import FINDINGS_ROWS, status
 
     s = status(ev)
     retracted = ", ".join(s["retracted"]) or "none"
     lines = [
-        f"- **{s['rows']}** evidence rows and **{s['claims']}** claims, citing **{s['cited_references']}** of "
-        f"**{s['references']}** references (citation coverage {s['citation_coverage']:.0%}).",
+        f"- **{s['findings_rows']}** {FINDINGS_ROWS} and **{s['subtype_rows']}** EV subtype rows, citing "
+        f"**{s['cited_references']}** of the library's **{s['references']}** references (citation coverage "
+        f"{s['citation_coverage']:.0%}).",
+        f"- **{s['claims']}** claims of the source review, each checked against these rows; "
+        f"**{s['withdrawn_rows']}** withdrawn rows are listed apart on the What's new page.",
         f"- **{s['cancer_types']}** cancer types covered.",
         f"- Last row added: **{escape_md(s['last_added'])}**.",
         f"- Retracted papers recorded (never used as support): {escape_md(retracted)}.",
@@ -376,17 +398,26 @@ def trajectory(ev: Evidence) -> HTML:
 
 
 def withdrawn_rows(ev: Evidence) -> Markdown:
-    """Every withdrawn row: its old id, table, finding, studies, the reason and the date."""
+    """Every withdrawn row: its old id, table, finding, the studies it cited, the reason and the date."""
     from livingreview.render import escape_md
     from livingreview.schema import TABLES
 
     log = ev.tables["withdrawn"]
     if log.empty:
         return Markdown(escape_md("No row has been withdrawn."))
+    keys = log["studies"].map(lambda cell: tuple(cell) if isinstance(cell, (tuple, list)) else ())
     df = log.assign(table=log["table"].astype(object).map(lambda t: TABLES[t].title),
+                    studies=keys.map(lambda cell: tuple(k for k in cell if k in ev.library)),
                     withdrawn=log["withdrawn"].dt.strftime("%Y-%m-%d"))
-    return Markdown(markdown_table(df[["row_id", "table", "finding", "reason", "withdrawn"]], cite_column=None,
-                                   labels={"row_id": "Row", "withdrawn": "Withdrawn on"}, anchor_column="row_id"))
+    text = markdown_table(df[["row_id", "table", "finding", "studies", "reason", "withdrawn"]], cite_column="studies",
+                          labels={"row_id": "Row", "studies": "Studies cited", "withdrawn": "Withdrawn on"},
+                          anchor_column="row_id")
+    # a key the library no longer holds cannot be cited (the build would fail); it is named instead
+    gone = [f"{row_id}: {key}" for row_id, cell in zip(log["row_id"], keys, strict=True) for key in cell
+            if key not in ev.library]
+    if gone:
+        text += "\n\nStudies no longer in the library: " + escape_md("; ".join(gone)) + "."
+    return Markdown(text)
 
 
 def cite_example(identifier: str) -> Markdown:
@@ -464,12 +495,21 @@ def prisma(ev: Evidence) -> HTML:
     from markupsafe import escape
 
     from livingreview.render import prisma_svg
-    from livingreview.summaries import prisma_counts
+    from livingreview.summaries import prisma_counts, prisma_problems
 
-    parts = []
+    def flow(counts: dict, title: str) -> str:
+        broken = prisma_problems(counts)
+        if broken:  # a flow whose boxes do not add up must never reach a reader
+            raise ValueError(f"the PRISMA flow '{title}' does not add up: " + "; ".join(broken))
+        return f"<h3>{escape(title)}</h3>" + prisma_svg(counts, title) + prisma_svg(counts, title, narrow=True)
+
     whole = prisma_counts(ev)
-    title = "PRISMA 2020 flow of the whole review"
-    parts.append(f"<h3>{escape(title)}</h3>" + prisma_svg(whole, title) + prisma_svg(whole, title, narrow=True))
+    parts = [flow(whole, "PRISMA 2020 flow of the whole review")]
+    if whole["identified_total"] and not whole["sought"]:
+        parts.insert(0, "<p>Every inclusion so far was decided at screening, when the paper's own published record "
+                        "(PubMed, PMC or the publisher's page) was read: screening and the eligibility assessment "
+                        "were one step, so the flow has no full-text boxes. Records awaiting screening are counted "
+                        "apart and never as screened.</p>")
     if ev.releases:
         import datetime as dt
 
@@ -477,8 +517,7 @@ def prisma(ev: Evidence) -> HTML:
         since = prisma_counts(ev, since=dt.date.fromisoformat(last.date))
         heading = f"Since release {last.version} ({last.date})"
         if since["identified_total"]:
-            parts.append(f"<h3>{escape(heading)}</h3>" + prisma_svg(since, heading)
-                         + prisma_svg(since, heading, narrow=True))
+            parts.append(flow(since, heading))
         else:
             parts.append(f"<h3>{escape(heading)}</h3><p>No record has been identified since this release.</p>")
     return HTML("\n".join(parts))
@@ -489,15 +528,24 @@ def exclusions_table(ev: Evidence) -> Markdown:
     from livingreview.summaries import prisma_counts
 
     c = prisma_counts(ev)
-    rows = [("Records identified", c["identified_total"]), ("Duplicates removed", c["duplicates"]),
-            ("Records screened", c["screened"])]
-    rows += [(f"Excluded at screening: {reason}", n) for reason, n in c["excluded_screening"].items()]
-    rows += [("Assessed in full text", c["full_text"])]
-    rows += [(f"Excluded after full text: {reason}", n) for reason, n in c["excluded_full_text"].items()]
-    rows += [("Awaiting screening", c["pending"]), ("Studies included", c["included"]),
+    rows = [("Records identified", c["identified_total"]),
+            ("Records removed before screening: duplicate records", c["duplicates"]),
+            ("Awaiting screening (not yet screened)", c["pending"]),
+            ("Records screened (title/abstract and published record)", c["screened"])]
+    rows += [(f"Records excluded at screening: {reason}", n) for reason, n in c["excluded_screening"].items()]
+    if c["sought"]:
+        rows += [("Included at screening, on the published record", c["included_at_screening"]),
+                 ("Reports sought for retrieval (full text)", c["sought"]),
+                 ("Reports not retrieved", c["not_retrieved"]),
+                 ("Reports assessed for eligibility (full text)", c["assessed"])]
+        rows += [(f"Reports excluded: {reason}", n) for reason, n in c["excluded_full_text"].items()]
+    rows += [("Studies included in review", c["included"]),
              ("Included, awaiting extraction", c["awaiting_extraction"]),
-             ("Evidence rows from included studies", c["rows"])]
-    return Markdown(markdown_table(pd.DataFrame(rows, columns=["Step", "Records"]), cite_column=None))
+             ("Findings rows in the four evidence tables citing included studies", c["findings_rows"]),
+             ("EV subtype rows citing included studies", c["subtype_rows"])]
+    # said, because the table follows the since-release flow but gives the whole review's numbers
+    return Markdown("The flow of the whole review, box by box:\n\n"
+                    + markdown_table(pd.DataFrame(rows, columns=["Step", "Count"]), cite_column=None))
 
 
 def grading_rule() -> Markdown:

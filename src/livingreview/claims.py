@@ -55,7 +55,7 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
             for value in cond.values:
                 if value not in col.vocab:
                     errors.append(f"selector value '{value}' is not a {col.name} term; expected one of: "
-                                  + ", ".join(col.vocab.values))
+                                  + col.vocab.listing())
     return errors
 
 

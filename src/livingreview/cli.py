@@ -277,7 +277,8 @@ def edit(table: str, row_id: str, root: Path, sets: tuple[str, ...], dry_run: bo
     """Correct one row of TABLE: other rows stay byte-identical; validated with the whole review first."""
     from livingreview.edit import edit_row
 
-    _change(lambda: edit_row(root, table, row_id, _parse_sets(sets), dry_run=dry_run), dry_run, "edited")
+    _change(lambda: edit_row(root, table, row_id, _parse_sets(sets), dry_run=dry_run), dry_run,
+            ("edited {id} in {path}", "would edit {id} in {path}"))
 
 
 @main.command()
@@ -290,15 +291,21 @@ def withdraw(table: str, row_id: str, root: Path, reason: str, dry_run: bool) ->
     """Take one row out of the evidence, recording it in data/withdrawn.csv; its id is never used again."""
     from livingreview.edit import withdraw_row
 
-    _change(lambda: withdraw_row(root, table, row_id, reason, dry_run=dry_run), dry_run, "withdrew")
+    _change(lambda: withdraw_row(root, table, row_id, reason, dry_run=dry_run), dry_run,
+            (f"withdrew {{id}} from {{path}} into {TABLES['withdrawn'].path}",
+             f"would withdraw {{id}} from {{path}} into {TABLES['withdrawn'].path}"))
 
 
-def _change(run, dry_run: bool, verb: str) -> None:
+def _change(run, dry_run: bool, said: tuple[str, str]) -> None:
+    """Run an edit or a withdrawal and say what it did, or (``said[1]``, a dry run) what it would do."""
     with _refused("{errors} error(s); nothing was written"):
         change = run()
     click.echo(change.diff, nl=False)
-    click.echo(f"{'would have ' + verb if dry_run else verb} {change.row_id} in {TABLES[change.table].path}"
-               if change.diff else f"no change to {change.row_id}")
+    if not change.diff:
+        click.echo(f"no change to {change.row_id}")
+        return
+    text = said[1 if dry_run else 0].format(id=change.row_id, path=TABLES[change.table].path)
+    click.echo(f"{text} (dry run: nothing was written)" if dry_run else text)
 
 
 @main.command()

@@ -105,6 +105,34 @@ def _references(screening: Rows, searches: Rows, library: Library, cited: set[st
     return problems
 
 
+def _search_counts(screening: Rows, searches: Rows) -> list[Problem]:
+    """Each search's ``records`` is the number of ledger rows that name it: a count no record stands behind fails.
+
+    A search writes every record it returns to the ledger (a repeat as a duplicate), and a manual search counts
+    only the records it wrote down, so the two agree. A ledger holding more records than its search claims is
+    only warned about: a record may have been written down after the count was.
+    """
+    held: dict[str, int] = {}
+    for _, row in screening:
+        for ref in split_multi(row["search"] or ""):
+            held[ref] = held.get(ref, 0) + 1
+    problems = []
+    for line, row in searches:
+        claimed, sid = row.get("records"), str(row["id"])
+        if not claimed or not claimed.isdigit():
+            continue  # the column's own rule reports a missing or malformed count
+        found = held.get(sid, 0)
+        if int(claimed) > found:
+            problems.append(Problem(SEARCHES, line, "records", f"{sid} claims {claimed} records but {SCREENING} "
+                                                               f"holds {found} found by it; expected every record "
+                                                               "the search returned written to the ledger"))
+        elif int(claimed) < found:
+            problems.append(Problem(SEARCHES, line, "records", f"{sid} claims {claimed} records but {SCREENING} "
+                                                               f"holds {found} found by it; expected the count "
+                                                               "of the records it returned", Severity.WARNING))
+    return problems
+
+
 def records(frame: pd.DataFrame) -> list[tuple[int, dict[str, str | None]]]:
     """(file line, row) for each row, every cell a non-empty string or None (frames may hold NaN when empty)."""
     return [(line, {k: (v if isinstance(v, str) and v else None) for k, v in row.items()})
@@ -115,8 +143,12 @@ def ledger_problems(searches: pd.DataFrame | None, screening: pd.DataFrame | Non
                     cited: Iterable[str]) -> list[Problem]:
     """Every problem of the intake ledger against itself, the search log and the library.
 
-    A review with no screening records keeps no ledger, and nothing is required of it.
+    A review with no screening records keeps no ledger, and nothing is required of it but that its search log
+    claims no records.
     """
-    if screening is None or searches is None or screening.empty:
+    if screening is None or searches is None:
         return []
-    return _duplicates(records(screening)) + _references(records(screening), records(searches), library, set(cited))
+    if screening.empty:  # only a search that claims records it never wrote down can be wrong here
+        return _search_counts([], records(searches))
+    ledger, log = records(screening), records(searches)
+    return _duplicates(ledger) + _references(ledger, log, library, set(cited)) + _search_counts(ledger, log)

@@ -250,36 +250,65 @@ def limit_groups(df: pd.DataFrame, group: str, limit: int) -> list[tuple[str, pd
 
 
 def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
-    """(main box lines, side box lines) per step of the PRISMA 2020 flow, from ``summaries.prisma_counts``."""
+    """(main box lines, side box lines) per step of the PRISMA 2020 flow, from ``summaries.prisma_counts``.
+
+    A line with a count ``(n = ...)`` heads a box or a part of one. The full-text boxes are drawn only when a
+    record was assessed in full text: a flow whose inclusions were all decided at screening says so instead.
+    """
     def listed(title: str, total: int, items: dict[str, int]) -> list[str]:
         return [f"{title} (n = {total})", *[f"{label}: {n}" for label, n in items.items()]]
 
     identified = listed("Records identified", counts["identified_total"], counts["identified"])
     excluded = counts["excluded_screening"]
     late = counts["excluded_full_text"]
-    return [
-        (identified, [f"Duplicates removed (n = {counts['duplicates']})"]),
-        ([f"Records screened (n = {counts['screened']})"],
-         listed("Records excluded", sum(excluded.values()), excluded)),
-        ([f"Assessed in full text (n = {counts['full_text']})"],
-         listed("Excluded after full text", sum(late.values()), late)),
-        ([f"Studies included (n = {counts['included']})", f"Evidence rows they yield: {counts['rows']}",
-          f"Included, awaiting extraction: {counts['awaiting_extraction']}"],
-         [f"Awaiting screening (n = {counts['pending']})"]),
+    screened = [f"Records screened (title/abstract and published record) (n = {counts['screened']})"]
+    if counts["sought"] and counts["included_at_screening"]:
+        screened.append(f"Included at screening, on the published record: {counts['included_at_screening']}")
+    steps: list[tuple[list[str], list[str] | None]] = [
+        (identified, [f"Records removed before screening (n = {counts['duplicates']})",
+                      f"Duplicate records: {counts['duplicates']}",
+                      f"Awaiting screening (n = {counts['pending']})"]),
+        (screened, listed("Records excluded", sum(excluded.values()), excluded)),
     ]
+    if counts["sought"]:
+        steps += [([f"Reports sought for retrieval (full text) (n = {counts['sought']})"],
+                   [f"Reports not retrieved (n = {counts['not_retrieved']})"]),
+                  ([f"Reports assessed for eligibility (full text) (n = {counts['assessed']})"],
+                   listed("Reports excluded", sum(late.values()), late))]
+    included = [f"Studies included in review (n = {counts['included']})"]
+    if not counts["sought"]:
+        included.append("Eligibility was decided at screening, on each paper's published record; "
+                        "no report was assessed in full text")
+    elif counts["included_at_screening"]:
+        included += [f"Included at screening: {counts['included_at_screening']}",
+                     f"Included after full-text assessment: {counts['included_after_full_text']}"]
+    included += [f"Findings rows in the four evidence tables citing them: {counts['findings_rows']}",
+                 f"EV subtype rows citing them: {counts['subtype_rows']}",
+                 f"Included, awaiting extraction: {counts['awaiting_extraction']}"]
+    return [*steps, (included, None)]
 
 
-def _wrap(lines: list[str], width: int) -> list[str]:
+def _wrap(lines: list[str], width: int) -> list[tuple[str, bool]]:
+    """Each line wrapped to ``width`` characters, with whether it is a heading (it gives a count) to set in bold.
+
+    A heading is set in bold, which is wider: it wraps a little shorter, and its count '(n = 5)' stays on one line.
+    """
     import textwrap
 
-    return [part for line in lines for part in (textwrap.wrap(line, width) or [""])]
+    out = []
+    for line in lines:
+        heading = "(n = " in line
+        kept = re.sub(r"\(n = (\d+)\)", "(n\u00a0=\u00a0\\1)", line)  # textwrap never breaks at a no-break space
+        parts = textwrap.wrap(kept, width - 4 if heading else width) or [""]
+        out += [(part.replace("\u00a0", " "), heading) for part in parts]
+    return out
 
 
-def _box(x: int, y: int, w: int, lines: list[str], kind: str) -> tuple[str, int]:
+def _box(x: int, y: int, w: int, lines: list[tuple[str, bool]], kind: str) -> tuple[str, int]:
     height = 14 + 16 * len(lines)
     bold = ' font-weight="600"'
-    text = "".join(f'<text x="{x + 8}" y="{y + 20 + 16 * i}"{bold if i == 0 else ""}>{escape(line)}</text>'
-                   for i, line in enumerate(lines))
+    text = "".join(f'<text x="{x + 8}" y="{y + 20 + 16 * i}"{bold if heading else ""}>{escape(line)}</text>'
+                   for i, (line, heading) in enumerate(lines))
     fill, stroke = ("#eef4fa", "#3182bd") if kind == "main" else ("#fafafa", "#999999")
     return (f'<rect class="lr-prisma-{kind}" x="{x}" y="{y}" width="{w}" height="{height}" rx="4" fill="{fill}" '
             f'stroke="{stroke}"/>{text}', height)
@@ -304,7 +333,7 @@ def prisma_svg(counts: dict, title: str, narrow: bool = False) -> str:
                 parts.append(box)
                 y += 16 + hs
         else:
-            main_lines, side_lines = _wrap(main, 40), _wrap(side or [], 44)
+            main_lines, side_lines = _wrap(main, 40), _wrap(side or [], 42)
             box, h = _box(10, y, 300, main_lines, "main")
             parts.append(box)
             bottom = y + h

@@ -106,6 +106,11 @@ KEY_LISTS = Breach(proof=re.compile(rf"(?:\x00{_ITEM}(?:{_SEP}{_ITEM})*)*\x00"))
 BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
 
 
+def _clip(cell: str, limit: int = 80) -> str:
+    """``cell`` as quoted in a message: at most ``limit`` characters, so that a pasted paragraph stays one line."""
+    return cell if len(cell) <= limit else cell[:limit - 3] + "..."
+
+
 def _invisible_message(cell: str) -> str:
     found = INVISIBLE.search(cell)
     code = f"U+{ord(found.group()):04X}" if found else "?"
@@ -242,11 +247,11 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
             def explain_multi(cell: str, terms: set[str] = terms) -> str:
                 bad = [i for i in split_multi(cell) if i and i not in terms]
                 shown = bad[0] if bad else cell
-                return f"unknown value '{shown}' for {col.name}; expected {col.expected}"
+                return f"unknown value '{_clip(shown)}' for {col.name}; expected {col.expected}"
             rules.append(Rule("vocab", lambda s, t=terms: _items_ok(s, lambda i: not i or i in t), explain_multi))
         else:
             rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
-                              lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
+                              lambda cell: f"unknown value '{_clip(cell)}' for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
         pattern = rf"^{table.id_prefix}-[0-9]{{4,}}$"
         every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,}})*\x00"))
@@ -383,7 +388,7 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
             decision, reason = row["decision"], row["reason"]
             if decision == "exclude" and not isinstance(reason, str):
                 problems.append(Problem(path, int(line), "reason", "an exclusion needs its reason; expected one of: "
-                                        + ", ".join(EXCLUSION_REASON.values)))
+                                        + EXCLUSION_REASON.listing()))
             elif decision in ("include", "pending") and isinstance(reason, str):
                 problems.append(Problem(path, int(line), "reason", f"reason '{reason}' given for decision "
                                                                    f"'{decision}'; expected an empty cell (only an "

@@ -72,7 +72,7 @@ class Column:
     def expected(self) -> str:
         """A short human description of what a valid cell looks like."""
         if self.kind is Kind.VOCAB and self.vocab is not None:
-            what = "one of: " + ", ".join(self.vocab.values)
+            what = "one of: " + self.vocab.listing()
             return ("one or more terms separated by ';', each " if self.multi else "") + what
         if self.kind is Kind.INTEGER:
             if self.minimum is not None and self.maximum is not None:

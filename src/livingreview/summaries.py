@@ -84,14 +84,26 @@ def table_counts(ev: Evidence) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+#: what ``status()["findings_rows"]`` counts, in the words every page and the CHANGELOG use for it (EV subtype rows,
+#: claims and withdrawn rows are counted apart, never in it)
+FINDINGS_ROWS = "findings rows in the four evidence tables"
+
+
+def findings_rows(ev: Evidence) -> int:
+    """How many findings rows the four evidence tables hold (the number every page calls ``FINDINGS_ROWS``)."""
+    return int(sum(len(ev[t]) for t in EVIDENCE_TABLES))
+
+
 def status(ev: Evidence) -> dict[str, object]:
-    """Headline numbers of the review: rows, references, coverage, cancer types, fingerprint."""
+    """Headline numbers of the review: findings rows, subtype rows, references, coverage, cancer types."""
     cited = cited_keys(ev)
     refs = ev.library.references
     findings = ev.findings()
     lasts = [ev.tables[t]["added"].max() for t in TABLES if len(ev.tables[t]) and "added" in ev.tables[t]]
     return {
-        "rows": int(sum(len(ev.tables[t]) for t in EVIDENCE_TABLES)),
+        "findings_rows": findings_rows(ev),
+        "subtype_rows": len(ev.tables["ev_subtypes"]),
+        "withdrawn_rows": len(ev.tables["withdrawn"]),
         "claims": len(ev.claims),
         "references": len(refs),
         "cited_references": len(cited & set(refs)),
@@ -624,8 +636,9 @@ def search_log(ev: Evidence) -> pd.DataFrame:
 def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, object]:
     """The PRISMA 2020 flow of the screening ledger (records dated after ``since`` only, if given).
 
-    Identified per source, duplicates removed, screened, excluded per reason at each stage, full texts assessed,
-    included studies, records awaiting screening or extraction, and the evidence rows the included studies yield.
+    Screening reads each record's title, abstract and published record (PubMed, PMC or the publisher's page) and
+    may decide inclusion there; only records recorded at the ``full_text`` stage were sought and assessed in full
+    text. Records awaiting screening are counted apart, never as screened. ``prisma_problems`` checks the sums.
     """
     from livingreview.vocab import EXCLUSION_REASON, SEARCH_SOURCE
 
@@ -637,34 +650,44 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
     decision, reason = ledger["decision"].astype(str), ledger["reason"].astype(str)
     stage = ledger["stage"].astype(str)
     duplicate = reason == "duplicate"
-    excluded = (decision == "exclude") & ~duplicate
+    pending = (decision == "pending") & ~duplicate
+    screened = ~duplicate & ~pending
+    at_screening, full_text = screened & (stage != "full_text"), screened & (stage == "full_text")
+    not_retrieved = full_text & (decision == "exclude") & (reason == "not_retrievable")
 
     def per_reason(mask: pd.Series) -> dict[str, int]:
         counts = reason[mask].value_counts()
         return {EXCLUSION_REASON.label(r): int(counts[r]) for r in EXCLUSION_REASON.values if r in counts}
 
-    included = ledger[decision == "include"]
+    included = ledger[screened & (decision == "include")]
     keys = {str(k) for k in included["citekey"].dropna()}
     cited: dict[str, int] = {}
-    tables = (*EVIDENCE_TABLES, "ev_subtypes")
-    for table in tables:
+    for table in (*EVIDENCE_TABLES, "ev_subtypes"):
         for cell in ev[table]["citekeys"]:
             for key in cell:
                 cited[key] = cited.get(key, 0) + 1
-    rows = sum(1 for t in tables for cell in ev[t]["citekeys"] if any(k in keys for k in cell))
+
+    def citing(tables: tuple[str, ...]) -> int:
+        return sum(1 for t in tables for cell in ev[t]["citekeys"] if any(k in keys for k in cell))
+
     identified = source_of.value_counts()
     return {
         "identified": {SEARCH_SOURCE.label(s): int(identified[s]) for s in SEARCH_SOURCE.values if s in identified},
         "identified_total": len(ledger),
         "duplicates": int(duplicate.sum()),
-        "screened": int((~duplicate).sum()),
-        "excluded_screening": per_reason(excluded & (stage == "title_abstract")),
-        "full_text": int(((stage == "full_text") & ~duplicate).sum()),
-        "excluded_full_text": per_reason(excluded & (stage == "full_text")),
-        "pending": int((decision == "pending").sum()),
+        "pending": int(pending.sum()),
+        "screened": int(screened.sum()),
+        "excluded_screening": per_reason(at_screening & (decision == "exclude")),
+        "included_at_screening": int((at_screening & (decision == "include")).sum()),
+        "sought": int(full_text.sum()),
+        "not_retrieved": int(not_retrieved.sum()),
+        "assessed": int((full_text & ~not_retrieved).sum()),
+        "excluded_full_text": per_reason(full_text & (decision == "exclude") & ~not_retrieved),
+        "included_after_full_text": int((full_text & (decision == "include")).sum()),
         "included": len(included),
         "awaiting_extraction": sum(1 for k in keys if cited.get(k, 0) == 0) + int(included["citekey"].isna().sum()),
-        "rows": rows,
+        "findings_rows": citing(EVIDENCE_TABLES),
+        "subtype_rows": citing(("ev_subtypes",)),
     }
 
 
@@ -783,3 +806,26 @@ def linkable_rows(ev: Evidence) -> set[str]:
         for cell in ev.tables["withdrawn"]["row_id"]:
             ids.update(_keys(cell))
     return ids
+
+
+def prisma_problems(counts: dict) -> list[str]:
+    """Every PRISMA 2020 identity that ``counts`` (from ``prisma_counts``) breaks; empty when each box adds up."""
+    c = counts
+    excluded, late = sum(c["excluded_screening"].values()), sum(c["excluded_full_text"].values())
+    identities = [
+        ("records identified = the sum over sources", c["identified_total"], sum(c["identified"].values())),
+        ("records identified - duplicates - awaiting screening = records screened",
+         c["identified_total"] - c["duplicates"] - c["pending"], c["screened"]),
+        ("records screened - records excluded = included at screening + reports sought",
+         c["screened"] - excluded, c["included_at_screening"] + c["sought"]),
+        ("reports sought - reports not retrieved = reports assessed", c["sought"] - c["not_retrieved"],
+         c["assessed"]),
+        ("reports assessed - reports excluded = included after full-text assessment", c["assessed"] - late,
+         c["included_after_full_text"]),
+        ("included at screening + included after full-text assessment = studies included",
+         c["included_at_screening"] + c["included_after_full_text"], c["included"]),
+    ]
+    out = [f"{rule}: {left} != {right}" for rule, left, right in identities if left != right]
+    out += [f"{name} is negative ({c[name]})" for name in ("duplicates", "pending", "screened", "sought",
+                                                           "not_retrieved", "assessed", "included") if c[name] < 0]
+    return out

@@ -29,6 +29,15 @@ class Vocabulary:
         """The allowed terms, in declaration order."""
         return list(self.terms)
 
+    def listing(self) -> str:
+        """The terms for an error message, each with its label unless the label only repeats the term.
+
+        'pan_cancer (Several cancer types)', but 'lung' and 'breast' (whose labels begin with the term itself).
+        """
+        def repeats(term: str, label: str) -> bool:
+            return label.lower().startswith(term.replace("_", " ").lower())
+        return ", ".join(t if repeats(t, lab) else f"{t} ({lab})" for t, lab in self.terms.items())
+
 
 def _vocab(name: str, description: str, **terms: str) -> Vocabulary:
     return Vocabulary(name, description, dict(terms))
@@ -248,7 +257,7 @@ SEARCH_SOURCE = _vocab(
 SCREEN_STAGE = _vocab(
     "screen_stage",
     "How far a record was read before the decision.",
-    title_abstract="Title and abstract",
+    title_abstract="Title, abstract and published record (PubMed, PMC or publisher page)",
     full_text="Full text",
 )
 
