@@ -106,8 +106,7 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
     data = df.assign(kind=[SINGLE if lo == hi else RANGE for lo, hi in zip(df["size_nm_min"], df["size_nm_max"],
                                                                            strict=True)])
     kinds = [k for k in (RANGE, SINGLE) if k in set(data["kind"])]
-    base = alt.Chart(data, title=wrapped_title("Reported sizes of EV subtypes",
-                                               "one row per subtype and source"))
+    base = alt.Chart(data)
     # padded, so that a bar ending at the largest size or a point at the smallest is drawn whole
     x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log", padding=12, nice=False), title="Diameter (nm, log scale)",
               axis=alt.Axis(labelOverlap="greedy", labelFlush=True))
@@ -122,7 +121,9 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
         x=x, x2="size_nm_max:Q", y=y, color=color, tooltip=tooltip)
     points = base.transform_filter(f"datum.kind == '{SINGLE}'").mark_point(
         filled=True, size=110, opacity=1, shape="circle").encode(x=x, y=y, color=color, tooltip=tooltip)
-    chart = (bars + points).properties(width="container", height=alt.Step(step))
+    chart = alt.layer(bars, points, title=wrapped_title("Reported sizes of EV subtypes",
+                                                        "one row per subtype and source")).properties(
+        width="container", height=alt.Step(step))
     return data_table(chart, {"subtype": "Subtype", "size_nm_min": "Min (nm)", "size_nm_max": "Max (nm)",
                               "studies": "Studies"})
 
@@ -250,9 +251,7 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
     """
     df, channels = categories(df, "cargo_class", "Cargo class", other="other cargo classes",
                               legend=alt.Legend(orient="bottom", direction="vertical"))
-    base = alt.Chart(df, title=_title("Diagnostic accuracy (AUC) of EV markers", df,
-                                      "one point per marker and cancer type (mean AUC of its findings); size: "
-                                      "patients; diamond: no patient count; dashed: chance"))
+    base = alt.Chart(df)
     x = alt.X("auc:Q", scale=_fraction_scale(), title="AUC", axis=alt.Axis(tickCount=5))
     labels = axis_labels(list(df["label"]), [[cut_label(m, MARKER_LABEL), str(c)]
                                              for m, c in zip(df["marker"], df["cancer"], strict=True)])
@@ -273,7 +272,9 @@ def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
     chance = alt.Chart(pd.DataFrame({"auc": [0.5]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
         x="auc:Q", tooltip=[alt.Tooltip("auc:Q", title="Chance (AUC)")])
     # two lines per row: the marker over its cancer type
-    chart = (chance + sized + unsized).properties(width="container", height=alt.Step(28))
+    title = _title("Diagnostic accuracy (AUC) of EV markers", df, "one point per marker and cancer type (mean AUC "
+                   "of its findings); size: patients; diamond: no patient count; dashed: chance")
+    chart = alt.layer(chance, sized, unsized, title=title).properties(width="container", height=alt.Step(28))
     return data_table(chart, {"marker": "Marker", "cancer": "Cancer type", "cargo_class": "Cargo class",
                               "auc": "AUC (mean)", "n_patients": "Patients", "rows": "Findings (rows)",
                               "study": "Studies"})
