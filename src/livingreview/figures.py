@@ -108,8 +108,16 @@ def size_range_chart(df: pd.DataFrame) -> alt.Chart:
     kinds = [k for k in (RANGE, SINGLE) if k in set(data["kind"])]
     base = alt.Chart(data)
     # padded, so that a bar ending at the largest size or a point at the smallest is drawn whole
+    import math
+
+    sizes = pd.concat([data["size_nm_min"], data["size_nm_max"]]).dropna()
+    sizes = sizes[sizes > 0]
+    # labelled at powers of ten only: the 2 and 5 steps between them crowd each other at a phone's width
+    powers = [10 ** e for e in range(math.ceil(math.log10(sizes.min())), math.floor(math.log10(sizes.max())) + 1)] \
+        if len(sizes) else []
     x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log", padding=12, nice=False), title="Diameter (nm, log scale)",
-              axis=alt.Axis(labelOverlap="greedy", labelFlush=True))
+              axis=alt.Axis(labelOverlap="greedy", labelFlush=True, format=",d",
+                            **({"values": powers} if len(powers) >= 2 else {})))
     y_axis, step = wrapped_axis(data["row"], 26)
     y = alt.Y("row:N", sort=list(data["row"]), title="Subtype (source)", axis=y_axis)
     color = alt.Color("kind:N", title=None, sort=kinds,
@@ -309,7 +317,7 @@ def claims_chart(df: pd.DataFrame) -> alt.Chart:
                                                                      "contradicting findings left of 0"],
                             anchor="start", frame="bounds")
     chart = alt.Chart(df, title=title).mark_bar().encode(
-        y=alt.Y("short:N", title=None, sort=order, axis=alt.Axis(labelLimit=150)),
+        y=alt.Y("short:N", title=None, sort=order, axis=alt.Axis(labelLimit=190)),
         x=alt.X("sum(rows):Q", title=UNITS["rows"], axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("evidence:N", title="Evidence", sort=levels,
                         scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, NOT_GRADED_COLOR, CONTRADICTING_COLOR]),

@@ -467,7 +467,8 @@ def claim_levels(ev: Evidence) -> pd.DataFrame:
     contra = wide[["id", "claim"]].assign(evidence="Contradicting", rows=-wide["contradicting"])
     out = pd.concat([long, contra], ignore_index=True)
     out["claim_label"] = out["id"] + ": " + out["claim"]
-    out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(short_text)
+    # as short as the trajectory chart's labels: the axis shows them whole, cut at a word, at a phone's width
+    out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(lambda c: short_text(c, 26))
     return out[out["rows"] != 0].reset_index(drop=True)
 
 
