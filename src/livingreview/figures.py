@@ -166,7 +166,7 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
     )
     y_axis, step = wrapped_axis(df[y].astype(str).unique(), 24)
     # title and legend from the left edge and below: nothing is cut off at a phone's width
-    subtitle = subtitle or (f"number: {UNITS[value].lower()} in each cell, one finding per row"
+    subtitle = subtitle or ("number: findings (evidence rows) in each cell"
                             if value == "rows" else "number: studies in each cell")
     chart = alt.layer(rect, text, title=wrapped_title(title, subtitle)).encode(
         x=alt.X(f"{x}:N", sort=_order(df[x]), title=x_title, axis=alt.Axis(labelAngle=-90, labelLimit=0)),
