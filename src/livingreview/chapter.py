@@ -80,11 +80,11 @@ def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
     else:
         DEFERRED.append((path, spec))
     link = Path("..") / FIGURES / f"{slug}.svg"
-    return HTML(chart_html(spec, slug, _chart_frame(chart))
+    return HTML(chart_html(spec, slug, _chart_frame(chart, spec))
                 + f'\n<p class="lr-figure-links">Static copy: <a href="{link.as_posix()}">SVG</a></p>')
 
 
-def _chart_frame(chart: alt.TopLevelMixin) -> pd.DataFrame | None:
+def _chart_frame(chart: alt.TopLevelMixin, spec: dict | None = None) -> pd.DataFrame | None:
     """The DataFrame a chart (or its first layer) was made from, for its accessible data table: the columns the
     chart names for it (``figures.data_table``), under their human headers, or else every column but internal ones."""
     parts = (chart, *getattr(chart, "layer", ()), *getattr(chart, "vconcat", ()), *getattr(chart, "hconcat", ()))
@@ -92,7 +92,7 @@ def _chart_frame(chart: alt.TopLevelMixin) -> pd.DataFrame | None:
     if not frames:
         return None
     data = max(frames, key=len)  # a layered chart's reference line has a frame of its own, of one row
-    usermeta = chart.to_dict(validate=False).get("usermeta") or {}
+    usermeta = (spec if spec is not None else chart.to_dict(validate=False)).get("usermeta") or {}
     named = [(column, header) for column, header in usermeta.get("table", []) if column in data.columns]
     if named:
         return data[[column for column, _ in named]].set_axis([header for _, header in named], axis=1)
