@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import REPO
 from livingreview.book import BUILD_MARKER, GENERATED_MARKER, VENDOR, build_book, clean_generated, vendor_scripts
 from livingreview.cli import main
 from livingreview.errors import UsageError
@@ -200,3 +201,33 @@ def test_cite_refuses_a_cache_that_leads_outside_the_review(review, tmp_path, mo
     result = run("cite", "10.5555/x.1", "--root", str(review.root))
     assert result.exit_code == 2 and "leads outside the review root" in result.output
     assert list(outside.rglob("*")) == []
+
+
+def test_the_stamped_config_leaves_out_thebe_and_names_the_favicon(tmp_path):
+    """sphinx-thebe declared THEBE_JS_URL twice on every page (a console error) for a book with no live code; the
+    stamped config keeps every other extension Jupyter Book loads, and names the favicon where the book has one."""
+    import yaml
+    from jupyter_book.config import get_final_config
+
+    from livingreview.book import stamped_config
+
+    root = tmp_path / "review"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "mini", root)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(REPO / name, root / name)
+    config = yaml.safe_load(stamped_config(root))
+    extensions = config["sphinx"]["config"]["extensions"]
+    assert "sphinx_thebe" not in extensions and "html_favicon" not in config["sphinx"]["config"]
+    # as Jupyter Book reads it: what it would load without the list, less sphinx-thebe
+    plain = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+
+    def loaded(user: dict) -> list[str]:
+        final, _ = get_final_config(user_yaml=user, cli_config={"latex_individualpages": False}, validate=False)
+        return final["extensions"]
+
+    theirs = loaded(plain)
+    assert "sphinx_thebe" in theirs and "livingreview.sphinxext" in theirs and "sphinxcontrib.bibtex" in theirs
+    assert loaded(config) == [e for e in theirs if e != "sphinx_thebe"]
+    (root / "_static").mkdir()
+    (root / "_static" / "favicon.svg").write_text("<svg/>")
+    assert yaml.safe_load(stamped_config(root))["sphinx"]["config"]["html_favicon"] == "_static/favicon.svg"

@@ -92,3 +92,22 @@ def test_limit_groups_keeps_order_and_counts_the_rest():
     df = pd.DataFrame({"g": ["a", "a", "a", "b"], "v": [1, 2, 3, 4]})
     out = limit_groups(df, "g", 2)
     assert [(g, list(part["v"]), rest) for g, part, rest in out] == [("a", [1, 2], 1), ("b", [4], 0)]
+
+
+def test_entry_blocks_put_long_texts_under_the_row_escaped_and_anchored():
+    from livingreview.render import entry_blocks
+
+    df = pd.DataFrame({"id": ["SUBT-0001", "SUBT-0002"], "subtype": ["Exomere <b>", "Migrasome"],
+                       "size_nm": ["35", ""], "markers": [("ARF6", "annexin A1"), ()],
+                       "biogenesis": ["made <script>x</script> by *AF4*", "fibres"], "role": [pd.NA, "none"],
+                       "citekeys": [("zhangh2018",), ("ma2015", "bad key!")]})
+    text = entry_blocks(df, "subtype", ["size_nm", "markers"], ["biogenesis", "role"], labels={"size_nm": "Size (nm)"})
+    first, second = text.split("\n\n:::{div}")
+    assert first.startswith(":::{div} lr-finding lr-entry\n") and first.endswith("\n:::")
+    assert '<span id="SUBT-0001"></span>**Exomere &lt;b&gt;**' in first
+    assert '<span class="lr-chip-label">Size \\(nm\\)</span> 35</span>' in first
+    assert "ARF6; annexin A1" in first and "{cite:p}`zhangh2018`" in first
+    # a long text is a paragraph of its own, never a chip; an empty one is left out, as is an empty chip
+    assert "\n\n**Biogenesis:** made &lt;script&gt;x&lt;/script&gt; by \\*AF4\\*" in first and "Role" not in first
+    assert "Size" not in second and "Markers" not in second and "**Role:** none" in second
+    assert "{cite:p}`ma2015`" in second and "bad key" not in second

@@ -523,6 +523,9 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
     # the themes append their folders to templates_path; without a list of its own per build they append to
     # Sphinx's shared default, which grows with every build in one process and so rewrites every page
     sphinx.setdefault("templates_path", [])
+    sphinx["extensions"] = book_extensions(config)
+    if (root / FAVICON).is_file():  # a page without one has the browser ask for /favicon.ico, a 404
+        sphinx["html_favicon"] = FAVICON.as_posix()
     footer = STAMP_SLOT
     # the script points these at the book's root from any page (Sphinx gives it as the html's data-content_root)
     links = ['<a data-lr-href="download/ev-metastasis-living-review-data.zip" '
@@ -536,6 +539,26 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
     if announcement:
         config["html"]["announcement"] = announcement
     return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
+FAVICON = Path("_static") / "favicon.svg"
+
+
+def book_extensions(config: dict) -> list[str]:
+    """The Sphinx extensions Jupyter Book would load for ``config``, less sphinx-thebe.
+
+    The book has no launch or live-code buttons, and sphinx-thebe's inline script, added twice, declared
+    ``THEBE_JS_URL`` twice: an error in the console of every page. Set as Sphinx's ``extensions``, the list
+    replaces Jupyter Book's, which has no switch to leave one of its defaults out.
+    """
+    from jupyter_book.config import get_default_sphinx_config
+
+    extensions = [e for e in get_default_sphinx_config()["extensions"] if e != "sphinx_thebe"]
+    extra = config.get("sphinx", {}).get("extra_extensions") or []
+    extensions += [e for e in ([extra] if isinstance(extra, str) else extra) if e not in extensions]
+    if config.get("bibtex_bibfiles") or config.get("bibtex_reference_style"):
+        extensions.append("sphinxcontrib.bibtex")  # as Jupyter Book adds it for a book with a library
+    return extensions
 
 
 def living_announcement(root: Path, ev=None) -> str:

@@ -80,18 +80,32 @@ def figure(chart: alt.TopLevelMixin, name: str) -> HTML:
     else:
         DEFERRED.append((path, spec))
     link = Path("..") / FIGURES / f"{slug}.svg"
-    return HTML(chart_html(spec, slug, _chart_frame(chart))
+    return HTML(chart_html(spec, slug, _chart_frame(chart, spec))
                 + f'\n<p class="lr-figure-links">Static copy: <a href="{link.as_posix()}">SVG</a></p>')
 
 
-def _chart_frame(chart: alt.TopLevelMixin) -> pd.DataFrame | None:
-    """The DataFrame a chart (or its first layer) was made from, for its accessible data table."""
+def _chart_frame(chart: alt.TopLevelMixin, spec: dict | None = None) -> pd.DataFrame | None:
+    """The DataFrame a chart (or its first layer) was made from, for its accessible data table: the columns the
+    chart names for it (``figures.data_table``), under their human headers, or else every column but internal ones."""
     parts = (chart, *getattr(chart, "layer", ()), *getattr(chart, "vconcat", ()), *getattr(chart, "hconcat", ()))
     frames = [p.data for p in parts if isinstance(getattr(p, "data", None), pd.DataFrame)]
     if not frames:
         return None
     data = max(frames, key=len)  # a layered chart's reference line has a frame of its own, of one row
-    return data.drop(columns=[c for c in data.columns if str(c).startswith("_")], errors="ignore")
+    usermeta = (spec if spec is not None else chart.to_dict(validate=False)).get("usermeta") or {}
+    named = [(column, header) for column, header in usermeta.get("table", []) if column in data.columns]
+    if named:
+        return data[[column for column, _ in named]].set_axis([header for _, header in named], axis=1)
+    data = data.drop(columns=[c for c in data.columns if str(c).startswith("_")], errors="ignore")
+    return data.set_axis([str(c).replace("_", " ").capitalize() for c in data.columns], axis=1)
+
+
+def entries(df: pd.DataFrame, head: str, facts: list[str], texts: list[str],
+            labels: dict[str, str] | None = None) -> Markdown:
+    """Show each row of ``df`` as a block (see ``render.entry_blocks``): one that fits a phone, unlike a wide table."""
+    from livingreview.render import entry_blocks
+
+    return Markdown(entry_blocks(df, head, facts, texts, labels))
 
 
 def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:

@@ -26,7 +26,7 @@ def escape_md(value: object) -> str:
         return ""
     if isinstance(value, (tuple, list)):
         value = "; ".join(str(v) for v in value)
-    text = " ".join(str(value).split())
+    text = " ".join(str(plain_number(value)).split())
     text = _MD_SPECIALS.sub(r"\\\1", text)
     return str(escape(text))  # then <, >, &, quotes -> entities, which Markdown shows as text
 
@@ -131,6 +131,28 @@ def finding_blocks(df: pd.DataFrame, labels: dict[str, str] | None = None) -> st
     return "\n\n".join(blocks)
 
 
+def entry_blocks(df: pd.DataFrame, head: str, facts: list[str], texts: list[str],
+                 labels: dict[str, str] | None = None, cite_column: str = "citekeys") -> str:
+    """Each row as a block that fits any width: ``head`` in bold (after the row's anchor), the short ``facts`` as
+    labelled chips and its citation, then each long text of ``texts`` as a labelled paragraph under it (where a
+    table would need a column per text). Every data value is escaped."""
+    labels = labels or {}
+
+    def name(col: str) -> str:
+        return escape_md(labels.get(col, col.replace("_", " ").capitalize()))
+
+    blocks = []
+    for row in df.to_dict(orient="records"):
+        filled = {col: [str(plain_number(v)) for v in _items(row[col]) if str(v).strip()] for col in facts + texts}
+        chips = [f'<span class="lr-chip"><span class="lr-chip-label">{name(col)}</span> '
+                 f'{escape_md("; ".join(filled[col]))}</span>' for col in facts if filled[col]]
+        first = " ".join(filter(None, [anchor(row.get("id", "")) + f"**{escape_md(row[head])}**", *chips,
+                                       cite(_items(row.get(cite_column)))]))
+        paragraphs = [f"**{name(col)}:** {escape_md('; '.join(filled[col]))}" for col in texts if filled[col]]
+        blocks.append(":::{div} lr-finding lr-entry\n" + "\n\n".join([first, *paragraphs]) + "\n:::")
+    return "\n\n".join(blocks)
+
+
 def chart_title(spec: dict) -> str:
     """The chart's title and subtitle as one plain sentence (its name for screen readers)."""
     title = spec.get("title", "")
@@ -141,16 +163,29 @@ def chart_title(spec: dict) -> str:
     return " ".join(title) if isinstance(title, list) else str(title)
 
 
+def plain_number(value: object, digits: int | None = None) -> object:
+    """A whole float as an integer ("60", not "60.0"), any other float rounded to ``digits`` decimals if given
+    (values a chart computed, such as means); anything else as it is."""
+    import numbers
+
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) and not pd.isna(value):
+        number = float(value)
+        if number.is_integer():
+            return int(number)
+        return round(number, digits) if digits is not None else value
+    return value
+
+
 def _plain(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(map(str, value))
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(plain_number(value, 4))
 
 
 def data_table_html(df: pd.DataFrame, limit: int = 300) -> str:
     """The values behind a chart as a collapsible HTML table (its text alternative), every value escaped."""
     shown = df.head(limit)
-    head = "".join(f"<th>{escape(str(c).replace('_', ' '))}</th>" for c in shown.columns)
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
     body = "".join("<tr>" + "".join(f"<td>{escape(_plain(v))}</td>" for v in row) + "</tr>"
                    for row in shown.itertuples(index=False))
     more = f"<p>First {limit} of {len(df)} rows.</p>" if len(df) > limit else ""

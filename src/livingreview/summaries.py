@@ -120,10 +120,12 @@ def status(ev: Evidence) -> dict[str, object]:
 # --- EV subtypes -----------------------------------------------------------------------------------
 
 def subtypes(ev: Evidence) -> pd.DataFrame:
-    """One row per subtype entry: label, size range, biogenesis, markers, role, citations."""
+    """One row per subtype entry: id, label, size range (also as text), biogenesis, markers, role, citations."""
     df = ev.ev_subtypes
     out = pd.DataFrame({
+        "id": df["id"].astype(str),
         "subtype": label(df["name"], EV_TYPE),
+        "size_nm": [_size_text(lo, hi) for lo, hi in zip(df["size_nm_min"], df["size_nm_max"], strict=True)],
         "size_nm_min": df["size_nm_min"],
         "size_nm_max": df["size_nm_max"],
         "size_source": df["size_source"],
@@ -134,6 +136,17 @@ def subtypes(ev: Evidence) -> pd.DataFrame:
     })
     out["studies"] = df["citekeys"].map(lambda keys: studies(ev, keys))
     return out.sort_values(["subtype", "size_nm_min"], kind="stable").reset_index(drop=True)
+
+
+def _size_text(low: object, high: object) -> str:
+    """'60\u2013120' for a range, '35' for a single value, 'from 60' or 'up to 120' for one end, as whole numbers
+    where they are whole."""
+    from livingreview.render import plain_number
+
+    lo, hi = (None if pd.isna(v) else str(plain_number(float(v))) for v in (low, high))
+    if lo and hi:
+        return lo if lo == hi else f"{lo}\u2013{hi}"
+    return f"from {lo}" if lo else f"up to {hi}" if hi else ""
 
 
 def size_ranges(ev: Evidence) -> pd.DataFrame:
@@ -513,7 +526,8 @@ def claim_levels(ev: Evidence) -> pd.DataFrame:
     contra = wide[["id", "claim"]].assign(evidence="Contradicting", rows=-wide["contradicting"])
     out = pd.concat([long, contra], ignore_index=True)
     out["claim_label"] = out["id"] + ": " + out["claim"]
-    out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(short_text)
+    # as short as the trajectory chart's labels: the axis shows them whole, cut at a word, at a phone's width
+    out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(lambda c: short_text(c, 26))
     return out[out["rows"] != 0].reset_index(drop=True)
 
 
