@@ -37,7 +37,7 @@ def test_chapter_fingerprints_follow_their_tables(tmp_path):
     changed = {k for k, v in chapter_fingerprints(root).items() if before[k] != v}
     assert changed == {"chapters/05_therapies.ipynb", "chapters/07_claims.ipynb", "chapters/08_evidence_map.ipynb",
                        "chapters/11_methods.ipynb",
-                       "chapters/09_whats_new.ipynb", "chapters/intro.md"}
+                       "chapters/09_whats_new.ipynb", "chapters/intro.md", "chapters/12_appendix.ipynb"}
     (root / "data/ev_subtypes.csv").write_text((root / "data/ev_subtypes.csv").read_text() + "\n")
     changed = {k for k, v in chapter_fingerprints(root).items() if before[k] != v} - changed
     assert changed == {"chapters/02_subtypes.ipynb"}  # 07 and 08 changed already

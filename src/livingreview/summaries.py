@@ -763,6 +763,8 @@ def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
     none = pd.Series([()] * n, index=df.index, dtype=object)
     out = pd.DataFrame({"group": blank, "id": df["id"].astype(str), "text": blank, "citekeys": none,
                         "source": none, "facts": blank, "anchors": none})
+    if df.empty:
+        return out
     if table in FINDING_GROUPS:
         group = TABLES[table].column(FINDING_GROUPS[table])
         out["group"] = df[group.name].astype(object).map(group.vocab.label)
