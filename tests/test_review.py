@@ -238,8 +238,8 @@ TRIAL = ("THER-0002,alpha2020,doi:10.5555/fixture.0001,melanoma,small_ev,vaccine
     ("phase_1,yes,yes,40", []),
     ("not_stated,not_stated,not_stated,", []),                   # a record that states none of them
     (",yes,yes,40", ["data/therapies.csv:3:phase: missing phase for a clinical_trial row; expected one of: "
-                     "phase_0, phase_1 (Phase I), phase_1_2 (Phase I/II), phase_2 (Phase II), phase_2_3 (Phase II/III), "
-                     "phase_3 (Phase III), phase_4 (Phase IV), not_stated"]),
+                     "phase_0, phase_1 (Phase I), phase_1_2 (Phase I/II), phase_2 (Phase II), "
+                     "phase_2_3 (Phase II/III), phase_3 (Phase III), phase_4 (Phase IV), not_stated"]),
     ("phase_1,perhaps,yes,40", ["data/therapies.csv:3:randomised: unknown value 'perhaps'"]),
     ("phase_1,yes,yes,forty", ["data/therapies.csv:3:patients: "]),
 ])
