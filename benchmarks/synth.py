@@ -22,22 +22,26 @@ from livingreview.schema import TABLES
 SHAPE = {"claims": 1, "withdrawn": 1, "searches": 1, "screening": 1}
 
 
-def _clone_entries(text: str, total: int) -> tuple[str, list[str]]:
+def _clone_entries(text: str, total: int) -> tuple[str, list[str], dict[str, str]]:
     lib, _ = parse_library(text)
     keys = list(lib.references)
     blocks = re.split(r"\n(?=@)", text.strip())
     # retracted entries are never cited as support, so they are not cloned into citable synthetic ones
     entries = [b for b in blocks if b.startswith("@") and "retracted" not in b.lower()]
     extra = []
+    sources: dict[str, str] = {}
     for i in range(max(0, total - len(entries))):
         src = entries[i % len(entries)]
         key = f"synthetic{i:05d}"
         block = re.sub(r"^@(\w+)\{[^,]+,", lambda m, k=key: f"@{m.group(1)}{{{k},", src, count=1)
         block = re.sub(r"(doi\s*=\s*\{)[^}]*(\})", rf"\g<1>10.5555/synthetic.{i}\g<2>", block)
         block = re.sub(r"(pmid\s*=\s*\{)[^}]*(\})", rf"\g<1>{900000000 + i}\g<2>", block)
+        block = re.sub(r"(pmcid\s*=\s*\{)[^}]*(\})", rf"\g<1>PMC{900000000 + i}\g<2>", block)
+        # a row citing the clone names one of its ids as its source, as validation requires
+        sources[key] = f"doi:10.5555/synthetic.{i}" if re.search(r"\bdoi\s*=", block) else f"PMID:{900000000 + i}"
         extra.append(block)
     keys += [f"synthetic{i:05d}" for i in range(len(extra))]
-    return text.rstrip("\n") + "\n\n" + "\n\n".join(extra) + "\n", keys
+    return text.rstrip("\n") + "\n\n" + "\n\n".join(extra) + "\n", keys, sources
 
 
 def make_review(source: Path, out: Path, scale: int, library_size: int | None = None) -> Path:
@@ -52,9 +56,9 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
             shutil.copy(source / name, out / name)
     bib = (source / "references.bib").read_text(encoding="utf-8")
     if library_size:
-        bib, keys = _clone_entries(bib, library_size)
+        bib, keys, sources = _clone_entries(bib, library_size)
     else:
-        keys = []
+        keys, sources = [], {}
     synthetic = [k for k in keys if k.startswith("synthetic")]
     (out / "references.bib").write_text(bib, encoding="utf-8")
     for table in TABLES.values():
@@ -62,6 +66,7 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
         header, body = rows[0], rows[1:]
         copies = SHAPE.get(table.name, scale)
         cite = header.index("citekeys") if "citekeys" in header else None
+        source_col = header.index("source") if "source" in header and table.name != "searches" else None
         out_rows = [header]
         # the first copy keeps the real ids (claims name some of them); copies number on from the largest
         last = max((int(row[0].rsplit("-", 1)[1]) for row in body if table.name != "claims"), default=0)
@@ -75,6 +80,8 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
                     new[0] = f"{table.id_prefix}-{last:04d}"
                 if cite is not None and c > 0 and synthetic:
                     new[cite] = synthetic[(n * 7) % len(synthetic)]
+                    if source_col is not None:
+                        new[source_col] = sources[new[cite]]
                 out_rows.append(new)
         if table.name == "screening" and len(body):
             search = body[0][header.index("search")]

@@ -75,7 +75,7 @@ def test_every_cited_key_includes_keys_cited_only_by_the_ledger_or_a_withdrawn_r
     ev = lr.load(review.root)
     assert summaries.every_cited_key(ev) == ["alpha2020", "beta2021"]
     _ledger(review)
-    review.replace("data/biomarkers.csv", "BIOM-0001,beta2021,", "BIOM-0001,alpha2020,")
+    review.replace("data/biomarkers.csv", "BIOM-0001,beta2021,PMID:1,", "BIOM-0001,alpha2020,doi:10.5555/fixture.0001,")
     withdraw_row(review.root, "mechanisms", "MECH-0002", "A duplicate, for the test.")
     ev = lr.load(review.root)
     assert "beta2021" not in {k for df in (ev.mechanisms, ev.biomarkers) for cell in df["citekeys"] for k in cell}

@@ -236,7 +236,7 @@ def test_retracted_and_unknown_keys_never_count(review):
 
 
 def test_a_claim_basis_reads_scope_trial_design_and_contradicting_designs(review):
-    review.append("data/therapies.csv", "THER-0002,beta2021,doi:10.5555/fixture.0001,melanoma,small_ev,"
+    review.append("data/therapies.csv", "THER-0002,beta2021,PMID:1,melanoma,small_ev,"
                                         "vaccine_immunotherapy,fixture exosomes,,phase_1,,safe,phase_1,yes,yes,40,,"
                                         "not_applicable,fixture patients,clinical_trial,Synthetic trial finding.,"
                                         "2026-01-05\n")
@@ -314,7 +314,8 @@ def test_a_malformed_snapshot_is_a_located_error(released):
 def test_a_contradicting_row_after_a_release_shows_the_change_and_the_row(released):
     before = {r["id"]: r for r in claim_status(lr.load(released.root)).to_dict(orient="records")}
     assert row_changes(lr.load(released.root)).empty
-    released.append("data/mechanisms.csv", "MECH-0003,alpha2020,PMID:1,melanoma,small_ev,migration,tumour cells,,,,"
+    released.append("data/mechanisms.csv", "MECH-0003,alpha2020,doi:10.5555/fixture.0001,melanoma,small_ev,"
+                                           "migration,tumour cells,,,,"
                                            "mirna,"
                                            "fixture cohort,human_observational,Synthetic contradicting finding.,"
                                            "2026-12-01\n")

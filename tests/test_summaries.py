@@ -90,7 +90,7 @@ def test_points_are_aggregated_per_marker(review):
 
 def test_trial_designs_list_each_trial_row_with_its_stated_design(review):
     assert s.trial_designs(lr.load(review.root)).empty  # the fixture's one therapy row is an animal study
-    review.append("data/therapies.csv", "THER-0002,beta2021,doi:10.5555/fixture.0001,melanoma,small_ev,"
+    review.append("data/therapies.csv", "THER-0002,beta2021,PMID:1,melanoma,small_ev,"
                                         "vaccine_immunotherapy,fixture exosomes,,phase_1,,safe,phase_1_2,yes,no,,,"
                                         "not_applicable,fixture patients,clinical_trial,Synthetic trial finding.,"
                                         "2026-01-05\n")

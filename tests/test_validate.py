@@ -184,8 +184,9 @@ def test_wrong_encoding_gives_line(review):
 
 def test_multiline_cell_keeps_line_numbers(review):
     review.replace(M, '"Synthetic fixture finding two, with a comma."', '"Synthetic fixture\nfinding two."')
-    review.append(M, "MECH-0003,alpha2020,PMID:1,breast,small_ev,migration,a,b,,x,mirna,m,in_vitro,f,2026-01-01\n")
-    review.replace(M, "MECH-0003,alpha2020,PMID:1,breast", "MECH-0003,alpha2020,PMID:1,brest")
+    row = "MECH-0003,alpha2020,doi:10.5555/fixture.0001,"
+    review.append(M, row + "breast,small_ev,migration,a,b,,x,mirna,m,in_vitro,f,2026-01-01\n")
+    review.replace(M, row + "breast", row + "brest")
     assert errors(review.root) == [
         "data/mechanisms.csv:5:cancer_type: unknown value 'brest' for cancer_type; expected one of: "
         + __import__("livingreview").VOCABULARIES["cancer_type"].listing()
@@ -327,3 +328,60 @@ def test_a_check_reusing_unchanged_files_finds_what_a_fresh_check_finds(review):
     third = check(root, reuse=again.parts)
     same(third, check(root))
     assert any("beta2021" in p.message for p in third.problems)  # a citation of the renamed entry is now unknown
+
+
+# a row's source must name a record of a paper the row cites (issue 27)
+SOURCE_FAULTS = [
+    ("source of a paper the row does not cite", M, "MECH-0001,alpha2020,doi:10.5555/fixture.0001",
+     "MECH-0001,alpha2020,PMID:1",
+     "data/mechanisms.csv:2:source: source 'PMID:1' is not an id of the cited entry (alpha2020); expected the doi, "
+     "pmid or pmcid of a cited entry (add the id to the entry, or cite the paper it names)"),
+    ("one of two sources unknown", M, "alpha2020;beta2021,doi:10.5555/fixture.0001;PMID:1",
+     "alpha2020;beta2021,doi:10.5555/fixture.0001;PMID:2",
+     "data/mechanisms.csv:3:source: source 'PMID:2' is not an id of the cited entries (alpha2020, beta2021); "
+     "expected the doi, pmid or pmcid of a cited entry (add the id to the entry, or cite the paper it names)"),
+    ("PMC id that no cited entry carries", P, "PMN-0001,beta2021,PMID:1", "PMN-0001,beta2021,PMC777",
+     "data/pmn.csv:2:source: source 'PMC777' is not an id of the cited entry (beta2021); expected the doi, pmid or "
+     "pmcid of a cited entry (add the id to the entry, or cite the paper it names)"),
+]
+
+
+@pytest.mark.parametrize(("rel", "old", "new", "expected"), [f[1:] for f in SOURCE_FAULTS],
+                         ids=[f[0] for f in SOURCE_FAULTS])
+def test_source_must_be_an_id_of_a_cited_entry(review, rel, old, new, expected):
+    review.replace(rel, old, new)
+    assert errors(review.root) == [expected]
+
+
+def test_source_may_be_the_pmcid_of_a_cited_entry(review):
+    review.replace(P, "PMN-0001,beta2021,PMID:1", "PMN-0001,beta2021,PMC777")
+    review.replace(BIB, "  pmid = {1},", "  pmid = {1},\n  pmcid = {PMC777},")
+    assert errors(review.root) == []
+
+
+def test_source_doi_matches_the_entry_ignoring_case(review):
+    review.replace(M, "MECH-0001,alpha2020,doi:10.5555/fixture.0001", "MECH-0001,alpha2020,doi:10.5555/FIXTURE.0001")
+    assert errors(review.root) == []
+
+
+def test_source_of_a_row_whose_citekey_is_unknown_is_not_reported_again(review):
+    review.replace(M, "MECH-0001,alpha2020,doi:10.5555/fixture.0001", "MECH-0001,delta2022,PMID:1")
+    assert errors(review.root) == [
+        "data/mechanisms.csv:2:citekeys: unknown citekey 'delta2022'; expected a key of references.bib"]
+
+
+@pytest.mark.parametrize(("pmcid", "expected"), [
+    ("5834026", "references.bib:16:pmcid: malformed PMCID '5834026'; expected 'PMC' and digits, e.g. PMC5834026"),
+    ("PMC0", "references.bib:16:pmcid: malformed PMCID 'PMC0'; expected 'PMC' and digits, e.g. PMC5834026"),
+])
+def test_malformed_pmcid_is_located(review, pmcid, expected):
+    review.replace(BIB, "  pmid = {1},", f"  pmid = {{1}},\n  pmcid = {{{pmcid}}},")
+    assert errors(review.root) == [expected]
+
+
+def test_pmcid_on_two_entries_is_an_error(review):
+    review.replace(BIB, "  pmid = {1},", "  pmid = {1},\n  pmcid = {PMC777},")
+    review.replace(BIB, "  doi = {10.5555/fixture.0001},", "  doi = {10.5555/fixture.0001},\n  pmcid = {PMC777},")
+    found = errors(review.root)
+    assert len(found) == 1 and found[0].startswith("references.bib:") and "PMCID PMC777 is also on entry 'alpha2020'" \
+        in found[0]

@@ -21,6 +21,7 @@ BIB_PATH = "references.bib"
 DOI_RE = re.compile(rf"^{DOI_PATTERN}$")
 PMID_RE = re.compile(rf"^{PMID_PATTERN}$")
 YEAR_RE = re.compile(r"^[0-9]{4}$")
+PMCID_RE = re.compile(r"^PMC[1-9][0-9]{0,9}$")
 URL_RE = re.compile(rf"^{URL_PATTERN}$", re.IGNORECASE)
 KEY_RE = re.compile(KEY_PATTERN)
 INVISIBLE_RE = re.compile(INVISIBLE_PATTERN)
@@ -110,6 +111,18 @@ class Reference:
     def pmid(self) -> str:
         """The PubMed id, or ''."""
         return self.fields.get("pmid", "")
+
+    @property
+    def pmcid(self) -> str:
+        """The PubMed Central id ('PMC' and digits), or ''."""
+        return self.fields.get("pmcid", "")
+
+    @property
+    def record_ids(self) -> frozenset[str]:
+        """The entry's record ids as a row's ``source`` names them: 'doi:...' (lower case), 'PMID:n', 'PMCn'."""
+        ids = {f"doi:{self.doi.lower()}" if self.doi else "", f"PMID:{self.pmid}" if self.pmid else "",
+               self.pmcid.upper()}
+        return frozenset(ids - {""})
 
     @property
     def retracted(self) -> bool:
@@ -355,6 +368,7 @@ def check_library(lib: Library) -> list[Problem]:
     by_lower: dict[str, Reference] = {}
     by_doi: dict[str, Reference] = {}
     by_pmid: dict[str, Reference] = {}
+    by_pmcid: dict[str, Reference] = {}
     for ref in sorted(lib.references.values(), key=lambda r: r.line):
         other = by_lower.get(ref.key.lower())
         if other is not None:
@@ -403,6 +417,15 @@ def check_library(lib: Library) -> list[Problem]:
             if twin is not ref:
                 problems.append(Problem(rel, at("pmid"), "pmid", f"PMID {pmid} is also on entry '{twin.key}' "
                                                                  f"(line {twin.line}); expected each paper once"))
+        pmcid = ref.pmcid
+        if pmcid and not PMCID_RE.match(pmcid):
+            problems.append(Problem(rel, at("pmcid"), "pmcid", f"malformed PMCID '{pmcid}'; expected 'PMC' and "
+                                                               "digits, e.g. PMC5834026"))
+        elif pmcid:
+            twin = by_pmcid.setdefault(pmcid, ref)
+            if twin is not ref:
+                problems.append(Problem(rel, at("pmcid"), "pmcid", f"PMCID {pmcid} is also on entry '{twin.key}' "
+                                                                   f"(line {twin.line}); expected each paper once"))
         url = ref.fields.get("url", "")
         if url and not URL_RE.match(url):
             problems.append(Problem(rel, at("url"), "url", f"URL '{url[:60]}' is not http(s); expected an "

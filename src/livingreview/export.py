@@ -113,6 +113,8 @@ def csl_json(library: Library) -> list[dict]:
             item["DOI"] = r.doi
         if r.pmid:
             item["PMID"] = r.pmid
+        if r.pmcid:
+            item["PMCID"] = r.pmcid
         items.append(item)
     return items
 

@@ -174,7 +174,8 @@ ADDED = Column("added", Kind.DATE, "Date the row entered the review (ISO).")
 SOURCE = Column(
     "source", Kind.IDENTIFIER,
     "The published record whose text supports the row: usually the cited paper's own PubMed, PMC or publisher "
-    "record; where a number comes from a second paper, that paper's record too.",
+    "record; where a number comes from a second paper, that paper's record too. Each id is the DOI, PMID or PMCID "
+    "of an entry the row cites.",
     multi=True, pattern=RECORD_PATTERN, pattern_hint="'PMID:28104621', 'PMC5834026' or 'doi:10.1093/annonc/mdx004'")
 TRIAL_ID = Column(
     "trial_id", Kind.IDENTIFIER, "Registry id of the trial, only as printed on a record.",

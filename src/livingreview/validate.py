@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import functools
@@ -107,6 +108,44 @@ def _citation_problems(path: str, citations: dict[str, list[int]], library: Libr
             for line in lines for message in messages]
 
 
+def _record_id(item: str) -> str:
+    """One ``source`` item in the form ``Reference.record_ids`` gives (DOIs are case-insensitive)."""
+    return "doi:" + item[4:].lower() if item[:4].lower() == "doi:" else item.upper()
+
+
+def _keys_with_bad_ids(library: Library, bib_problems: list[Problem]) -> set[str]:
+    """Entries with a problem in an identifier field (or none at all): their ids cannot be matched."""
+    starts = sorted((ref.line, key) for key, ref in library.references.items())
+    lines = [line for line, _ in starts]
+    bad = set()
+    for p in bib_problems:
+        if p.column in ("doi", "pmid", "pmcid") and (i := bisect.bisect_right(lines, p.line)) > 0:
+            bad.add(starts[i - 1][1])
+    return bad
+
+
+def _source_problems(path: str, sources: dict[tuple[str, str], list[int]], library: Library,
+                     skip: set[str]) -> list[Problem]:
+    """A row's ``source`` must name a record of a paper it cites: its DOI, PMID or PMCID in the library."""
+    if not library.readable:
+        return []
+    problems = []
+    for (cell, source), lines in sources.items():
+        keys = [k for k in split_multi(cell) if k]
+        if any(k not in library or library[k].retracted or k in skip for k in keys):
+            continue  # an unknown, broken or retracted key, or a bad id, is reported on its own (each fault once)
+        known = set().union(*(library[k].record_ids for k in keys))
+        for item in split_multi(source):
+            if item and _record_id(item) not in known:
+                cited = ", ".join(keys)
+                problems += [Problem(path, line, "source", f"source '{item}' is not an id of the cited "
+                                                           f"{'entry' if len(keys) == 1 else 'entries'} ({cited}); "
+                                                           "expected the doi, pmid or pmcid of a cited entry (add the "
+                                                           "id to the entry, or cite the paper it names)")
+                             for line in lines]
+    return problems
+
+
 def _withdrawn_problems(log: pd.DataFrame | None, ids: dict[str, frozenset[str]]) -> list[Problem]:
     """A withdrawn row is out of its table, withdrawn once, and its id has its table's prefix."""
     if log is None:
@@ -207,6 +246,8 @@ class TableCheck:
     citations: dict[str, list[int]] = field(default_factory=dict)
     ids: frozenset[str] | None = None
     frame: pd.DataFrame | None = None
+    #: each distinct (``citekeys``, ``source``) pair and the lines holding it (lines whose cells broke a rule left out)
+    sources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
@@ -227,11 +268,19 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
             lines = citations.setdefault(cell, [])
             if line not in flagged:  # a cell that broke a rule is not looked up again, but its keys count as cited
                 lines.append(int(line))
+    sources: dict[tuple[str, str], list[int]] = {}
+    if {"citekeys", "source"} <= set(frame.columns) and table.column("source").kind is Kind.IDENTIFIER:
+        flagged = {p.line for p in cell_problems if p.column in ("citekeys", "source")}
+        pairs = frame[["citekeys", "source"]].dropna()
+        for line, keys, source in zip(pairs.index.tolist(), pairs["citekeys"].tolist(), pairs["source"].tolist(),
+                                      strict=True):
+            if line not in flagged:
+                sources.setdefault((keys, source), []).append(int(line))
     ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
     keep = keep_frame or name in ("claims", "withdrawn", *INTAKE_TABLES)  # read again by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
-    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None)
+    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources)
 
 
 def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
@@ -314,9 +363,11 @@ def _across_files(root: Path, results: list[TableCheck], library: Library, bib_p
                   frames: bool) -> Checked:
     """The checks across files, on every table's and the library's own check; the whole ``Checked``."""
     problems: list[Problem] = list(bib_problems)
+    bad_ids = _keys_with_bad_ids(library, bib_problems)
     for result in results:
         problems += result.problems
         problems += _citation_problems(TABLES[result.name].path, result.citations, library)
+        problems += _source_problems(TABLES[result.name].path, result.sources, library, bad_ids)
     by_name = {r.name: r for r in results}
     claims = by_name["claims"].frame if "claims" in by_name else None
     log = by_name["withdrawn"].frame if "withdrawn" in by_name else None
