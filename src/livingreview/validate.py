@@ -20,7 +20,7 @@ import pandas as pd
 from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
-from livingreview.errors import Problem, Severity
+from livingreview.errors import Problem, Severity, ValidationError
 from livingreview.fileio import unsafe_links
 from livingreview.intake import ledger_problems
 from livingreview.living import Cadence, read_cadence
@@ -388,7 +388,21 @@ def _across_files(root: Path, results: list[TableCheck], library: Library, bib_p
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
     problems += link_problems(root)
+    problems += declaration_problems(root)
     return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence)
+
+
+def declaration_problems(root: Path) -> list[Problem]:
+    """Located problems of the review's ``review.yml`` (none when it has none yet)."""
+    from livingreview import declarations
+
+    if not (root / declarations.DECLARATIONS).exists():
+        return []
+    try:
+        declarations.load(root)
+    except ValidationError as exc:
+        return list(exc.problems)
+    return []
 
 
 def link_problems(root: Path) -> list[Problem]:

@@ -1,0 +1,99 @@
+"""A review's declarations (review.yml): they round-trip the engine's tables, and every mistake is located."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO
+from livingreview import declarations as d
+from livingreview.errors import ValidationError
+from livingreview.schema import TABLES
+
+MINIMAL = """review:
+  title: BCG vaccine trials
+  slug: bcg-vaccine
+vocabularies:
+  allocation:
+    description: How patients were allocated.
+    terms:
+      - {value: random, label: Random}
+      - {value: alternate, label: Alternate}
+tables:
+  trials:
+    title: Trials
+    id_prefix: TRIAL
+    columns:
+      - {name: id, type: id, description: Row id.}
+      - {name: alloc, type: vocab, vocabulary: allocation, description: Allocation.}
+      - {name: ablat, type: number, minimum: 0, maximum: 90, description: Absolute latitude.}
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ValidationError) as info:
+        d.read(text)
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_ev_reviews_declarations_declare_exactly_the_engines_tables():
+    """The EV review's review.yml and the engine's tables agree, term for term and constraint for constraint."""
+    declared = d.load(REPO)
+    assert declared.tables == TABLES
+    assert declared.identity.slug == "ev-metastasis"
+
+
+def test_dump_and_read_round_trip_every_table():
+    text = d.dump(d.Identity("T", "t"), TABLES)
+    assert d.read(text).tables == TABLES
+
+
+def test_a_review_of_another_kind_declares_its_own_table():
+    declared = d.read(MINIMAL)
+    trials = declared.tables["trials"]
+    assert trials.column_names == ["id", "alloc", "ablat"]
+    assert trials.column("alloc").vocab.label("alternate") == "Alternate"
+    assert trials.column("ablat").maximum == 90
+    assert declared.identity.title == "BCG vaccine trials"
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("    id_prefix: TRIAL\n", "    id_prefix: TRIAL\n    colums: []\n",
+     "review.yml:14:tables.trials.colums: unknown key 'colums'"),
+    ("type: number, minimum: 0", "type: float, minimum: 0",
+     "review.yml:17:tables.trials.columns[2].type: unknown type 'float'"),
+    ("vocabulary: allocation,", "vocabulary: alocation,",
+     "review.yml:16:tables.trials.columns[1].vocabulary: a vocab column names one of the declared vocabularies"),
+    ("{value: alternate, label: Alternate}", "{value: random, label: Again}",
+     "review.yml:9:vocabularies.allocation.terms[1].value: term 'random' is declared twice"),
+    ("  slug: bcg-vaccine\n", "  slug: BCG vaccine\n", "review.yml:3:review.slug: expected lower case words"),
+    ("minimum: 0,", "minimum: zero,", "review.yml:17:tables.trials.columns[2].minimum: expected a number"),
+    ("{name: id, type: id, description: Row id.}", "{name: key, type: text, description: Row id.}",
+     "review.yml:15:tables.trials.columns[0]: the first column of a table is its row id"),
+    ("    title: Trials\n", "", "review.yml:12:tables.trials: missing 'title'"),
+])
+def test_each_mistake_is_located_by_line_and_key(old, new, expected):
+    assert old in MINIMAL
+    found = problems(MINIMAL.replace(old, new, 1))
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def test_broken_yaml_is_a_located_error_not_a_traceback():
+    found = problems(MINIMAL.replace("    id_prefix: TRIAL", "    id_prefix: [TRIAL"))
+    assert len(found) == 1 and found[0].startswith("review.yml:") and "not valid YAML" in found[0]
+
+
+def test_a_missing_file_is_a_located_error(tmp_path):
+    with pytest.raises(ValidationError) as info:
+        d.load(tmp_path)
+    assert str(info.value.problems[0]).startswith("review.yml:1:-: cannot read the review's declarations")
+
+
+def test_validate_reports_the_declarations_problems_located(review):
+    from click.testing import CliRunner
+
+    from livingreview.cli import main
+
+    review.write_bytes("review.yml", MINIMAL.replace("type: number", "type: float").encode())
+    result = CliRunner().invoke(main, ["validate", "--root", str(review.root)])
+    assert result.exit_code == 1
+    assert "review.yml:17:tables.trials.columns[2].type: unknown type 'float'" in result.output
