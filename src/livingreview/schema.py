@@ -333,7 +333,8 @@ SEARCHES = Table(
     "One row per search run: where, the exact query, when, and how many records it returned.",
     (
         _id("SRCH"),
-        Column("date", Kind.DATE, "Date the search was run (ISO)."),
+        Column("date", Kind.DATE, "Date the search was run (ISO): the day the database answered it, which a replay "
+               "of a cached response keeps."),
         _vocab(v.SEARCH_SOURCE, name="source"),
         _text("query", "The exact query string as run; for a manual source, how the records were identified.",
               verbatim=True),
