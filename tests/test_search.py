@@ -153,7 +153,8 @@ def test_item5_a_cached_replay_says_so_and_does_not_move_the_last_search(review)
     assert (before.last_search, before.overdue) == (answered, True)
     again = search(review)  # with the network allowed: the cache still answers, and says so
     assert again.exit_code == 0, again.output
-    assert "a replay of SRCH-0002; PubMed was not searched again" in again.output
+    assert f"returned by PubMed on {answered.isoformat()}: a replay of SRCH-0002. PubMed was not searched now: " \
+           f"the log row is dated {answered.isoformat()}" in again.output
     assert "recorded SRCH-0003: 2 hit(s); 0 new record(s) awaiting screening, 2 duplicate(s)" in again.output
     log = rows(review, S)
     assert log[-1]["date"] == answered.isoformat()
@@ -255,3 +256,24 @@ def test_item5_the_merge_is_linear_on_fifty_thousand_records(review):
     dup = added[0]
     assert (dup["pmid"], dup["reason"], dup["duplicate_of"]) == ("90030001", "duplicate", "SCR-30003")
 
+
+def test_item5_esummary_is_asked_by_post_in_batches_and_merged(monkeypatch):
+    """1,200 ids: one esearch by GET, then esummary by POST 500 ids at a time (a GET that long is refused)."""
+    ids = [str(99990000 + i) for i in range(1200)]
+    calls = []
+
+    def answer(url: str, form: dict | None = None) -> dict:
+        calls.append((url.split("?")[0].rsplit("/", 1)[1], form))
+        if form is None:
+            return eutils([docsum(i, f"Fixture {i}") for i in ids], 5000, None)["esearch"]
+        asked = form["id"].split(",")
+        return {"header": {"type": "esummary", "version": "0.3"},
+                "result": {"uids": asked, **{i: docsum(i, f"Synthetic fixture record {i} on vesicles") for i in asked}}}
+
+    monkeypatch.setattr(search_module, "_get", answer)
+    response = search_module.fetch_pubmed(QUERY, 1200)
+    assert [(name, form is None) for name, form in calls] == [("esearch.fcgi", True)] + [("esummary.fcgi", False)] * 3
+    assert [len(form["id"].split(",")) for _, form in calls[1:]] == [500, 500, 200]
+    total, found = search_module.parse_pubmed(response, "fetched", 1200)
+    assert total == 5000 and [f.pmid for f in found] == ids
+    assert found[-1].title == "Synthetic fixture record 99991199 on vesicles"

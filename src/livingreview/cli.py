@@ -362,8 +362,9 @@ def search_command(query: str, source: str, limit: int, root: Path, offline: boo
         run = run_search(root, source, query, limit, offline=offline, dry_run=dry_run, refresh=refresh)
     if run.cached:
         what = (f"a replay of {run.replay_of}" if run.replay_of else "recorded for the first time")
-        click.echo(f"cached response ({run.cached}), returned by PubMed on {run.retrieved}: {what}; PubMed was not "
-                   f"searched again, so the review's last search is not moved to today (--refresh searches anew)")
+        click.echo(f"cached response ({run.cached}), returned by PubMed on {run.retrieved}: {what}. PubMed was not "
+                   f"searched now: the log row is dated {run.retrieved} (the day it answered), so the review's last "
+                   "search does not move to today (--refresh searches PubMed anew)")
     verb = "would record" if dry_run else "recorded"
     click.echo(f"{verb} {run.search_id}: {run.total} hit(s); {len(run.new)} new record(s) awaiting screening, "
                f"{len(run.duplicates)} duplicate(s) of records already in the ledger")
