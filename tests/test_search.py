@@ -277,3 +277,15 @@ def test_item5_esummary_is_asked_by_post_in_batches_and_merged(monkeypatch):
     total, found = search_module.parse_pubmed(response, "fetched", 1200)
     assert total == 5000 and [f.pmid for f in found] == ids
     assert found[-1].title == "Synthetic fixture record 99991199 on vesicles"
+
+
+def test_item5_a_title_repeated_with_other_accents_case_and_punctuation_is_a_duplicate(review):
+    ledger(review, TODAY - dt.timedelta(days=90))
+    twin = docsum("99999961", "À SECOND synthétic fixture-study!")
+    twin["articleids"] = []  # no id in common with the ledger: only the title can tell
+    save(review, eutils([twin, docsum("99999962", "A second synthetic fixture study of something else")], 2, TODAY))
+    run = search(review, "--offline")
+    assert run.exit_code == 0, run.output
+    added = rows(review, L)[2:]
+    assert [(r["decision"], r["reason"], r["duplicate_of"]) for r in added] == [
+        ("exclude", "duplicate", "SCR-0002"), ("pending", "", "")]
