@@ -289,3 +289,22 @@ def test_item5_a_title_repeated_with_other_accents_case_and_punctuation_is_a_dup
     added = rows(review, L)[2:]
     assert [(r["decision"], r["reason"], r["duplicate_of"]) for r in added] == [
         ("exclude", "duplicate", "SCR-0002"), ("pending", "", "")]
+
+
+@pytest.mark.parametrize(("esearch", "expected"), [
+    ({"ERROR": "Invalid query"}, "PubMed refused the query (Invalid query)"),
+    ({"errorlist": {"phrasesnotfound": ["exosomez"], "fieldsnotfound": []}},
+     "PubMed did not find 'exosomez' and would search without it"),
+    ({"errorlist": {"phrasesnotfound": [], "fieldsnotfound": ["[Titel]"]}}, "PubMed did not find '[Titel]'"),
+    ({"warninglist": {"phrasesignored": [], "quotedphrasesnotfound": ["\"vesicle shedding factor\""],
+                      "outputmessages": []}}, "PubMed did not find '\"vesicle shedding factor\"'"),
+])
+def test_item5_a_query_pubmed_could_not_read_in_full_is_never_logged(review, esearch, expected):
+    ledger(review, TODAY - dt.timedelta(days=90))
+    response = eutils(ORDINARY[:1], 1, TODAY)
+    response["esearch"]["esearchresult"].update(esearch)
+    save(review, response)
+    before = {p: review.path(p).read_bytes() for p in (S, L)}
+    run = search(review, "--offline")
+    assert run.exit_code == 2 and expected in run.output, run.output
+    assert {p: review.path(p).read_bytes() for p in (S, L)} == before

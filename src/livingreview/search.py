@@ -106,6 +106,16 @@ def parse_pubmed(response: object, where: str, limit: int = MAX_RECORDS) -> tupl
             raise TypeError("idlist, result or uids of the wrong type")
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{where}: not an E-utilities esearch/esummary response ({exc})") from exc
+    if search.get("ERROR"):
+        raise UsageError(f"{where}: PubMed refused the query ({str(search['ERROR'])[:200]}); nothing was recorded")
+    lists = {k: v for part in (search.get("errorlist"), search.get("warninglist")) if isinstance(part, dict)
+             for k, v in part.items() if isinstance(v, list)}
+    dropped = [str(x)[:80] for key in ("phrasesnotfound", "fieldsnotfound", "quotedphrasesnotfound")
+               for x in lists.get(key, []) if x]
+    if dropped:
+        # PubMed searches without what it cannot find; logging the query as run would then be untrue
+        raise UsageError(f"{where}: PubMed did not find {', '.join(map(repr, dropped[:10]))} and would search "
+                         "without it; expected a query PubMed reads in full (correct it and run again)")
     if not len(idlist) <= total <= 10**9:
         raise UsageError(f"{where}: count {total} with {len(idlist)} ids; expected a count of hits no smaller than "
                          "the ids listed")
