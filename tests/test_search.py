@@ -292,7 +292,7 @@ def test_item5_a_title_repeated_with_other_accents_case_and_punctuation_is_a_dup
 
 
 @pytest.mark.parametrize(("esearch", "expected"), [
-    ({"ERROR": "Invalid query"}, "PubMed refused the query (Invalid query)"),
+    ({"ERROR": "Invalid query", "count": None}, "PubMed refused the query (Invalid query)"),
     ({"errorlist": {"phrasesnotfound": ["exosomez"], "fieldsnotfound": []}},
      "PubMed did not find 'exosomez' and would search without it"),
     ({"errorlist": {"phrasesnotfound": [], "fieldsnotfound": ["[Titel]"]}}, "PubMed did not find '[Titel]'"),
@@ -307,4 +307,19 @@ def test_item5_a_query_pubmed_could_not_read_in_full_is_never_logged(review, ese
     before = {p: review.path(p).read_bytes() for p in (S, L)}
     run = search(review, "--offline")
     assert run.exit_code == 2 and expected in run.output, run.output
+    assert {p: review.path(p).read_bytes() for p in (S, L)} == before
+
+
+@pytest.mark.parametrize("summary", [[], {"result": []}, {"result": {"uids": "1"}}, {"header": {}}])
+def test_item5_a_live_answer_without_a_summary_is_a_usage_error_that_writes_nothing(review, monkeypatch, summary):
+    ledger(review, TODAY - dt.timedelta(days=90))
+    before = {p: review.path(p).read_bytes() for p in (S, L)}
+
+    def answer(url: str, form: dict | None = None) -> object:
+        return eutils(ORDINARY[:1], 1, None)["esearch"] if form is None else summary
+
+    monkeypatch.setattr(search_module, "_get", answer)
+    run = search(review)
+    assert run.exit_code == 2 and "gave no usable answer (esummary answered without a result" in run.output
+    assert "Traceback" not in run.output and not cache_path(review.root, "pubmed", QUERY, 100).exists()
     assert {p: review.path(p).read_bytes() for p in (S, L)} == before

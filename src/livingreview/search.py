@@ -81,12 +81,17 @@ def fetch_pubmed(query: str, limit: int) -> dict:
     """The E-utilities answer for ``query``: esearch (count and ids), then esummary of those ids, merged."""
     found = _get(EUTILS + "esearch.fcgi?" + urllib.parse.urlencode(
         {"db": "pubmed", "term": query, "retmax": limit, "retmode": "json", "sort": "pub_date"}))
-    ids = [str(i) for i in found.get("esearchresult", {}).get("idlist", [])][:limit]
+    search = found.get("esearchresult") if isinstance(found, dict) else None
+    idlist = search.get("idlist") if isinstance(search, dict) else None
+    ids = [str(i) for i in idlist][:limit] if isinstance(idlist, list) else []  # parse_pubmed says what is wrong
     result: dict = {"uids": []}
     for start in range(0, len(ids), SUMMARY_BATCH):
-        part = _get(EUTILS + "esummary.fcgi", {"db": "pubmed", "id": ",".join(ids[start:start + SUMMARY_BATCH]),
-                                               "retmode": "json"}).get("result", {})
-        result["uids"] += part.get("uids", [])
+        answer = _get(EUTILS + "esummary.fcgi", {"db": "pubmed", "id": ",".join(ids[start:start + SUMMARY_BATCH]),
+                                                 "retmode": "json"})
+        part = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(part, dict) or not isinstance(part.get("uids"), list):
+            raise ValueError(f"esummary answered without a result for ids {start + 1} to {start + SUMMARY_BATCH}")
+        result["uids"] += part["uids"]
         result.update({k: v for k, v in part.items() if k != "uids"})
     return {"esearch": found, "esummary": {"result": result}}
 
@@ -100,14 +105,15 @@ def parse_pubmed(response: object, where: str, limit: int = MAX_RECORDS) -> tupl
     """(total hits, the first ``limit`` records in esearch's order) from a response; malformed is a UsageError."""
     try:
         search = response["esearch"]["esearchresult"]  # type: ignore[index]
+        if isinstance(search, dict) and search.get("ERROR"):
+            raise UsageError(f"{where}: PubMed refused the query ({str(search['ERROR'])[:200]}); nothing was "
+                             "recorded")
         total, idlist = int(search["count"]), search["idlist"]
         result = response["esummary"]["result"]  # type: ignore[index]
         if not isinstance(idlist, list) or not isinstance(result, dict) or not isinstance(result["uids"], list):
             raise TypeError("idlist, result or uids of the wrong type")
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{where}: not an E-utilities esearch/esummary response ({exc})") from exc
-    if search.get("ERROR"):
-        raise UsageError(f"{where}: PubMed refused the query ({str(search['ERROR'])[:200]}); nothing was recorded")
     lists = {k: v for part in (search.get("errorlist"), search.get("warninglist")) if isinstance(part, dict)
              for k, v in part.items() if isinstance(v, list)}
     dropped = [str(x)[:80] for key in ("phrasesnotfound", "fieldsnotfound", "quotedphrasesnotfound")
@@ -224,7 +230,8 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
         except (OSError, ValueError) as exc:
             again = "run again with the network" if refresh else (
                 f"run again with the network, or save the response in {where} and use --offline")
-            raise UsageError(f"PubMed could not be reached ({exc}); nothing was written; {again}") from exc
+            raise UsageError(f"PubMed could not be reached or gave no usable answer ({exc}); nothing was written; "
+                             f"{again}") from exc
     total, found = parse_pubmed(response, where, limit)
     retrieved = _retrieved(response, where, today) if replayed else today
     with review_lock(root):
