@@ -45,7 +45,8 @@ def recorded_response(review, pmids_titles: list[tuple[str, str, str]], total: i
         ids = [{"idtype": "pubmed", "value": pmid}] + ([{"idtype": "doi", "value": doi}] if doi else [])
         result[pmid] = {"uid": pmid, "title": title + ".", "pubdate": "2026 Nov 3", "fulljournalname": "J Fixtures",
                         "articleids": ids}
-    response = {"esearch": {"esearchresult": {"count": str(total), "idlist": result["uids"]}},
+    response = {"retrieved": dt.date.today().isoformat(),
+                "esearch": {"esearchresult": {"count": str(total), "idlist": result["uids"]}},
                 "esummary": {"result": result}}
     path = cache_path(review.root, "pubmed", QUERY, 100)
     path.parent.mkdir(parents=True)

@@ -356,14 +356,22 @@ def serve(root: Path, port: int) -> None:
               help="How many records (newest first) to record for screening.")
 @ROOT_OPTION
 @click.option("--offline", is_flag=True, help="Use only a cached response under cache/search/; never the network.")
+@click.option("--refresh", is_flag=True, help="Ask PubMed anew even if a response is cached (needs the network).")
 @click.option("--dry-run", is_flag=True, help="Validate and report, but write nothing.")
-def search_command(query: str, source: str, limit: int, root: Path, offline: bool, dry_run: bool) -> None:
+def search_command(query: str, source: str, limit: int, root: Path, offline: bool, refresh: bool,
+                   dry_run: bool) -> None:
     """Run QUERY, record it in data/searches.csv and append its records to data/screening.csv as pending
-    (a record the ledger already holds is recorded as its duplicate)."""
+    (a record the ledger already holds is recorded as its duplicate). A cached response is replayed, dated the
+    day PubMed returned it, and says so; --refresh searches PubMed again."""
     from livingreview.search import run_search
 
     with _refused("nothing was written", err=True):
-        run = run_search(root, source, query, limit, offline=offline, dry_run=dry_run)
+        run = run_search(root, source, query, limit, offline=offline, dry_run=dry_run, refresh=refresh)
+    if run.cached:
+        what = (f"a replay of {run.replay_of}" if run.replay_of else "recorded for the first time")
+        click.echo(f"cached response ({run.cached}), returned by PubMed on {run.retrieved}: {what}. PubMed was not "
+                   f"searched now: the log row is dated {run.retrieved} (the day it answered), so the review's last "
+                   "search does not move to today (--refresh searches PubMed anew)")
     verb = "would record" if dry_run else "recorded"
     click.echo(f"{verb} {run.search_id}: {run.total} hit(s); {len(run.new)} new record(s) awaiting screening, "
                f"{len(run.duplicates)} duplicate(s) of records already in the ledger")

@@ -24,6 +24,8 @@ def data_model(table: Table) -> pd.DataFrame:
                                 for t in col.vocab.values)
         elif col.kind in (Kind.NUMBER, Kind.INTEGER, Kind.DATE, Kind.ID, Kind.IDENTIFIER):
             allowed = col.expected
+        elif col.verbatim:
+            allowed = "text as the database gives it, which may start with '=', '+', '-' or '@'"
         else:
             allowed = ""
         if col.name in ("id", "added"):

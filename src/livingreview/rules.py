@@ -225,10 +225,13 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
                   lambda cell: f"stray whitespace around '{cell.strip()}'; expected no leading or trailing spaces",
                   EDGE_SPACE),
              Rule("characters", lambda s: ~s.str.contains(INVISIBLE), _invisible_message, INVISIBLE_BUT_NUL)]
-    if col.kind in (Kind.TEXT,):
+    if col.kind is Kind.TEXT:
         rules.append(Rule("placeholder", lambda s: ~s.str.fullmatch(PLACEHOLDER),
                           lambda cell: f"'{cell}' is a placeholder, not a value; expected {col.description[0].lower()}"
                                        f"{col.description[1:].rstrip('.')}, or an empty cell where it is optional"))
+    if col.kind is Kind.TEXT and not col.verbatim:
+        # a query says '[Title/Abstract]' and a title may start with '-' or '=': quoted text is escaped or
+        # formula-neutralised where it is published, not refused
         rules.append(Rule("curation", lambda s: ~s.str.contains(CURATION),
                           lambda cell: f"'{_curation_words(cell)}' is a curator's note about sources, not content; "
                                        "expected only what the study reports (put notes in the commit message "

@@ -62,6 +62,10 @@ class Column:
     #: (column, term): the cell belongs only to rows whose ``column`` is ``term`` (there ``required`` applies) and
     #: must be empty in every other row
     only_when: tuple[str, str] | None = None
+    #: for TEXT columns: the cell quotes an outside source as it stands (a database query, a record's title), so
+    #: the rules for prose written by curators (formula prefixes, curation words) do not apply; what publishes it
+    #: escapes it (HTML, Markdown) or formula-neutralises it (exports)
+    verbatim: bool = False
 
     @property
     def always_required(self) -> bool:
@@ -138,8 +142,8 @@ class Table:
         return self.name in EVIDENCE_TABLES
 
 
-def _text(name: str, description: str, required: bool = True, multi: bool = False) -> Column:
-    return Column(name, Kind.TEXT, description, required=required, multi=multi)
+def _text(name: str, description: str, required: bool = True, multi: bool = False, verbatim: bool = False) -> Column:
+    return Column(name, Kind.TEXT, description, required=required, multi=multi, verbatim=verbatim)
 
 
 def _vocab(vocab: Vocabulary, name: str | None = None, multi: bool = False, required: bool = True) -> Column:
@@ -330,9 +334,11 @@ SEARCHES = Table(
     "One row per search run: where, the exact query, when, and how many records it returned.",
     (
         _id("SRCH"),
-        Column("date", Kind.DATE, "Date the search was run (ISO)."),
+        Column("date", Kind.DATE, "Date the search was run (ISO): the day the database answered it, which a replay "
+               "of a cached response keeps."),
         _vocab(v.SEARCH_SOURCE, name="source"),
-        _text("query", "The exact query string as run; for a manual source, how the records were identified."),
+        _text("query", "The exact query string as run; for a manual source, how the records were identified.",
+              verbatim=True),
         Column("records", Kind.INTEGER, "Records the search returned (for a manual source, records identified).",
                minimum=0),
         _text("notes", "Limits, filters or anything else needed to rerun the search.", required=False),
@@ -351,7 +357,7 @@ SCREENING = Table(
                pattern=DOI_PATTERN.replace("[!-~]", "[!-:<-~]"), pattern_hint="a DOI such as '10.1038/ncb2000'"),
         Column("pmid", Kind.IDENTIFIER, "PubMed id of the record.", required=False, pattern=PMID_PATTERN,
                pattern_hint="a PubMed id: digits, not starting with 0"),
-        _text("title", "Title of the record, as printed."),
+        _text("title", "Title of the record, as printed.", verbatim=True),
         Column("year", Kind.INTEGER, "Publication year.", required=False, minimum=1800, maximum=2100),
         Column("search", Kind.IDREFS, "Id of the search that found the record (SRCH-...)."),
         _vocab(v.SCREEN_STAGE, name="stage"),
