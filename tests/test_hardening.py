@@ -311,3 +311,71 @@ def test_every_chapter_executes_on_header_only_tables(tmp_path):
         NotebookClient(nb, timeout=300, resources={"metadata": {"path": str(path.parent)}}).execute()
         assert all(o.get("output_type") != "error" for c in nb.cells for o in c.get("outputs", [])), path.name
         assert isinstance(nb, nbformat.NotebookNode)
+
+
+# --- issue 23 (security and reliability, round 3): each test failed before its fix --------------------------------
+
+
+@pytest.fixture
+def released(review):
+    """The mini review with its first release cut."""
+    from livingreview.releases import cut_release
+
+    cut_release(review.root, "2026.12", __import__("datetime").date(2026, 12, 1))
+    return review
+
+
+def _rewrite_snapshot(review, change, name: str = "2026.12") -> str:
+    """Apply ``change`` to the snapshot's data, write it as ``releases/NAME.json`` (as release does) and validate."""
+    path = review.path("releases/2026.12.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.unlink()
+    review.path(f"releases/{name}.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n",
+                                                    encoding="utf-8")
+    return "\n".join(errors(review.root))
+
+
+def _line(review, name: str, needle: str) -> int:
+    text = review.path(f"releases/{name}.json").read_text(encoding="utf-8")
+    return text[:text.index(needle)].count("\n") + 1
+
+
+def _claim(data: dict) -> dict:
+    return data["claims"]["CLAIM-0001"]
+
+
+@pytest.mark.parametrize(("change", "key", "needle", "message"), [
+    (lambda d: _claim(d).update(certainty="certain"), "claims.CLAIM-0001.certainty", '"certainty": "certain"',
+     "fails 'enum'"),
+    (lambda d: _claim(d).update(supporting_rows=[["MECH-0001"], "MECH-0002"]), "claims.CLAIM-0001.supporting_rows.0",
+     '"supporting_rows"', "fails 'type'"),
+    (lambda d: _claim(d).update(studies="41"), "claims.CLAIM-0001.studies", '"studies": "41"', "fails 'type'"),
+    (lambda d: d.update(date="2026-13-45"), "date", '"date"', "is not an ISO date"),
+    (lambda d: d.update(date="1 December 2026"), "date", '"date"', "fails 'pattern'"),
+    (lambda d: d["claims"].update({f"CLAIM-{i:05d}": dict(_claim(d)) for i in range(6000)}), "claims", '"claims"',
+     "more than 2,000 entries"),
+    (lambda d: _claim(d).update(certainty="high", studies=41), "seal", '"seal"', "edited after it was written"),
+    (lambda d: d["tables"]["mechanisms"].pop("MECH-0001"), "seal", '"seal"', "edited after it was written"),
+])
+def test_item3_snapshot_is_checked_against_its_schema_and_seal(released, change, key, needle, message):
+    found = _rewrite_snapshot(released, change)
+    line = _line(released, "2026.12", needle)
+    assert f"releases/2026.12.json:{line}:{key}: " in found and message in found, found
+
+
+def test_item3_a_version_that_blocks_every_later_release_is_refused(released):
+    def far(data):
+        data["version"] = "9999.99.999"
+        from livingreview.releases import seal
+        data["seal"] = seal({k: v for k, v in data.items() if k != "seal"})
+    found = _rewrite_snapshot(released, far, "9999.99.999")
+    assert "releases/9999.99.999.json:" in found and ":version: version '9999.99.999' is not a real month" in found
+    released.path("releases/9999.99.999.json").unlink()
+    result = CliRunner().invoke(main, ["release", "9999.12", "--root", str(released.root)])
+    assert result.exit_code == 2 and "is not a real month" in result.output
+
+
+def test_item3_a_sealed_snapshot_validates_and_loads(released):
+    assert errors(released.root) == []
+    assert [r.version for r in lr.load(released.root).releases] == ["2026.12"]

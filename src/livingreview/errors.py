@@ -20,6 +20,18 @@ def one_line(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
+#: how much of a value a message quotes: a whole cell may be megabytes, and reports are polled and size-limited
+QUOTE_LIMIT = 80
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` quoted for a message: ``'abc'``, or its first ``limit`` characters and its length if longer."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text) if "'" in text else f"'{text}'"
+    return f"'{text[:limit]}…' ({len(text):,} characters)"
+
+
 class Severity(StrEnum):
     """How bad a problem is: errors fail validation, warnings are reported only."""
 
