@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from pathlib import Path
 
@@ -379,3 +380,78 @@ def test_item3_a_version_that_blocks_every_later_release_is_refused(released):
 def test_item3_a_sealed_snapshot_validates_and_loads(released):
     assert errors(released.root) == []
     assert [r.version for r in lr.load(released.root).releases] == ["2026.12"]
+
+
+@pytest.mark.parametrize(("rel", "row", "line", "column", "value", "term"), [
+    (P, "PMN-0001", 2, "niche_process", "inflammation;inflammation;inflammation", "inflammation"),
+    (M, "MECH-0002", 3, "cargo_class", "protein;mirna;protein", "protein"),
+    (M, "MECH-0002", 3, "cargo", "VEGF;VEGF", "VEGF"),
+    (M, "MECH-0002", 3, "citekeys", "alpha2020;beta2021;alpha2020", "alpha2020"),
+])
+def test_item4_a_term_repeated_in_a_cell_is_located(review, rel, row, line, column, value, term):
+    set_cell(review, rel, row, column, value)
+    found = errors(review.root)
+    assert any(m.startswith(f"{rel}:{line}:{column}: '{term}' is listed more than once") for m in found), found
+
+
+def test_item4_heat_map_counts_rows_not_terms(review):
+    from livingreview.summaries import process_by_organ
+
+    ev = lr.load(review.root)
+    rows = ev.pmn.copy()
+    # the loaded (typed) table as a repeated cell would give it, had it passed validation
+    rows["niche_process"] = [tuple(p) * 3 for p in rows["niche_process"]]
+    ev.tables["pmn"] = rows
+    table = process_by_organ(ev)
+    assert table["rows"].sum() == sum(len(set(p)) for p in rows["niche_process"])
+    assert table["rows"].max() <= len(rows)
+
+
+XML_FORBIDDEN = ["\ufffe", "\uffff", "\x01", "\x0b", "\x1f", "\ud800", "\udfff"]
+
+
+@pytest.mark.parametrize("char", XML_FORBIDDEN)
+def test_item4_characters_xml_forbids_are_refused_in_cells_and_bib_fields(review, char):
+    text = review.path(M).read_text(encoding="utf-8", errors="surrogatepass")
+    review.path(M).write_text(text.replace("Synthetic fixture finding one.", f"Synthetic{char} finding one."),
+                              encoding="utf-8", errors="surrogatepass")
+    review.replace("references.bib", "Journal of Test Fixtures", "Journal of Test\ufffe Fixtures")
+    found = errors(review.root)
+    if char in "\ud800\udfff":  # not UTF-8 at all: the file is refused, located, before any cell is read
+        assert any(m.startswith(f"{M}:") for m in found), found
+    else:
+        assert any(m.startswith(f"{M}:2:finding:") and f"U+{ord(char):04X}" in m for m in found), found
+    assert any(m.startswith("references.bib:") and ":journal:" in m and "U+FFFE" in m for m in found), found
+
+
+def test_item4_every_xml_and_json_artefact_parses_back(review, tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from livingreview.book import published_files
+    from livingreview.figures import count_heatmap
+    from livingreview.render import chart_html, explorer_json
+    from livingreview.summaries import EXPLORER_LABELS, explorer, explorer_orders, hallmark_by_cancer
+
+    # everything XML 1.0 and JSON allow that a careless writer gets wrong
+    awkward = "A <b>&amp; ]]> \"q\" 'a' \t tab, é, 😀, \ufffd, \U0010fffd and \\ end"
+    set_cell(review, M, "MECH-0001", "finding", awkward)
+    set_cell(review, M, "MECH-0001", "donor_cell", "</script><!-- cells")
+    assert errors(review.root) == []
+    ev = lr.load(review.root)
+    files = published_files(review.root, ev)
+    feed = ET.fromstring(files["feed.xml"])
+    assert any(awkward in (e.text or "") for e in feed.iter()), "the finding reaches the feed unchanged"
+    claims = json.loads(files["download/claims.json"])
+    assert claims["claims"] and json.loads(files["download/claims.schema.json"])
+    export_package(review.root, tmp_path / "pkg")
+    assert json.loads((tmp_path / "pkg" / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+    written = list((tmp_path / "pkg").rglob("*.json"))
+    assert len(written) >= 2, written  # the descriptor and the CSL-JSON library at least
+    for path in written:
+        json.loads(path.read_text(encoding="utf-8"))
+    rows = json.loads(explorer_json(explorer(ev), EXPLORER_LABELS, explorer_orders()))["rows"]
+    assert any(awkward in row for row in rows)
+    chart = count_heatmap(hallmark_by_cancer(ev), "cancer_type", "hallmark", "t", "x", "y")
+    html = chart_html(chart.to_dict(), "c")
+    specs = [json.loads(s) for s in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)]
+    assert specs and all(isinstance(s, dict) for s in specs)

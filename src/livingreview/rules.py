@@ -48,8 +48,9 @@ NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # controls, zero-width and bidi characters; tab and line breaks are whitespace a cell may hold (a bare CR is
 # refused for the whole file)
+# (and what XML 1.0 forbids: lone surrogates, U+FFFE, U+FFFF)
 INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064"
-                       r"\u2066-\u2069\ufeff]")
+                       r"\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,22 @@ def _separator_rule(col: Column) -> Rule:
     return Rule("separator", lambda s: ~s.map(bad_separator), explain)
 
 
+def _repeated(cell: str) -> str | None:
+    """The first term listed twice in a multi-valued cell, or None."""
+    seen: set[str] = set()
+    for item in split_multi(cell):
+        if item and item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def _repeated_rule(col: Column) -> Rule:
+    return Rule("repeated", lambda s: s.map(lambda cell: _repeated(cell) is None),
+                lambda cell: f"'{_repeated(cell)}' is listed more than once in {col.name}; expected each "
+                             "term once (a row counts once per term)")
+
+
 def _empty_item_rule(col: Column) -> Rule:
     return Rule(
         "empty_item",
@@ -223,6 +240,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(_separator_rule(col))
     if col.multi:
         rules.append(_empty_item_rule(col))
+        rules.append(_repeated_rule(col))
     if col.kind is Kind.VOCAB and col.vocab is not None:
         terms = set(col.vocab.values)
         if col.multi:

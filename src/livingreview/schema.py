@@ -16,7 +16,10 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 #: a BibTeX key as cited from a table: ASCII, starting with a letter, digit or '_' (never a formula prefix)
 KEY_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_:.+\-]*"
 #: characters that change how text displays without being seen: controls, zero-width and bidi overrides
-INVISIBLE_PATTERN = r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+#: (and the characters XML 1.0 forbids, which would make the feed and the pages ill-formed: lone surrogates,
+#: U+FFFE and U+FFFF)
+INVISIBLE_PATTERN = (r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+                     r"\ud800-\udfff\ufffe\uffff]")
 INT64_MAX = 2**63 - 1
 # identifiers and links, ASCII only: a DOI or PMID in other digits or with invisible characters is a broken link
 DOI_PATTERN = r"10\.[0-9]{4,9}/[!-~]+"
