@@ -57,22 +57,68 @@ def read_source(path: Path) -> str:
 def toc_sources(root: Path) -> list[Path]:
     """Every page the book's ``_toc.yml`` names, as a file (wherever it lies), in TOC order.
 
-    Read with the same parser Jupyter Book uses, so that no page the book shows escapes the build state.
+    Read with the same parser Jupyter Book uses, and ``glob:`` entries matched as sphinx-external-toc matches them
+    (Sphinx's ``patfilter`` over the documents Sphinx finds), so that no page the book shows escapes the build state.
     """
     import yaml
+    from sphinx.util.matching import patfilter
+    from sphinx_external_toc.api import FileItem, GlobItem
     from sphinx_external_toc.parsing import parse_toc_data
 
     toc = root / "_toc.yml"
     if not toc.exists():
         return []
     site_map = parse_toc_data(yaml.safe_load(read_source(toc)))
-    out = []
-    for docname in site_map:
-        found = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
-        if found is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
-            found = root / docname
-        if found is not None:
-            out.append(found)
+    found = _found_docs(root) if site_map.globs() else {}
+    out: list[Path] = []
+
+    def add(path: Path | None) -> None:
+        if path is not None and path not in out:
+            out.append(path)
+
+    def resolve(docname: str) -> Path | None:
+        path = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
+        if path is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
+            path = root / docname
+        return path
+
+    def walk(docname: str) -> None:  # a document, then its toctrees' entries in order, depth first
+        if docname in seen:
+            return
+        seen.add(docname)
+        add(resolve(docname))
+        current = docname[:-len(Path(docname).suffix)] if Path(docname).suffix in SOURCE_SUFFIXES else docname
+        for tree in site_map[docname].subtrees:
+            for item in tree.items:
+                if isinstance(item, GlobItem):
+                    for match in sorted(patfilter([d for d in found if d != current], str(item))):
+                        add(found[match])
+                elif isinstance(item, FileItem) and item in site_map:
+                    walk(str(item))
+
+    seen: set[str] = set()
+    walk(site_map.root.docname)
+    for docname in site_map:  # anything the walk did not reach (the parser allows it), as before
+        walk(docname)
+    return out
+
+
+def _found_docs(root: Path) -> dict[str, Path]:
+    """Docname -> file of every source Sphinx finds under ``root`` (as ``env.find_files`` does for this book)."""
+    import yaml
+    from sphinx.project import EXCLUDE_PATHS
+    from sphinx.util.matching import get_matching_files
+
+    config = root / "_config.yml"
+    settings = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
+    # Jupyter Book always adds its defaults; the HTML builder excludes its static and template folders
+    excludes = {"_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "_static", "_templates",
+                *(settings.get("exclude_patterns") or []), *EXCLUDE_PATHS}
+    out: dict[str, Path] = {}
+    for name in get_matching_files(root, ("**",), sorted(excludes)):
+        suffix = next((s for s in SOURCE_SUFFIXES if name.endswith(s)), None)
+        if suffix is not None:
+            out.setdefault(name[:-len(suffix)], root / name)
     return out
 
 
