@@ -455,3 +455,155 @@ def test_item4_every_xml_and_json_artefact_parses_back(review, tmp_path):
     html = chart_html(chart.to_dict(), "c")
     specs = [json.loads(s) for s in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)]
     assert specs and all(isinstance(s, dict) for s in specs)
+
+
+HUGE = "9" * 4402  # more digits than Python converts (sys.get_int_max_str_digits() is 4300)
+DEEP = 100_000
+
+
+def _plant_huge_cell(review) -> str:
+    set_cell(review, B, "BIOM-0001", "n_patients", HUGE)
+    return f"{B}:2:n_patients:"
+
+
+def _plant_huge_id(review) -> str:
+    set_cell(review, B, "BIOM-0001", "id", "BIOM-" + HUGE)
+    return f"{B}:2:id:"
+
+
+def _plant_deep_release(review) -> str:
+    review.path("releases").mkdir(exist_ok=True)
+    review.path("releases/2026.12.json").write_text("[" * DEEP + "]" * DEEP, encoding="utf-8")
+    return "releases/2026.12.json:1:-:"
+
+
+def _plant_huge_release_number(review) -> str:
+    review.path("releases").mkdir(exist_ok=True)
+    review.path("releases/2026.12.json").write_text('{"format": ' + HUGE + "}", encoding="utf-8")
+    return "releases/2026.12.json:1:-:"
+
+
+def _plant_deep_toml(review) -> str:
+    review.path("living.toml").write_text("[living]\nstatus = " + "[" * DEEP + "]" * DEEP + "\n", encoding="utf-8")
+    return "living.toml:1:-:"
+
+
+def _plant_huge_toml(review) -> str:
+    review.path("living.toml").write_text(f"[living]\nstatus = \"active\"\nsearch_every_days = {HUGE}\n",
+                                          encoding="utf-8")
+    return "living.toml:"
+
+
+def _add_args(root: Path) -> list[str]:
+    good = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001", "cancer_type": "breast",
+            "ev_type": "small_ev", "target_organ": "lung", "niche_process": "inflammation", "recipient_cell": "cells",
+            "cargo": "S100A4", "cargo_class": "protein", "model": "fixture mouse", "evidence_level": "animal",
+            "finding": "A synthetic finding."}
+    return ["add", "pmn", "--root", str(root)] + [f"--set={k}={v}" for k, v in good.items()]
+
+
+@pytest.mark.parametrize("plant", [_plant_huge_cell, _plant_huge_id, _plant_deep_release, _plant_huge_release_number,
+                                   _plant_deep_toml, _plant_huge_toml], ids=lambda f: f.__name__[7:])
+@pytest.mark.parametrize("command", ["validate", "add", "cite", "search"])
+def test_item8_huge_numbers_and_deep_nesting_are_located_errors_in_every_command(review, plant, command):
+    from conftest import FIXTURES
+
+    where = plant(review)
+    root = review.root
+    args = {"validate": ["validate", "--root", str(root)], "add": _add_args(root),
+            "cite": ["cite", "10.5555/fixture.0101", "--root", str(root), "--offline"],
+            "search": ["search", "extracellular vesicles", "--offline", "--root", str(root)]}[command]
+    if command == "cite":
+        __import__("shutil").copytree(FIXTURES / "cite", root / "cache")
+    result = CliRunner().invoke(main, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    if command in ("validate", "add"):
+        assert result.exit_code == 1 and where in result.output, result.output
+
+
+@pytest.mark.parametrize("body", ["[" * DEEP + "]" * DEEP, '{"message": ' + HUGE + "}"])
+def test_item8_a_cached_response_too_deep_or_too_long_is_refused_cleanly(review, body):
+    from livingreview.cite import cache_path as cite_cache
+    from livingreview.search import cache_path as search_cache
+
+    for path in (cite_cache(review.root, "doi", "10.5555/fixture.0101"),
+                 search_cache(review.root, "pubmed", "extracellular vesicles", 100)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    for args in (["cite", "10.5555/fixture.0101", "--offline"], ["search", "extracellular vesicles", "--offline"]):
+        result = CliRunner().invoke(main, [*args, "--root", str(review.root)])
+        assert result.exit_code in (1, 2) and isinstance(result.exception, SystemExit), result.exception
+        assert "not readable JSON" in result.output or "unreadable cached response" in result.output, result.output
+
+
+def _serving(root: Path, build, said: list[str]):
+    """Start ``serve`` with ``build`` in a thread; return (stop, thread, status())."""
+    import threading
+    import urllib.request
+
+    from livingreview.serve import STATUS_PATH, serve
+
+    stop = threading.Event()
+    thread = threading.Thread(target=serve, kwargs={"root": root, "port": 0, "say": said.append, "stop": stop,
+                                                    "build": build, "interval": 0.05, "settle": 0.05}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not any(s.startswith("serving the book at") for s in said):
+        assert time.monotonic() < deadline and thread.is_alive(), said
+        time.sleep(0.05)
+    url = next(s for s in said if s.startswith("serving")).split(" at ", 1)[1].split(" ", 1)[0].rstrip("/")
+
+    def status() -> dict:
+        with urllib.request.urlopen(url + STATUS_PATH, timeout=10) as response:
+            return json.loads(response.read())
+    return stop, thread, status, url
+
+
+def _until(predicate, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("plant", [_plant_deep_release, _plant_huge_release_number, _plant_deep_toml,
+                                   _plant_huge_cell], ids=lambda f: f.__name__[7:])
+def test_item8_serve_survives_bad_input_and_shows_it_in_its_banner(review, plant):
+    from livingreview.serve import WarmBuild
+
+    said: list[str] = []
+    stop, thread, status, _ = _serving(review.root, WarmBuild(build=lambda root, ev: 0), said)
+    try:
+        assert status() == {"build": 1, "error": ""}
+        where = plant(review)
+        error = _until(lambda: status()["error"])
+        assert where in error and thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+def test_item8_serve_survives_a_build_that_raises_anything(review):
+    calls: list[int] = []
+
+    def build(root):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RecursionError("maximum recursion depth exceeded " + "x" * 100_000)
+        return 0
+
+    said: list[str] = []
+    stop, thread, status, _ = _serving(review.root, build, said)
+    try:
+        review.append(M, "")  # touch a watched file
+        review.path(M).touch()
+        error = _until(lambda: status()["error"])
+        assert "RecursionError" in error and len(error) < 10_000 and thread.is_alive()
+        review.path(B).write_text(review.path(B).read_text() + "\n")
+        assert _until(lambda: status()["build"] == 2 and not status()["error"])
+    finally:
+        stop.set()
+        thread.join(30)

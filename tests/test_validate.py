@@ -43,7 +43,7 @@ CELL_FAULTS = [
     ("duplicate id", M, "MECH-0002", "MECH-0001",
      "data/mechanisms.csv:3:id: duplicate id 'MECH-0001' (first used on line 2); expected each id once"),
     ("malformed id", M, "MECH-0002", "MEC-2",
-     "data/mechanisms.csv:3:id: malformed id 'MEC-2'; expected 'MECH-' and at least four digits, e.g. MECH-0001"),
+     "data/mechanisms.csv:3:id: malformed id 'MEC-2'; expected 'MECH-' and four to nine digits, e.g. MECH-0001"),
     ("bad date", M, "2026-01-02", "2026-02-30",
      "data/mechanisms.csv:3:added: '2026-02-30' is not a calendar date; expected an ISO date YYYY-MM-DD"),
     ("non-ISO date", M, "2026-01-02", "02/01/2026",

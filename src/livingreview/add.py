@@ -34,7 +34,8 @@ class Added:
 
 def next_id(table: Table, ids: list[str]) -> str:
     """The next free id: one more than the highest number in use, so no id is ever reused."""
-    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-([0-9]+)", i or ""))]
+    # (validation allows nine digits; a longer id is refused there, and int() of thousands of digits would raise)
+    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-([0-9]{{1,18}})", i or ""))]
     return f"{table.id_prefix}-{max(numbers, default=0) + 1:04d}"
 
 

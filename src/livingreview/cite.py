@@ -67,6 +67,9 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CiteError(f"cached response {where} is not valid JSON ({exc}); delete it to fetch again") from None
+        except (ValueError, RecursionError):  # a number of thousands of digits, or arrays nested thousands deep
+            raise CiteError(f"cached response {where} is not readable JSON (a number too long or nesting too "
+                            "deep); delete it to fetch again") from None
         if not isinstance(data, dict):
             raise CiteError(f"cached response {where} is not a JSON object; delete it to fetch again")
         return data
@@ -89,8 +92,8 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
                         f"response at {where}; connect to the internet or add the cached response") from None
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CiteError(f"{url} did not answer JSON") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CiteError(f"{url} did not answer readable JSON") from None
     if not isinstance(data, dict):
         raise CiteError(f"{url} did not answer a JSON object")
     inside(root, path.parent.parent)  # a committed symlink must not lead the cache outside the review

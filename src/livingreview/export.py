@@ -44,7 +44,7 @@ def field_descriptor(col: Column, table: Table) -> dict:
     if col.maximum is not None:
         constraints["maximum"] = col.maximum
     if col.kind is Kind.ID:
-        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,}}"
+        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,9}}"
         constraints["unique"] = True
     elif col.kind is Kind.VOCAB and col.vocab is not None:
         if col.multi:

@@ -41,6 +41,18 @@ def _line_of(text: str, key: str) -> int:
     return text.count("\n", 0, found.start()) + 1 if found else 1
 
 
+def _shown(value: object) -> str:
+    """A TOML value for a message: short, and never ``repr`` of a huge integer (which raises ValueError)."""
+    from livingreview.errors import quote
+
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
+        return f"(an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits)"
+    if isinstance(value, str):
+        return quote(value)
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:80]}… ({len(text):,} characters)"
+
+
 def read_cadence(root: Path) -> tuple[Cadence | None, list[Problem]]:
     """The cadence declared in ``living.toml`` (None if the review declares none), with located problems."""
     path = Path(root) / LIVING_PATH
@@ -52,8 +64,11 @@ def read_cadence(root: Path) -> tuple[Cadence | None, list[Problem]]:
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Problem(LIVING_PATH, 1, "-", f"cannot read file ({exc})")]
     except tomllib.TOMLDecodeError as exc:
-        line = int(m.group(1)) if (m := re.search(r"line (\d+)", str(exc))) else 1
+        line = int(m.group(1)) if (m := re.search(r"line (\d{1,9})", str(exc))) else 1
         return None, [Problem(LIVING_PATH, line, "-", f"not valid TOML ({exc}); expected a [living] table")]
+    except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; arrays nested thousands deep
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+        return None, [Problem(LIVING_PATH, 1, "-", f"not readable TOML ({why}); expected a [living] table")]
     living = data.get("living")
     if not isinstance(living, dict):
         return None, [Problem(LIVING_PATH, 1, "living", "no [living] table; expected status and search_every_days")]
@@ -61,11 +76,11 @@ def read_cadence(root: Path) -> tuple[Cadence | None, list[Problem]]:
     status = living.get("status")
     if status not in STATUSES:
         problems.append(Problem(LIVING_PATH, _line_of(text, "status"), "status",
-                                f"status {status!r}; expected one of: {', '.join(STATUSES)}"))
+                                f"status {_shown(status)}; expected one of: {', '.join(STATUSES)}"))
     every = living.get("search_every_days")
     if not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= 3650:
         problems.append(Problem(LIVING_PATH, _line_of(text, "search_every_days"), "search_every_days",
-                                f"search_every_days {every!r}; expected a whole number of days from 1 to 3650"))
+                                f"search_every_days {_shown(every)}; expected a whole number of days from 1 to 3650"))
     unknown = sorted(set(living) - {"status", "search_every_days"})
     problems += [Problem(LIVING_PATH, _line_of(text, k), k, f"unknown setting '{k}'; expected status and "
                                                             "search_every_days") for k in unknown]

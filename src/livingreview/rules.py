@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from livingreview.csvfile import RawTable
-from livingreview.errors import Problem
+from livingreview.errors import Problem, quote
 from livingreview.schema import (
     FORMULA_PREFIXES,
     INT64_MAX,
@@ -197,10 +197,11 @@ def _number_message(col: Column, cell: str, whole: bool) -> str:
 
 def _in_range(col: Column, text: str, whole: bool) -> bool:
     if whole:
-        if not INTEGER_RE.fullmatch(text) or abs(int(text)) > INT64_MAX:  # the loader keeps integers as int64
+        # the loader keeps integers as int64 (19 digits at most); int() of thousands of digits raises ValueError
+        if not INTEGER_RE.fullmatch(text) or len(text.lstrip("-")) > 19 or abs(int(text)) > INT64_MAX:
             return False
         x: float = int(text)
-    elif _is_number(text):
+    elif _is_number(text) and len(text) <= 400:  # no real measurement needs more digits
         x = float(text)
     else:
         return False
@@ -253,10 +254,10 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
             rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
                               lambda cell: f"unknown value '{cell}' for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
-        pattern = rf"^{table.id_prefix}-[0-9]{{4,}}$"
-        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,}})*\x00"))
+        pattern = rf"^{table.id_prefix}-[0-9]{{4,9}}$"
+        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,9}})*\x00"))
         rules.append(Rule("id_format", lambda s: s.str.match(pattern),
-                          lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and at least four "
+                          lambda cell: f"malformed id {quote(cell)}; expected '{table.id_prefix}-' and four to nine "
                                        f"digits, e.g. {table.id_prefix}-0001", every))
     elif col.kind is Kind.INTEGER:
         rules.append(Rule("integer", lambda s: s.map(lambda x: _in_range(col, x, True)),

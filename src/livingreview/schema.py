@@ -80,7 +80,7 @@ class Column:
         if self.kind is Kind.CITEKEYS:
             return "one or more BibTeX keys separated by ';'"
         if self.kind is Kind.ID:
-            return "a row id: the table's prefix and at least four digits, e.g. PMN-0001"
+            return "a row id: the table's prefix and four to nine digits, e.g. PMN-0001"
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
@@ -145,7 +145,7 @@ def _fraction(name: str, description: str) -> Column:
 
 
 def _id(prefix: str) -> Column:
-    return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and at least four digits; never reused.")
+    return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and four to nine digits; never reused.")
 
 
 CITEKEYS = Column("citekeys", Kind.CITEKEYS, "BibTeX keys of the studies that report the finding.", multi=True)

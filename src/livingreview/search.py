@@ -117,6 +117,9 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
             response = json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UsageError(f"{cached.relative_to(root)}: unreadable cached response ({exc})") from exc
+        except (ValueError, RecursionError):  # a number of thousands of digits, or nesting thousands deep
+            raise UsageError(f"{cached.relative_to(root)}: unreadable cached response (a number too long or "
+                             "nesting too deep)") from None
     elif offline:
         raise UsageError(f"no cached response for this query and --offline was given; run it where "
                          f"eutils.ncbi.nlm.nih.gov is reachable, or save its esearch and esummary JSON as "
@@ -124,7 +127,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
     else:
         try:
             response = fetch_pubmed(query, limit)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise UsageError(f"PubMed could not be reached ({exc}); run again with the network, or save the "
                              f"response in {cached.relative_to(root)} and use --offline") from exc
     total, found = parse_pubmed(response, str(cached.relative_to(root)))

@@ -22,7 +22,9 @@ from pathlib import Path
 from livingreview.book import DATA_FILES, FIGURES, VENDOR
 
 STATUS_PATH = "/__livingreview__/status"
-WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "_config.yml", "_toc.yml")
+#: the most of an error the banner shows (it is polled every second)
+BANNER_LIMIT = 8_000
+WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "living.toml", "_config.yml", "_toc.yml")
 RELOAD_SCRIPT = """<script>(function () {
   var seen = null;
   function banner(text) {
@@ -124,7 +126,7 @@ def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandl
 
 def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callable[[str], None]) -> None:
     """Build once; on success bump the build number (open pages reload), on failure record the error."""
-    from livingreview.errors import ValidationError
+    from livingreview.errors import LivingReviewError, ValidationError, one_line, quote
 
     start = time.perf_counter()
     try:
@@ -132,6 +134,12 @@ def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callabl
         error = "" if code == 0 else f"the book build failed (exit {code}); see the terminal for the located warning"
     except ValidationError as exc:
         error = "\n".join(str(p) for p in exc.errors[:30])
+    except LivingReviewError as exc:
+        error = quote(one_line(str(exc)), BANNER_LIMIT)
+    except Exception as exc:  # the server outlives any input: the next edit may fix it
+        error = (f"the build stopped on {type(exc).__name__}: {quote(one_line(str(exc)), BANNER_LIMIT)}; "
+                 "fix the input and save again")
+    error = error if len(error) <= BANNER_LIMIT else error[:BANNER_LIMIT] + f"… ({len(error):,} characters)"
     seconds = time.perf_counter() - start
     with state.lock:
         state.error = error
