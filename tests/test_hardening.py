@@ -607,3 +607,35 @@ def test_item8_serve_survives_a_build_that_raises_anything(review):
     finally:
         stop.set()
         thread.join(30)
+
+
+LONG = 200_000
+
+
+@pytest.mark.parametrize(("rel", "row", "column", "value"), [
+    (P, "PMN-0001", "target_organ", "lungs" * (LONG // 5)),               # unknown vocabulary term
+    (P, "PMN-0001", "niche_process", "x;" * (LONG // 2)),                 # many unknown items
+    (B, "BIOM-0001", "n_patients", "1" * 19 + "x" * LONG),                # not a number
+    (M, "MECH-0001", "finding", "=" + "a" * LONG),                        # formula
+    (M, "MECH-0001", "citekeys", "nokey" * (LONG // 5)),                  # unknown citekey
+    (M, "MECH-0001", "added", "2026-01-01" * (LONG // 10)),              # not a date
+    (C, "CLAIM-0001", "where", "hallmark=" + "y" * LONG),                 # selector term
+])
+def test_item9_messages_quote_at_most_80_characters_of_a_value_and_its_length(review, rel, row, column, value):
+    set_cell(review, rel, row, column, value)
+    found = [m for m in errors(review.root) if f":{column}:" in m]
+    assert found, errors(review.root)
+    for message in found:
+        assert len(message) < 1_000, len(message)  # the value's 80 characters and the explanation
+    shown = [m for m in found if "characters)" in m]
+    # the length given is the value's (or, for a selector, its term's): the reader learns how long it was
+    assert all(int(re.search(r"\(([0-9,]+) characters\)", m).group(1).replace(",", "")) >= LONG for m in shown)
+    assert shown or all(len(m) < 400 for m in found), found
+
+
+def test_item9_library_messages_are_bounded(review):
+    review.replace("references.bib", "year = {2020}", "year = {" + "2" * LONG + "}")
+    review.replace("references.bib", "doi = {10.5555/fixture.0001}", "doi = {10." + "5" * LONG + "}")
+    found = [m for m in errors(review.root) if m.startswith("references.bib")]
+    assert found and all(len(m) < 2_500 for m in found), [len(m) for m in found]
+    assert any(f"({LONG + 3:,} characters)" in m for m in found), found

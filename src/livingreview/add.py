@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.bib import BIB_PATH
-from livingreview.errors import Problem, UsageError, ValidationError
+from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
 from livingreview.validate import check
@@ -73,7 +73,7 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
     Raises ``ValidationError`` (nothing written) when the review, with the row, would be invalid.
     """
     if table_name not in TABLES:
-        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
     table = TABLES[table_name]
     root = Path(root)
     with review_lock(root):

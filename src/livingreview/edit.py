@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_row
-from livingreview.errors import UsageError, ValidationError
+from livingreview.errors import UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
 from livingreview.validate import check
@@ -62,7 +62,7 @@ class Change:
 def _find(table: Table, data: bytes, row_id: str) -> Record:
     found = [r for r in records(data)[1:] if r.cells and r.cells[0] == row_id]
     if not found:
-        raise UsageError(f"no row '{row_id}' in {table.path}")
+        raise UsageError(f"no row {quote(row_id)} in {table.path}")
     return found[0]
 
 
@@ -73,7 +73,7 @@ def _diff(rel: str, before: bytes, after: bytes) -> str:
 
 def _prepare(root: Path, table_name: str) -> tuple[Table, Path, bytes]:
     if table_name not in TABLES:
-        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
     table = TABLES[table_name]
     before = check(root, frames=False)
     if before.errors:
