@@ -639,3 +639,52 @@ def test_item9_library_messages_are_bounded(review):
     found = [m for m in errors(review.root) if m.startswith("references.bib")]
     assert found and all(len(m) < 2_500 for m in found), [len(m) for m in found]
     assert any(f"({LONG + 3:,} characters)" in m for m in found), found
+
+
+def _raw(url: str, request: bytes, wait: float = 10) -> bytes:
+    """Send ``request`` as is to the server at ``url``; return everything it answers."""
+    import socket
+    import urllib.parse
+
+    where = urllib.parse.urlsplit(url)
+    with socket.create_connection((where.hostname, where.port), timeout=wait) as sock:
+        sock.sendall(request)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+        return out
+
+
+def test_item10_serve_checks_host_lists_no_folder_refuses_nul_and_drops_idle_clients(review, monkeypatch):
+    from livingreview import serve as served
+
+    monkeypatch.setattr(served, "IDLE_SECONDS", 1)
+    html = review.root / "_build" / "html"
+    (html / "chapters").mkdir(parents=True)
+    (html / "index.html").write_text("<html><body>book</body></html>", encoding="utf-8")
+    (html / "chapters" / "intro.html").write_text("<html><body>intro</body></html>", encoding="utf-8")
+    said: list[str] = []
+    stop, thread, status, url = _serving(review.root, lambda root: 0, said)
+    port = url.rsplit(":", 1)[1]
+    try:
+        def get(path: str, host: str | None) -> bytes:
+            head = f"GET {path} HTTP/1.1\r\n" + (f"Host: {host}\r\n" if host is not None else "")
+            return _raw(url, (head + "Connection: close\r\n\r\n").encode())
+
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LOCALHOST:{port}"):
+            assert get("/chapters/intro.html", host).startswith(b"HTTP/1.0 200"), host
+        for host in ("evil.example", f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{int(port) + 1}",
+                     f"127.0.0.1.evil.example:{port}"):
+            assert get("/chapters/intro.html", host).split(b"\r\n", 1)[0].split()[1] == b"421", host
+        assert get("/chapters/intro.html", None).split()[1] == b"400"
+        listing = get("/chapters/", f"127.0.0.1:{port}")
+        assert listing.split()[1] == b"404" and b"intro.html" not in listing
+        for path in ("/chapters/intro.html%00", "/%00/x", "/chapters%00/intro.html"):
+            assert get(path, f"127.0.0.1:{port}").split()[1] == b"400", path
+        start = time.monotonic()
+        assert _raw(url, b"", wait=20) == b""  # a silent client is dropped, not kept for ever
+        assert time.monotonic() - start < 10
+        assert status()["error"] == "" and thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(30)

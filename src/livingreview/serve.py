@@ -15,6 +15,7 @@ import io
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from pathlib import Path
 from livingreview.book import DATA_FILES, FIGURES, VENDOR
 
 STATUS_PATH = "/__livingreview__/status"
+#: seconds an idle connection is kept
+IDLE_SECONDS = 15
 #: the most of an error the banner shows (it is polled every second)
 BANNER_LIMIT = 8_000
 WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "living.toml", "_config.yml", "_toc.yml")
@@ -88,15 +91,45 @@ def signature(root: Path) -> tuple:
     return tuple(out)
 
 
+def allowed_hosts(port: int) -> frozenset[str]:
+    """The ``Host`` values a request to this server on ``port`` may carry (lower case)."""
+    return frozenset(f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+
+
 def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandler]:
     """A request handler for ``html`` that answers the status path and adds the reload script to pages."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
+        #: seconds a connection may stay silent: an idle client must not hold a thread for ever
+        timeout = IDLE_SECONDS
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(html), **kwargs)
 
         def log_message(self, *args) -> None:  # the terminal shows builds, not every request
             pass
+
+        def parse_request(self) -> bool:
+            """Answer only requests addressed to this server by name: a page elsewhere whose domain resolves
+            to 127.0.0.1 (DNS rebinding) sends its own name as ``Host`` and gets nothing."""
+            if not super().parse_request():
+                return False
+            host = self.headers.get("Host")
+            if host is None:
+                self.send_error(400, "Host header required")
+                return False
+            if host.lower() not in allowed_hosts(self.server.server_address[1]):
+                self.send_error(421, "Misdirected request: this server answers only 127.0.0.1, localhost, [::1]")
+                return False
+            if "\x00" in urllib.parse.unquote(self.path) or "\x00" in self.path:
+                self.send_error(400, "Bad path")
+                return False
+            return True
+
+        def list_directory(self, path: str) -> None:
+            """No directory listings: only the built pages are served."""
+            self.send_error(404, "Not found")
+            return None
 
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0] == STATUS_PATH:
