@@ -688,3 +688,22 @@ def test_item10_serve_checks_host_lists_no_folder_refuses_nul_and_drops_idle_cli
     finally:
         stop.set()
         thread.join(30)
+
+
+@pytest.mark.parametrize("folder", ["data", "chapters", "_static", "releases", ".git", "cache", "appendix"])
+def test_item11_export_never_targets_the_reviews_own_folders_marker_or_not(review, folder):
+    from livingreview.export import MARKER
+
+    root = review.root
+    review.path("_toc.yml").write_text("format: jb-book\nroot: appendix/notes\n", encoding="utf-8")
+    for name in ("appendix", "releases", ".git", "cache", "_static", "chapters"):
+        (root / name).mkdir(exist_ok=True)
+    (root / "appendix" / "notes.md").write_text("# Notes\n", encoding="utf-8")
+    (root / folder / MARKER).write_text("", encoding="utf-8")  # as a pull request could commit it
+    (root / folder / "keep.txt").write_text("mine", encoding="utf-8")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    for args in (["--out", str(root / folder)], ["--out", str(root / folder), "--force"]):
+        result = CliRunner().invoke(main, ["export", "--root", str(root), *args])
+        assert result.exit_code == 2 and f"own folder {folder}/" in result.output, result.output
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert CliRunner().invoke(main, ["export", "--root", str(root), "--out", str(root / "package")]).exit_code == 0
