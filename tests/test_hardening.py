@@ -707,3 +707,31 @@ def test_item11_export_never_targets_the_reviews_own_folders_marker_or_not(revie
         assert result.exit_code == 2 and f"own folder {folder}/" in result.output, result.output
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
     assert CliRunner().invoke(main, ["export", "--root", str(root), "--out", str(root / "package")]).exit_code == 0
+
+
+@pytest.mark.parametrize("link", ["cache", "cache/search", "cache/search/pubmed"])
+def test_item12_search_creates_nothing_through_a_cache_symlink_that_leads_out(review, tmp_path, link, monkeypatch):
+    from livingreview import search as searching
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (review.root / link).parent.mkdir(parents=True, exist_ok=True)
+    (review.root / link).symlink_to(outside, target_is_directory=True)
+    response = {"esearch": {"esearchresult": {"count": "1", "idlist": ["99999991"]}},
+                "esummary": {"result": {"uids": ["99999991"], "99999991": {
+                    "uid": "99999991", "title": "A synthetic record title for a test.", "pubdate": "2026 Nov 3",
+                    "articleids": [{"idtype": "pubmed", "value": "99999991"}]}}}}
+    fetched: list[str] = []
+    monkeypatch.setattr(searching, "fetch_pubmed", lambda query, limit: fetched.append(query) or response)
+    result = CliRunner().invoke(main, ["search", "extracellular vesicles", "--root", str(review.root)])
+    assert result.exit_code == 2 and "leads outside the review root" in result.output, result.output
+    assert list(outside.rglob("*")) == [] and fetched == []  # checked before fetching or creating anything
+
+
+def test_item12_cite_creates_nothing_through_a_cache_symlink_that_leads_out(review, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (review.root / "cache").symlink_to(outside, target_is_directory=True)
+    result = CliRunner().invoke(main, ["cite", "10.5555/fixture.0101", "--offline", "--root", str(review.root)])
+    assert result.exit_code == 2 and "leads outside the review root" in result.output, result.output
+    assert list(outside.rglob("*")) == []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livingreview.bib import BIB_PATH, DOI_RE, INVISIBLE_RE, PMID_RE, check_text, format_entry
 from livingreview.errors import LivingReviewError, ValidationError
-from livingreview.fileio import atomic_write, inside, review_lock
+from livingreview.fileio import atomic_write, inside, make_dirs_inside, review_lock
 
 CACHE = Path("cache")
 CROSSREF = "https://api.crossref.org/works/{doi}"
@@ -61,6 +61,7 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
     """The cached response for ``ident``, fetching and caching it first if needed and allowed."""
     path = cache_path(root, kind, ident)
     where = path.relative_to(root).as_posix()
+    inside(root, path)  # before reading, fetching or creating anything: a committed link must not lead out
     if path.exists():
         # a committed cache file is untrusted input, like any file in a pull request
         try:
@@ -96,8 +97,7 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
         raise CiteError(f"{url} did not answer readable JSON") from None
     if not isinstance(data, dict):
         raise CiteError(f"{url} did not answer a JSON object")
-    inside(root, path.parent.parent)  # a committed symlink must not lead the cache outside the review
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs_inside(root, path.parent)  # a committed symlink must not lead the cache outside the review
     atomic_write(inside(root, path), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
                  + b"\n")
     return data

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from livingreview.add import check_candidate, encode_row, next_id
 from livingreview.errors import UsageError, ValidationError
-from livingreview.fileio import atomic_write, inside, line_ending, review_lock
+from livingreview.fileio import atomic_write, inside, line_ending, make_dirs_inside, review_lock
 from livingreview.intake import record_keys, records
 from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, PMID_PATTERN, TABLES
 from livingreview.validate import check
@@ -112,6 +112,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
     if not query:
         raise UsageError("give the query to run, e.g. livingreview search --source pubmed \"exosomes AND metastasis\"")
     cached = cache_path(root, source, query, limit)
+    inside(root, cached)  # before reading, fetching or creating anything: a committed link must not lead out
     if cached.exists():
         try:
             response = json.loads(cached.read_text(encoding="utf-8"))
@@ -175,7 +176,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
             raise ValidationError(problems)
         if not dry_run:
             if not cached.exists():
-                cached.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs_inside(root, cached.parent)
                 atomic_write(inside(root, cached), json.dumps(response, indent=1, sort_keys=True).encode("utf-8"))
             for rel, data in files.items():
                 atomic_write(inside(root, root / rel), data)
