@@ -735,3 +735,43 @@ def test_item12_cite_creates_nothing_through_a_cache_symlink_that_leads_out(revi
     result = CliRunner().invoke(main, ["cite", "10.5555/fixture.0101", "--offline", "--root", str(review.root)])
     assert result.exit_code == 2 and "leads outside the review root" in result.output, result.output
     assert list(outside.rglob("*")) == []
+
+
+def test_item14_the_day_the_search_falls_due_makes_every_page_showing_the_status_stale(review, monkeypatch):
+    import datetime as dt
+
+    from livingreview import living
+    from livingreview.book import chapter_fingerprints, living_announcement
+    from livingreview.chapter import living_status_block
+
+    root = review.root
+    review.write_bytes("living.toml", b'[living]\nstatus = "living"\nsearch_every_days = 30\n')
+    review.write_bytes("data/searches.csv", b"id,date,source,query,records,notes\n"
+                                            b"SRCH-0001,2026-11-01,manual,Fixture papers identified by hand,2,\n")
+    review.write_bytes("data/screening.csv", (
+        b"id,doi,pmid,title,year,search,stage,decision,reason,duplicate_of,citekey,screened,screener\n"
+        b"SCR-0001,10.5555/fixture.0001,,A synthetic fixture study of small extracellular vesicles,2020,SRCH-0001,"
+        b"title_abstract,include,,,alpha2020,2026-11-01,curator\n"
+        b"SCR-0002,,1,A second synthetic fixture study,2021,SRCH-0001,title_abstract,include,,,beta2021,2026-11-01,"
+        b"curator\n"))
+    (root / "chapters").mkdir()
+    page = ('---\nkernelspec:\n  name: python3\n  display_name: Python 3\nlivingreview:\n  reads: [{reads}]\n---\n'
+            '# {title}\n\n```{{code-cell}} ipython3\n1\n```\n')
+    (root / "chapters" / "methods.md").write_text(page.format(reads="searches, screening", title="Methods"))
+    (root / "chapters" / "other.md").write_text(page.format(reads="mechanisms", title="Other"))
+    (root / "_toc.yml").write_text("format: jb-book\nroot: chapters/methods\nchapters:\n  - file: chapters/other\n")
+    ev = lr.load(root)
+
+    def on(day: dt.date) -> tuple[dict, str, str]:
+        monkeypatch.setattr(living, "today", lambda: day)
+        methods = living_status_block(ev).data.replace("\\", "")  # Markdown escapes the dates' hyphens
+        return chapter_fingerprints(root), living_announcement(root, ev), methods
+
+    before, banner_before, methods_before = on(dt.date(2026, 11, 20))
+    same, _, _ = on(dt.date(2026, 12, 1))  # the due day itself: still due, nothing to re-execute
+    after, banner_after, methods_after = on(dt.date(2026, 12, 2))
+    assert same == before
+    assert after["chapters/methods.md"] != before["chapters/methods.md"]  # re-executed: it shows the status
+    assert after["chapters/other.md"] == before["chapters/other.md"]      # not: it does not
+    assert "next search due 2026-12-01" in banner_before and "next search due 2026-12-01" in methods_before
+    assert "overdue since 2026-12-01" in banner_after and "overdue since 2026-12-01" in methods_after

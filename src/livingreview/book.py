@@ -151,6 +151,7 @@ def declared_reads(path: Path) -> list[str] | None:
 def chapter_fingerprints(root: Path) -> dict[str, str]:
     """Per chapter: a hash of its own inputs (the tables it reads and the library); undeclared reads everything."""
     from livingreview.bib import BIB_PATH
+    from livingreview.living import overdue_key
     from livingreview.schema import TABLES
 
     def file_hash(rel: str) -> bytes:
@@ -159,6 +160,8 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
 
     tables = {name: file_hash(t.path) for name, t in TABLES.items()}
     library = file_hash(BIB_PATH)
+    # a chapter that reads the search log may show the living status, which also changes with the day it falls due
+    overdue = overdue_key(root).encode()
     out = {}
     for path in chapter_files(root):
         reads = declared_reads(path)
@@ -166,6 +169,8 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
         digest = hashlib.sha256(library)
         for name in names:
             digest.update(name.encode() + tables[name])
+        if "searches" in names:
+            digest.update(b"living\0" + overdue)
         out[path.relative_to(root).as_posix()] = digest.hexdigest()
     return out
 
@@ -586,17 +591,16 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
 
 def living_announcement(root: Path, ev=None) -> str:
     """The living status shown at the top of every page (HTML), or nothing for a review with no search log."""
-    import datetime as dt
 
     from markupsafe import escape
 
     from livingreview.evidence import load
-    from livingreview.living import living_status, status_text
+    from livingreview.living import living_status, status_text, today
 
     ev = ev if ev is not None else load(root)
     if ev["searches"].empty:
         return ""
-    st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())
+    st = living_status(ev["searches"], ev["screening"], ev.cadence, today())
     css = "lr-living lr-living-overdue" if st.overdue else "lr-living"
     return f'<span class="{css}">{escape(status_text(st))}</span>'
 

@@ -36,6 +36,34 @@ class LivingStatus:
     every_days: int | None
 
 
+def today() -> dt.date:
+    """The day the living status is computed for: one clock for the banner, the Methods page and the build state."""
+    return dt.date.today()
+
+
+def overdue_key(root: Path, on: dt.date | None = None) -> str:
+    """What of the living status depends on the day alone (whether the next search is overdue), read cheaply.
+
+    The rest of the status comes from the tables and ``living.toml``, which the build already follows; this makes
+    a page that shows the status stale on the day the search falls due, and on no other day.
+    """
+    import csv
+
+    cadence, problems = read_cadence(root)
+    path = Path(root) / "data" / "searches.csv"
+    if cadence is None or problems or cadence.status != "living" or not path.exists():
+        return ""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            dates = [dt.date.fromisoformat(r["date"]) for r in csv.DictReader(fh) if (r.get("date") or "").strip()]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error):
+        return ""  # an invalid log fails validation, which stops the build before any page
+    if not dates:
+        return ""
+    due = max(dates) + dt.timedelta(days=cadence.search_every_days)
+    return f"overdue since {due.isoformat()}" if (on or today()) > due else f"due {due.isoformat()}"
+
+
 def _line_of(text: str, key: str) -> int:
     found = re.search(rf"(?m)^\s*{re.escape(key)}\s*=", text)
     return text.count("\n", 0, found.start()) + 1 if found else 1
