@@ -775,3 +775,27 @@ def test_item14_the_day_the_search_falls_due_makes_every_page_showing_the_status
     assert after["chapters/other.md"] == before["chapters/other.md"]      # not: it does not
     assert "next search due 2026-12-01" in banner_before and "next search due 2026-12-01" in methods_before
     assert "overdue since 2026-12-01" in banner_after and "overdue since 2026-12-01" in methods_after
+
+
+@pytest.mark.parametrize("where", [
+    "hallmark=" + "|".join(["migration", "angiogenesis"] * 20_000),        # 200 KB of valid terms
+    "finding~" + "a" * 200_000,                                           # one 200 KB text condition
+    ";".join(f"finding~x{i}" for i in range(101)),                      # 101 conditions, short
+])
+def test_item17_a_selector_above_the_declared_size_is_a_located_error_found_quickly(review, where):
+    from livingreview.schema import SELECTOR_MAX_CHARS, SELECTOR_MAX_TERMS
+
+    set_cell(review, C, "CLAIM-0001", "where", where)
+    start = time.perf_counter()
+    found = errors(review.root)
+    assert time.perf_counter() - start < 5
+    size = [m for m in found if m.startswith(f"{C}:2:where: selector ")]
+    assert size and (f"at most {SELECTOR_MAX_CHARS:,} characters and {SELECTOR_MAX_TERMS} terms" in size[0]), found
+    assert len(found) <= 3, found  # one located error, not one per term
+
+
+def test_item17_a_selector_at_the_limit_validates(review):
+    from livingreview.schema import SELECTOR_MAX_TERMS
+
+    set_cell(review, C, "CLAIM-0001", "where", "hallmark=" + "|".join(["migration"] * SELECTOR_MAX_TERMS))
+    assert errors(review.root) == []

@@ -21,6 +21,8 @@ from livingreview.schema import (
     INT64_MAX,
     KEY_PATTERN,
     MULTI_SEPARATOR,
+    SELECTOR_MAX_CHARS,
+    SELECTOR_MAX_TERMS,
     Column,
     Kind,
     Table,
@@ -219,6 +221,14 @@ def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
     return m.group(1), m.group(2), values
 
 
+def _selector_size(cell: str) -> str | None:
+    """What makes a selector too large to match against every row quickly ("1,200 characters"), or None."""
+    if len(cell) > SELECTOR_MAX_CHARS:
+        return f"{len(cell):,} characters"
+    terms = sum(len(item.split("|")) for item in split_multi(cell) if item)
+    return f"{terms:,} terms" if terms > SELECTOR_MAX_TERMS else None
+
+
 def rules_for(col: Column, table: Table) -> list[Rule]:
     """The rules that every non-empty cell of ``col`` must pass."""
     rules = [Rule("whitespace", lambda s: s.str.strip() == s,
@@ -279,6 +289,8 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(Rule("identifier", lambda s, p=shape: _items_ok(s, lambda i: not i or p.fullmatch(i) is not None),
                           lambda cell: f"malformed {col.name} {quote(cell)}; expected {col.expected}"))
     elif col.kind is Kind.SELECTOR:
+        rules.append(Rule("selector_size", lambda s: s.map(lambda cell: _selector_size(cell) is None),
+                          lambda cell: f"selector {quote(cell)} has {_selector_size(cell)}; expected {col.expected}"))
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
                           lambda cell: f"malformed selector {quote(cell)}; expected {col.expected}"))
     return rules

@@ -21,6 +21,10 @@ KEY_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_:.+\-]*"
 INVISIBLE_PATTERN = (r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
                      r"\ud800-\udfff\ufffe\uffff]")
 INT64_MAX = 2**63 - 1
+#: the largest selector (``claims.where``) a claim may have: every certainty computation matches it against every
+#: row, so its size is bounded (the review's longest is under 100 characters and 5 terms)
+SELECTOR_MAX_CHARS = 2_000
+SELECTOR_MAX_TERMS = 100
 # identifiers and links, ASCII only: a DOI or PMID in other digits or with invisible characters is a broken link
 DOI_PATTERN = r"10\.[0-9]{4,9}/[!-~]+"
 PMID_PATTERN = r"[1-9][0-9]{0,8}"
@@ -84,7 +88,8 @@ class Column:
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
-            return "conditions 'column=term|term' (or '!=' / '~') separated by ';'"
+            return (f"conditions 'column=term|term' (or '!=' / '~') separated by ';', at most "
+                    f"{SELECTOR_MAX_CHARS:,} characters and {SELECTOR_MAX_TERMS} terms")
         if self.kind is Kind.IDENTIFIER:
             return ("one or more of " if self.multi else "") + self.pattern_hint + (
                 ", separated by ';'" if self.multi else "")
