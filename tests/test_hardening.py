@@ -799,3 +799,21 @@ def test_item17_a_selector_at_the_limit_validates(review):
 
     set_cell(review, C, "CLAIM-0001", "where", "hallmark=" + "|".join(["migration"] * SELECTOR_MAX_TERMS))
     assert errors(review.root) == []
+
+
+@pytest.mark.parametrize("value", ["{\\relax}", "{{}}", "{}", "{ }", "{\\mbox{}}", "{No}", "{false}", "{0}"])
+def test_item18_a_retracted_field_that_says_nothing_or_no_is_refused_never_silently_not_retracted(review, value):
+    review.replace("references.bib", "  retracted = {yes},", f"  retracted = {value},")
+    found = errors(review.root)
+    assert any(m.startswith("references.bib:24:retracted: retracted ") for m in found), found
+    from livingreview.bib import load_library
+
+    library, _ = load_library(review.root)
+    assert library["gamma2019"].retracted  # whatever it reads as, the field's presence keeps it out of support
+
+
+@pytest.mark.parametrize("value", ["{yes}", "{Retracted 2021, doi:10.5555/notice}", "{{\\relax}yes}"])
+def test_item18_a_retracted_field_that_says_so_counts_as_retracted(review, value):
+    review.replace("references.bib", "  retracted = {yes},", f"  retracted = {value},")
+    assert errors(review.root) == []
+    assert lr.load(review.root).library["gamma2019"].retracted

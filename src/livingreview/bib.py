@@ -113,8 +113,12 @@ class Reference:
 
     @property
     def retracted(self) -> bool:
-        """True if the entry carries a ``retracted`` field: it may be listed but never cited as support."""
-        return bool(self.fields.get("retracted", "").strip())
+        """True if the entry carries a ``retracted`` field: it may be listed but never cited as support.
+
+        The field's presence decides, whatever its value (``{\\relax}`` decodes to nothing): validation refuses a
+        value that says nothing or "no", so a field can never silently mean "not retracted".
+        """
+        return "retracted" in self.fields
 
     @property
     def first_author(self) -> str:
@@ -220,6 +224,10 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
     return head.group(1), head.group(2), line0, fields
 
 
+#: what a ``retracted`` field may not say (after LaTeX decoding): nothing, or that the paper is not retracted
+NOT_RETRACTED = frozenset({"", "no", "n", "false", "0", "none", "not retracted"})
+
+
 def field_text(name: str, value: str) -> str:
     """The text of one field's raw value: identifiers and links unescaped, everything else LaTeX-decoded."""
     return _unescape_raw(value) if name in RAW_FIELDS else decode_latex(value)
@@ -284,6 +292,10 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
         if bad := INVISIBLE_RE.search(fields[name]):
             problems.append(Problem(rel, line, name or "-", f"invisible or control character U+{ord(bad.group()):04X} "
                                                             "in the value; expected visible text only"))
+        if name == "retracted" and fields[name].strip().lower() in NOT_RETRACTED:
+            problems.append(Problem(rel, line, name, f"retracted {quote(value)} reads as {quote(fields[name].strip())}"
+                                                     "; expected the retraction (e.g. 'yes' or the notice's DOI), or "
+                                                     "no retracted field for a paper that is not retracted"))
     return Reference(key, entry_type.lower(), line0 + 1, fields, author_raw, lines)
 
 
