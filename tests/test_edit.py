@@ -204,3 +204,11 @@ def test_item16_edit_cannot_rewrite_the_withdrawal_log(review):
                      *[f"--set={c}={v}" for c, v in values.items()])
         assert result.exit_code == 2 and "written only by livingreview withdraw" in result.output
     assert review.path(W).read_bytes() == log
+
+
+def test_item16_add_cannot_write_the_withdrawal_log_either(review):
+    log = review.path(W).read_bytes()
+    result = run("add", "withdrawn", "--root", str(review.root), "--set=row_id=MECH-0001", "--set=table=mechanisms",
+                 "--set=finding=Forged.", "--set=reason=Forged.", "--set=withdrawn=2026-01-01")
+    assert result.exit_code == 2 and "written only by livingreview withdraw" in result.output, result.output
+    assert review.path(W).read_bytes() == log

@@ -817,3 +817,15 @@ def test_item18_a_retracted_field_that_says_so_counts_as_retracted(review, value
     review.replace("references.bib", "  retracted = {yes},", f"  retracted = {value},")
     assert errors(review.root) == []
     assert lr.load(review.root).library["gamma2019"].retracted
+
+
+def test_item9_the_markdown_job_summary_stays_under_githubs_1_mib_limit(review):
+    rows = review.path(M).read_text(encoding="utf-8").splitlines()
+    long = "lungs" * 20_000
+    extra = [rows[1].replace("MECH-0001", f"MECH-{i:04d}").replace(",breast,", f",{long}{i},")
+             for i in range(10, 2_010)]
+    review.path(M).write_text("\n".join([*rows, *extra]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", "--markdown", "--root", str(review.root)])
+    assert result.exit_code == 1
+    assert len(result.output.encode("utf-8")) < 1024 * 1024, len(result.output)
+    assert "more (run livingreview validate locally" in result.output and "invalid: " in result.output

@@ -74,6 +74,8 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
     """
     if table_name not in TABLES:
         raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
+    if table_name == "withdrawn":  # a record there without the row leaving its table would be a false history
+        raise UsageError(f"{TABLES['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw")
     table = TABLES[table_name]
     root = Path(root)
     with review_lock(root):

@@ -85,9 +85,12 @@ def signature(root: Path) -> tuple:
             continue
         chapters = top == root / "chapters"
         for p in sorted(files):
-            st = p.stat()
-            out.append((str(p), st.st_size, hashlib.sha256(p.read_bytes()).hexdigest() if chapters
-                        else st.st_mtime_ns))
+            try:
+                st = p.stat()
+                out.append((str(p), st.st_size, hashlib.sha256(p.read_bytes()).hexdigest() if chapters
+                            else st.st_mtime_ns))
+            except OSError:  # removed or made unreadable while looked at: the next look sees what stays
+                out.append((str(p), -1, -1))
     return tuple(out)
 
 
