@@ -829,3 +829,13 @@ def test_item9_the_markdown_job_summary_stays_under_githubs_1_mib_limit(review):
     assert result.exit_code == 1
     assert len(result.output.encode("utf-8")) < 1024 * 1024, len(result.output)
     assert "more (run livingreview validate locally" in result.output and "invalid: " in result.output
+
+
+@pytest.mark.parametrize("depth", [50, 900, 5_000])
+def test_item8_rows_nested_at_any_depth_in_a_snapshot_are_one_located_error(released, depth):
+    path = released.path("releases/2026.12.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    _claim(data)["supporting_rows"] = "NEST"
+    path.write_text(json.dumps(data, indent=1).replace('"NEST"', "[" * depth + "]" * depth), encoding="utf-8")
+    found = errors(released.root)
+    assert any(m.startswith("releases/2026.12.json:") for m in found), found

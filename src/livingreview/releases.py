@@ -171,7 +171,10 @@ def _read_snapshot(path: Path, rel: str) -> tuple[dict, list[Problem]]:
         # a number of thousands of digits (ValueError) or thousands of nested brackets (RecursionError)
         why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
         return {}, [Problem(rel, 1, "-", f"not a readable snapshot: {why}{expected}")]
-    problems = _schema_problems(data, text, rel)
+    try:
+        problems = _schema_problems(data, text, rel)
+    except RecursionError:  # nesting that json reads but the schema check, a few frames per level, cannot walk
+        return {}, [Problem(rel, 1, "-", f"not a readable snapshot: nested too deeply{expected}")]
     if problems:
         return {}, problems
     why = _unsound(data, path.stem)
