@@ -839,3 +839,16 @@ def test_item8_rows_nested_at_any_depth_in_a_snapshot_are_one_located_error(rele
     path.write_text(json.dumps(data, indent=1).replace('"NEST"', "[" * depth + "]" * depth), encoding="utf-8")
     found = errors(released.root)
     assert any(m.startswith("releases/2026.12.json:") for m in found), found
+
+
+@pytest.mark.parametrize("metadata", ['{"livingreview": {"reads": ' + "[" * DEEP + "]" * DEEP + "}}",
+                                      '{"n": ' + HUGE + "}", '"not an object"'])
+def test_item8_a_chapter_whose_metadata_cannot_be_read_is_a_usage_error_not_a_traceback(tmp_path, metadata):
+    from livingreview.book import chapter_fingerprints
+    from livingreview.errors import UsageError
+
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "x.ipynb").write_text('{"cells": [], "metadata": ' + metadata + "}", encoding="utf-8")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/x\n", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"chapters/x\.ipynb: its metadata cannot be read"):
+        chapter_fingerprints(tmp_path)

@@ -139,12 +139,18 @@ def declared_reads(path: Path) -> list[str] | None:
     """The tables a chapter declares it reads (``livingreview: reads:`` in its metadata); None if undeclared."""
     import yaml
 
-    if path.suffix == ".ipynb":
-        meta = json.loads(read_source(path)).get("metadata", {})
-    else:
-        text = read_source(path)
-        meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
-    reads = ((meta or {}).get("livingreview") or {}).get("reads")
+    try:
+        if path.suffix == ".ipynb":
+            meta = json.loads(read_source(path)).get("metadata", {})
+        else:
+            text = read_source(path)
+            meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
+        reads = ((meta or {}).get("livingreview") or {}).get("reads")
+    except (ValueError, RecursionError, AttributeError, yaml.YAMLError) as exc:
+        # a chapter is input like any other: a number of thousands of digits or nesting thousands deep is refused
+        why = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+        raise UsageError(f"{path}: its metadata cannot be read ({why}); expected a notebook or MyST page whose "
+                         "metadata says which tables it reads") from None
     return list(reads) if isinstance(reads, list) else None
 
 
