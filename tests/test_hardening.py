@@ -358,6 +358,8 @@ def _claim(data: dict) -> dict:
     (lambda d: d.update(date="1 December 2026"), "date", '"date"', "fails 'pattern'"),
     (lambda d: d["claims"].update({f"CLAIM-{i:05d}": dict(_claim(d)) for i in range(6000)}), "claims", '"claims"',
      "more than 2,000 entries"),
+    (lambda d: _claim(d).update(claim="A claim\ufffe"), "claims.CLAIM-0001.claim", '"claim": "A claim',
+     "fails 'pattern'"),
     (lambda d: _claim(d).update(certainty="high", studies=41), "seal", '"seal"', "edited after it was written"),
     (lambda d: d["tables"]["mechanisms"].pop("MECH-0001"), "seal", '"seal"', "edited after it was written"),
 ])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from livingreview.errors import Problem, UsageError
-from livingreview.schema import TABLES
+from livingreview.schema import INVISIBLE_PATTERN, TABLES
 
 FOLDER = "releases"
 VERSION_RE = re.compile(r"[0-9]{4}\.[0-9]{2}(?:\.[0-9]{1,3})?")
@@ -109,7 +109,7 @@ def snapshot_schema() -> dict:
     rows = {"type": "array", "maxItems": MAX_ROWS, "uniqueItems": True, "items": {"type": "string", "pattern": _ROW_ID}}
     claim = {"type": "object", "additionalProperties": False, "required": list(CLAIM_KEYS),
              "properties": {
-                 "claim": {"type": "string", "maxLength": MAX_TEXT},
+                 "claim": {"type": "string", "maxLength": MAX_TEXT, "pattern": f"^[^{INVISIBLE_PATTERN[1:-1]}]*$"},
                  "certainty": {"enum": [*CERTAINTY.values, None]},
                  "fragility": {"type": "string", "pattern": r"^(-|[0-9]{1,6}\+?)$"},
                  "studies": count, "contradicting_studies": count,
