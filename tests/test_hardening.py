@@ -856,3 +856,10 @@ def test_item8_a_chapter_whose_metadata_cannot_be_read_is_a_usage_error_not_a_tr
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapters/x\n", encoding="utf-8")
     with pytest.raises(UsageError, match=r"chapters/x\.ipynb: its metadata cannot be read"):
         chapter_fingerprints(tmp_path)
+
+
+def test_item10_allowed_hosts_name_the_port_except_the_default_one():
+    from livingreview.serve import allowed_hosts
+
+    assert allowed_hosts(8000) == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
+    assert {"localhost", "127.0.0.1:80"} <= allowed_hosts(80) and "evil.example" not in allowed_hosts(80)

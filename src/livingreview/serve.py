@@ -96,7 +96,9 @@ def signature(root: Path) -> tuple:
 
 def allowed_hosts(port: int) -> frozenset[str]:
     """The ``Host`` values a request to this server on ``port`` may carry (lower case)."""
-    return frozenset(f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+    names = ("127.0.0.1", "localhost", "[::1]")
+    # a browser leaves out the port it would use anyway (RFC 9110 section 7.2)
+    return frozenset(f"{name}:{port}" for name in names) | (frozenset(names) if port == 80 else frozenset())
 
 
 def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandler]:
