@@ -6,9 +6,11 @@ Issue 11, items 4, 5, 8, 9, 10, 13, 14 and 15; each test failed before its fix.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -324,7 +326,7 @@ def released(review):
     """The mini review with its first release cut."""
     from livingreview.releases import cut_release
 
-    cut_release(review.root, "2026.12", __import__("datetime").date(2026, 12, 1))
+    cut_release(review.root, "2026.12", dt.date(2026, 12, 1))
     return review
 
 
@@ -518,7 +520,7 @@ def test_item8_huge_numbers_and_deep_nesting_are_located_errors_in_every_command
             "cite": ["cite", "10.5555/fixture.0101", "--root", str(root), "--offline"],
             "search": ["search", "extracellular vesicles", "--offline", "--root", str(root)]}[command]
     if command == "cite":
-        __import__("shutil").copytree(FIXTURES / "cite", root / "cache")
+        shutil.copytree(FIXTURES / "cite", root / "cache")
     result = CliRunner().invoke(main, args)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert "Traceback" not in result.output
@@ -542,7 +544,7 @@ def test_item8_a_cached_response_too_deep_or_too_long_is_refused_cleanly(review,
 
 
 def _serving(root: Path, build, said: list[str]):
-    """Start ``serve`` with ``build`` in a thread; return (stop, thread, status())."""
+    """Start ``serve`` with ``build`` in a thread; return (stop event, thread, status reader, base URL)."""
     import threading
     import urllib.request
 
