@@ -735,3 +735,35 @@ def test_the_explorer_lists_a_claims_rows_from_the_link_on_the_claim(browser, se
     assert page.locator(".lr-explorer-info").inner_text().startswith(f"{count} rows")
     assert page.locator("select[aria-label='Filter by claims']").input_value() == claim
     page.close()
+
+
+def test_item4_every_xml_and_json_file_the_build_writes_parses_back(book):
+    """Issue 23 item 4: one U+FFFE in a finding made feed.xml ill-formed with exit 0; every XML and JSON artefact of
+    the build (the feed, claims.json and its schema, the data package, chart specs and explorer rows, each page's
+    inline JSON) must parse back, here with a script payload in every free-text column."""
+    import json
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    html = book / "_build" / "html"
+    ET.parse(html / "feed.xml")
+    parsed = {"feed.xml"}
+    for path in sorted(html.rglob("*.json")):
+        json.loads(path.read_text(encoding="utf-8"))
+        parsed.add(path.relative_to(html).as_posix())
+    archives = list((html / "download").glob("*.zip"))
+    for archive in archives:
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                if name.endswith(".json"):
+                    json.loads(zf.read(name).decode("utf-8"))
+                    parsed.add(f"{archive.name}/{name}")
+    inline = 0
+    for page in sorted(html.rglob("*.html")):
+        for block in re.findall(r'<script type="application/(?:vnd\.vegalite\+)?json"[^>]*>(.*?)</script>',
+                                page.read_text(encoding="utf-8"), re.S):
+            json.loads(block)
+            inline += 1
+    assert {"feed.xml", "download/claims.json", "download/claims.schema.json"} <= parsed, sorted(parsed)
+    assert archives and any(p.endswith("datapackage.json") for p in parsed), sorted(parsed)
+    assert inline > 0  # the charts' specs

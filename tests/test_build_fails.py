@@ -91,3 +91,22 @@ def test_a_review_without_its_optional_tables_builds(review):
     assert build_book(root) == 0
     package = root / "_build/html/download/data-package"
     assert (package / "datapackage.json").exists() and (package / "data/searches.csv").read_text().count("\n") == 1
+
+
+def test_item7_a_globbed_chapter_is_re_executed_when_its_table_changes(review):
+    """Issue 23 item 7: chapters listed through a ``glob:`` entry in ``_toc.yml`` were never re-executed, so their
+    pages kept old numbers with exit 0."""
+    root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1)")
+    (root / "chapters" / "extra").mkdir()
+    page = NOTEBOOK.replace("# Tiny chapter", "# Globbed chapter").replace("```{{bibliography}}\n```\n", "")
+    code = ("from livingreview import chapter\n"
+            "print('finding:', chapter.evidence().mechanisms['finding'].iloc[0])")
+    (root / "chapters" / "extra" / "count.md").write_text(page.format(body="Rows.", code=code), encoding="utf-8")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: chapters/intro\nchapters:\n  - glob: chapters/extra/*\n",
+                                   encoding="utf-8")
+    assert build_book(root) == 0
+    html = root / "_build" / "html" / "chapters" / "extra" / "count.html"
+    assert "finding: Synthetic fixture finding one." in html.read_text(encoding="utf-8")
+    review.replace("data/mechanisms.csv", "Synthetic fixture finding one.", "Synthetic fixture finding revised.")
+    assert build_book(root) == 0
+    assert "finding: Synthetic fixture finding revised." in html.read_text(encoding="utf-8")

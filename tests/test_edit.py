@@ -247,3 +247,39 @@ def test_trailing_empty_rows_are_one_message_each(review):
     assert errors(review.root) == [
         f"{M}:4:-: empty row 4; expected a row of values (livingreview tidy removes empty rows)",
         f"{M}:5:-: empty row 5; expected a row of values (livingreview tidy removes empty rows)"]
+
+
+def test_item16_edit_refuses_to_make_a_row_a_copy_of_another_as_add_does(review):
+    """Issue 23 item 16: edit could create the duplicate row that add refuses."""
+    first = dict(zip(records(review.path(M).read_bytes())[0].cells, records(review.path(M).read_bytes())[1].cells,
+                     strict=True))
+    values = {c: v.upper() if c == "finding" else v for c, v in first.items() if c not in ("id", "added")}
+    before = review.path(M).read_bytes()
+    with pytest.raises(ValidationError, match=r"the edited row would repeat line 2 in every column but id and date"):
+        edit_row(review.root, "mechanisms", "MECH-0002", values)
+    result = run("edit", "mechanisms", "MECH-0002", "--root", str(review.root),
+                 *[f"--set={c}={v}" for c, v in values.items()])
+    assert result.exit_code == 1 and f"{M}:3:-: the edited row would repeat line 2" in result.output, result.output
+    assert review.path(M).read_bytes() == before
+    assert edit_row(review.root, "mechanisms", "MECH-0002", {"model": "fixture organoid"}).written  # others still do
+
+
+def test_item16_edit_cannot_rewrite_the_withdrawal_log(review):
+    withdraw_row(review.root, "mechanisms", "MECH-0002", "Synthetic reason for a test.")
+    log = review.path(W).read_bytes()
+    log_id = records(log)[1].cells[0]
+    for values in ({"reason": "A rewritten reason."}, {"row_id": "MECH-0001"}, {"withdrawn": "2020-01-01"}):
+        with pytest.raises(UsageError, match="written only by livingreview withdraw"):
+            edit_row(review.root, "withdrawn", log_id, values)
+        result = run("edit", "withdrawn", log_id, "--root", str(review.root),
+                     *[f"--set={c}={v}" for c, v in values.items()])
+        assert result.exit_code == 2 and "written only by livingreview withdraw" in result.output
+    assert review.path(W).read_bytes() == log
+
+
+def test_item16_add_cannot_write_the_withdrawal_log_either(review):
+    log = review.path(W).read_bytes()
+    result = run("add", "withdrawn", "--root", str(review.root), "--set=row_id=MECH-0001", "--set=table=mechanisms",
+                 "--set=finding=Forged.", "--set=reason=Forged.", "--set=withdrawn=2026-01-01")
+    assert result.exit_code == 2 and "written only by livingreview withdraw" in result.output, result.output
+    assert review.path(W).read_bytes() == log

@@ -82,3 +82,24 @@ def test_every_toc_page_is_in_the_build_state(tmp_path):
     page = root / "appendix" / "notes.md"
     page.write_text(page.read_text() + "\nEdited prose.\n")
     assert build_state(root, {}, config) != before  # a page outside chapters/ changed: the pages are stale
+
+
+def test_item7_globbed_chapters_are_toc_pages_and_follow_their_tables(tmp_path):
+    """Issue 23 item 7: a chapter listed through a ``glob:`` entry is a page of the book, re-executed when its table
+    changes, matched as sphinx-external-toc matches it (not excluded folders, not the document holding the glob)."""
+    root = _toc_review(tmp_path)
+    md = ("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n# {title}\n\n"
+          "```{{code-cell}} ipython3\n1\n```\n")
+    (root / "chapters" / "part" / "b_two.md").write_text(md.format(title="Two"), encoding="utf-8")
+    (root / "chapters" / "part" / "a_one.md").write_text(md.format(title="One"), encoding="utf-8")
+    (root / "_build" / "chapters" / "part").mkdir(parents=True)
+    (root / "_build" / "chapters" / "part" / "built.md").write_text(md.format(title="Built"), encoding="utf-8")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: chapters/intro\nchapters:\n  - file: appendix/notes\n"
+                                   "  - glob: chapters/part/*\n  - glob: chapters/b*\n", encoding="utf-8")
+    assert [p.relative_to(root).as_posix() for p in chapter_files(root)] == [
+        "appendix/notes.md", "chapters/part/a_one.md", "chapters/part/b_two.md", "chapters/part/deep.md",
+        "chapters/bom.md"]
+    before = chapter_fingerprints(root)
+    (root / "data" / "pmn.csv").write_text((root / "data" / "pmn.csv").read_text() + "\n")
+    after = chapter_fingerprints(root)
+    assert after["chapters/part/a_one.md"] != before["chapters/part/a_one.md"]  # undeclared reads: every table

@@ -44,7 +44,7 @@ CELL_FAULTS = [
     ("duplicate id", M, "MECH-0002", "MECH-0001",
      "data/mechanisms.csv:3:id: duplicate id 'MECH-0001' (first used on line 2); expected each id once"),
     ("malformed id", M, "MECH-0002", "MEC-2",
-     "data/mechanisms.csv:3:id: malformed id 'MEC-2'; expected 'MECH-' and at least four digits, e.g. MECH-0001"),
+     "data/mechanisms.csv:3:id: malformed id 'MEC-2'; expected 'MECH-' and four to nine digits, e.g. MECH-0001"),
     ("bad date", M, "2026-01-02", "2026-02-30",
      "data/mechanisms.csv:3:added: '2026-02-30' is not a calendar date; expected an ISO date YYYY-MM-DD"),
     ("non-ISO date", M, "2026-01-02", "02/01/2026",
@@ -102,7 +102,7 @@ CELL_FAULTS = [
      "stromal_reprogramming, metabolic_reprogramming, drug_resistance, proliferation"),
     ("malformed selector", C, "hallmark=migration|angiogenesis", "hallmark",
      "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' is "
-     "none of, '~' contains any of, '!~' contains none of) separated by ';'"),
+     "none of, '~' contains any of, '!~' contains none of) separated by ';', at most 2,000 characters and 100 terms"),
     ("contradicting row that does not exist", C, ",BIOM-0002,", ",BIOM-0099,",
      "data/claims.csv:3:contradicted_by: row 'BIOM-0099' is not an id of data/biomarkers.csv; expected ids of the "
      "claim's table"),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.bib import BIB_PATH
-from livingreview.errors import Problem, UsageError, ValidationError
+from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
 from livingreview.validate import check
@@ -34,7 +34,8 @@ class Added:
 
 def next_id(table: Table, ids: list[str]) -> str:
     """The next free id: one more than the highest number in use, so no id is ever reused."""
-    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-([0-9]+)", i or ""))]
+    # (validation allows nine digits; a longer id is refused there, and int() of thousands of digits would raise)
+    numbers = [int(m.group(1)) for i in ids if (m := re.fullmatch(rf"{table.id_prefix}-([0-9]{{1,18}})", i or ""))]
     return f"{table.id_prefix}-{max(numbers, default=0) + 1:04d}"
 
 
@@ -72,7 +73,9 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
     Raises ``ValidationError`` (nothing written) when the review, with the row, would be invalid.
     """
     if table_name not in TABLES:
-        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
+    if table_name == "withdrawn":  # a record there without the row leaving its table would be a false history
+        raise UsageError(f"{TABLES['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw")
     table = TABLES[table_name]
     root = Path(root)
     with review_lock(root):

@@ -14,7 +14,7 @@ from bibtexparser import model
 from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
 
-from livingreview.errors import Problem
+from livingreview.errors import Problem, quote
 from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, KEY_PATTERN, PMID_PATTERN, URL_PATTERN
 
 BIB_PATH = "references.bib"
@@ -126,8 +126,12 @@ class Reference:
 
     @property
     def retracted(self) -> bool:
-        """True if the entry carries a ``retracted`` field: it may be listed but never cited as support."""
-        return bool(self.fields.get("retracted", "").strip())
+        """True if the entry carries a ``retracted`` field: it may be listed but never cited as support.
+
+        The field's presence decides, whatever its value (``{\\relax}`` decodes to nothing): validation refuses a
+        value that says nothing or "no", so a field can never silently mean "not retracted".
+        """
+        return "retracted" in self.fields
 
     @property
     def first_author(self) -> str:
@@ -169,7 +173,7 @@ class Library:
 def _failed_block_problem(block: model.Block, rel: str) -> Problem:
     line = (block.start_line or 0) + 1
     if isinstance(block, model.DuplicateBlockKeyBlock):
-        return Problem(rel, line, "-", f"duplicate entry key '{block.key}'; expected each key once")
+        return Problem(rel, line, "-", f"duplicate entry key {quote(block.key)}; expected each key once")
     if isinstance(block, model.DuplicateFieldKeyBlock):
         dup = ", ".join(sorted(block.duplicate_keys))
         return Problem(rel, line, "-", f"duplicate field(s) {dup} in one entry; expected each field once")
@@ -177,7 +181,7 @@ def _failed_block_problem(block: model.Block, rel: str) -> Problem:
         return Problem(rel, line, "-", f"entry could not be decoded ({block.error}); check LaTeX and names")
     raw = (block.raw or "").strip().splitlines()
     head = raw[0][:60] if raw else ""
-    return Problem(rel, line, "-", f"malformed BibTeX block starting '{head}'; expected "
+    return Problem(rel, line, "-", f"malformed BibTeX block starting {quote(head)}; expected "
                                    "@type{key, field = {value}, ...} with balanced braces")
 
 
@@ -233,6 +237,10 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
     return head.group(1), head.group(2), line0, fields
 
 
+#: what a ``retracted`` field may not say (after LaTeX decoding): nothing, or that the paper is not retracted
+NOT_RETRACTED = frozenset({"", "no", "n", "false", "0", "none", "not retracted"})
+
+
 def field_text(name: str, value: str) -> str:
     """The text of one field's raw value: identifiers and links unescaped, everything else LaTeX-decoded."""
     return _unescape_raw(value) if name in RAW_FIELDS else decode_latex(value)
@@ -280,10 +288,10 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
             fields[name] = ""
             continue
         if enclosing == "no-enclosing" and "#" in value:
-            problems.append(Problem(rel, line, name or "-", f"string concatenation '{value}' is not supported; "
+            problems.append(Problem(rel, line, name or "-", f"string concatenation {quote(value)} is not supported; "
                                                             "expected one braced value"))
         elif enclosing == "no-enclosing" and not value.isdigit() and value.lower() not in MONTHS:
-            problems.append(Problem(rel, line, name or "-", f"undefined @string macro '{value}'; expected a "
+            problems.append(Problem(rel, line, name or "-", f"undefined @string macro {quote(value)}; expected a "
                                                             "braced value or a macro defined with @string"))
         if name == "author":
             author_raw = value
@@ -297,6 +305,10 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
         if bad := INVISIBLE_RE.search(fields[name]):
             problems.append(Problem(rel, line, name or "-", f"invisible or control character U+{ord(bad.group()):04X} "
                                                             "in the value; expected visible text only"))
+        if name == "retracted" and fields[name].strip().lower() in NOT_RETRACTED:
+            problems.append(Problem(rel, line, name, f"retracted {quote(value)} reads as {quote(fields[name].strip())}"
+                                                     "; expected the retraction (e.g. 'yes' or the notice's DOI), or "
+                                                     "no retracted field for a paper that is not retracted"))
     return Reference(key, entry_type.lower(), line0 + 1, fields, author_raw, lines)
 
 
@@ -354,7 +366,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     broken = set(other.broken_keys)
     for line, key, item in sorted(found, key=lambda f: f[0]):
         if key in refs:
-            problems.append(Problem(rel, line + 1, "-", f"duplicate entry key '{key}'; expected each key once"))
+            problems.append(Problem(rel, line + 1, "-", f"duplicate entry key {quote(key)}; expected each key once"))
             broken.add(key)
             continue
         refs[key] = item if isinstance(item, Reference) else _reference(key, item[0], line, item[1], rel, problems)
@@ -372,12 +384,12 @@ def check_library(lib: Library) -> list[Problem]:
     for ref in sorted(lib.references.values(), key=lambda r: r.line):
         other = by_lower.get(ref.key.lower())
         if other is not None:
-            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' differs only in case from "
-                                                        f"'{other.key}' (line {other.line}); expected keys "
+            problems.append(Problem(rel, ref.line, "-", f"key {quote(ref.key)} differs only in case from "
+                                                        f"{quote(other.key)} (line {other.line}); expected keys "
                                                         "unique ignoring case (pybtex drops entries after it)"))
         by_lower.setdefault(ref.key.lower(), ref)
         if not KEY_RE.fullmatch(ref.key):
-            problems.append(Problem(rel, ref.line, "-", f"key '{ref.key}' is not a plain BibTeX key; expected a "
+            problems.append(Problem(rel, ref.line, "-", f"key {quote(ref.key)} is not a plain BibTeX key; expected a "
                                                         "letter, digit or _ first, then letters, digits and _:.+-"))
 
         def at(name: str, ref: Reference = ref) -> int:
@@ -385,37 +397,37 @@ def check_library(lib: Library) -> list[Problem]:
 
         for name in ("author", "title", "year"):
             if not ref.fields.get(name):
-                problems.append(Problem(rel, ref.line, name, f"entry '{ref.key}' has no {name}; expected one"))
+                problems.append(Problem(rel, ref.line, name, f"entry {quote(ref.key)} has no {name}; expected one"))
         if not ref.venue:
-            problems.append(Problem(rel, ref.line, "journal", f"entry '{ref.key}' has no journal, booktitle or "
+            problems.append(Problem(rel, ref.line, "journal", f"entry {quote(ref.key)} has no journal, booktitle or "
                                                               "publisher; expected one"))
         pages = ref.fields.get("pages", "")
         if pages and re.search(r"[-\u2013]\s*$|^\s*[-\u2013]", pages):
-            problems.append(Problem(rel, at("pages"), "pages", f"pages '{pages}' is an open range; expected "
+            problems.append(Problem(rel, at("pages"), "pages", f"pages {quote(pages)} is an open range; expected "
                                                                "'first--last' or the first page alone"))
         year = ref.fields.get("year", "")
         if year and not YEAR_RE.match(year):
-            problems.append(Problem(rel, at("year"), "year", f"year '{year}' is not a 4-digit year"))
+            problems.append(Problem(rel, at("year"), "year", f"year {quote(year)} is not a 4-digit year"))
         doi, pmid = ref.doi, ref.pmid
         if not doi and not pmid and not (ref.retracted and URL_RE.match(ref.fields.get("url", ""))):
             # a retracted paper is only listed, never cited as support: the record of its retraction may stand in
-            problems.append(Problem(rel, ref.line, "doi", f"entry '{ref.key}' has neither doi nor pmid; "
+            problems.append(Problem(rel, ref.line, "doi", f"entry {quote(ref.key)} has neither doi nor pmid; "
                                                           "expected a verified DOI or PMID"))
         if doi:
             if not DOI_RE.match(doi):
-                problems.append(Problem(rel, at("doi"), "doi", f"malformed DOI '{doi}'; expected '10.NNNN/suffix' "
+                problems.append(Problem(rel, at("doi"), "doi", f"malformed DOI {quote(doi)}; expected '10.NNNN/suffix' "
                                                                "without 'https://doi.org/'"))
             twin = by_doi.get(doi.lower())
             if twin is not None:
-                problems.append(Problem(rel, at("doi"), "doi", f"DOI '{doi}' is also on entry '{twin.key}' "
+                problems.append(Problem(rel, at("doi"), "doi", f"DOI {quote(doi)} is also on entry {quote(twin.key)} "
                                                                f"(line {twin.line}); expected each paper once"))
             by_doi.setdefault(doi.lower(), ref)
         if pmid and not PMID_RE.match(pmid):
-            problems.append(Problem(rel, at("pmid"), "pmid", f"malformed PMID '{pmid}'; expected digits only"))
+            problems.append(Problem(rel, at("pmid"), "pmid", f"malformed PMID {quote(pmid)}; expected digits only"))
         elif pmid:
             twin = by_pmid.setdefault(pmid, ref)
             if twin is not ref:
-                problems.append(Problem(rel, at("pmid"), "pmid", f"PMID {pmid} is also on entry '{twin.key}' "
+                problems.append(Problem(rel, at("pmid"), "pmid", f"PMID {pmid} is also on entry {quote(twin.key)} "
                                                                  f"(line {twin.line}); expected each paper once"))
         pmcid = ref.pmcid
         if pmcid and not PMCID_RE.match(pmcid):
@@ -428,7 +440,7 @@ def check_library(lib: Library) -> list[Problem]:
                                                                    f"(line {twin.line}); expected each paper once"))
         url = ref.fields.get("url", "")
         if url and not URL_RE.match(url):
-            problems.append(Problem(rel, at("url"), "url", f"URL '{url[:60]}' is not http(s); expected an "
+            problems.append(Problem(rel, at("url"), "url", f"URL {quote(url)} is not http(s); expected an "
                                                            "https:// link"))
     return problems
 
@@ -492,23 +504,25 @@ def compare_with_pybtex(text: str, lib: Library) -> list[Problem]:
         return [Problem(rel, line, "-", f"pybtex (used by the book) rejects the library: {message}")]
     problems: list[Problem] = []
     for key in theirs.keys() - lib.references.keys():
-        problems.append(Problem(rel, _key_line(text, key), "-", f"the book would show an entry '{key}' that "
+        problems.append(Problem(rel, _key_line(text, key), "-", f"the book would show an entry {quote(key)} that "
                                                                 "validation does not see; expected every entry "
                                                                 "outside comments and read the same way"))
     for key, ref in lib.references.items():
         if key not in theirs:
-            problems.append(Problem(rel, ref.line, "-", f"entry '{key}' is not read by the book's parser (pybtex); "
+            problems.append(Problem(rel, ref.line, "-", f"entry {quote(key)} is not read by the book's parser "
+                                                        "(pybtex); "
                                                         "expected plain @type{key, ...} entries"))
             continue
         entry_type, fields = theirs[key]
         if entry_type != ref.entry_type:
-            problems.append(Problem(rel, ref.line, "-", f"entry '{key}' is @{ref.entry_type} to validation but "
+            problems.append(Problem(rel, ref.line, "-", f"entry {quote(key)} is @{ref.entry_type} to validation but "
                                                         f"@{entry_type} to the book's parser"))
         for name in sorted(fields.keys() | ref.fields.keys()):
             at = ref.field_lines.get(name, ref.line)
             if name not in fields or name not in ref.fields:
                 side = "the book's parser" if name in fields else "validation"
-                problems.append(Problem(rel, at, name, f"field '{name}' of entry '{key}' is seen only by {side}; "
+                problems.append(Problem(rel, at, name, f"field {quote(name)} of entry {quote(key)} is seen only by "
+                                                       f"{side}; "
                                                        "expected both parsers to read the same fields"))
                 continue
             try:
@@ -516,7 +530,8 @@ def compare_with_pybtex(text: str, lib: Library) -> list[Problem]:
             except RecursionError:
                 same = False
             if not same and ref.fields[name]:
-                problems.append(Problem(rel, at, name, f"field '{name}' of entry '{key}' reads differently to the "
+                problems.append(Problem(rel, at, name, f"field {quote(name)} of entry {quote(key)} reads "
+                                                       "differently to the "
                                                        "book's parser (pybtex); expected one plain braced value"))
     return problems
 

@@ -57,22 +57,68 @@ def read_source(path: Path) -> str:
 def toc_sources(root: Path) -> list[Path]:
     """Every page the book's ``_toc.yml`` names, as a file (wherever it lies), in TOC order.
 
-    Read with the same parser Jupyter Book uses, so that no page the book shows escapes the build state.
+    Read with the same parser Jupyter Book uses, and ``glob:`` entries matched as sphinx-external-toc matches them
+    (Sphinx's ``patfilter`` over the documents Sphinx finds), so that no page the book shows escapes the build state.
     """
     import yaml
+    from sphinx.util.matching import patfilter
+    from sphinx_external_toc.api import FileItem, GlobItem
     from sphinx_external_toc.parsing import parse_toc_data
 
     toc = root / "_toc.yml"
     if not toc.exists():
         return []
     site_map = parse_toc_data(yaml.safe_load(read_source(toc)))
-    out = []
-    for docname in site_map:
-        found = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
-        if found is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
-            found = root / docname
-        if found is not None:
-            out.append(found)
+    found = _found_docs(root) if site_map.globs() else {}
+    out: list[Path] = []
+
+    def add(path: Path | None) -> None:
+        if path is not None and path not in out:
+            out.append(path)
+
+    def resolve(docname: str) -> Path | None:
+        path = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
+        if path is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
+            path = root / docname
+        return path
+
+    def walk(docname: str) -> None:  # a document, then its toctrees' entries in order, depth first
+        if docname in seen:
+            return
+        seen.add(docname)
+        add(resolve(docname))
+        current = docname[:-len(Path(docname).suffix)] if Path(docname).suffix in SOURCE_SUFFIXES else docname
+        for tree in site_map[docname].subtrees:
+            for item in tree.items:
+                if isinstance(item, GlobItem):
+                    for match in sorted(patfilter([d for d in found if d != current], str(item))):
+                        add(found[match])
+                elif isinstance(item, FileItem) and item in site_map:
+                    walk(str(item))
+
+    seen: set[str] = set()
+    walk(site_map.root.docname)
+    for docname in site_map:  # anything the walk did not reach (the parser allows it), as before
+        walk(docname)
+    return out
+
+
+def _found_docs(root: Path) -> dict[str, Path]:
+    """Docname -> file of every source Sphinx finds under ``root`` (as ``env.find_files`` does for this book)."""
+    import yaml
+    from sphinx.project import EXCLUDE_PATHS
+    from sphinx.util.matching import get_matching_files
+
+    config = root / "_config.yml"
+    settings = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
+    # Jupyter Book always adds its defaults; the HTML builder excludes its static and template folders
+    excludes = {"_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "_static", "_templates",
+                *(settings.get("exclude_patterns") or []), *EXCLUDE_PATHS}
+    out: dict[str, Path] = {}
+    for name in get_matching_files(root, ("**",), sorted(excludes)):
+        suffix = next((s for s in SOURCE_SUFFIXES if name.endswith(s)), None)
+        if suffix is not None:
+            out.setdefault(name[:-len(suffix)], root / name)
     return out
 
 
@@ -93,18 +139,25 @@ def declared_reads(path: Path) -> list[str] | None:
     """The tables a chapter declares it reads (``livingreview: reads:`` in its metadata); None if undeclared."""
     import yaml
 
-    if path.suffix == ".ipynb":
-        meta = json.loads(read_source(path)).get("metadata", {})
-    else:
-        text = read_source(path)
-        meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
-    reads = ((meta or {}).get("livingreview") or {}).get("reads")
+    try:
+        if path.suffix == ".ipynb":
+            meta = json.loads(read_source(path)).get("metadata", {})
+        else:
+            text = read_source(path)
+            meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
+        reads = ((meta or {}).get("livingreview") or {}).get("reads")
+    except (ValueError, RecursionError, AttributeError, yaml.YAMLError) as exc:
+        # a chapter is input like any other: a number of thousands of digits or nesting thousands deep is refused
+        why = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+        raise UsageError(f"{path}: its metadata cannot be read ({why}); expected a notebook or MyST page whose "
+                         "metadata says which tables it reads") from None
     return list(reads) if isinstance(reads, list) else None
 
 
 def chapter_fingerprints(root: Path) -> dict[str, str]:
     """Per chapter: a hash of its own inputs (the tables it reads and the library); undeclared reads everything."""
     from livingreview.bib import BIB_PATH
+    from livingreview.living import overdue_key
     from livingreview.schema import TABLES
 
     def file_hash(rel: str) -> bytes:
@@ -113,6 +166,8 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
 
     tables = {name: file_hash(t.path) for name, t in TABLES.items()}
     library = file_hash(BIB_PATH)
+    # a chapter that reads the search log may show the living status, which also changes with the day it falls due
+    overdue = overdue_key(root).encode()
     out = {}
     for path in chapter_files(root):
         reads = declared_reads(path)
@@ -120,6 +175,8 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
         digest = hashlib.sha256(library)
         for name in names:
             digest.update(name.encode() + tables[name])
+        if "searches" in names:
+            digest.update(b"living\0" + overdue)
         out[path.relative_to(root).as_posix()] = digest.hexdigest()
     return out
 
@@ -563,17 +620,16 @@ def book_extensions(config: dict) -> list[str]:
 
 def living_announcement(root: Path, ev=None) -> str:
     """The living status shown at the top of every page (HTML), or nothing for a review with no search log."""
-    import datetime as dt
 
     from markupsafe import escape
 
     from livingreview.evidence import load
-    from livingreview.living import living_status, status_text
+    from livingreview.living import living_status, status_text, today
 
     ev = ev if ev is not None else load(root)
     if ev["searches"].empty:
         return ""
-    st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())
+    st = living_status(ev["searches"], ev["screening"], ev.cadence, today())
     css = "lr-living lr-living-overdue" if st.overdue else "lr-living"
     return f'<span class="{css}">{escape(status_text(st))}</span>'
 

@@ -457,12 +457,11 @@ def cite_example(identifier: str) -> Markdown:
 
 def living_status_block(ev: Evidence) -> Markdown:
     """The review's living status: cadence, last search, records awaiting screening, next search due."""
-    import datetime as dt
 
-    from livingreview.living import living_status, status_text
+    from livingreview.living import living_status, status_text, today
     from livingreview.render import escape_md
 
-    st = living_status(ev["searches"], ev["screening"], ev.cadence, dt.date.today())
+    st = living_status(ev["searches"], ev["screening"], ev.cadence, today())
     lines = [f"**{escape_md(status_text(st))}.**", ""]
     if st.every_days:
         lines.append(f"The review declares a search every {st.every_days} days (`living.toml`); status: "

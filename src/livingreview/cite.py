@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livingreview.bib import BIB_PATH, DOI_RE, INVISIBLE_RE, PMID_RE, check_text, format_entry
 from livingreview.errors import LivingReviewError, ValidationError
-from livingreview.fileio import atomic_write, inside, review_lock
+from livingreview.fileio import atomic_write, inside, make_dirs_inside, review_lock
 
 CACHE = Path("cache")
 CROSSREF = "https://api.crossref.org/works/{doi}"
@@ -61,12 +61,16 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
     """The cached response for ``ident``, fetching and caching it first if needed and allowed."""
     path = cache_path(root, kind, ident)
     where = path.relative_to(root).as_posix()
+    inside(root, path)  # before reading, fetching or creating anything: a committed link must not lead out
     if path.exists():
         # a committed cache file is untrusted input, like any file in a pull request
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CiteError(f"cached response {where} is not valid JSON ({exc}); delete it to fetch again") from None
+        except (ValueError, RecursionError):  # a number of thousands of digits, or arrays nested thousands deep
+            raise CiteError(f"cached response {where} is not readable JSON (a number too long or nesting too "
+                            "deep); delete it to fetch again") from None
         if not isinstance(data, dict):
             raise CiteError(f"cached response {where} is not a JSON object; delete it to fetch again")
         return data
@@ -89,12 +93,11 @@ def fetch(root: Path, kind: str, ident: str, offline: bool = False, timeout: flo
                         f"response at {where}; connect to the internet or add the cached response") from None
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise CiteError(f"{url} did not answer JSON") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CiteError(f"{url} did not answer readable JSON") from None
     if not isinstance(data, dict):
         raise CiteError(f"{url} did not answer a JSON object")
-    inside(root, path.parent.parent)  # a committed symlink must not lead the cache outside the review
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs_inside(root, path.parent)  # a committed symlink must not lead the cache outside the review
     atomic_write(inside(root, path), json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
                  + b"\n")
     return data

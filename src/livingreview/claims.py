@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from livingreview.errors import quote
 from livingreview.rules import parse_condition
 from livingreview.schema import Kind, Table
 
@@ -34,7 +35,7 @@ def parse_selector(items: tuple[str, ...] | list[str]) -> list[Condition]:
     for item in items:
         parsed = parse_condition(item)
         if parsed is None:
-            raise ValueError(f"malformed condition '{item}'")
+            raise ValueError(f"malformed condition {quote(item)}")
         column, op, values = parsed
         out.append(Condition(column, op, tuple(values)))
     return out
@@ -45,7 +46,7 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
     errors = []
     for cond in conditions:
         if cond.column not in table.column_names:
-            errors.append(f"selector column '{cond.column}' is not a column of {table.name}; expected one of: "
+            errors.append(f"selector column {quote(cond.column)} is not a column of {table.name}; expected one of: "
                           + ", ".join(table.column_names))
             continue
         col = table.column(cond.column)
@@ -54,7 +55,7 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
         if col.kind is Kind.VOCAB and col.vocab is not None:
             for value in cond.values:
                 if value not in col.vocab:
-                    errors.append(f"selector value '{value}' is not a {col.name} term; expected one of: "
+                    errors.append(f"selector value {quote(value)} is not a {col.name} term; expected one of: "
                                   + col.vocab.listing())
     return errors
 

@@ -58,11 +58,28 @@ def main() -> None:
     gc.freeze()
 
 
-def markdown_report(lines: list[str], title: str = "Validation") -> str:
-    """``lines`` as a Markdown section (for a CI job summary) in a code block that no line can close."""
+#: the most a Markdown report holds: GitHub refuses a job summary over 1 MiB (and then shows nothing at all)
+MARKDOWN_LIMIT = 500_000
+
+
+def markdown_report(lines: list[str], title: str = "Validation", limit: int = MARKDOWN_LIMIT) -> str:
+    """``lines`` as a Markdown section (for a CI job summary) in a code block that no line can close.
+
+    Past ``limit`` characters the first lines are kept, with how many were left out (the last line, the summary,
+    always stays).
+    """
     from livingreview.render import fenced
 
-    return f"## {title}\n\n{fenced(lines)}"
+    kept, size = [], len(lines[-1]) if lines else 0
+    for line in lines[:-1]:
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    left = len(lines) - 1 - len(kept)
+    if left > 0:
+        kept.append(f"... and {left:,} more (run livingreview validate locally to see every problem)")
+    return f"## {title}\n\n{fenced([*kept, *lines[-1:]])}"
 
 
 @main.command()

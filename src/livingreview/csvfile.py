@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from livingreview.errors import Problem
+from livingreview.errors import Problem, quote
 from livingreview.schema import Table
 
 BOM = b"\xef\xbb\xbf"
@@ -103,19 +103,19 @@ def _check_header(header: list[str], table: Table, rel: str, problems: list[Prob
     seen: set[str] = set()
     for name in header:
         if name != name.strip():
-            problems.append(Problem(rel, 1, name.strip() or "-", f"stray whitespace around header '{name}'"))
+            problems.append(Problem(rel, 1, name.strip() or "-", f"stray whitespace around header {quote(name)}"))
         if name in seen:
-            problems.append(Problem(rel, 1, name.strip() or "-", f"duplicate header '{name}'; each column appears "
+            problems.append(Problem(rel, 1, name.strip() or "-", f"duplicate header {quote(name)}; each column appears "
                                                                  "once"))
         elif name.strip() not in expected:
             shown = name.strip() or "(empty)"
-            problems.append(Problem(rel, 1, shown or "-", f"unknown column '{shown}'; expected columns: "
+            problems.append(Problem(rel, 1, shown or "-", f"unknown column {quote(shown)}; expected columns: "
                                                           + ", ".join(expected)))
         seen.add(name)
     stripped = {h.strip() for h in header}
     for name in expected:
         if name not in stripped:
-            problems.append(Problem(rel, 1, name, f"missing column '{name}'; expected columns: "
+            problems.append(Problem(rel, 1, name, f"missing column {quote(name)}; expected columns: "
                                                   + ", ".join(expected)))
     if sorted(h.strip() for h in header) == sorted(expected) and [h.strip() for h in header] != expected:
         # add and edit write values in the declared order, so the file must keep it

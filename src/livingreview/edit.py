@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_row
-from livingreview.errors import UsageError, ValidationError
+from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_row, near_duplicate
+from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
 from livingreview.schema import TABLES, Table
 from livingreview.validate import check
@@ -62,7 +62,7 @@ class Change:
 def _find(table: Table, data: bytes, row_id: str) -> Record:
     found = [r for r in records(data)[1:] if r.cells and r.cells[0] == row_id]
     if not found:
-        raise UsageError(f"no row '{row_id}' in {table.path}")
+        raise UsageError(f"no row {quote(row_id)} in {table.path}")
     return found[0]
 
 
@@ -71,22 +71,25 @@ def _diff(rel: str, before: bytes, after: bytes) -> str:
                                         after.decode("utf-8").splitlines(keepends=True), rel, rel))
 
 
-def _prepare(root: Path, table_name: str) -> tuple[Table, Path, bytes]:
+def _prepare(root: Path, table_name: str, frames: bool = False) -> tuple[Table, Path, bytes, object]:
     if table_name not in TABLES:
-        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
     table = TABLES[table_name]
-    before = check(root, frames=False)
+    before = check(root, frames=frames)
     if before.errors:
         raise ValidationError(before.errors)
     path = inside(root, root / table.path)
-    return table, path, path.read_bytes()
+    return table, path, path.read_bytes(), before
 
 
 def edit_row(root: Path, table_name: str, row_id: str, values: dict[str, str], dry_run: bool = False) -> Change:
     """Set ``values`` in one row of ``table_name``, validated with the whole review; other rows byte-identical."""
     root = Path(root)
+    if table_name == "withdrawn":
+        raise UsageError(f"{TABLES['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw; "
+                         "a withdrawal is never edited")
     with review_lock(root):
-        table, path, data = _prepare(root, table_name)
+        table, path, data, before = _prepare(root, table_name, frames=True)
         check_columns(table, values)
         fixed = [c for c in values if c in AUTOMATIC]
         if fixed:
@@ -95,6 +98,15 @@ def edit_row(root: Path, table_name: str, row_id: str, values: dict[str, str], d
         record = _find(table, data, row_id)
         cells = dict(zip(table.column_names, record.cells, strict=True))
         cells.update({c: v.strip() for c, v in values.items()})
+        frame = before.frames[table.name]
+        others = frame[frame["id"].astype(str) != row_id]
+        duplicate = near_duplicate(table, others, cells)
+        if duplicate is not None:
+            # the same check as add's: an edit must not turn a row into a copy of another
+            raise ValidationError([Problem(table.path, record.line, "-", f"the edited row would repeat line "
+                                                                          f"{duplicate} in every column but id and "
+                                                                          "date (ignoring case and spacing); "
+                                                                          "expected a distinct finding")])
         ending = data[record.start:record.end]
         newline = b"\r\n" if ending.endswith(b"\r\n") else b"\n" if ending.endswith(b"\n") else line_ending(data)
         new = encode_row([cells[c] for c in table.column_names], newline)
@@ -118,7 +130,7 @@ def withdraw_row(root: Path, table_name: str, row_id: str, reason: str, dry_run:
     if not reason.strip():
         raise UsageError("give the reason for withdrawing the row with --reason")
     with review_lock(root):
-        table, path, data = _prepare(root, table_name)
+        table, path, data, _ = _prepare(root, table_name)
         if table.name == "withdrawn":
             raise UsageError("a withdrawal record is never withdrawn; the log only grows")
         record = _find(table, data, row_id)

@@ -20,6 +20,20 @@ def one_line(text: str) -> str:
     return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
+#: how much of a value a message quotes: a whole cell may be megabytes, and reports are polled and size-limited
+QUOTE_LIMIT = 80
+#: the longest a message, a path or a column name of a problem may be (long vocabularies fit)
+MESSAGE_LIMIT = 2_000
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """``value`` quoted for a message: ``'abc'``, or its first ``limit`` characters and its length if longer."""
+    text = str(value)
+    if len(text) <= limit:
+        return f"'{text}'"
+    return f"'{text[:limit]}…' ({len(text):,} characters)"
+
+
 class Severity(StrEnum):
     """How bad a problem is: errors fail validation, warnings are reported only."""
 
@@ -44,7 +58,10 @@ class Problem:
         for name in ("path", "column", "message"):
             value = getattr(self, name)
             if _UNPRINTABLE.search(value):
-                object.__setattr__(self, name, one_line(value))
+                value = one_line(value)
+                object.__setattr__(self, name, value)
+            if len(value) > MESSAGE_LIMIT:  # a message that quoted a whole value somewhere: never megabytes
+                object.__setattr__(self, name, f"{value[:MESSAGE_LIMIT]}… ({len(value):,} characters)")
 
     def sort_key(self) -> tuple[str, int, str, str, str]:
         """The dataclass order as a plain tuple, which sorts many problems far faster than ``__lt__``."""

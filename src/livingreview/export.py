@@ -44,7 +44,7 @@ def field_descriptor(col: Column, table: Table) -> dict:
     if col.maximum is not None:
         constraints["maximum"] = col.maximum
     if col.kind is Kind.ID:
-        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,}}"
+        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,9}}"
         constraints["unique"] = True
     elif col.kind is Kind.VOCAB and col.vocab is not None:
         if col.multi:
@@ -147,6 +147,26 @@ def descriptor(ev: Evidence) -> dict:
             "fingerprint": ev.fingerprint, "profile": "tabular-data-package", "resources": resources}
 
 
+#: top-level folders of a review that hold its sources, history or tools: never an export target
+OWN_FOLDERS = frozenset({"data", "chapters", "_static", "_templates", "releases", "cache", "src", "tests",
+                         "benchmarks", ".git", ".github", ".venv"})
+
+
+def own_folders(root: Path) -> frozenset[str]:
+    """The review's own top-level folders: the fixed ones, and those of its tables and of every page of its TOC."""
+    from livingreview.book import toc_sources
+
+    real_root = Path(os.path.realpath(root))
+    tops = {Path(t.path).parts[0] for t in TABLES.values() if len(Path(t.path).parts) > 1}
+    try:
+        pages = toc_sources(real_root)
+    except Exception:  # an unreadable TOC is validate's business; the fixed folders still hold
+        pages = []
+    tops |= {p.relative_to(real_root).parts[0] for p in pages
+             if real_root in p.parents and len(p.relative_to(real_root).parts) > 1}
+    return frozenset(OWN_FOLDERS | tops)
+
+
 def check_out(root: Path, out: Path, force: bool = False) -> Path:
     """``out`` resolved, or a UsageError when writing a package there could destroy what this command did not write.
 
@@ -160,6 +180,10 @@ def check_out(root: Path, out: Path, force: bool = False) -> Path:
         raise UsageError(f"--out {out} is the review root or contains it; choose a new folder for the package")
     if real_root in real.parents:
         top = real.relative_to(real_root).parts[0]
+        if top in own_folders(real_root):
+            raise UsageError(f"--out {out} is the review's own folder {top}/, which export never replaces (a marker "
+                             f"file there proves nothing: a pull request can commit one); write the package under "
+                             f"{BUILD_FOLDER}/ or into a new folder")
         if top != BUILD_FOLDER and (real_root / top).exists() and not (real == real_root / top and
                                                                        (real / MARKER).exists()):
             raise UsageError(f"--out {out} lies inside the review's own files ({top}/); inside the review root "

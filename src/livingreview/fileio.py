@@ -41,6 +41,22 @@ def inside(root: Path, path: Path) -> Path:
     return real
 
 
+def make_dirs_inside(root: Path, folder: Path) -> Path:
+    """Create ``folder`` and its missing parents one at a time, each checked to lie inside ``root`` first.
+
+    ``mkdir(parents=True)`` follows a committed symlink and creates folders wherever it leads before any check
+    after it could refuse; here nothing is created unless the whole path, links resolved, stays in the review.
+    """
+    inside(root, folder)
+    base = Path(root)
+    for part in Path(folder).relative_to(base).parts:
+        base = base / part
+        real = inside(root, base)
+        if not real.is_dir():
+            real.mkdir()
+    return inside(root, folder)
+
+
 def umask() -> int:
     """The process umask (read without changing it for longer than a moment)."""
     mask = os.umask(0o022)

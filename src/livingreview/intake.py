@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from livingreview.bib import Library
-from livingreview.errors import Problem, Severity
+from livingreview.errors import Problem, Severity, quote
 from livingreview.rules import split_multi
 from livingreview.schema import TABLES
 
@@ -69,39 +69,39 @@ def _references(screening: Rows, searches: Rows, library: Library, cited: set[st
         rid = row["id"]
         for ref in split_multi(row["search"] or ""):
             if ref and ref not in search_ids:
-                problems.append(Problem(SCREENING, line, "search", f"{rid}: search '{ref}' is not an id of "
+                problems.append(Problem(SCREENING, line, "search", f"{rid}: search {quote(ref)} is not an id of "
                                                                          f"{SEARCHES}; expected a SRCH id there"))
         dup = row.get("duplicate_of")
         if dup and dup not in record_ids:
             problems.append(Problem(SCREENING, line, "duplicate_of",
-                                    f"{rid}: '{dup}' is not an id of {SCREENING}; expected the record it repeats"))
+                                    f"{rid}: {quote(dup)} is not an id of {SCREENING}; expected the record it repeats"))
         key = row.get("citekey")
         if not key:
             continue
         if key not in library:
-            problems.append(Problem(SCREENING, line, "citekey", f"{rid}: unknown citekey '{key}'; expected an "
+            problems.append(Problem(SCREENING, line, "citekey", f"{rid}: unknown citekey {quote(key)}; expected an "
                                                                        "entry of references.bib"))
             continue
         entry = library[key]
         if row["decision"] == "include" and entry.retracted:
-            problems.append(Problem(SCREENING, line, "decision", f"{rid}: '{key}' is retracted and cannot be "
+            problems.append(Problem(SCREENING, line, "decision", f"{rid}: {quote(key)} is retracted and cannot be "
                                                                         "included; expected decision=exclude, "
                                                                         "reason=retracted"))
         for column in ("doi", "pmid"):
             mine, theirs = row.get(column), entry.fields.get(column, "")
             if mine and theirs and mine.lower() != theirs.lower():
                 problems.append(Problem(SCREENING, line, column, f"{rid}: {column} {mine} differs from "
-                                                                        f"'{key}' in references.bib ({theirs})"))
+                                                                        f"{quote(key)} in references.bib ({theirs})"))
     included = {row["citekey"]: line for line, row in screening if row["decision"] == "include" and row["citekey"]}
     for key in sorted(cited - set(included)):
         if key in library:
             problems.append(Problem(library.path, library[key].line, "-",
-                                    f"entry '{key}' is cited as evidence but no screening record includes it; "
+                                    f"entry {quote(key)} is cited as evidence but no screening record includes it; "
                                     f"expected a row of {SCREENING} with decision=include, citekey={key}"))
     for key in sorted(set(included) - cited):
         if key in library:
             problems.append(Problem(SCREENING, included[key], "citekey",
-                                    f"'{key}' is included but no evidence row cites it yet (awaiting extraction)",
+                                    f"{quote(key)} is included but no evidence row cites it yet (awaiting extraction)",
                                     Severity.WARNING))
     return problems
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from livingreview.errors import Problem, UsageError
-from livingreview.schema import TABLES
+from livingreview.schema import INVISIBLE_PATTERN, TABLES
 
 FOLDER = "releases"
 VERSION_RE = re.compile(r"[0-9]{4}\.[0-9]{2}(?:\.[0-9]{1,3})?")
@@ -86,8 +86,57 @@ def claim_snapshot(ev) -> dict[str, dict]:
 
 def snapshot(ev, version: str, date: dt.date) -> dict:
     """The snapshot of ``ev`` that ``release`` writes."""
-    return {"format": FORMAT, "version": version, "date": date.isoformat(), "fingerprint": ev.fingerprint,
+    data = {"format": FORMAT, "version": version, "date": date.isoformat(), "fingerprint": ev.fingerprint,
             "tables": table_hashes(ev), "claims": claim_snapshot(ev)}
+    return {**data, "seal": seal(data)}
+
+
+#: bounds that no honest snapshot reaches: a pull request cannot make the build chew on invented history
+MAX_BYTES = 20_000_000
+MAX_CLAIMS = 2_000
+MAX_ROWS = 200_000
+MAX_TEXT = 2_000
+FIRST_YEAR = 2000
+_ROW_ID = r"^[A-Z]{2,10}-[0-9]{4,9}$"
+_HASH = r"^[0-9a-f]{16}$"
+
+
+def snapshot_schema() -> dict:
+    """The JSON Schema (draft 2020-12) every committed snapshot must satisfy."""
+    from livingreview.vocab import CERTAINTY, EVIDENCE_LEVEL
+
+    count = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
+    rows = {"type": "array", "maxItems": MAX_ROWS, "uniqueItems": True, "items": {"type": "string", "pattern": _ROW_ID}}
+    claim = {"type": "object", "additionalProperties": False, "required": list(CLAIM_KEYS),
+             "properties": {
+                 "claim": {"type": "string", "maxLength": MAX_TEXT, "pattern": f"^[^{INVISIBLE_PATTERN[1:-1]}]*$"},
+                 "certainty": {"enum": [*CERTAINTY.values, None]},
+                 "fragility": {"type": "string", "pattern": r"^(-|[0-9]{1,6}\+?)$"},
+                 "studies": count, "contradicting_studies": count,
+                 "by_level": {"oneOf": [{"type": "null"}, {
+                     "type": "object", "additionalProperties": False, "required": list(EVIDENCE_LEVEL.values),
+                     "properties": {lvl: count for lvl in EVIDENCE_LEVEL.values}}]},
+                 "supporting_rows": rows, "contradicting_rows": rows}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
+        "required": [*SNAPSHOT_KEYS, "seal"],
+        "properties": {
+            "format": {"const": FORMAT}, "version": {"type": "string", "pattern": f"^{VERSION_RE.pattern}$"},
+            "date": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            "fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
+            "seal": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
+            "tables": {"type": "object", "propertyNames": {"enum": list(TABLES)}, "additionalProperties": {
+                "type": "object", "maxProperties": MAX_ROWS, "propertyNames": {"pattern": _ROW_ID},
+                "additionalProperties": {"type": "string", "pattern": _HASH}}},
+            "claims": {"type": "object", "maxProperties": MAX_CLAIMS,
+                       "propertyNames": {"pattern": r"^CLAIM-[0-9]{4,9}$"}, "additionalProperties": claim}}}
+
+
+def seal(data: dict) -> str:
+    """SHA-256 of a snapshot's content (everything but the seal), canonical JSON: an edit by hand breaks it."""
+    content = {k: v for k, v in data.items() if k != "seal"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+                          .encode("utf-8")).hexdigest()
 
 
 def read_releases(root: Path) -> tuple[tuple[Release, ...], list[Problem]]:
@@ -97,45 +146,116 @@ def read_releases(root: Path) -> tuple[tuple[Release, ...], list[Problem]]:
     problems: list[Problem] = []
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         rel = path.relative_to(root).as_posix()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            problems.append(Problem(rel, getattr(exc, "lineno", 1), "-", f"not valid JSON ({exc}); expected a "
-                                                                         "release snapshot"))
-            continue
-        why = _malformed(data, path.stem)
-        if why:
-            problems.append(Problem(rel, 1, "-", f"{why}; expected a snapshot written by livingreview release"))
+        data, found = _read_snapshot(path, rel)
+        if found:
+            problems += found
             continue
         releases.append(Release(data["version"], data["date"], data["fingerprint"], data["tables"], data["claims"]))
     return tuple(sorted(releases, key=lambda r: r.order)), problems
 
 
-def _malformed(data: object, stem: str) -> str:
-    if not isinstance(data, dict):
-        return "not a JSON object"
-    for key, kind in SNAPSHOT_KEYS.items():
-        if not isinstance(data.get(key), kind):
-            return f"'{key}' is missing or not a {kind.__name__}"
-    if data["version"] != stem or not VERSION_RE.fullmatch(data["version"]):
-        return f"version '{data['version']}' does not match the file name"
+def _read_snapshot(path: Path, rel: str) -> tuple[dict, list[Problem]]:
+    """The snapshot at ``path`` and the located problems that make it unusable (none if it is sound)."""
+    expected = "; expected a snapshot written by livingreview release"
+    if path.stat().st_size > MAX_BYTES:
+        return {}, [Problem(rel, 1, "-", f"{path.stat().st_size:,} bytes, more than the {MAX_BYTES:,} a snapshot "
+                                         f"may hold{expected}")]
     try:
-        dt.date.fromisoformat(data["date"])
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+    except UnicodeDecodeError as exc:
+        return {}, [Problem(rel, 1, "-", f"not UTF-8 ({exc.reason} at byte {exc.start}){expected}")]
+    except json.JSONDecodeError as exc:
+        return {}, [Problem(rel, exc.lineno, "-", f"not valid JSON ({exc.msg}, column {exc.colno}){expected}")]
+    except (ValueError, RecursionError) as exc:
+        # a number of thousands of digits (ValueError) or thousands of nested brackets (RecursionError)
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
+        return {}, [Problem(rel, 1, "-", f"not a readable snapshot: {why}{expected}")]
+    try:
+        problems = _schema_problems(data, text, rel)
+    except RecursionError:  # nesting that json reads but the schema check, a few frames per level, cannot walk
+        return {}, [Problem(rel, 1, "-", f"not a readable snapshot: nested too deeply{expected}")]
+    if problems:
+        return {}, problems
+    why = _unsound(data, path.stem)
+    if why:
+        key, message = why
+        return {}, [Problem(rel, _line_of(text, key), ".".join(key) or "-", message)]
+    return data, []
+
+
+def _schema_problems(data: object, text: str, rel: str) -> list[Problem]:
+    import jsonschema
+
+    from livingreview.errors import quote
+
+    validator = jsonschema.Draft202012Validator(snapshot_schema())
+    out = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])[:20]:
+        key = tuple(str(p) for p in error.absolute_path)
+        if error.validator == "propertyNames":  # the offending name is in the instance, not the path
+            key = (*key, str(error.instance))
+        value = error.instance if isinstance(error.instance, (str, int, float, bool)) or error.instance is None \
+            else type(error.instance).__name__
+        if error.validator in ("required", "additionalProperties"):
+            what = error.message
+        elif error.validator in ("maxProperties", "maxItems"):
+            what = f"more than {error.validator_value:,} entries"
+        else:
+            what = (f"{quote(json.dumps(value, ensure_ascii=False))} fails '{error.validator}' "
+                    f"({quote(json.dumps(error.validator_value, ensure_ascii=False))})")
+        out.append(Problem(rel, _line_of(text, key), ".".join(key) or "-",
+                           f"{what}; expected a snapshot written by livingreview release"))
+    return out
+
+
+def _unsound(data: dict, stem: str) -> tuple[tuple[str, ...], str] | None:
+    """What the schema cannot say: the version, the date, the seal, rows that exist."""
+    version = data["version"]
+    if version != stem:
+        return ("version",), f"version '{version}' does not match the file name '{stem}.json'"
+    year, month = version_key(version)[:2]
+    last_year = dt.date.today().year + 1
+    if not FIRST_YEAR <= year <= last_year or not 1 <= month <= 12:
+        return ("version",), (f"version '{version}' is not a real month (YYYY.MM with a year from {FIRST_YEAR} to "
+                              f"{last_year}); a later version would block every release after it")
+    try:
+        when = dt.date.fromisoformat(data["date"])
     except ValueError:
-        return f"date '{data['date']}' is not an ISO date"
+        return ("date",), f"date '{data['date']}' is not an ISO date; expected YYYY-MM-DD"
+    if when.year > last_year:
+        return ("date",), f"date '{data['date']}' is in the future"
+    if data["seal"] != seal(data):
+        return ("seal",), ("the snapshot was edited after it was written (its content no longer matches its seal); "
+                           "releases are never rewritten: restore it from git")
     for cid, claim in data["claims"].items():
-        if not isinstance(claim, dict) or any(k not in claim or not isinstance(claim[k], t)
-                                              for k, t in CLAIM_KEYS.items()):
-            return f"claim '{cid}' lacks one of {', '.join(CLAIM_KEYS)}"
-    if any(not isinstance(v, dict) for v in data["tables"].values()):
-        return "'tables' must map each table to its row hashes"
-    return ""
+        for key in ("supporting_rows", "contradicting_rows"):
+            for row in claim[key]:
+                table = next((t for t in data["tables"].values() if row in t), None)
+                if table is None:
+                    return ("claims", cid, key), f"row {row} is not among the snapshot's rows"
+    return None
+
+
+def _line_of(text: str, key: tuple[str, ...]) -> int:
+    """The line of the innermost of ``key``'s names found in turn in ``text`` (1 if none is)."""
+    offset, found = 0, 0
+    for name in key:
+        at = text.find(json.dumps(name, ensure_ascii=False) + ":", offset)
+        if at < 0:
+            break
+        offset = found = at
+    return text.count("\n", 0, found) + 1
 
 
 def check_version(version: str, releases: tuple[Release, ...]) -> None:
     """Refuse (UsageError) a malformed version, one that exists, or one that is not after the latest."""
     if not VERSION_RE.fullmatch(version):
         raise UsageError(f"version '{version}' is not a dated version; expected YYYY.MM or YYYY.MM.N, e.g. 2026.12")
+    year, month = version_key(version)[:2]
+    if not FIRST_YEAR <= year <= dt.date.today().year + 1 or not 1 <= month <= 12:
+        raise UsageError(f"version '{version}' is not a real month (a year from {FIRST_YEAR} to next year, a month "
+                         "from 01 to 12); a later version would block every release after it")
     if any(r.version == version for r in releases):
         raise UsageError(f"release {version} exists already; releases are never rewritten")
     if releases and version_key(version) <= releases[-1].order:

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from livingreview.csvfile import RawTable
-from livingreview.errors import Problem
+from livingreview.errors import Problem, quote
 from livingreview.schema import (
     FORMULA_PREFIXES,
     INT64_MAX,
     KEY_PATTERN,
     MULTI_SEPARATOR,
+    SELECTOR_MAX_CHARS,
+    SELECTOR_MAX_TERMS,
     Column,
     Kind,
     Table,
@@ -50,8 +52,9 @@ NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # controls, zero-width and bidi characters; tab and line breaks are whitespace a cell may hold (a bare CR is
 # refused for the whole file)
+# (and what XML 1.0 forbids: lone surrogates, U+FFFE, U+FFFF)
 INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064"
-                       r"\u2066-\u2069\ufeff]")
+                       r"\u2066-\u2069\ufeff\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def _clip(cell: str, limit: int = 80) -> str:
 def _invisible_message(cell: str) -> str:
     found = INVISIBLE.search(cell)
     code = f"U+{ord(found.group()):04X}" if found else "?"
-    return f"invisible or control character {code} in {cell[:60]!r}; expected visible text"
+    return f"invisible or control character {code} in {quote(cell)}; expected visible text"
 
 
 def _curation_words(cell: str) -> str:
@@ -140,16 +143,32 @@ def _separator_rule(col: Column) -> Rule:
 
     def explain(cell: str) -> str:
         found = next(sep for sep in WRONG_SEPARATORS if sep in cell)
-        return f"'{found}' in '{cell}'; expected items of {col.name} separated by ';'"
+        return f"{quote(found)} in {quote(cell)}; expected items of {col.name} separated by ';'"
 
     return Rule("separator", lambda s: ~s.map(bad_separator), explain)
+
+
+def _repeated(cell: str) -> str | None:
+    """The first term listed twice in a multi-valued cell, or None."""
+    seen: set[str] = set()
+    for item in split_multi(cell):
+        if item and item in seen:
+            return item
+        seen.add(item)
+    return None
+
+
+def _repeated_rule(col: Column) -> Rule:
+    return Rule("repeated", lambda s: s.map(lambda cell: _repeated(cell) is None),
+                lambda cell: f"{quote(_repeated(cell))} is listed more than once in {col.name}; expected each "
+                             "term once (a row counts once per term)")
 
 
 def _empty_item_rule(col: Column) -> Rule:
     return Rule(
         "empty_item",
         lambda s: _items_ok(s, bool),
-        lambda cell: f"empty item in '{cell}'; expected {col.expected}",
+        lambda cell: f"empty item in {quote(cell)}; expected {col.expected}",
         EMPTY_ITEM,
     )
 
@@ -172,25 +191,26 @@ def _date_message(col: Column, cell: str) -> str:
         try:
             dt.date.fromisoformat(cell)
         except ValueError:
-            return f"'{cell}' is not a calendar date; expected {col.expected}"
-        return f"date '{cell}' is in the future; expected the date the row was added"
-    return f"'{cell}' is not a date; expected {col.expected}"
+            return f"{quote(cell)} is not a calendar date; expected {col.expected}"
+        return f"date {quote(cell)} is in the future; expected the date the row was added"
+    return f"{quote(cell)} is not a date; expected {col.expected}"
 
 
 def _number_message(col: Column, cell: str, whole: bool) -> str:
     if not _is_number(cell):
-        return f"'{cell}' is not a number; expected {col.expected}"
+        return f"{quote(cell)} is not a number; expected {col.expected}"
     if whole and not INTEGER_RE.fullmatch(cell):
-        return f"'{cell}' is not a whole number; expected {col.expected}"
-    return f"{col.name} {cell} is out of range; expected {col.expected}"
+        return f"{quote(cell)} is not a whole number; expected {col.expected}"
+    return f"{col.name} {cell if len(cell) <= 80 else quote(cell)} is out of range; expected {col.expected}"
 
 
 def _in_range(col: Column, text: str, whole: bool) -> bool:
     if whole:
-        if not INTEGER_RE.fullmatch(text) or abs(int(text)) > INT64_MAX:  # the loader keeps integers as int64
+        # the loader keeps integers as int64 (19 digits at most); int() of thousands of digits raises ValueError
+        if not INTEGER_RE.fullmatch(text) or len(text.lstrip("-")) > 19 or abs(int(text)) > INT64_MAX:
             return False
         x: float = int(text)
-    elif _is_number(text):
+    elif _is_number(text) and len(text) <= 400:  # no real measurement needs more digits
         x = float(text)
     else:
         return False
@@ -219,47 +239,57 @@ def _selector_message(cell: str, expected: str) -> str:
     return f"malformed selector {where}; expected {expected}"
 
 
+def _selector_size(cell: str) -> str | None:
+    """What makes a selector too large to match against every row quickly ("1,200 characters"), or None."""
+    if len(cell) > SELECTOR_MAX_CHARS:
+        return f"{len(cell):,} characters"
+    terms = sum(len(item.split("|")) for item in split_multi(cell) if item)
+    return f"{terms:,} terms" if terms > SELECTOR_MAX_TERMS else None
+
+
 def rules_for(col: Column, table: Table) -> list[Rule]:
     """The rules that every non-empty cell of ``col`` must pass."""
     rules = [Rule("whitespace", lambda s: s.str.strip() == s,
-                  lambda cell: f"stray whitespace around '{cell.strip()}'; expected no leading or trailing spaces",
+                  lambda cell: f"stray whitespace around {quote(cell.strip())}; expected no leading or trailing spaces",
                   EDGE_SPACE),
              Rule("characters", lambda s: ~s.str.contains(INVISIBLE), _invisible_message, INVISIBLE_BUT_NUL)]
     if col.kind is Kind.TEXT:
         rules.append(Rule("placeholder", lambda s: ~s.str.fullmatch(PLACEHOLDER),
-                          lambda cell: f"'{cell}' is a placeholder, not a value; expected {col.description[0].lower()}"
+                          lambda cell: f"{quote(cell)} is a placeholder, not a value; expected "
+                                       f"{col.description[0].lower()}"
                                        f"{col.description[1:].rstrip('.')}, or an empty cell where it is optional"))
     if col.kind is Kind.TEXT and not col.verbatim:
         # a query says '[Title/Abstract]' and a title may start with '-' or '=': quoted text is escaped or
         # formula-neutralised where it is published, not refused
         rules.append(Rule("curation", lambda s: ~s.str.contains(CURATION),
-                          lambda cell: f"'{_curation_words(cell)}' is a curator's note about sources, not content; "
-                                       "expected only what the study reports (put notes in the commit message "
+                          lambda cell: f"{quote(_curation_words(cell))} is a curator's note about sources, not "
+                                       "content; expected only what the study reports (put notes in the commit message "
                                        "or references.md)"))
         rules.append(Rule("formula", lambda s: ~s.str.startswith(FORMULA_PREFIXES),
-                          lambda cell: f"'{cell[:40]}' starts with '{cell[0]}', which spreadsheets run as a "
+                          lambda cell: f"{quote(cell)} starts with {quote(cell[0])}, which spreadsheets run as a "
                                        "formula; expected text that starts with a letter, digit or bracket",
                           FORMULA_START))
     if col.multi and col.kind in (Kind.VOCAB, Kind.CITEKEYS, Kind.IDREFS, Kind.IDENTIFIER):
         rules.append(_separator_rule(col))
     if col.multi:
         rules.append(_empty_item_rule(col))
+        rules.append(_repeated_rule(col))
     if col.kind is Kind.VOCAB and col.vocab is not None:
         terms = set(col.vocab.values)
         if col.multi:
             def explain_multi(cell: str, terms: set[str] = terms) -> str:
                 bad = [i for i in split_multi(cell) if i and i not in terms]
                 shown = bad[0] if bad else cell
-                return f"unknown value '{_clip(shown)}' for {col.name}; expected {col.expected}"
+                return f"unknown value {quote(shown)} for {col.name}; expected {col.expected}"
             rules.append(Rule("vocab", lambda s, t=terms: _items_ok(s, lambda i: not i or i in t), explain_multi))
         else:
             rules.append(Rule("vocab", lambda s, t=terms: s.isin(t),
-                              lambda cell: f"unknown value '{_clip(cell)}' for {col.name}; expected {col.expected}"))
+                              lambda cell: f"unknown value {quote(cell)} for {col.name}; expected {col.expected}"))
     elif col.kind is Kind.ID:
-        pattern = rf"^{table.id_prefix}-[0-9]{{4,}}$"
-        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,}})*\x00"))
+        pattern = rf"^{table.id_prefix}-[0-9]{{4,9}}$"
+        every = Breach(proof=re.compile(rf"(?:\x00{re.escape(table.id_prefix)}-[0-9]{{4,9}})*\x00"))
         rules.append(Rule("id_format", lambda s: s.str.match(pattern),
-                          lambda cell: f"malformed id '{cell}'; expected '{table.id_prefix}-' and at least four "
+                          lambda cell: f"malformed id {quote(cell)}; expected '{table.id_prefix}-' and four to nine "
                                        f"digits, e.g. {table.id_prefix}-0001", every))
     elif col.kind is Kind.INTEGER:
         rules.append(Rule("integer", lambda s: s.map(lambda x: _in_range(col, x, True)),
@@ -271,17 +301,19 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(Rule("date", lambda s: s.map(_is_date), lambda cell: _date_message(col, cell)))
     elif col.kind is Kind.CITEKEYS:
         rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or re.fullmatch(KEY_RE, i) is not None),
-                          lambda cell: f"malformed citation key in '{cell}'; expected {col.expected}", KEY_LISTS))
+                          lambda cell: f"malformed citation key in {quote(cell)}; expected {col.expected}", KEY_LISTS))
     elif col.kind is Kind.IDREFS:
         rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
-                          lambda cell: f"malformed row id in '{cell}'; expected {col.expected}"))
+                          lambda cell: f"malformed row id in {quote(cell)}; expected {col.expected}"))
     elif col.kind is Kind.IDENTIFIER and col.pattern is not None:
         shape = re.compile(col.pattern)
         rules.append(Rule("identifier", lambda s, p=shape: _items_ok(s, lambda i: not i or p.fullmatch(i) is not None),
-                          lambda cell: f"malformed {col.name} '{cell[:60]}'; expected {col.expected}"))
+                          lambda cell: f"malformed {col.name} {quote(cell)}; expected {col.expected}"))
     elif col.kind is Kind.SELECTOR:
+        rules.append(Rule("selector_size", lambda s: s.map(lambda cell: _selector_size(cell) is None),
+                          lambda cell: f"selector {quote(cell)} has {_selector_size(cell)}; expected {col.expected}"))
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
-                          lambda cell: _selector_message(cell, col.expected)))
+                          lambda cell: f"malformed selector {quote(cell)}; expected {col.expected}"))
     return rules
 
 
@@ -393,18 +425,18 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
                 problems.append(Problem(path, int(line), "reason", "an exclusion needs its reason; expected one of: "
                                         + EXCLUSION_REASON.listing()))
             elif decision in ("include", "pending") and isinstance(reason, str):
-                problems.append(Problem(path, int(line), "reason", f"reason '{reason}' given for decision "
-                                                                   f"'{decision}'; expected an empty cell (only an "
-                                                                   "exclusion has a reason)"))
+                problems.append(Problem(path, int(line), "reason", f"reason {quote(reason)} given for decision "
+                                                                   f"{quote(decision)}; expected an empty cell (only "
+                                                                   "an exclusion has a reason)"))
             if reason == "duplicate" and not isinstance(row.get("duplicate_of"), str):
                 problems.append(Problem(path, int(line), "duplicate_of", "a duplicate needs the id of the record "
                                                                          "it repeats; expected SCR-... here"))
             if decision in ("include", "exclude") and not isinstance(row.get("screener"), str):
-                problems.append(Problem(path, int(line), "screener", f"decision '{decision}' with no screener; "
+                problems.append(Problem(path, int(line), "screener", f"decision {quote(decision)} with no screener; "
                                                                      "expected who made it"))
             if isinstance(row.get("citekey"), str) and decision != "include":
                 problems.append(Problem(path, int(line), "citekey", f"a citekey on a record with decision "
-                                                                    f"'{decision}'; expected it only on an "
+                                                                    f"{quote(decision)}; expected it only on an "
                                                                     "inclusion"))
     return problems
 
@@ -452,8 +484,8 @@ def _explain(table: Table, df: pd.DataFrame, path: str, case, by_name: dict[tupl
         return Problem(path, line, column, f"missing value for required column {column}; expected {col.expected}")
     if check == "field_uniqueness":
         first = int(df.index[df[column] == value][0])
-        return Problem(path, line, column, f"duplicate id '{value}' (first used on line {first}); "
+        return Problem(path, line, column, f"duplicate id {quote(value)} (first used on line {first}); "
                                            "expected each id once")
     rule = by_name.get((column, check))
-    message = rule.explain(str(value)) if rule else f"invalid value '{value}' ({check})"
+    message = rule.explain(str(value)) if rule else f"invalid value {quote(value)} ({check})"
     return Problem(path, line, column, message)

@@ -16,8 +16,15 @@ FORMULA_PREFIXES = ("=", "+", "-", "@")
 #: a BibTeX key as cited from a table: ASCII, starting with a letter, digit or '_' (never a formula prefix)
 KEY_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_:.+\-]*"
 #: characters that change how text displays without being seen: controls, zero-width and bidi overrides
-INVISIBLE_PATTERN = r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+#: (and the characters XML 1.0 forbids, which would make the feed and the pages ill-formed: lone surrogates,
+#: U+FFFE and U+FFFF)
+INVISIBLE_PATTERN = (r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+                     r"\ud800-\udfff\ufffe\uffff]")
 INT64_MAX = 2**63 - 1
+#: the largest selector (``claims.where``) a claim may have: every certainty computation matches it against every
+#: row, so its size is bounded (the review's longest is under 100 characters and 5 terms)
+SELECTOR_MAX_CHARS = 2_000
+SELECTOR_MAX_TERMS = 100
 # identifiers and links, ASCII only: a DOI or PMID in other digits or with invisible characters is a broken link
 DOI_PATTERN = r"10\.[0-9]{4,9}/[!-~]+"
 PMID_PATTERN = r"[1-9][0-9]{0,8}"
@@ -89,12 +96,12 @@ class Column:
         if self.kind is Kind.CITEKEYS:
             return "one or more BibTeX keys separated by ';'"
         if self.kind is Kind.ID:
-            return "a row id: the table's prefix and at least four digits, e.g. PMN-0001"
+            return "a row id: the table's prefix and four to nine digits, e.g. PMN-0001"
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
             return ("conditions 'column=term|term' (or '!=' is none of, '~' contains any of, '!~' contains none of) "
-                    "separated by ';'")
+                    f"separated by ';', at most {SELECTOR_MAX_CHARS:,} characters and {SELECTOR_MAX_TERMS} terms")
         if self.kind is Kind.IDENTIFIER:
             return ("one or more of " if self.multi else "") + self.pattern_hint + (
                 ", separated by ';'" if self.multi else "")
@@ -155,7 +162,7 @@ def _fraction(name: str, description: str) -> Column:
 
 
 def _id(prefix: str) -> Column:
-    return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and at least four digits; never reused.")
+    return Column("id", Kind.ID, f"Stable row id, '{prefix}-' and four to nine digits; never reused.")
 
 
 #: trial design, recorded for rows whose finding is a trial outcome, from the trial's own published record

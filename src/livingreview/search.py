@@ -20,7 +20,7 @@ from pathlib import Path
 
 from livingreview.add import check_candidate, encode_row, next_id
 from livingreview.errors import UsageError, ValidationError
-from livingreview.fileio import atomic_write, inside, line_ending, review_lock
+from livingreview.fileio import atomic_write, inside, line_ending, make_dirs_inside, review_lock
 from livingreview.intake import Rows, record_keys, records
 from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, PMID_PATTERN, TABLES
 from livingreview.validate import check
@@ -212,6 +212,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
         raise UsageError("--refresh asks PubMed anew and --offline forbids the network; give one of them")
     today = today or dt.date.today()
     cached = cache_path(root, source, query, limit)
+    inside(root, cached)  # before reading, fetching or creating anything: a committed link must not lead out
     where = str(cached.relative_to(root))
     replayed = cached.exists() and not refresh
     if replayed:
@@ -219,6 +220,9 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
             response = json.loads(cached.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise UsageError(f"{cached.relative_to(root)}: unreadable cached response ({exc})") from exc
+        except (ValueError, RecursionError):  # a number of thousands of digits, or nesting thousands deep
+            raise UsageError(f"{cached.relative_to(root)}: unreadable cached response (a number too long or "
+                             "nesting too deep)") from None
     elif offline:
         raise UsageError(f"no cached response for this query and --offline was given; run it where "
                          f"eutils.ncbi.nlm.nih.gov is reachable, or save its esearch and esummary JSON as "
@@ -227,7 +231,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
     else:
         try:
             response = {"retrieved": today.isoformat(), **fetch_pubmed(query, limit)}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             again = "run again with the network" if refresh else (
                 f"run again with the network, or save the response in {where} and use --offline")
             raise UsageError(f"PubMed could not be reached or gave no usable answer ({exc}); nothing was written; "
@@ -260,7 +264,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
             raise ValidationError(problems)
         if not dry_run:
             if not replayed:
-                cached.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs_inside(root, cached.parent)
                 atomic_write(inside(root, cached), json.dumps(response, indent=1, sort_keys=True).encode("utf-8"))
             for rel, data in files.items():
                 atomic_write(inside(root, root / rel), data)

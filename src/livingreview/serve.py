@@ -15,6 +15,7 @@ import io
 import json
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,11 @@ from pathlib import Path
 from livingreview.book import DATA_FILES, FIGURES, VENDOR
 
 STATUS_PATH = "/__livingreview__/status"
-WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "_config.yml", "_toc.yml")
+#: seconds an idle connection is kept
+IDLE_SECONDS = 15
+#: the most of an error the banner shows (it is polled every second)
+BANNER_LIMIT = 8_000
+WATCHED = ("data", "chapters", "_static", "releases", "references.bib", "living.toml", "_config.yml", "_toc.yml")
 RELOAD_SCRIPT = """<script>(function () {
   var seen = null;
   function banner(text) {
@@ -80,21 +85,56 @@ def signature(root: Path) -> tuple:
             continue
         chapters = top == root / "chapters"
         for p in sorted(files):
-            st = p.stat()
-            out.append((str(p), st.st_size, hashlib.sha256(p.read_bytes()).hexdigest() if chapters
-                        else st.st_mtime_ns))
+            try:
+                st = p.stat()
+                out.append((str(p), st.st_size, hashlib.sha256(p.read_bytes()).hexdigest() if chapters
+                            else st.st_mtime_ns))
+            except OSError:  # removed or made unreadable while looked at: the next look sees what stays
+                out.append((str(p), -1, -1))
     return tuple(out)
+
+
+def allowed_hosts(port: int) -> frozenset[str]:
+    """The ``Host`` values a request to this server on ``port`` may carry (lower case)."""
+    names = ("127.0.0.1", "localhost", "[::1]")
+    # a browser leaves out the port it would use anyway (RFC 9110 section 7.2)
+    return frozenset(f"{name}:{port}" for name in names) | (frozenset(names) if port == 80 else frozenset())
 
 
 def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandler]:
     """A request handler for ``html`` that answers the status path and adds the reload script to pages."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
+        #: seconds a connection may stay silent: an idle client must not hold a thread for ever
+        timeout = IDLE_SECONDS
+
         def __init__(self, *args, **kwargs):
             super().__init__(*args, directory=str(html), **kwargs)
 
         def log_message(self, *args) -> None:  # the terminal shows builds, not every request
             pass
+
+        def parse_request(self) -> bool:
+            """Answer only requests addressed to this server by name: a page elsewhere whose domain resolves
+            to 127.0.0.1 (DNS rebinding) sends its own name as ``Host`` and gets nothing."""
+            if not super().parse_request():
+                return False
+            host = self.headers.get("Host")
+            if host is None:
+                self.send_error(400, "Host header required")
+                return False
+            if host.lower() not in allowed_hosts(self.server.server_address[1]):
+                self.send_error(421, "Misdirected request: this server answers only 127.0.0.1, localhost, [::1]")
+                return False
+            if "\x00" in urllib.parse.unquote(self.path) or "\x00" in self.path:
+                self.send_error(400, "Bad path")
+                return False
+            return True
+
+        def list_directory(self, path: str) -> None:
+            """No directory listings: only the built pages are served."""
+            self.send_error(404, "Not found")
+            return None
 
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0] == STATUS_PATH:
@@ -124,7 +164,7 @@ def handler(html: Path, state: State) -> type[http.server.SimpleHTTPRequestHandl
 
 def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callable[[str], None]) -> None:
     """Build once; on success bump the build number (open pages reload), on failure record the error."""
-    from livingreview.errors import ValidationError
+    from livingreview.errors import LivingReviewError, ValidationError, one_line, quote
 
     start = time.perf_counter()
     try:
@@ -132,6 +172,12 @@ def rebuild(root: Path, state: State, build: Callable[[Path], int], say: Callabl
         error = "" if code == 0 else f"the book build failed (exit {code}); see the terminal for the located warning"
     except ValidationError as exc:
         error = "\n".join(str(p) for p in exc.errors[:30])
+    except LivingReviewError as exc:
+        error = quote(one_line(str(exc)), BANNER_LIMIT)
+    except Exception as exc:  # the server outlives any input: the next edit may fix it
+        error = (f"the build stopped on {type(exc).__name__}: {quote(one_line(str(exc)), BANNER_LIMIT)}; "
+                 "fix the input and save again")
+    error = error if len(error) <= BANNER_LIMIT else error[:BANNER_LIMIT] + f"… ({len(error):,} characters)"
     seconds = time.perf_counter() - start
     with state.lock:
         state.error = error

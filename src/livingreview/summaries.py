@@ -165,6 +165,8 @@ def size_ranges(ev: Evidence) -> pd.DataFrame:
 def _explode(df: pd.DataFrame, column: str) -> pd.DataFrame:
     out = df.copy()
     if len(out) and isinstance(out[column].iloc[0], tuple):
+        # a term repeated in one cell is still one row (validation refuses repeats; counts never depend on it)
+        out[column] = out[column].map(lambda cell: tuple(dict.fromkeys(cell)) if isinstance(cell, tuple) else cell)
         out = out.explode(column)
     return out
 

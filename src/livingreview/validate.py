@@ -20,7 +20,7 @@ import pandas as pd
 from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
-from livingreview.errors import Problem, Severity, ValidationError
+from livingreview.errors import Problem, Severity, ValidationError, quote
 from livingreview.fileio import unsafe_links
 from livingreview.intake import ledger_problems
 from livingreview.living import Cadence, read_cadence
@@ -75,14 +75,14 @@ class Suggester:
 
     def __call__(self, key: str) -> str:
         if key.lower() in self.lower:
-            return f"; did you mean '{self.lower[key.lower()]}'? (keys are case-sensitive)"
+            return f"; did you mean {quote(self.lower[key.lower()])}? (keys are case-sensitive)"
         if key in self.done or len(self.done) >= self.limit:
             return self.done.get(key, "")
         # a difflib ratio of 0.8 needs the shorter string at least 2/3 as long as the longer one
         n = len(key)
         candidates = [k for length in range((2 * n + 2) // 3, (3 * n) // 2 + 1) for k in self.by_length.get(length, ())]
         close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.8)
-        self.done[key] = f"; did you mean '{close[0]}'?" if close else ""
+        self.done[key] = f"; did you mean {quote(close[0])}?" if close else ""
         return self.done[key]
 
 
@@ -92,9 +92,9 @@ def _cell_citation_messages(cell: str, library: Library, suggest: Suggester) -> 
         if not key or key in library.broken_keys:
             continue
         if key not in library:
-            messages.append(f"unknown citekey '{key}'; expected a key of references.bib{suggest(key)}")
+            messages.append(f"unknown citekey {quote(key)}; expected a key of references.bib{suggest(key)}")
         elif library[key].retracted:
-            messages.append(f"citekey '{key}' is a retracted paper; retracted papers cannot support a finding")
+            messages.append(f"citekey {quote(key)} is a retracted paper; retracted papers cannot support a finding")
     return messages
 
 
@@ -159,13 +159,13 @@ def _withdrawn_problems(log: pd.DataFrame | None, ids: dict[str, frozenset[str]]
             continue  # already reported by the cell rules
         table = TABLES[table_name]
         if not row_id.startswith(table.id_prefix + "-"):
-            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is not an id of {table.path}; "
+            problems.append(Problem(path, int(line), "row_id", f"row {quote(row_id)} is not an id of {table.path}; "
                                                                f"expected '{table.id_prefix}-' and digits"))
         elif row_id in ids.get(table_name, frozenset()):
-            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is withdrawn but still in "
+            problems.append(Problem(path, int(line), "row_id", f"row {quote(row_id)} is withdrawn but still in "
                                                                f"{table.path}; expected it taken out of the table"))
         if row_id in seen:
-            problems.append(Problem(path, int(line), "row_id", f"row '{row_id}' is withdrawn twice (first on line "
+            problems.append(Problem(path, int(line), "row_id", f"row {quote(row_id)} is withdrawn twice (first on line "
                                                                f"{seen[row_id]}); expected once"))
         seen.setdefault(row_id, int(line))
     return problems
@@ -202,11 +202,11 @@ def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
             for ref in split_multi(row["contradicted_by"]):
                 if ref and ref in withdrawn:
                     problems.append(Problem(path, int(line), "contradicted_by",
-                                            f"row '{ref}' was withdrawn ({TABLES['withdrawn'].path} line "
+                                            f"row {quote(ref)} was withdrawn ({TABLES['withdrawn'].path} line "
                                             f"{withdrawn[ref]}); expected rows still in the evidence"))
                 elif ref and ref not in known:
                     problems.append(Problem(path, int(line), "contradicted_by",
-                                            f"row '{ref}' is not an id of {table.path}; expected ids of the "
+                                            f"row {quote(ref)} is not an id of {table.path}; expected ids of the "
                                             "claim's table"))
     return problems
 
@@ -228,7 +228,7 @@ def _uncited_warnings(cited_cells: set[str], library: Library, root: Path) -> li
     for cell in cited_cells:
         cited.update(split_multi(cell))
     return [
-        Problem(library.path, ref.line, "-", f"entry '{ref.key}' is cited by no row or chapter", Severity.WARNING)
+        Problem(library.path, ref.line, "-", f"entry {quote(ref.key)} is cited by no row or chapter", Severity.WARNING)
         for ref in library.references.values()
         if ref.key not in cited and not ref.retracted
     ]
