@@ -760,6 +760,8 @@ def test_item4_every_xml_and_json_file_the_build_writes_parses_back(book):
                     parsed.add(f"{archive.name}/{name}")
     inline = 0
     for page in sorted(html.rglob("*.html")):
+        if page.name == "lr-broken-chart-test.html":  # planted with a broken spec by the test that tests it
+            continue
         for block in re.findall(r'<script type="application/(?:vnd\.vegalite\+)?json"[^>]*>(.*?)</script>',
                                 page.read_text(encoding="utf-8"), re.S):
             json.loads(block)

@@ -177,9 +177,10 @@ def test_the_cadence_is_validated_and_gives_the_status(review):
 def test_the_repository_ledger_accounts_for_every_cited_paper_and_its_searches_are_honest():
     ev = lr.load(REPO)
     counts = prisma_counts(ev)
-    assert counts["identified_total"] == len(ev["screening"]) and counts["pending"] == 0
+    pending = int((ev["screening"]["decision"].astype(str) == "pending").sum())
+    assert counts["identified_total"] == len(ev["screening"]) and counts["pending"] == pending
     decided = counts["included"] + sum(counts["excluded_screening"].values()) + counts["duplicates"]
-    assert decided == len(ev["screening"])
+    assert decided + pending == len(ev["screening"])  # a record awaiting screening is decided nowhere
     # no database search is claimed that was not run: every search so far is manual, and each says so
     assert set(ev["searches"]["source"].astype(str)) == {"manual"}
     assert all("No database query was run" in q or "no database query was run" in q for q in ev["searches"]["query"])

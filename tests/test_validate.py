@@ -80,7 +80,8 @@ CELL_FAULTS = [
      "multiple_myeloma, neuroblastoma, thyroid, cholangiocarcinoma, mesothelioma, pan_cancer (Several cancer types), "
      "not_applicable (Not cancer-specific)"),
     ("a long vocabulary value is quoted short", M, "fixture.0001,breast,", "fixture.0001," + "x" * 200 + ",",
-     "data/mechanisms.csv:2:cancer_type: unknown value '" + "x" * 77 + "...' for cancer_type; expected one of: "
+     "data/mechanisms.csv:2:cancer_type: unknown value '" + "x" * 80 + "…' (200 characters) for cancer_type; "
+     "expected one of: "
      + CANCER_TYPE.listing()),
     ("unknown citekey", M, "MECH-0001,alpha2020", "MECH-0001,delta2022",
      "data/mechanisms.csv:2:citekeys: unknown citekey 'delta2022'; expected a key of references.bib"),

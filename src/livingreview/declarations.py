@@ -25,7 +25,7 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,10}$")
 #: the keys each part may hold: anything else is a located error (a typo must never be silently ignored)
 COLUMN_KEYS = {"name", "type", "description", "required", "vocabulary", "multiple", "minimum", "maximum", "pattern",
-               "pattern_hint", "only_when"}
+               "pattern_hint", "only_when", "verbatim"}
 TABLE_KEYS = {"title", "id_prefix", "description", "optional", "row_checks", "columns"}
 VOCABULARY_KEYS = {"description", "terms"}
 TERM_KEYS = {"value", "label", "definition"}
@@ -73,6 +73,8 @@ def _column(col: Column) -> dict:
         out["pattern_hint"] = col.pattern_hint
     if col.only_when is not None:
         out["only_when"] = {col.only_when[0]: col.only_when[1]}
+    if col.verbatim:
+        out["verbatim"] = True
     return out
 
 
@@ -95,7 +97,9 @@ def dump(identity: Identity, tables: dict[str, Table]) -> str:
                           "columns": [_column(c) for c in t.columns]} for name, t in tables.items()},
     }
     head = ("# What this review declares about itself: read by `livingreview` (validation, the book, exports).\n"
-            "# Types: id, text, vocab, integer, number, date, citekeys, idrefs, selector, identifier.\n")
+            "# Types: id, text, vocab, integer, number, date, citekeys, idrefs, selector, identifier.\n"
+            "# verbatim: true marks a column kept as written (a search query, a record title), exempt from the formula "
+            "rules.\n")
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=118)
 
 
@@ -228,7 +232,7 @@ def _column_from(r: _Reader, data: object, where: str, vocabularies: dict[str, V
         else:
             only_when = next(iter(only_when.items()))
     flags = {}
-    for key, default in (("required", True), ("multiple", False)):
+    for key, default in (("required", True), ("multiple", False), ("verbatim", False)):
         value = data.get(key, default)
         if not isinstance(value, bool):
             r.at(f"{where}.{key}", "expected true or false")
@@ -239,7 +243,7 @@ def _column_from(r: _Reader, data: object, where: str, vocabularies: dict[str, V
                   minimum=_number(r, data.get("minimum"), f"{where}.minimum"),
                   maximum=_number(r, data.get("maximum"), f"{where}.maximum"), pattern=pattern,
                   pattern_hint=r.text(data.get("pattern_hint", ""), f"{where}.pattern_hint", required=False),
-                  only_when=only_when)
+                  only_when=only_when, verbatim=flags["verbatim"])
 
 
 def _table(r: _Reader, name: str, data: object, where: str, vocabularies: dict[str, Vocabulary]) -> Table | None:

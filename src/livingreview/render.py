@@ -317,8 +317,10 @@ def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
     elif counts["included_at_screening"]:
         included += [f"Included at screening: {counts['included_at_screening']}",
                      f"Included after full-text assessment: {counts['included_after_full_text']}"]
-    included += [f"Findings rows in the four evidence tables citing them: {counts['findings_rows']}",
-                 f"EV subtype rows citing them: {counts['subtype_rows']}",
+    them = "these studies" if counts.get("window") else "them"
+    findings = "Findings rows" if counts.get("window") else "Findings rows in the four evidence tables"
+    included += [f"{findings} citing {them}: {counts['findings_rows']}",
+                 f"EV subtype rows citing {them}: {counts['subtype_rows']}",
                  f"Included, awaiting extraction: {counts['awaiting_extraction']}"]
     return [*steps, (included, None)]
 

@@ -235,7 +235,7 @@ def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
 def _selector_message(cell: str, expected: str) -> str:
     """Name the condition of ``cell`` that cannot be parsed (the whole cell when it has only one)."""
     bad = next((i for i in split_multi(cell) if i and parse_condition(i) is None), cell)
-    where = f"'{bad}'" if bad == cell.strip() else f"condition '{bad}' in '{cell}'"
+    where = quote(bad) if bad == cell.strip() else f"condition {quote(bad)} in {quote(cell)}"
     return f"malformed selector {where}; expected {expected}"
 
 
@@ -313,7 +313,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
         rules.append(Rule("selector_size", lambda s: s.map(lambda cell: _selector_size(cell) is None),
                           lambda cell: f"selector {quote(cell)} has {_selector_size(cell)}; expected {col.expected}"))
         rules.append(Rule("selector", lambda s: _items_ok(s, lambda i: not i or parse_condition(i) is not None),
-                          lambda cell: f"malformed selector {quote(cell)}; expected {col.expected}"))
+                          lambda cell: _selector_message(cell, col.expected)))
     return rules
 
 

@@ -702,6 +702,8 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
         "included_after_full_text": int((full_text & (decision == "include")).sum()),
         "included": len(included),
         "awaiting_extraction": sum(1 for k in keys if cited.get(k, 0) == 0) + int(included["citekey"].isna().sum()),
+        # a flow of the records since a date counts the rows citing its studies, not all the review's rows
+        "window": since is not None,
         "findings_rows": citing(EVIDENCE_TABLES),
         "subtype_rows": citing(("ev_subtypes",)),
     }
