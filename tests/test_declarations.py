@@ -39,7 +39,7 @@ def test_the_ev_reviews_declarations_declare_exactly_the_engines_tables():
     """The EV review's review.yml and the engine's tables agree, term for term and constraint for constraint."""
     declared = d.load(REPO)
     assert declared.tables == TABLES
-    assert declared.identity.slug == "ev-metastasis"
+    assert declared.identity.slug == "ev-metastasis-living-review"
 
 
 def test_dump_and_read_round_trip_every_table():
@@ -97,3 +97,31 @@ def test_validate_reports_the_declarations_problems_located(review):
     result = CliRunner().invoke(main, ["validate", "--root", str(review.root)])
     assert result.exit_code == 1
     assert "review.yml:17:tables.trials.columns[2].type: unknown type 'float'" in result.output
+
+
+def test_everything_a_review_publishes_is_named_by_its_identity(review, tmp_path):
+    """Issue 24 item 5: the PDF, the data zip and package, the feed and the footer links carry the review's slug and
+    title from its review.yml, never another review's names."""
+    import xml.etree.ElementTree as ET
+
+    import livingreview as lr
+    from livingreview.book import stamped_config
+    from livingreview.export import descriptor
+    from livingreview.publish import ATOM, atom_feed
+
+    who = d.Identity("BCG vaccine trials", "bcg-vaccine", ("Colditz review maintainers",), "CC0-1.0")
+    review.write_bytes("review.yml", d.dump(who, TABLES).encode())
+    review.write_bytes("_config.yml", b"title: BCG\n")
+    ev = lr.load(review.root)
+    assert ev.identity == who
+    package = descriptor(ev)
+    assert package["name"] == "bcg-vaccine" and package["title"].startswith("BCG vaccine trials")
+    assert package["licenses"] == [{"name": "CC0-1.0", "path": "https://creativecommons.org/publicdomain/zero/1.0/"}]
+    feed = ET.fromstring(atom_feed(ev))
+    assert feed.find(f"{{{ATOM}}}id").text == "tag:bcg-vaccine.org,2026:feed"
+    assert feed.find(f"{{{ATOM}}}title").text == "BCG vaccine trials: updates"
+    assert feed.find(f"{{{ATOM}}}author/{{{ATOM}}}name").text == "Colditz review maintainers"
+    config = stamped_config(review.root, pdf=True, ev=ev)
+    assert 'href="../download/bcg-vaccine-data.zip"' in config and 'href="../download/bcg-vaccine.pdf"' in config
+    assert "ev-metastasis" not in config + ET.tostring(feed, encoding="unicode") + str(package)
+    assert (who.pdf_name, who.data_archive) == ("bcg-vaccine.pdf", "bcg-vaccine-data.zip")

@@ -12,6 +12,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from livingreview.declarations import identity
 from livingreview.errors import UsageError
 from livingreview.evidence import fingerprint
 from livingreview.fileio import atomic_write, mark_folder, owned
@@ -40,7 +41,7 @@ def inputs_fingerprint(root: Path) -> str:
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    for name in ("_config.yml", "_toc.yml", "living.toml"):
+    for name in ("_config.yml", "_toc.yml", "living.toml", "review.yml"):
         if (root / name).exists():
             digest.update(name.encode() + b"\0" + (root / name).read_bytes())
     # a release changes every claim's history (rare, so a full rebuild is fine)
@@ -376,7 +377,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         code = run_jupyter_book(root, args, in_process)
         staging = staged.result()
     if code == 0:
-        archive = install_data_package(staging, build_dir / "html" / "download")
+        archive = install_data_package(staging, build_dir / "html" / "download", identity(root).data_archive)
         print(f"data package: {archive.relative_to(root)}", flush=True)
         sync_static(root, build_dir / "html")
         stamp_pages(build_dir / "html", page_stamp)
@@ -392,7 +393,6 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     return code
 
 
-DATA_ARCHIVE = "ev-metastasis-living-review-data.zip"
 STAGING = ".data-package-staging"
 
 
@@ -405,7 +405,7 @@ def stage_data_package(root: Path, build_dir: Path, forked: bool = False, ev=Non
     download = build_dir / "html" / "download"
     descriptor = download / "data-package" / "datapackage.json"
     published = json.loads(descriptor.read_text()).get("fingerprint") if descriptor.exists() else None
-    if published == fingerprint(root) and (download / DATA_ARCHIVE).exists():
+    if published == fingerprint(root) and (download / identity(root).data_archive).exists():
         return None
     staging = build_dir / STAGING  # inside the build folder, which is ours
     if staging.exists():
@@ -424,18 +424,19 @@ def export_data_package(root: Path, staging: Path, ev=None) -> None:
     from livingreview.export import export_package
 
     export_package(root, staging / "data-package", ev=ev)
-    shutil.make_archive(str(staging / Path(DATA_ARCHIVE).stem), "zip", staging, "data-package")
+    shutil.make_archive(str(staging / Path(identity(root).data_archive).stem), "zip", staging, "data-package")
 
 
-def install_data_package(staging: Path | None, download: Path) -> Path:
-    """Move a staged data package and zip into ``download`` (replacing the ones published before); the zip's path."""
-    archive = download / DATA_ARCHIVE
+def install_data_package(staging: Path | None, download: Path, name: str) -> Path:
+    """Move a staged data package and its zip ``name`` into ``download`` (replacing the ones published before); the
+    zip's path."""
+    archive = download / name
     if staging is not None:
         download.mkdir(parents=True, exist_ok=True)
         if (download / "data-package").exists():
             shutil.rmtree(download / "data-package")
         (staging / "data-package").rename(download / "data-package")
-        (staging / DATA_ARCHIVE).replace(archive)
+        (staging / name).replace(archive)
         shutil.rmtree(staging)
     return archive
 
@@ -570,6 +571,7 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
     """The book's ``_config.yml`` with a slot for the build stamp in every page's footer, download links (with
     ``pdf``, also to the PDF of the whole book) and the living status at the top of every page."""
     import yaml
+    from markupsafe import escape
 
     from livingreview.render import CITE_ID
 
@@ -585,11 +587,12 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
         sphinx["html_favicon"] = FAVICON.as_posix()
     footer = STAMP_SLOT
     # the script points these at the book's root from any page (Sphinx gives it as the html's data-content_root)
-    links = ['<a data-lr-href="download/ev-metastasis-living-review-data.zip" '
-             'href="../download/ev-metastasis-living-review-data.zip">data package (zip)</a>']
+    who = identity(root)
+    links = [f'<a data-lr-href="download/{escape(who.data_archive)}" '
+             f'href="../download/{escape(who.data_archive)}">data package (zip)</a>']
     if pdf:
-        links.append('<a data-lr-href="download/ev-metastasis-living-review.pdf" '
-                     'href="../download/ev-metastasis-living-review.pdf">the whole book as a PDF</a>')
+        links.append(f'<a data-lr-href="download/{escape(who.pdf_name)}" '
+                     f'href="../download/{escape(who.pdf_name)}">the whole book as a PDF</a>')
     footer += '<p class="lr-downloads">Download: ' + " · ".join(links) + "</p>"
     config.setdefault("html", {})["extra_footer"] = footer
     announcement = living_announcement(root, ev)

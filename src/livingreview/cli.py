@@ -145,12 +145,13 @@ def stats(root: Path) -> None:
 @main.command()
 @ROOT_OPTION
 @click.option("--pdf/--no-pdf", default=True, show_default=True,
-              help="Also print the whole book to download/ev-metastasis-living-review.pdf with headless Chromium, "
+              help="Also print the whole book to download/SLUG.pdf (SLUG: review.yml's) with headless Chromium, "
                    "linked from every page (skipped, with a note, where no Chromium is installed).")
 def build(root: Path, pdf: bool) -> None:
     """Validate, then build the book with warnings as errors (and its PDF)."""
     from livingreview.book import STATE, build_book
-    from livingreview.pdf import PDF_NAME, find_browser, print_pdf
+    from livingreview.declarations import identity
+    from livingreview.pdf import find_browser, print_pdf
 
     ev = _load_or_exit(root)
     if pdf:
@@ -163,7 +164,7 @@ def build(root: Path, pdf: bool) -> None:
         code = build_book(root, pdf=pdf, ev=ev)
         if code == 0 and pdf:
             build_dir = root.resolve() / "_build"
-            out = build_dir / "html" / "download" / PDF_NAME
+            out = build_dir / "html" / "download" / identity(root).pdf_name
             if out.exists() and out.stat().st_mtime >= (build_dir / STATE).stat().st_mtime:
                 click.echo(f"pdf: {out.relative_to(root.resolve())} is up to date")
             else:

@@ -43,6 +43,26 @@ class Identity:
     authors: tuple[str, ...] = ()
     licence: str = ""
 
+    @property
+    def pdf_name(self) -> str:
+        """The file the whole book is printed to."""
+        return f"{self.slug}.pdf"
+
+    @property
+    def data_archive(self) -> str:
+        """The zip of the review's data package."""
+        return f"{self.slug}-data.zip"
+
+    @property
+    def feed_id(self) -> str:
+        """The Atom feed's id (a tag URI, stable for the review's life)."""
+        return f"tag:{self.slug}.org,2026:feed"
+
+    @property
+    def contributors(self) -> str:
+        """Who the review's published files name as its authors."""
+        return "; ".join(self.authors) or f"The {self.title} contributors"
+
 
 @dataclass(frozen=True)
 class Declarations:
@@ -329,6 +349,15 @@ def read(text: str, path: str = DECLARATIONS) -> Declarations:
     if r.problems:
         raise ValidationError(sorted(set(r.problems), key=Problem.sort_key))
     return Declarations(identity, vocabularies, tables)
+
+
+#: what a review without declarations is called (its published files are named by the slug)
+DEFAULT_IDENTITY = Identity("Living review", "living-review")
+
+
+def identity(root: Path | str) -> Identity:
+    """Who the review at ``root`` is: its ``review.yml``'s identity, or ``DEFAULT_IDENTITY`` without one."""
+    return load(root).identity if (Path(root) / DECLARATIONS).exists() else DEFAULT_IDENTITY
 
 
 def load(root: Path | str) -> Declarations:

@@ -30,6 +30,8 @@ class Evidence:
     releases: tuple = ()
     #: the living cadence (``living.Cadence``), None if the review declares none
     cadence: object = None
+    #: who the review is (``declarations.Identity``): its title and the slug its published files are named by
+    identity: object = None
     #: results of ``per_evidence`` functions, computed once per object (the tables never change)
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -145,5 +147,7 @@ def from_checked(root: Path | str, checked: Checked) -> Evidence:
     if checked.errors:
         raise ValidationError(checked.problems)
     tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}
+    from livingreview.declarations import identity
+
     return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases,
-                    checked.cadence)
+                    checked.cadence, identity(root))

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from livingreview import __version__
 from livingreview.bib import BIB_PATH, Library
+from livingreview.declarations import DEFAULT_IDENTITY
 from livingreview.errors import UsageError
 from livingreview.evidence import Evidence, fingerprint, load
 from livingreview.fileio import atomic_write, mark_folder, owned, umask
 from livingreview.schema import FORMULA_PREFIXES, KEY_PATTERN, TABLES, Column, Kind, Table
 
-PACKAGE_NAME = "ev-metastasis-living-review"
 #: the file that marks a folder as a data package this command wrote (and so may replace)
 MARKER = ".livingreview-package"
 #: inside the review root, packages go only here (or into a folder that does not exist yet)
@@ -119,6 +119,12 @@ def csl_json(library: Library) -> list[dict]:
     return items
 
 
+#: where a licence a review may declare is published (others are named without a link)
+LICENCE_URLS = {"CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+                "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+                "ODC-BY-1.0": "https://opendatacommons.org/licenses/by/1-0/"}
+
+
 def descriptor(ev: Evidence) -> dict:
     """The ``datapackage.json`` descriptor."""
     resources = []
@@ -141,9 +147,11 @@ def descriptor(ev: Evidence) -> dict:
                    "foreignKeys": [{"fields": ["citekey"], "reference": {"resource": "references",
                                                                         "fields": ["key"]}}]},
     })
-    return {"name": PACKAGE_NAME, "title": "EV Metastasis Living Review: evidence tables",
-            "version": __version__, "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/"}],
-            "description": "Findings on extracellular vesicles in cancer metastasis, each row citing verified papers.",
+    who = ev.identity or DEFAULT_IDENTITY
+    licences = [{"name": who.licence, **({"path": LICENCE_URLS[who.licence]} if who.licence in LICENCE_URLS else {})}]
+    return {"name": who.slug, "title": f"{who.title}: evidence tables", "version": __version__,
+            "licenses": licences if who.licence else [],
+            "description": f"The evidence tables of {who.title}, each row citing papers of its library.",
             "fingerprint": ev.fingerprint, "profile": "tabular-data-package", "resources": resources}
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from livingreview.declarations import identity
 from livingreview.errors import UsageError
 from livingreview.fileio import atomic_write
 
-PDF_NAME = "ev-metastasis-living-review.pdf"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
@@ -119,7 +119,7 @@ def print_pdf(root: Path, config: Path) -> Printed:
     link = single / "chapters" / "_static"
     if not link.exists():
         link.symlink_to(Path("..") / "_static", target_is_directory=True)
-    out = root / "_build" / "html" / "download" / PDF_NAME
+    out = root / "_build" / "html" / "download" / identity(root).pdf_name
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".printing.pdf")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(single)))

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
+from livingreview.declarations import DEFAULT_IDENTITY
 from livingreview.releases import version_label
 from livingreview.schema import TABLES
 
-FEED_ID = "tag:ev-metastasis-living-review.org,2026:feed"
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ROWS = 50  # newest rows in the feed
 
 CLAIMS_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "Claims of the EV Metastasis Living Review and how sure each one is",
+    "title": "Claims of a living review and how sure each one is",
     "type": "object",
     "required": ["version", "fingerprint", "rule", "claims"],
     "properties": {
@@ -104,24 +104,26 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
             el.text = text
         return el
 
-    add(feed, "id", FEED_ID)
-    add(feed, "title", "EV Metastasis Living Review: updates")
+    who = ev.identity or DEFAULT_IDENTITY
+    feed_id = who.feed_id
+    add(feed, "id", feed_id)
+    add(feed, "title", f"{who.title}: updates")
     add(feed, "subtitle", "New evidence rows, releases, and claims whose certainty changed.")
     add(feed, "updated", updated)
     author = add(feed, "author")
-    add(author, "name", "The EV Metastasis Living Review contributors")
+    add(author, "name", who.contributors)
     add(feed, "link", rel="alternate", href="chapters/09_whats_new.html")
     add(feed, "link", rel="self", href="feed.xml")
     for r in reversed(ev.releases):
         entry = add(feed, "entry")
-        add(entry, "id", f"{FEED_ID}:release:{r.version}")
+        add(entry, "id", f"{feed_id}:release:{r.version}")
         add(entry, "title", f"Release {r.version}")
         add(entry, "updated", _stamp(r.date))
         add(entry, "link", rel="alternate", href="chapters/07_claims.html#claims-trajectory")
         add(entry, "summary", f"Snapshot of {sum(len(t) for t in r.tables.values())} rows and {len(r.claims)} claims.")
     for change in claim_changes(ev).itertuples(index=False):
         entry = add(feed, "entry")
-        add(entry, "id", f"{FEED_ID}:claim:{change.id}:{ev.fingerprint[:12]}")
+        add(entry, "id", f"{feed_id}:claim:{change.id}:{ev.fingerprint[:12]}")
         add(entry, "title", f"{change.id}: certainty {change.before.lower()} to {change.now.lower()}")
         add(entry, "updated", updated)
         add(entry, "link", rel="alternate", href=f"chapters/07_claims.html#{change.id}")
@@ -130,10 +132,10 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
                               f"contradicting {change.against_before} to {change.against_now}; new rows: {rows}.")
     for row in recent.itertuples(index=False):
         entry = add(feed, "entry")
-        add(entry, "id", f"{FEED_ID}:row:{row.id}")
+        add(entry, "id", f"{feed_id}:row:{row.id}")
         add(entry, "title", f"{row.id} ({row.table})")
         add(entry, "updated", _stamp(row.added))
-        add(entry, "link", rel="alternate", href=f"chapters/09_whats_new.html#{row.id}")
+        add(entry, "link", rel="alternate", href=f"chapters/12_appendix.html#{row.id}")
         add(entry, "summary", row.finding)
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8") + b"\n"

@@ -432,6 +432,9 @@ def check_key(root: Path | str) -> str:
     folder = root / RELEASES_FOLDER
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    declared = root / "review.yml"
+    if declared.exists():
+        digest.update(b"review.yml\0" + declared.read_bytes())
     return digest.hexdigest()
 
 
