@@ -1,4 +1,4 @@
-"""The selector language of claims: '=', '!=', '~' (contains any of) and '!~' (contains none of)."""
+"""The selector language of claims: '=', '!=', '~' (contains any of), '!~' (contains none of) and comparisons."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_conditions_combine_and_multi_valued_cells_match_any_item():
 
 
 @pytest.mark.parametrize("text", ["hallmark", "hallmark==migration", "finding=~migration", "finding~=migration",
-                                  "finding~a||b", "finding~a|", "finding!~", "hallmark>=migration",
+                                  "finding~a||b", "finding~a|", "finding!~", "auc>=0.5|0.6", "auc=>0.5",
                                   "hallmark!migration"])
 def test_conditions_the_selector_cannot_honour_are_refused(text):
     assert parse_condition(text) is None
@@ -63,3 +63,50 @@ def test_contains_none_in_claims_validates_and_selects(review):
     review.replace("data/claims.csv", "hallmark=migration|angiogenesis", "hallmark=migration|angiogenesis;"
                    "donor_cell!~fibroblast|macrophage;finding~fixture|nothing")
     assert [p for p in validate(review.root) if p.severity is Severity.ERROR] == []
+
+
+NUMBERS = pd.DataFrame({
+    "id": ["T-1", "T-2", "T-3", "T-4"],
+    "ablat": [44.0, 13.0, None, 33.0],
+    "year": pd.array([1948, 1980, 1968, 1935], dtype="Int64"),
+    "added": pd.to_datetime(["2026-11-27", "2026-12-01", "2026-12-07", None]),
+})
+
+
+def picked(*items: str) -> list[str]:
+    return list(NUMBERS[matches(NUMBERS, parse_selector(list(items)))]["id"])
+
+
+def test_comparisons_select_numbers_and_dates_and_never_an_empty_cell():
+    """Issue 24 item 4: 'ablat>30', 'year>=2015' as a maintainer of a trials review would write them."""
+    assert picked("ablat>30") == ["T-1", "T-4"]
+    assert picked("ablat<=13") == ["T-2"]
+    assert picked("ablat<100") == ["T-1", "T-2", "T-4"]  # the empty latitude meets no comparison
+    assert picked("year>=1940", "ablat>20") == ["T-1"]
+    assert picked("added<2026-12-01") == ["T-1"]
+    assert picked("added>=2026-12-01") == ["T-2", "T-3"]
+    assert parse_condition("ablat >= 30") == ("ablat", ">=", ["30"])
+
+
+@pytest.mark.parametrize(("selector", "message"), [
+    ("hallmark>=migration", "selector 'hallmark>=migration' compares, but hallmark holds vocab; expected a number or "
+                            "date column"),
+    ("hallmark=migration;added>yesterday", "selector 'added>yesterday' compares added with 'yesterday'; expected an "
+                                           "ISO date YYYY-MM-DD"),
+])
+def test_a_comparison_the_column_cannot_make_is_a_located_error(review, selector, message):
+    review.replace("data/claims.csv", "hallmark=migration|angiogenesis", selector)
+    problems = [str(p) for p in validate(review.root) if p.severity is Severity.ERROR]
+    assert len(problems) == 1 and problems[0].startswith("data/claims.csv:2:where: ") and message in problems[0]
+
+
+def test_a_claim_may_select_by_number(review):
+    review.replace("data/claims.csv", "cancer_type=colorectal;cargo~miR", "auc>=0.9")
+    import livingreview as lr
+    from livingreview.summaries import claim_rows
+
+    ev = lr.load(review.root)
+    claim = ev.claims.set_index("id").loc["CLAIM-0002"].copy()
+    claim["id"] = "CLAIM-0002"
+    support, against = claim_rows(ev, claim)
+    assert list(support["id"]) == ["BIOM-0001"] and list(against["id"]) == ["BIOM-0002"]

@@ -103,7 +103,8 @@ CELL_FAULTS = [
      "stromal_reprogramming, metabolic_reprogramming, drug_resistance, proliferation"),
     ("malformed selector", C, "hallmark=migration|angiogenesis", "hallmark",
      "data/claims.csv:2:where: malformed selector 'hallmark'; expected conditions 'column=term|term' (or '!=' is "
-     "none of, '~' contains any of, '!~' contains none of) separated by ';', at most 2,000 characters and 100 terms"),
+     "none of, '~' contains any of, '!~' contains none of; '>', '>=', '<', '<=' compare a number or date column "
+     "with one value) separated by ';', at most 2,000 characters and 100 terms"),
     ("contradicting row that does not exist", C, ",BIOM-0002,", ",BIOM-0099,",
      "data/claims.csv:3:contradicted_by: row 'BIOM-0099' is not an id of data/biomarkers.csv; expected ids of the "
      "claim's table"),

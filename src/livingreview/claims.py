@@ -3,17 +3,20 @@
 A selector is a list of conditions, all of which a row must meet:
 ``column=term|term`` (the cell is, or for multi-valued cells contains, one of the terms),
 ``column!=term|term`` (it is not / contains none), ``column~text|text`` (the text contains any of the
-alternatives, ignoring case) and ``column!~text|text`` (it contains none of them; an empty cell contains none).
+alternatives, ignoring case), ``column!~text|text`` (it contains none of them; an empty cell contains none), and
+``column>value`` (also ``>=``, ``<``, ``<=``) for number and date columns (``auc>=0.8``, ``added<2026-12-01``; an
+empty cell meets no comparison).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
 
 from livingreview.errors import quote
-from livingreview.rules import parse_condition
+from livingreview.rules import COMPARISONS, parse_condition
 from livingreview.schema import Kind, Table
 
 
@@ -50,6 +53,14 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
                           + ", ".join(table.column_names))
             continue
         col = table.column(cond.column)
+        if cond.op in COMPARISONS:
+            if col.kind not in (Kind.INTEGER, Kind.NUMBER, Kind.DATE):
+                errors.append(f"selector {quote(str(cond))} compares, but {col.name} holds {col.kind.value}; expected "
+                              "a number or date column")
+            elif _bound(col.kind, cond.values[0]) is None:
+                errors.append(f"selector {quote(str(cond))} compares {col.name} with {quote(cond.values[0])}; "
+                              f"expected {'an ISO date YYYY-MM-DD' if col.kind is Kind.DATE else 'a number'}")
+            continue
         if cond.op in ("~", "!~"):
             continue
         if col.kind is Kind.VOCAB and col.vocab is not None:
@@ -58,6 +69,25 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
                     errors.append(f"selector value {quote(value)} is not a {col.name} term; expected one of: "
                                   + col.vocab.listing())
     return errors
+
+
+def _bound(kind: Kind, text: str) -> float | dt.date | None:
+    """The value a comparison compares with, read as the column's kind holds it (None if it cannot be)."""
+    try:
+        return dt.date.fromisoformat(text) if kind is Kind.DATE else float(text)
+    except ValueError:
+        return None
+
+
+def _compared(series: pd.Series, op: str, bound: float | dt.date) -> pd.Series:
+    """Which cells of a number or date column meet ``op bound`` (an empty cell meets none)."""
+    if isinstance(bound, dt.date):
+        values = pd.to_datetime(series, errors="coerce")
+        bound = pd.Timestamp(bound)
+    else:
+        values = pd.to_numeric(series, errors="coerce")
+    hit = {">": values > bound, ">=": values >= bound, "<": values < bound, "<=": values <= bound}[op]
+    return hit.fillna(False).astype(bool)
 
 
 def _cell_values(cell: object) -> tuple[str, ...]:
@@ -72,6 +102,11 @@ def matches(df: pd.DataFrame, conditions: list[Condition]) -> pd.Series:
     """Boolean mask of the rows of ``df`` that meet every condition."""
     mask = pd.Series(True, index=df.index)
     for cond in conditions:
+        if cond.op in COMPARISONS:
+            kind = Kind.DATE if pd.api.types.is_datetime64_any_dtype(df[cond.column]) else Kind.NUMBER
+            bound = _bound(kind, cond.values[0])
+            mask &= _compared(df[cond.column], cond.op, bound) if bound is not None else False
+            continue
         cells = df[cond.column].map(_cell_values)
         if cond.op in ("~", "!~"):
             needles = tuple(v.lower() for v in cond.values)

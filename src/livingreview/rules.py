@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 KEY_RE = KEY_PATTERN
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 # the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
-CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|!~|=|~)(.*)", re.DOTALL)
+CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|!~|>=|<=|=|~|>|<)(.*)", re.DOTALL)
+#: operators that compare a number or date cell with one value
+COMPARISONS = (">=", "<=", ">", "<")
 # a value that starts with an operator character is a mistyped operator ('==', '=~', '~='), not a term
-OPERATOR_START = ("=", "~", "!")
+OPERATOR_START = ("=", "~", "!", ">", "<")
 WRONG_SEPARATORS = (",", "|")
 # whole cells that stand for a value not yet written (refused: a finding is a sentence from a record)
 PLACEHOLDER = re.compile(r"(?i)\s*(?:\.{2,}|…|\?+|-{2,}|todo|tbd|tba|fixme|xxx+|placeholder|lorem ipsum.*|"
@@ -220,14 +222,16 @@ def _in_range(col: Column, text: str, whole: bool) -> bool:
 def parse_condition(text: str) -> tuple[str, str, list[str]] | None:
     """Parse one selector condition ``column=term|term`` into (column, operator, values), or None if malformed.
 
-    Operators: ``=`` (is one of), ``!=`` (is none of), ``~`` (contains any of), ``!~`` (contains none of); the
-    alternatives are separated by ``|`` for every operator.
+    Operators: ``=`` (is one of), ``!=`` (is none of), ``~`` (contains any of), ``!~`` (contains none of), with
+    alternatives separated by ``|``; and ``>``, ``>=``, ``<``, ``<=``, which compare a number or date with one value.
     """
     m = CONDITION_RE.fullmatch(text)
     if not m:
         return None
     values = [x.strip() for x in m.group(3).split("|")]
     if not all(values) or any(v.startswith(OPERATOR_START) for v in values):
+        return None
+    if m.group(2) in COMPARISONS and len(values) != 1:
         return None
     return m.group(1), m.group(2), values
 

@@ -100,7 +100,8 @@ class Column:
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:
-            return ("conditions 'column=term|term' (or '!=' is none of, '~' contains any of, '!~' contains none of) "
+            return ("conditions 'column=term|term' (or '!=' is none of, '~' contains any of, '!~' contains none of; "
+                    "'>', '>=', '<', '<=' compare a number or date column with one value) "
                     f"separated by ';', at most {SELECTOR_MAX_CHARS:,} characters and {SELECTOR_MAX_TERMS} terms")
         if self.kind is Kind.IDENTIFIER:
             return ("one or more of " if self.multi else "") + self.pattern_hint + (
