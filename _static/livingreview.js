@@ -40,9 +40,23 @@
     window.addEventListener("resize", function () { window.setTimeout(fit, 250); });
   }
 
+  // the chart library (about 900 KB) is fetched only by a page that has charts, once its text has loaded: a page
+  // without a chart never asks for it, and no page waits for it before its text is shown
+  function withChartLibrary(done) {
+    if (typeof window.vegaEmbed === "function") { done(); return; }
+    var base = document.documentElement.dataset.content_root;
+    var tag = document.createElement("script");
+    tag.src = (base == null ? "../" : base) + "_static/vendor/vega-bundle.js";
+    tag.onload = done;
+    tag.onerror = done;  // each chart then says it could not be drawn and links its static copy
+    document.head.appendChild(tag);
+  }
+
   function drawCharts() {
     // each chart on its own: one bad spec never stops the others or the explorer
-    document.querySelectorAll("script.lr-chart-spec").forEach(drawChart);
+    var specs = document.querySelectorAll("script.lr-chart-spec");
+    if (!specs.length) return;
+    withChartLibrary(function () { specs.forEach(drawChart); });
   }
 
   function cell(tag, text) {

@@ -167,7 +167,9 @@ def pdf_build(root: Path) -> dict:
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"the PDF build failed at {root}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    pdf = root / "_build/html/download/ev-metastasis-living-review.pdf"
+    from livingreview.declarations import identity
+
+    pdf = root / "_build/html/download" / identity(root).pdf_name
     return {"seconds": round(time.perf_counter() - start, 2), "bytes": pdf.stat().st_size}
 
 

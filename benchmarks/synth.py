@@ -51,7 +51,7 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
     for name in ("chapters", "_static"):
         if (source / name).is_dir():
             shutil.copytree(source / name, out / name, ignore=shutil.ignore_patterns("vendor", "figures"))
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "review.yml"):
         if (source / name).exists():
             shutil.copy(source / name, out / name)
     bib = (source / "references.bib").read_text(encoding="utf-8")

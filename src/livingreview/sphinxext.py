@@ -297,13 +297,14 @@ def _reuse_compiled_templates(app) -> None:
 
 
 def _data_scripts_only_where_shown(app, config) -> None:
-    """Keep the generated data scripts off every page's script list.
+    """Keep the generated data scripts and the chart library off every page's script list.
 
     Jupyter Book adds every ``.js`` file under ``_static`` to every page; the explorer's rows (megabytes in a
-    large review) would then load with each chapter. The explorer's own page names its script itself.
+    large review) and the chart library (about 900 KB) would then load with each chapter. The explorer's own page
+    names its script itself, and the book's script fetches the chart library on a page that has charts.
     """
-    from livingreview.book import DATA_FILES
+    from livingreview.book import DATA_FILES, VENDOR
 
-    data = DATA_FILES.relative_to("_static").as_posix() + "/"
+    skipped = (DATA_FILES.relative_to("_static").as_posix() + "/", VENDOR.relative_to("_static").as_posix())
     config.html_js_files = [f for f in config.html_js_files
-                            if not str(f[0] if isinstance(f, tuple) else f).startswith(data)]
+                            if not str(f[0] if isinstance(f, tuple) else f).startswith(skipped)]
