@@ -779,3 +779,22 @@ def test_item4_every_xml_and_json_file_the_build_writes_parses_back(book):
     assert {"feed.xml", "download/claims.json", "download/claims.schema.json"} <= parsed, sorted(parsed)
     assert archives and any(p.endswith("datapackage.json") for p in parsed), sorted(parsed)
     assert inline > 0  # the charts' specs
+
+
+@pytest.mark.browser
+def test_every_table_fits_the_printed_page(browser, server):
+    """Issue 22: a printed page cannot scroll sideways; the data model's "Allowed values" and the subtypes' sources
+    were cut at the PDF's right edge. In print media at A4's text width, no table is wider than its column."""
+    page = browser.new_page(viewport={"width": 720, "height": 1000})  # A4 less its margins, in CSS pixels
+    page.emulate_media(media="print")
+    too_wide = []
+    for name in CHAPTERS:
+        page.goto(f"{server}/chapters/{name}.html", wait_until="load")
+        too_wide += [f"{name}: {w}" for w in page.evaluate("""() => {
+            const edge = document.querySelector('.bd-article').getBoundingClientRect().right + 1;
+            return [...document.querySelectorAll('.bd-article table')]
+                .filter(t => t.getBoundingClientRect().right > edge)
+                .map(t => t.querySelector('th') ? t.querySelector('th').textContent.trim() : 'table');
+        }""")]
+    page.close()
+    assert too_wide == []
