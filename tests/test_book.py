@@ -798,3 +798,22 @@ def test_every_table_fits_the_printed_page(browser, server):
         }""")]
     page.close()
     assert too_wide == []
+
+
+
+def test_every_page_has_one_description_of_its_own(book):
+    """Issue 26: each page carries one meta description, escaped, and pages are not all described alike."""
+    import html as html_lib
+
+    found = {}
+    for page in sorted((book / "_build" / "html").rglob("*.html")):
+        if "_static" in page.parts or page.name == "lr-broken-chart-test.html":
+            continue
+        text = page.read_text(encoding="utf-8")
+        if 'http-equiv="refresh"' in text.lower():  # index.html only redirects
+            continue
+        metas = re.findall(r'<meta name="description" content="([^"]*)"', text)
+        assert len(metas) == 1 and metas[0].strip(), page.name
+        assert "<" not in metas[0], page.name  # data reach the attribute escaped
+        found[page.relative_to(book).as_posix()] = html_lib.unescape(metas[0])
+    assert len(set(found.values())) == len(found), found

@@ -136,3 +136,17 @@ def test_later_applications_in_one_process_listen_as_the_first(tmp_path):
     first = app(1)  # kept alive, as an earlier build's application may be
     second, third = app(2), app(3)
     assert listening(second) == listening(first) == listening(third)
+
+
+def test_a_page_is_described_by_its_first_paragraph_cut_at_a_word():
+    """Issue 26: a meta description per page (SEO), from the page's own prose, never a stamp or a caption."""
+    from livingreview.sphinxext import DESCRIPTION_CHARS, page_description
+
+    long = "Extracellular vesicles carry cargo " * 10
+    body = f'<p class="lr-stamp">v 1</p><p>Short.</p><p>{long}<a href="#x">link</a> &amp; more.</p>'
+    text = page_description(body, "Title", "Book")
+    assert text.startswith("Extracellular vesicles carry cargo Extracellular") and text.endswith("…")
+    assert len(text) <= DESCRIPTION_CHARS + 1 and not text[:-1].endswith(" ")
+    assert page_description("<p>" + "A page about EVs & niches, in one sentence here." + "</p>", "T", "B") == (
+        "A page about EVs & niches, in one sentence here.")
+    assert page_description("<div>no prose</div>", "Index", "Book") == "Index · Book"

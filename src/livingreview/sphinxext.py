@@ -249,6 +249,7 @@ def setup(app):
     sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
     app.connect("config-inited", _data_scripts_only_where_shown)
     app.connect("builder-inited", _reuse_compiled_templates)
+    app.connect("html-page-context", _meta_description)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -308,3 +309,34 @@ def _data_scripts_only_where_shown(app, config) -> None:
     skipped = (DATA_FILES.relative_to("_static").as_posix() + "/", VENDOR.relative_to("_static").as_posix())
     config.html_js_files = [f for f in config.html_js_files
                             if not str(f[0] if isinstance(f, tuple) else f).startswith(skipped)]
+
+
+#: the most a search engine shows of a page's description
+DESCRIPTION_CHARS = 155
+_PARAGRAPH_RE = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def page_description(body: str, title: str, project: str) -> str:
+    """A page's description for search engines: its first paragraph of prose, cut at a word, else its title."""
+    import html
+
+    for found in _PARAGRAPH_RE.finditer(body or ""):
+        text = " ".join(html.unescape(_TAG_RE.sub("", found.group(1))).split())
+        if len(text) >= 40:  # a caption or a stamp is no description of the page
+            if len(text) > DESCRIPTION_CHARS:
+                text = text[:DESCRIPTION_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+            return text
+    title = " ".join(html.unescape(_TAG_RE.sub("", title or "")).split())
+    return f"{title} · {project}" if title and title != project else project
+
+
+def _meta_description(app, pagename, templatename, context, doctree) -> None:
+    """Give every page a meta description (its first paragraph), escaped like any data value."""
+    from markupsafe import escape
+
+    book = context.get("docstitle") or app.config.html_title or ""  # Jupyter Book sets the book's title here
+    title = context.get("title") or {"genindex": "Index", "search": "Search"}.get(pagename, "")
+    text = page_description(context.get("body", ""), title, book)
+    if text:
+        context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}">'
