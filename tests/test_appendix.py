@@ -54,8 +54,7 @@ def test_the_appendix_lists_every_row_of_every_table(full):
     ev = lr.load(full.root)
     for name in summaries.APPENDIX_TABLES:
         rows = summaries.appendix_rows(ev, name)
-        assert list(rows["id"]) == sorted(ev.tables[name]["id"].astype(str), key=list(rows["id"]).index)
-        assert set(rows["id"]) == set(ev.tables[name]["id"].astype(str)), name
+        assert sorted(rows["id"]) == sorted(ev.tables[name]["id"].astype(str)), name  # each row once
         assert (rows["text"].str.len() > 0).all(), name
     withdrawn = summaries.appendix_rows(ev, "withdrawn")
     assert withdrawn["anchors"].iloc[0] == ("MECH-0002",)  # the old id still lands on the withdrawn row
