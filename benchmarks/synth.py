@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from livingreview.bib import parse_library
-from livingreview.schema import TABLES
+from livingreview.declarations import load as load_declarations
 
 # the review's own lists (claims, the withdrawal log) do not grow with the data; nor does the intake ledger, which
 # gains one inclusion per synthetic entry instead (a copied record would be a duplicate)
@@ -61,7 +61,7 @@ def make_review(source: Path, out: Path, scale: int, library_size: int | None = 
         keys, sources = [], {}
     synthetic = [k for k in keys if k.startswith("synthetic")]
     (out / "references.bib").write_text(bib, encoding="utf-8")
-    for table in TABLES.values():
+    for table in load_declarations(Path(__file__).resolve().parents[1]).tables.values():
         rows = list(csv.reader(io.StringIO((source / table.path).read_text(encoding="utf-8"), newline="")))
         header, body = rows[0], rows[1:]
         copies = SHAPE.get(table.name, scale)

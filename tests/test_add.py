@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 import livingreview as lr
+from conftest import TABLES
 from livingreview import fileio
 from livingreview.add import UsageError, add_row, next_id
 from livingreview.cli import main
-from livingreview.schema import TABLES
 
 P = "data/pmn.csv"
 GOOD = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",

@@ -9,12 +9,11 @@ import shutil
 import pytest
 
 import livingreview as lr
-from conftest import REPO
+from conftest import REPO, TABLES
 from livingreview import chapter, summaries
 from livingreview.edit import withdraw_row
 from livingreview.releases import cut_release, version_label
 from livingreview.render import cite_anchor, row_list_html
-from livingreview.schema import TABLES
 
 PAYLOAD = '<img src=x onerror="alert(1)">'
 # the ledger includes every cited study, and one study that no row cites yet (awaiting extraction)
@@ -52,7 +51,7 @@ def full(review):
 
 def test_the_appendix_lists_every_row_of_every_table(full):
     ev = lr.load(full.root)
-    for name in summaries.APPENDIX_TABLES:
+    for name in summaries.appendix_tables(ev):
         rows = summaries.appendix_rows(ev, name)
         assert sorted(rows["id"]) == sorted(ev.tables[name]["id"].astype(str)), name  # each row once
         assert (rows["text"].str.len() > 0).all(), name
@@ -64,7 +63,7 @@ def test_the_appendix_lists_every_row_of_every_table(full):
 def test_findings_are_grouped_as_on_their_page_in_vocabulary_order(review):
     ev = lr.load(review.root)
     rows = summaries.appendix_rows(ev, "mechanisms")
-    hallmark = TABLES["mechanisms"].column(summaries.FINDING_GROUPS["mechanisms"]).vocab
+    hallmark = TABLES["mechanisms"].column("hallmark").vocab
     order = [hallmark.label(t) for t in hallmark.values]
     assert list(rows["group"]) == sorted(rows["group"], key=order.index)
     assert set(rows["group"]) == {hallmark.label(h) for h in ev.mechanisms["hallmark"].astype(str)}

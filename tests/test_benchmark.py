@@ -6,8 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
-from livingreview.schema import TABLES
+from conftest import REPO, TABLES
 from livingreview.validate import check
 
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -82,7 +82,7 @@ def test_a_static_symlink_out_of_the_review_stops_the_build_before_any_copy(revi
 
 def test_a_review_without_its_optional_tables_builds(review):
     """Issue 24: validate accepts a review that keeps no search log or ledger; build (and its data package) too."""
-    from livingreview.schema import TABLES
+    from conftest import TABLES
 
     root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1)")
     for table in TABLES.values():

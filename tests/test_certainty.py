@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import shutil
 import xml.etree.ElementTree as ET
@@ -14,14 +15,22 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO
-from livingreview.certainty import NOT_GRADE, REASONS, RULE, STREAM, STREAMS, Basis, explain, fragility, rate
+from livingreview import certainty
+from livingreview.certainty import STREAM, STREAMS, explain, fragility, not_grade, rate, reasons, rule
 from livingreview.cli import main
+from livingreview.declarations import load as load_declarations
 from livingreview.publish import ATOM, CLAIMS_SCHEMA, atom_feed, claims_json
 from livingreview.releases import claim_changes, cut_release, row_changes, trajectory
 from livingreview.summaries import claim_basis, claim_status
 
 F = frozenset
 T, H, A, V = "clinical_trial", "human_observational", "animal", "in_vitro"
+
+#: the EV review's rule, as its review.yml declares the rule's inputs
+INPUTS = load_declarations(REPO).certainty
+RULE, REASONS, NOT_GRADE = rule(INPUTS, ("EV subtypes",)), reasons(INPUTS), not_grade(INPUTS)
+#: a basis judged on the EV review's directness facets
+Basis = functools.partial(certainty.Basis, directness=tuple(f for f, _ in INPUTS.directness))
 
 
 def basis(levels: dict[str, str | tuple[str, ...]], against: dict[str, str] | None = None,
@@ -363,6 +372,6 @@ def test_the_book_prints_every_step_and_what_the_rule_leaves_out():
     from livingreview import chapter
     from livingreview.render import escape_md
 
-    text = chapter.certainty_rule().data
+    text = chapter.certainty_rule(lr.load(REPO)).data
     assert all(f"{n}. {escape_md(step)}" in text for n, (_, step) in enumerate(RULE, 1))
     assert text.rstrip().endswith(escape_md(NOT_GRADE))

@@ -10,7 +10,11 @@ import livingreview as lr
 from conftest import REPO
 from livingreview import chapter
 from livingreview.render import prisma_svg
-from livingreview.summaries import FINDINGS_ROWS, prisma_counts
+from livingreview.summaries import prisma_counts
+
+#: what every page calls the findings rows of the EV review
+FINDINGS_ROWS = "findings rows in the four evidence tables"
+MAPS = (("hallmark map", "mechanisms", "mechanism rows"), ("organ map", "pmn", "premetastatic-niche rows"))
 
 EVIDENCE = ("mechanisms", "pmn", "therapies", "biomarkers")
 
@@ -31,7 +35,7 @@ def test_the_findings_rows_are_one_number_on_every_page_that_states_them():
     ev = lr.load(REPO)
     intro = chapter.status_block(ev).data
     assert f"**{findings}** {FINDINGS_ROWS} and **{subtypes}** EV subtype rows" in intro
-    assert f"rows, of the {findings} {FINDINGS_ROWS}" in chapter.coverage_note(ev).data
+    assert f"rows, of the {findings} {FINDINGS_ROWS}" in chapter.coverage_note(ev, MAPS).data
     counts = prisma_counts(ev)
     flow = prisma_svg(counts, "flow")
     assert f"Findings rows in the four evidence tables citing them: {findings}" in flow
@@ -66,6 +70,6 @@ def test_the_counts_follow_a_change_of_the_data(review):
         csv.writer(fh, lineterminator="\n").writerow([planted[c] for c in header])
     ev = lr.load(review.root)
     assert f"**{findings + 1}** {FINDINGS_ROWS}" in chapter.status_block(ev).data
-    note = chapter.coverage_note(ev).data
+    note = chapter.coverage_note(ev, MAPS).data
     assert f"rows, of the {findings + 1} {FINDINGS_ROWS}" in note
     assert f"organ map from its {rows(review.root, 'pmn')} premetastatic-niche rows" in note

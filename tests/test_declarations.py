@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, TABLES
 from livingreview import declarations as d
 from livingreview.errors import ValidationError
-from livingreview.schema import TABLES
 
 MINIMAL = """review:
   title: BCG vaccine trials

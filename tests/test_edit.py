@@ -9,12 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 import livingreview as lr
-from conftest import REPO
+from conftest import REPO, TABLES
 from livingreview.add import add_row
 from livingreview.cli import main
 from livingreview.edit import edit_row, records, withdraw_row
 from livingreview.errors import UsageError, ValidationError
-from livingreview.schema import TABLES
 from livingreview.tidy import tidy_bytes
 from livingreview.validate import check
 

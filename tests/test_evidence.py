@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import livingreview as lr
+from conftest import TABLES, VOCABULARIES
 from livingreview.claims import matches, parse_selector
 from livingreview.evidence import fingerprint
 
@@ -13,9 +14,9 @@ from livingreview.evidence import fingerprint
 def test_load_types_every_column(review):
     ev = lr.load(review.root)
     mech = ev.mechanisms
-    assert list(mech.columns) == lr.TABLES["mechanisms"].column_names
+    assert list(mech.columns) == TABLES["mechanisms"].column_names
     assert isinstance(mech["hallmark"].dtype, pd.CategoricalDtype)
-    assert list(mech["hallmark"].cat.categories) == lr.VOCABULARIES["hallmark"].values
+    assert list(mech["hallmark"].cat.categories) == VOCABULARIES["hallmark"].values
     assert mech.loc[1, "citekeys"] == ("alpha2020", "beta2021")
     assert mech.loc[1, "cargo_class"] == ("protein", "mirna")
     assert pd.isna(mech.loc[1, "target"]) and mech.loc[0, "target"] == "Wnt"

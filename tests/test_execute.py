@@ -21,7 +21,7 @@ def _copy_review(tmp_path: Path) -> Path:
     root = tmp_path / "review"
     for name in ("data", "chapters", "releases"):
         shutil.copytree(REPO / name, root / name)
-    for name in ("references.bib", "_toc.yml", "_config.yml", "living.toml"):
+    for name in ("references.bib", "_toc.yml", "_config.yml", "living.toml", "review.yml"):
         shutil.copy(REPO / name, root / name)
     return root
 

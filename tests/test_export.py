@@ -9,9 +9,9 @@ import frictionless
 import pytest
 from click.testing import CliRunner
 
+from conftest import TABLES
 from livingreview.cli import main
 from livingreview.export import _neutral, export_package
-from livingreview.schema import TABLES
 
 
 @pytest.fixture

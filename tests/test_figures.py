@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 import livingreview as lr
+from conftest import VOCABULARIES
 from livingreview import figures as f
 from livingreview import summaries as s
-from livingreview.vocab import HALLMARK
+
+HALLMARK = VOCABULARIES["hallmark"]
 
 
 @pytest.fixture
@@ -20,7 +22,7 @@ def layers(spec: dict) -> list[dict]:
 
 
 def test_heatmap_uses_labels_counts_and_study_tooltips(ev):
-    spec = f.count_heatmap(s.hallmark_by_cancer(ev), "cancer_type", "hallmark", "T", "Cancer type",
+    spec = f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "cancer_type", "hallmark", "T", "Cancer type",
                            "Hallmark").to_dict()
     assert spec["title"]["text"] == "T" and spec["title"]["anchor"] == "start"
     rect = layers(spec)[0]
@@ -35,7 +37,7 @@ def test_heatmap_uses_labels_counts_and_study_tooltips(ev):
 
 
 def test_level_bars_colour_by_evidence_level_in_vocabulary_order(ev):
-    spec = f.level_bars(s.level_by(ev, "mechanisms", HALLMARK), "hallmark", "Levels", "Hallmark").to_dict()
+    spec = f.level_bars(s.level_by(ev, "mechanisms", "hallmark"), "hallmark", "Levels", "Hallmark").to_dict()
     color = spec["encoding"]["color"]
     assert color["title"] == "Evidence level"
     assert color["scale"]["domain"] == ["In vitro", "Animal model", "Human, observational", "Clinical trial"]
@@ -304,7 +306,7 @@ def test_claims_chart_marks_contradictions(ev):
 
 
 def test_pipeline_and_growth_charts(ev):
-    pipe = f.pipeline_chart(s.strategy_by_stage(ev)).to_dict()
+    pipe = f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)).to_dict()
     assert pipe["encoding"]["x"]["title"] == "Development stage"
     assert pipe["encoding"]["x"]["sort"][0] == "In vitro"
     growth = f.growth_chart(s.studies_per_year(ev)).to_dict()
@@ -350,12 +352,12 @@ def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
 
     checked = [tuple(f.LEVEL_COLORS), tuple(f.CATEGORY_COLORS), tuple(f.CERTAINTY_COLORS.values()),
                (*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR)]
-    charts = [f.size_range_chart(s.size_ranges(ev)), f.level_bars(s.level_by(ev, "mechanisms", HALLMARK), "hallmark",
+    charts = [f.size_range_chart(s.size_ranges(ev)), f.level_bars(s.level_by(ev, "mechanisms", "hallmark"), "hallmark",
                                                                    "L", "Hallmark"),
               f.auc_dotplot(s.auc_points(ev)), f.sens_spec_chart(s.sens_spec_points(ev)),
               f.claims_chart(s.claim_levels(ev)),
-              f.growth_chart(s.studies_per_year(ev)), f.pipeline_chart(s.strategy_by_stage(ev)),
-              f.count_heatmap(s.hallmark_by_cancer(ev), "hallmark", "cancer_type", "T", "Hallmark", "Cancer type"),
+              f.growth_chart(s.studies_per_year(ev)), f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)),
+              f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "hallmark", "cancer_type", "T", "Hallmark", "Cancer type"),
               f.trajectory_chart(trajectory(ev))]
     seen = 0
     for chart in charts:
@@ -374,7 +376,7 @@ def test_long_axis_labels_wrap_instead_of_being_cut(ev):
 
     import vl_convert as vlc
 
-    frame = s.strategy_by_stage(ev)
+    frame = s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)
     chart = f.pipeline_chart(frame)
     spec = chart.to_dict()
     axis = spec["encoding"]["y"]["axis"]

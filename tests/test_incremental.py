@@ -28,6 +28,7 @@ def test_chapter_fingerprints_follow_their_tables(tmp_path):
     shutil.copytree(REPO / "data", root / "data")
     shutil.copytree(REPO / "chapters", root / "chapters")
     shutil.copy(REPO / "references.bib", root / "references.bib")
+    shutil.copy(REPO / "review.yml", root / "review.yml")
     shutil.copy(REPO / "_toc.yml", root / "_toc.yml")  # the TOC says which pages the book has
     before = chapter_fingerprints(root)
     text = (root / "data/therapies.csv").read_text()

@@ -98,9 +98,9 @@ def test_mutated_library_reads_as_bibtexparser_reads_it(edits):
 @SETTINGS
 @given(st.sampled_from(["biomarkers", "pmn", "claims"]), EDITS)
 def test_clean_tables_skip_pandera_only_when_pandera_would_find_nothing(name, edits):
+    from conftest import TABLES
     from livingreview import rules
     from livingreview.csvfile import read_table
-    from livingreview.schema import TABLES
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -131,8 +131,8 @@ CELL_TEXT = st.lists(st.sampled_from([*"ab;=+-@ \t\n\r\x0b\x0c|,", "\u00a0", "\u
 def test_one_search_over_joined_values_never_hides_a_failure(name, cells):
     import pandas as pd
 
+    from conftest import TABLES
     from livingreview import rules
-    from livingreview.schema import TABLES
 
     series = pd.Series(cells, dtype=object)
     for col in TABLES[name].columns:

@@ -55,6 +55,7 @@ def test_planted_faults_in_a_copy_of_the_repository_are_each_located(tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(REPO / "data", root / "data")
     shutil.copy(REPO / "references.bib", root / "references.bib")
+    shutil.copy(REPO / "review.yml", root / "review.yml")
     pmn = (root / "data/pmn.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     mech = (root / "data/mechanisms.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     pmn[1] = pmn[1].replace(",liver,", ",lungs,", 1) if ",liver," in pmn[1] else pmn[1].replace(",lung,", ",lungs,", 1)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
+from conftest import REPO, TABLES
 from livingreview.cli import main
 from livingreview.docs import data_model
 from livingreview.review import review_problems
-from livingreview.schema import TABLES
 from livingreview.validate import check
 
 M = "data/mechanisms.csv"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from conftest import TABLES
 from livingreview import rules
-from livingreview.schema import TABLES
 
 MECH = TABLES["mechanisms"]
 VALID = {

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 import livingreview as lr
+from conftest import VOCABULARIES
 from livingreview import summaries as s
-from livingreview.vocab import STAGE, STRATEGY
+
+STAGE, STRATEGY = VOCABULARIES["stage"], VOCABULARIES["strategy"]
 
 
 @pytest.fixture
@@ -15,7 +17,7 @@ def ev(review):
 
 
 def test_crosstab_counts_rows_and_lists_studies(ev):
-    df = s.hallmark_by_cancer(ev)
+    df = s.crosstab(ev, "mechanisms", "hallmark", "cancer_type")
     assert df[["hallmark", "cancer_type", "rows", "studies"]].astype(str).values.tolist() == [
         ["Migration", "Breast cancer", "1", "1"],
         ["Angiogenesis", "Lung cancer", "1", "2"],
@@ -24,19 +26,19 @@ def test_crosstab_counts_rows_and_lists_studies(ev):
 
 
 def test_gap_map_includes_every_combination(ev):
-    df = s.hallmark_by_cancer(ev, include_empty=True)
-    assert len(df) == len(lr.VOCABULARIES["hallmark"].values) * len(lr.VOCABULARIES["cancer_type"].values)
+    df = s.crosstab(ev, "mechanisms", "hallmark", "cancer_type", include_empty=True)
+    assert len(df) == len(VOCABULARIES["hallmark"].values) * len(VOCABULARIES["cancer_type"].values)
     assert df["rows"].sum() == 2
 
 
 def test_multi_valued_processes_are_exploded(ev):
-    df = s.process_by_organ(ev)
+    df = s.crosstab(ev, "pmn", "niche_process", "target_organ")
     assert sorted(df["niche_process"].astype(str)) == ["Fibroblast activation", "Inflammation"]
     assert set(df["target_organ"].astype(str)) == {"Liver"}
 
 
 def test_pipeline_has_all_strategy_stage_cells(ev):
-    df = s.strategy_by_stage(ev)
+    df = s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)
     assert len(df) == len(STRATEGY.values) * len(STAGE.values)
     hit = df[df["rows"] > 0]
     assert hit[["strategy", "stage"]].astype(str).values.tolist() == [["Inhibit EV secretion", "Animal"]]
@@ -65,7 +67,7 @@ def test_studies_per_year_and_status(ev):
     assert df[["table", "year", "studies"]].values.tolist() == [["Several tables", 2020, 1],
                                                                  ["Several tables", 2021, 1]]
     st = s.status(ev)
-    assert st["findings_rows"] == 6 and st["subtype_rows"] == 1
+    assert st["findings_rows"] == 6 and st["reference_rows"] == {"EV subtypes": 1}
     assert st["references"] == 3 and st["retracted"] == ["gamma2019"]
     assert st["last_added"] == "2026-01-08"
 

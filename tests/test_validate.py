@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TABLES, VOCABULARIES
 from livingreview import Severity, validate
-from livingreview.schema import TABLES
 from livingreview.validate import check
-from livingreview.vocab import CANCER_TYPE
+
+CANCER_TYPE = VOCABULARIES["cancer_type"]
 
 M = "data/mechanisms.csv"
 B = "data/biomarkers.csv"
@@ -191,7 +192,7 @@ def test_multiline_cell_keeps_line_numbers(review):
     review.replace(M, row + "breast", row + "brest")
     assert errors(review.root) == [
         "data/mechanisms.csv:5:cancer_type: unknown value 'brest' for cancer_type; expected one of: "
-        + __import__("livingreview").VOCABULARIES["cancer_type"].listing()
+        + VOCABULARIES["cancer_type"].listing()
     ]
 
 

@@ -1,14 +1,12 @@
-"""livingreview: a living review of extracellular vesicles in cancer metastasis, as validated data."""
+"""livingreview: a living review as validated data, declared by the review itself (its ``review.yml``)."""
 
+from livingreview.declarations import Declarations
 from livingreview.errors import LivingReviewError, Problem, Severity, ValidationError
 from livingreview.evidence import Evidence, load
-from livingreview.schema import TABLES
 from livingreview.validate import validate
-from livingreview.vocab import VOCABULARIES
 
 __all__ = [
-    "TABLES",
-    "VOCABULARIES",
+    "Declarations",
     "Evidence",
     "LivingReviewError",
     "Problem",

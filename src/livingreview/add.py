@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.bib import BIB_PATH
+from livingreview.declarations import DECLARATIONS
+from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
-from livingreview.schema import TABLES, Table
+from livingreview.schema import Table
 from livingreview.validate import check
 
 AUTOMATIC = ("id", "added")
@@ -72,12 +74,13 @@ def add_row(root: Path, table_name: str, values: dict[str, str], dry_run: bool =
 
     Raises ``ValidationError`` (nothing written) when the review, with the row, would be invalid.
     """
-    if table_name not in TABLES:
-        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
-    if table_name == "withdrawn":  # a record there without the row leaving its table would be a false history
-        raise UsageError(f"{TABLES['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw")
-    table = TABLES[table_name]
     root = Path(root)
+    tables = load_declarations(root).tables
+    if table_name not in tables:
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(tables)}")
+    if table_name == "withdrawn":  # a record there without the row leaving its table would be a false history
+        raise UsageError(f"{tables['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw")
+    table = tables[table_name]
     with review_lock(root):
         before = check(root)
         if before.errors:
@@ -134,11 +137,12 @@ def check_candidate(root: Path, files: dict[str, bytes]) -> list[Problem]:
     with tempfile.TemporaryDirectory(prefix="livingreview-candidate-") as tmp:
         copy = Path(tmp)
         (copy / "data").mkdir()
-        for t in TABLES.values():
+        for t in load_declarations(root).tables.values():
             src = root / t.path
             if src.exists():
                 shutil.copyfile(src, copy / t.path)
         shutil.copyfile(root / BIB_PATH, copy / BIB_PATH)
+        shutil.copyfile(root / DECLARATIONS, copy / DECLARATIONS)
         for rel, data in files.items():
             (copy / rel).write_bytes(data)
         return check(copy, frames=False).errors

@@ -158,14 +158,16 @@ def declared_reads(path: Path) -> list[str] | None:
 def chapter_fingerprints(root: Path) -> dict[str, str]:
     """Per chapter: a hash of its own inputs (the tables it reads and the library); undeclared reads everything."""
     from livingreview.bib import BIB_PATH
+    from livingreview.declarations import load
     from livingreview.living import overdue_key
-    from livingreview.schema import TABLES
 
     def file_hash(rel: str) -> bytes:
         path = root / rel
         return hashlib.sha256(path.read_bytes() if path.exists() else b"<missing>").digest()
 
+    TABLES = load(root).tables
     tables = {name: file_hash(t.path) for name, t in TABLES.items()}
+    declared = file_hash("review.yml")
     library = file_hash(BIB_PATH)
     # a chapter that reads the search log may show the living status, which also changes with the day it falls due
     overdue = overdue_key(root).encode()
@@ -173,7 +175,7 @@ def chapter_fingerprints(root: Path) -> dict[str, str]:
     for path in chapter_files(root):
         reads = declared_reads(path)
         names = sorted(TABLES) if reads is None else sorted(set(reads) & set(TABLES))
-        digest = hashlib.sha256(library)
+        digest = hashlib.sha256(library + declared)
         for name in names:
             digest.update(name.encode() + tables[name])
         if "searches" in names:

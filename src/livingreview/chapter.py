@@ -112,10 +112,9 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     """Show the searchable, filterable, paged table of ``df``; its rows go to a JSON file next to the book."""
     from livingreview.book import atomic_text
     from livingreview.render import explorer_json, explorer_script
-    from livingreview.summaries import EXPLORER_LABELS, explorer_orders
-
     folder = _generated_folder(DATA_FILES)
-    payload = explorer_json(df, EXPLORER_LABELS, explorer_orders())
+    # the summary names its headers and sort orders (from the review's declarations)
+    payload = explorer_json(df, df.attrs.get("labels", {}), df.attrs.get("orders", {}))
     atomic_text(folder / f"{name}.json", payload.decode("utf-8"))
     atomic_text(folder / f"{name}.js", explorer_script(name, payload))
     return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))
@@ -130,10 +129,8 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
     from markupsafe import escape
 
     from livingreview.render import escape_md, finding_blocks, group_anchor, limit_groups
-    from livingreview.schema import TABLES
 
-    prefixes = {t.id_prefix: name for name, t in TABLES.items()}
-    table = prefixes.get(str(df["id"].iloc[0]).split("-")[0], "") if "id" in df.columns and len(df) else ""
+    table = df.attrs.get("table", "")  # set by the summary the frame came from
     parts = []
     for value, rows, left_out in limit_groups(df, group, limit):
         rows = rows.drop(columns=[group])
@@ -154,7 +151,6 @@ def all_rows(ev: Evidence, *tables: str) -> HTML:
     from markupsafe import escape
 
     from livingreview.render import row_list_html
-    from livingreview.schema import TABLES
     from livingreview.summaries import appendix_rows, citation_label
 
     parts = []
@@ -163,7 +159,8 @@ def all_rows(ev: Evidence, *tables: str) -> HTML:
         keys = {k for cell in df["citekeys"] for k in cell}
         body = (row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library})
                 if len(df) else "<p>No rows yet.</p>")
-        parts.append((f'<h3 class="lr-table-title">{escape(TABLES[table].title)}</h3>\n' if len(tables) > 1 else "")
+        parts.append((f'<h3 class="lr-table-title">{escape(ev.table_title(table))}</h3>\n' if len(tables) > 1
+                      else "")
                      + body)
     return HTML("\n".join(parts))
 
@@ -180,18 +177,24 @@ def cite_all(ev: Evidence) -> Markdown:
     return Markdown(cite_empty(every_cited_key(ev)))
 
 
-def coverage_note(ev: Evidence) -> Markdown:
-    """What the evidence map and growth chart describe: this review's coverage, not the field's literature."""
-    from livingreview.summaries import FINDINGS_ROWS, findings_rows
+def coverage_note(ev: Evidence, maps: tuple[tuple[str, str, str], ...] = ()) -> Markdown:
+    """What the evidence maps and growth chart describe: this review's coverage, not the field's literature.
 
-    sources = set(ev["searches"]["source"].astype(str))
+    ``maps`` names each map: (its name, the table it is drawn from, what that table's rows are called), e.g.
+    ``("hallmark map", "mechanisms", "mechanism rows")``.
+    """
+    from livingreview.summaries import findings_rows, findings_rows_label
+
+    sources = set(ev["searches"]["source"].astype(str)) if "searches" in ev.tables else set()
     how = ("papers found by the searches recorded in the Methods chapter" if sources - {"manual"} else
            "papers identified by hand; no database search has been run yet (see the Methods chapter)" if sources
            else "papers identified without a recorded search; no database search has been run yet")
+    drawn = [f"The {name} is drawn from the review's {len(ev[table])} {rows}" if i == 0 else
+             f"the {name} from its {len(ev[table])} {rows}" for i, (name, table, rows) in enumerate(maps)]
+    source = (" and ".join(drawn) + ", of the") if drawn else "They are drawn from the"
     return Markdown(
-        f"These maps and the growth chart describe **this review's coverage**, not the field's literature. The "
-        f"hallmark map is drawn from the review's {len(ev['mechanisms'])} mechanism rows and the organ map from its "
-        f"{len(ev['pmn'])} premetastatic-niche rows, of the {findings_rows(ev)} {FINDINGS_ROWS}, extracted from "
+        f"These maps and the growth chart describe **this review's coverage**, not the field's literature. "
+        f"{source} {findings_rows(ev)} {findings_rows_label(ev)}, extracted from "
         f"{how}. An empty cell is a combination "
         f"this review holds no row for, which may be a gap in the review rather than in the published evidence; "
         f"the growth chart shows when the studies this review includes were published, not how fast the field "
@@ -202,17 +205,19 @@ def coverage_note(ev: Evidence) -> Markdown:
 def status_block(ev: Evidence) -> Markdown:
     """The introduction's status block: headline numbers of the evidence base at build time."""
     from livingreview.render import escape_md
-    from livingreview.summaries import FINDINGS_ROWS, status
+    from livingreview.summaries import findings_rows_label, row_noun, status
 
     s = status(ev)
     retracted = ", ".join(s["retracted"]) or "none"
+    others = "".join(f" and **{n}** {escape_md(row_noun(title))} rows" for title, n in s["reference_rows"].items())
     lines = [
-        f"- **{s['findings_rows']}** {FINDINGS_ROWS} and **{s['subtype_rows']}** EV subtype rows, citing "
+        f"- **{s['findings_rows']}** {findings_rows_label(ev)}{others}, citing "
         f"**{s['cited_references']}** of the library's **{s['references']}** references (citation coverage "
         f"{s['citation_coverage']:.0%}).",
-        f"- **{s['claims']}** claims of the source review, each checked against these rows; "
-        f"**{s['withdrawn_rows']}** withdrawn rows are listed apart on the What's new page.",
-        f"- **{s['cancer_types']}** cancer types covered.",
+        *([f"- **{s['claims']}** claims of the source review, each checked against these rows; "
+           f"**{s['withdrawn_rows']}** withdrawn rows are listed apart on the What's new page."]
+          if ev.has("claims") else []),
+        *([f"- **{s['facet_values'][1]}** {escape_md(s['facet_values'][0])}s covered."] if s["facet_values"] else []),
         f"- Last row added: **{escape_md(s['last_added'])}**.",
         f"- Retracted papers recorded (never used as support): {escape_md(retracted)}.",
         # the fingerprint itself is in every page's footer; here it would change this page with every edit
@@ -221,13 +226,13 @@ def status_block(ev: Evidence) -> Markdown:
     return Markdown("\n".join(lines))
 
 
-def data_model_tables() -> Markdown:
-    """The contributor data model: one table per evidence table, generated from the schema."""
+def data_model_tables(ev: Evidence) -> Markdown:
+    """The contributor data model: one table per declared table, generated from the declarations."""
     from livingreview.docs import data_models
     from livingreview.render import escape_md
 
     parts = []
-    for title, df in data_models().items():
+    for title, df in data_models(ev.declared).items():
         parts.append(f"### {escape_md(title)}\n\n" + markdown_table(df, cite_column=None))
     return Markdown("\n\n".join(parts))
 
@@ -307,13 +312,15 @@ def _row_links(ids, limit: int = 6, claim: str | None = None, linkable: set[str]
     return ", ".join(link(i) for i in ids)
 
 
-def certainty_rule() -> Markdown:
+def certainty_rule(ev: Evidence) -> Markdown:
     """The certainty rule, step by step, as the package declares and applies it, and how it falls short of GRADE."""
-    from livingreview.certainty import NOT_GRADE, RULE
+    from livingreview.certainty import not_grade, rule
     from livingreview.render import escape_md
+    from livingreview.summaries import ungraded_titles
 
-    steps = "\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(RULE, 1))
-    return Markdown(f"{steps}\n\n{escape_md(NOT_GRADE)}")
+    inputs = ev.declarations.certainty
+    steps = "\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(rule(inputs, ungraded_titles(ev)), 1))
+    return Markdown(f"{steps}\n\n{escape_md(not_grade(inputs))}")
 
 
 def certainty_badge(certainty: str | None) -> str:
@@ -331,17 +338,17 @@ def summary_of_findings(ev: Evidence) -> Markdown:
     Blocks rather than a wide table, so that each claim reads as a sentence at any screen width.
     """
     from livingreview.render import anchor, escape_md
-    from livingreview.schema import EVIDENCE_TABLES as findings  # the tables the explorer lists
     from livingreview.summaries import claim_status
     from livingreview.summaries import summary_of_findings as sof
 
     blocks = []
     for row, s in zip(sof(ev).itertuples(index=False), claim_status(ev).itertuples(index=False), strict=True):
         reasons = row.certainty.split("(", 1)[1].rstrip(")") if "(" in row.certainty else ""
-        rows = _row_links(s.supporting_rows, 4, claim=row.id if s.table in findings else None)
+        rows = _row_links(s.supporting_rows, 4, claim=row.id if s.table in ev.finding_tables else None)
         facts = [f"{certainty_badge(s.certainty)} {escape_md(reasons)}".rstrip(),
                  f"studies: {escape_md(row.studies) or 'none'}",
-                 *([f"cancer types: {int(s.cancer_types)}"] if s.graded else []),
+                 *([f"{escape_md(name)}: {int(n)}" for name, n in (s.scope_counts or {}).items()]
+                   if s.graded else []),
                  f"contradicting studies: {int(row.against)}",
                  f"fragility: {escape_md(row.fragility)}", f"rows: {rows}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
@@ -370,7 +377,6 @@ def changes_since_release(ev: Evidence) -> Markdown:
     """Rows added, changed and removed since the latest release, and every claim whose status moved."""
     from livingreview.releases import claim_changes, row_changes
     from livingreview.render import escape_md
-    from livingreview.schema import TABLES
     from livingreview.summaries import linkable_rows
 
     if not ev.releases:
@@ -383,7 +389,7 @@ def changes_since_release(ev: Evidence) -> Markdown:
         parts.append("- no row was added, changed or removed.")
     for name, group in rows.groupby("table", sort=False):
         counts = ", ".join(f"{len(g)} {change}" for change, g in group.groupby("change", sort=False))
-        parts.append(f"- {escape_md(TABLES[name].title)}: {escape_md(counts)} "
+        parts.append(f"- {escape_md(ev.table_title(name) if ev.has(name) else name)}: {escape_md(counts)} "
                      f"({_row_links(list(group['id']), linkable=linkable)})")
     claims = claim_changes(ev)
     parts += ["", "Claims whose certainty or studies moved:" if len(claims) else "No claim's certainty or studies "
@@ -414,13 +420,12 @@ def trajectory(ev: Evidence) -> HTML:
 def withdrawn_rows(ev: Evidence) -> Markdown:
     """Every withdrawn row: its old id, table, finding, the studies it cited, the reason and the date."""
     from livingreview.render import escape_md
-    from livingreview.schema import TABLES
 
-    log = ev.tables["withdrawn"]
-    if log.empty:
+    log = ev.tables.get("withdrawn")
+    if log is None or log.empty:
         return Markdown(escape_md("No row has been withdrawn."))
     keys = log["studies"].map(lambda cell: tuple(cell) if isinstance(cell, (tuple, list)) else ())
-    df = log.assign(table=log["table"].astype(object).map(lambda t: TABLES[t].title),
+    df = log.assign(table=log["table"].astype(object).map(lambda t: ev.table_title(t) if ev.has(t) else t),
                     studies=keys.map(lambda cell: tuple(k for k in cell if k in ev.library)),
                     withdrawn=log["withdrawn"].dt.strftime("%Y-%m-%d"))
     text = markdown_table(df[["row_id", "table", "finding", "studies", "reason", "withdrawn"]], cite_column="studies",
@@ -486,10 +491,12 @@ def search_log_table(ev: Evidence) -> Markdown:
                                    labels={"id": "Search", "query": "Query (exact)", "records": "Records"}))
 
 
-def screening_rules() -> Markdown:
-    """The screening decisions and exclusion reasons, as declared in the vocabulary."""
+def screening_rules(ev: Evidence) -> Markdown:
+    """The screening decisions and exclusion reasons, as the screening table's vocabularies declare them."""
     from livingreview.render import escape_md
-    from livingreview.vocab import DECISION, EXCLUSION_REASON, SCREEN_STAGE
+
+    ledger = ev.declared["screening"]
+    DECISION, SCREEN_STAGE, EXCLUSION_REASON = (ledger.column(c).vocab for c in ("decision", "stage", "reason"))
 
     lines = ["Each record identified is screened once and recorded in `data/screening.csv` with its decision, the "
              "stage it was read to, the date and the screener:", ""]
@@ -538,6 +545,7 @@ def prisma(ev: Evidence) -> HTML:
 
 def exclusions_table(ev: Evidence) -> Markdown:
     """The flow's numbers as a table (its text alternative): records per stage and per exclusion reason."""
+    from livingreview.render import row_noun
     from livingreview.summaries import prisma_counts
 
     c = prisma_counts(ev)
@@ -554,24 +562,30 @@ def exclusions_table(ev: Evidence) -> Markdown:
         rows += [(f"Reports excluded: {reason}", n) for reason, n in c["excluded_full_text"].items()]
     rows += [("Studies included in review", c["included"]),
              ("Included, awaiting extraction", c["awaiting_extraction"]),
-             ("Findings rows in the four evidence tables citing included studies", c["findings_rows"]),
-             ("EV subtype rows citing included studies", c["subtype_rows"])]
+             (f"{c['findings_label'][0].upper()}{c['findings_label'][1:]} citing included studies", c["findings_rows"]),
+             *((f"{row_noun(title)} rows citing included studies", n) for title, n in c["reference_rows"].items())]
     # said, because the table follows the since-release flow but gives the whole review's numbers
     return Markdown("The flow of the whole review, box by box:\n\n"
                     + markdown_table(pd.DataFrame(rows, columns=["Step", "Count"]), cite_column=None))
 
 
-def grading_rule() -> Markdown:
+def grading_rule(ev: Evidence) -> Markdown:
     """The evidence-level rule with its examples, as the vocabulary declares it (the one source of the rule)."""
     from livingreview.render import escape_md
-    from livingreview.schema import TABLES, TRIAL_ROW
-    from livingreview.vocab import EVIDENCE_LEVEL
 
-    lines = [escape_md(EVIDENCE_LEVEL.description), ""]
-    lines += [f"- `{t}` ({escape_md(EVIDENCE_LEVEL.label(t))}): {escape_md(EVIDENCE_LEVEL.definitions[t])}."
-              for t in EVIDENCE_LEVEL.values]
-    trial = [c for c in TABLES["therapies"].columns if c.only_when == TRIAL_ROW]
-    lines += ["", escape_md(f"A {TRIAL_ROW[1]} row of the therapies table also records the trial's design, from the "
-                            "trial's own published record, as the certainty rule reads it:")
-              + " " + ", ".join(f"`{c.name}`" for c in trial) + "."]
+    level = ev.roles.evidence_level
+    if level is None or not ev.finding_tables:
+        return Markdown(escape_md("This review grades no finding by an evidence level."))
+    vocab = ev.column_vocab(ev.finding_tables[0], level)
+    lines = [escape_md(vocab.description), ""]
+    lines += [f"- `{t}` ({escape_md(vocab.label(t))}): {escape_md(vocab.definitions[t])}." if t in vocab.definitions
+              else f"- `{t}` ({escape_md(vocab.label(t))})." for t in vocab.values]
+    # columns recorded only for some levels (a trial's design): where they are and what they record
+    for name in ev.finding_tables:
+        only = [c for c in ev.declared[name].columns if c.only_when and c.only_when[0] == level]
+        if only:
+            term = only[0].only_when[1]
+            lines += ["", escape_md(f"A {term} row of the {name} table also records the trial's design, from the "
+                                    "trial's own published record, as the certainty rule reads it:")
+                      + " " + ", ".join(f"`{c.name}`" for c in only) + "."]
     return Markdown("\n".join(lines))

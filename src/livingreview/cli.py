@@ -14,9 +14,7 @@ import click
 
 from livingreview.errors import Problem, Severity, UsageError, ValidationError
 from livingreview.evidence import load
-from livingreview.schema import TABLES
 from livingreview.validate import check
-from livingreview.vocab import EXCLUSION_REASON
 
 ROOT_OPTION = click.option(
     "--root",
@@ -50,10 +48,18 @@ def _refused(rejected: str, err: bool = False):
         sys.exit(1)
 
 
+def _tables(root: Path) -> dict:
+    """The review's declared tables; its review.yml's located errors (exit 1) if it cannot be read."""
+    from livingreview.declarations import load
+
+    with _refused("the review's declarations cannot be read"):
+        return load(root).tables
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="livingreview")
 def main() -> None:
-    """A living review of extracellular vesicles in cancer metastasis."""
+    """A living review: validated evidence tables, declared in review.yml, built into a book."""
     # what is imported by now lives until exit: the collector need not scan it again, nor at exit
     gc.freeze()
 
@@ -100,7 +106,7 @@ def validate(root: Path, quiet: bool, markdown: bool, claims: bool, review: bool
     if review and not checked.errors:
         from livingreview.review import review_problems
 
-        extra += review_problems(checked.frames)
+        extra += review_problems(checked.frames, checked.declarations.tables, checked.declarations.findings)
     if extra:
         checked = dataclasses.replace(checked, problems=sorted(checked.problems + extra, key=Problem.sort_key))
     shown = checked.errors if quiet else checked.problems
@@ -186,13 +192,13 @@ def _parse_sets(sets: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _prompt_row(table_name: str) -> dict[str, str]:
+def _prompt_row(table) -> dict[str, str]:
     from livingreview.add import AUTOMATIC
-    from livingreview.schema import TABLES, Kind
+    from livingreview.schema import Kind
 
     values: dict[str, str] = {}
-    click.echo(f"New row for {TABLES[table_name].path} (id and date are filled in automatically).")
-    for col in TABLES[table_name].columns:
+    click.echo(f"New row for {table.path} (id and date are filled in automatically).")
+    for col in table.columns:
         if col.name in AUTOMATIC:
             continue
         hint = f"{col.description} Expected: {col.expected}."
@@ -213,16 +219,16 @@ def _prompt_row(table_name: str) -> dict[str, str]:
 @click.option("--set", "sets", multiple=True, metavar="COLUMN=VALUE", help="A column value; repeat for each column.")
 @click.option("--dry-run", is_flag=True, help="Validate and show the row, but write nothing.")
 def add(table: str, root: Path, sets: tuple[str, ...], dry_run: bool) -> None:
-    """Append one validated row to TABLE (mechanisms, pmn, therapies, biomarkers, ev_subtypes, claims)."""
+    """Append one validated row to TABLE (one of the tables review.yml declares)."""
     from livingreview.add import add_row
-    from livingreview.schema import TABLES
 
-    if table not in TABLES:
-        raise click.UsageError(f"unknown table '{table}'; expected one of: {', '.join(TABLES)}")
+    tables = _tables(root)
+    if table not in tables:
+        raise click.UsageError(f"unknown table '{table}'; expected one of: {', '.join(tables)}")
     if sets:
         values = _parse_sets(sets)
     elif sys.stdin.isatty():
-        values = _prompt_row(table)
+        values = _prompt_row(tables[table])
     else:
         raise click.UsageError("give the row as --set COLUMN=VALUE ... (or run in a terminal to be prompted)")
     with _refused("{errors} error(s); nothing was written"):
@@ -310,8 +316,8 @@ def withdraw(table: str, row_id: str, root: Path, reason: str, dry_run: bool) ->
     from livingreview.edit import withdraw_row
 
     _change(lambda: withdraw_row(root, table, row_id, reason, dry_run=dry_run), dry_run,
-            (f"withdrew {{id}} from {{path}} into {TABLES['withdrawn'].path}",
-             f"would withdraw {{id}} from {{path}} into {TABLES['withdrawn'].path}"))
+            ("withdrew {id} from {path} into data/withdrawn.csv", "would withdraw {id} from {path} into "
+             "data/withdrawn.csv"))
 
 
 def _change(run, dry_run: bool, said: tuple[str, str]) -> None:
@@ -322,7 +328,7 @@ def _change(run, dry_run: bool, said: tuple[str, str]) -> None:
     if not change.diff:
         click.echo(f"no change to {change.row_id}")
         return
-    text = said[1 if dry_run else 0].format(id=change.row_id, path=TABLES[change.table].path)
+    text = said[1 if dry_run else 0].format(id=change.row_id, path=f"data/{change.table}.csv")
     click.echo(f"{text} (dry run: nothing was written)" if dry_run else text)
 
 
@@ -335,7 +341,7 @@ def tidy(tables: tuple[str, ...], root: Path, dry_run: bool) -> None:
     column order. Nothing else changes; a canonical file is left as it is."""
     from livingreview.tidy import tidy_table
 
-    for name in tables or tuple(TABLES):
+    for name in tables or tuple(_tables(root)):
         try:
             result = tidy_table(root, name, dry_run=dry_run)
         except UsageError as exc:
@@ -404,8 +410,8 @@ def _screen_one(root: Path, record_id: str, values: dict[str, str], dry_run: boo
 
 
 @main.command(help="Record a screening decision: for ID with --include or --exclude REASON, or, with no ID, one "
-                   "pending record after another at the terminal. Exclusion reasons: "
-                   + ", ".join(EXCLUSION_REASON.values) + ".")
+                   "pending record after another at the terminal. Exclusion reasons: the terms of the screening "
+                   "table's reason vocabulary in review.yml.")
 @click.argument("record_id", metavar="[ID]", required=False)
 @ROOT_OPTION
 @click.option("--include", "decision", flag_value="include", help="Include the record.")
@@ -442,7 +448,8 @@ def screen(record_id: str | None, root: Path, decision: str | None, reason: str 
     if not pending:
         click.echo("no records awaiting screening")
         return
-    reasons = EXCLUSION_REASON.values
+    reason_vocab = checked.declarations.tables["screening"].column("reason").vocab
+    reasons = reason_vocab.values
     for number, row in enumerate(pending, 1):
         click.echo(f"\n[{number}/{len(pending)}] {row['id']}  {row['title']}")
         click.echo("  " + "  ".join(f"{k}: {row[k]}" for k in ("year", "doi", "pmid") if isinstance(row[k], str)))
@@ -456,7 +463,7 @@ def screen(record_id: str | None, root: Path, decision: str | None, reason: str 
                   "screened": dt.date.today().isoformat()}
         if answer == "e":
             for i, term in enumerate(reasons, 1):
-                click.echo(f"    {i}. {term}: {EXCLUSION_REASON.label(term)}")
+                click.echo(f"    {i}. {term}: {reason_vocab.label(term)}")
             values["reason"] = reasons[click.prompt("  reason", type=click.IntRange(1, len(reasons))) - 1]
         else:
             values["citekey"] = click.prompt("  citekey of its library entry (empty while awaiting extraction)",

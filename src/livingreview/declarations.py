@@ -9,6 +9,7 @@ objects, so a review's declarations can move out of code without changing what t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +29,19 @@ COLUMN_KEYS = {"name", "type", "description", "required", "vocabulary", "multipl
                "pattern_hint", "only_when", "verbatim"}
 TABLE_KEYS = {"title", "id_prefix", "description", "optional", "row_checks", "columns"}
 VOCABULARY_KEYS = {"description", "terms"}
-TERM_KEYS = {"value", "label", "definition"}
+TERM_KEYS = {"value", "label", "definition", "counted"}
 REVIEW_KEYS = {"title", "slug", "authors", "licence"}
-TOP_KEYS = {"review", "vocabularies", "tables"}
+ROLE_KEYS = {"findings", "reference_tables", "evidence_level", "finding", "groups", "facets", "study"}
+CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "randomised", "controlled", "patients",
+                  "min_studies", "min_patients"}
+#: the study designs the certainty rule knows (GRADE's starting points): each evidence-level term maps to one
+STREAM_NAMES = ("clinical_trial", "human_observational", "animal", "in_vitro")
+TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty"}
+#: tables whose name gives them a meaning to the engine (each optional): what they hold is fixed by the engine
+RESERVED = {"claims": ("id", "claim", "table", "where", "contradicted_by", "expected", "added"),
+            "withdrawn": ("id", "row_id", "table", "finding", "reason", "withdrawn"),
+            "searches": ("id", "date", "source", "query", "records"),
+            "screening": ("id", "title", "search", "stage", "decision", "reason", "citekey", "screened")}
 MAX_BYTES = 2_000_000
 
 
@@ -65,12 +76,78 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Roles:
+    """What the engine makes of a review's columns: which tables hold findings, which column grades them, how rows
+    group and filter, and what makes two rows one study. Every role is optional."""
+
+    #: tables whose rows are findings: counted, listed in the explorer and the appendix, selected by claims
+    findings: tuple[str, ...] = ()
+    #: other tables whose rows cite the library (e.g. a table of definitions): cited and listed, not findings
+    reference_tables: tuple[str, ...] = ()
+    #: the vocab column (in every findings table) that says how a finding was measured, weakest term first
+    evidence_level: str | None = None
+    #: the text column that states a row's finding
+    finding: str | None = None
+    #: table -> the vocab column its findings are grouped by on its page and in the appendix
+    groups: tuple[tuple[str, str], ...] = ()
+    #: vocab columns shared by the findings tables, offered as the explorer's filters and columns
+    facets: tuple[str, ...] = ()
+    #: the column whose value is one study (rows with equal values count once); None: the rows' citations
+    study: str | None = None
+
+    def group(self, table: str) -> str | None:
+        """The column ``table``'s findings are grouped by, if it declares one."""
+        return dict(self.groups).get(table)
+
+
+@dataclass(frozen=True)
+class CertaintyInputs:
+    """What the certainty rule reads of a review: which evidence-level term is which study design, the facets a
+    claim's scope is judged against (indirectness), and the trial design columns (imprecision)."""
+
+    #: the population every claim is about, as the rule's text says it (e.g. 'cancer in patients')
+    population: str = ""
+    #: sentences the rule's text adds to what the rating is not (how the review's own designs are rated)
+    caveats: tuple[str, ...] = ()
+    #: evidence-level term -> design (one of STREAM_NAMES)
+    streams: tuple[tuple[str, str], ...] = ()
+    #: facet column -> how the rule names it ('cancer type')
+    directness: tuple[tuple[str, str], ...] = ()
+    randomised: str | None = None
+    controlled: str | None = None
+    patients: str | None = None
+    min_studies: int = 3
+    min_patients: int = 100
+
+    @property
+    def declared(self) -> bool:
+        """Whether the review grades its claims at all (it maps its evidence levels to study designs)."""
+        return bool(self.streams)
+
+
+@dataclass(frozen=True)
 class Declarations:
     """Everything a review declares about itself."""
 
     identity: Identity
     vocabularies: dict[str, Vocabulary]
     tables: dict[str, Table]
+    roles: Roles = Roles()
+    certainty: CertaintyInputs = CertaintyInputs()
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """The findings tables, in declaration order."""
+        return self.roles.findings
+
+    @property
+    def cited_tables(self) -> tuple[str, ...]:
+        """Every table whose rows cite studies as evidence: the findings tables and the reference tables."""
+        return (*self.roles.reference_tables, *self.roles.findings)
+
+    def has(self, name: str) -> bool:
+        """Whether the review declares a table called ``name``."""
+        return name in self.tables
 
 
 # --- writing -------------------------------------------------------------------------------------------------------
@@ -98,8 +175,10 @@ def _column(col: Column) -> dict:
     return out
 
 
-def dump(identity: Identity, tables: dict[str, Table]) -> str:
-    """The declarations of ``tables`` (and of every vocabulary their columns use) as ``review.yml`` text."""
+def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = None,
+         certainty: CertaintyInputs | None = None) -> str:
+    """The declarations of ``tables`` (and of every vocabulary their columns use, the roles and the certainty
+    rule's inputs) as ``review.yml`` text."""
     vocabularies: dict[str, Vocabulary] = {}
     for table in tables.values():
         for col in table.columns:
@@ -109,13 +188,27 @@ def dump(identity: Identity, tables: dict[str, Table]) -> str:
         "review": {"title": identity.title, "slug": identity.slug, "authors": list(identity.authors),
                    "licence": identity.licence},
         "vocabularies": {name: {"description": v.description, "terms": [
-            {"value": t, "label": label, **({"definition": v.definitions[t]} if t in v.definitions else {})}
+            {"value": t, "label": label, **({"definition": v.definitions[t]} if t in v.definitions else {}),
+             **({"counted": False} if t in v.uncounted else {})}
             for t, label in v.terms.items()]} for name, v in vocabularies.items()},
         "tables": {name: {"title": t.title, "id_prefix": t.id_prefix, "description": t.description,
                           **({"optional": True} if t.optional else {}),
                           **({"row_checks": list(t.row_checks)} if t.row_checks else {}),
                           "columns": [_column(c) for c in t.columns]} for name, t in tables.items()},
     }
+    if roles is not None and roles != Roles():
+        data["roles"] = {key: (list(value) if isinstance(value, tuple) and key != "groups" else value)
+                         for key, value in (("findings", roles.findings), ("reference_tables", roles.reference_tables),
+                                            ("evidence_level", roles.evidence_level), ("finding", roles.finding),
+                                            ("groups", dict(roles.groups)), ("facets", roles.facets),
+                                            ("study", roles.study)) if value}
+    if certainty is not None and certainty.declared:
+        data["certainty"] = {key: value for key, value in (
+            ("population", certainty.population), ("caveats", list(certainty.caveats)),
+            ("streams", dict(certainty.streams)),
+            ("directness", dict(certainty.directness)), ("randomised", certainty.randomised),
+            ("controlled", certainty.controlled), ("patients", certainty.patients),
+            ("min_studies", certainty.min_studies), ("min_patients", certainty.min_patients)) if value}
     head = ("# What this review declares about itself: read by `livingreview` (validation, the book, exports).\n"
             "# Types: id, text, vocab, integer, number, date, citekeys, idrefs, selector, identifier.\n"
             "# verbatim: true marks a column kept as written (a search query, a record title), exempt from the formula "
@@ -184,6 +277,7 @@ def _vocabulary(r: _Reader, name: str, data: object, where: str) -> Vocabulary |
         r.at(where, f"vocabulary name '{name}' must be lower case letters, digits and '_'")
     terms: dict[str, str] = {}
     definitions: dict[str, str] = {}
+    uncounted: list[str] = []
     items = data.get("terms")
     if not isinstance(items, list) or not items:
         if "terms" in data:
@@ -202,8 +296,12 @@ def _vocabulary(r: _Reader, name: str, data: object, where: str) -> Vocabulary |
         terms[value] = r.text(item.get("label", value), f"{at}.label")
         if "definition" in item:
             definitions[value] = r.text(item["definition"], f"{at}.definition")
+        if item.get("counted", True) is False:
+            uncounted.append(value)
+        elif not isinstance(item.get("counted", True), bool):
+            r.at(f"{at}.counted", "expected true or false")
     return Vocabulary(name, r.text(data.get("description", ""), f"{where}.description", required=False), terms,
-                      definitions)
+                      definitions, tuple(uncounted))
 
 
 def _number(r: _Reader, value: object, where: str) -> float | None:
@@ -301,6 +399,116 @@ def _table(r: _Reader, name: str, data: object, where: str, vocabularies: dict[s
                  row_checks=tuple(checks), optional=optional)
 
 
+def _names(r: _Reader, value: object, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        r.at(where, "expected a list of names")
+        return ()
+    return tuple(value)
+
+
+def _pairs(r: _Reader, value: object, where: str) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(x, str) for k, x in value.items()):
+        r.at(where, "expected a mapping of names to names")
+        return ()
+    return tuple(value.items())
+
+
+def _column_of(r: _Reader, tables: dict[str, Table], names: tuple[str, ...], column: str | None, where: str,
+               kind: Kind | None = None) -> None:
+    """Report ``column`` unless every table in ``names`` declares it (of ``kind``, if given)."""
+    if column is None:
+        return
+    for name in names:
+        table = tables.get(name)
+        if table is None:
+            continue
+        if column not in table.column_names:
+            r.at(where, f"'{column}' is not a column of {name}")
+        elif kind is not None and table.column(column).kind is not kind:
+            r.at(where, f"'{column}' of {name} is of type {table.column(column).kind.value}; expected {kind.value}")
+
+
+def _roles(r: _Reader, data: object, tables: dict[str, Table]) -> Roles:
+    data = r.mapping(data if data is not None else {}, "roles", ROLE_KEYS)
+    text = {key: (r.text(data[key], f"roles.{key}") or None) if key in data else None
+            for key in ("evidence_level", "finding", "study")}
+    roles = Roles(_names(r, data.get("findings"), "roles.findings"),
+                  _names(r, data.get("reference_tables"), "roles.reference_tables"),
+                  text["evidence_level"], text["finding"], _pairs(r, data.get("groups"), "roles.groups"),
+                  _names(r, data.get("facets"), "roles.facets"), text["study"])
+    for key in ("findings", "reference_tables"):
+        for i, name in enumerate(getattr(roles, key)):
+            if name not in tables:
+                r.at(f"roles.{key}[{i}]", f"'{name}' is not a declared table")
+            elif name in RESERVED:
+                r.at(f"roles.{key}[{i}]", f"'{name}' is a table the engine keeps itself; expected a table of the "
+                                          "review's evidence")
+    _column_of(r, tables, roles.findings, roles.evidence_level, "roles.evidence_level", Kind.VOCAB)
+    _column_of(r, tables, roles.findings, roles.finding, "roles.finding", Kind.TEXT)
+    _column_of(r, tables, roles.findings, roles.study, "roles.study")
+    for i, facet in enumerate(roles.facets):
+        _column_of(r, tables, roles.findings, facet, f"roles.facets[{i}]", Kind.VOCAB)
+    for table, column in roles.groups:
+        if table not in tables:
+            r.at(f"roles.groups.{table}", f"'{table}' is not a declared table")
+        else:
+            _column_of(r, tables, (table,), column, f"roles.groups.{table}", Kind.VOCAB)
+    return roles
+
+
+def _certainty(r: _Reader, data: object, tables: dict[str, Table], roles: Roles) -> CertaintyInputs:
+    if data is None:
+        return CertaintyInputs()
+    data = r.mapping(data, "certainty", CERTAINTY_KEYS, {"streams"})
+    if roles.evidence_level is None:
+        r.at("certainty", "the certainty rule grades by the evidence level: declare roles.evidence_level first")
+    streams = _pairs(r, data.get("streams"), "certainty.streams")
+    levels = next((tables[t].column(roles.evidence_level).vocab for t in roles.findings
+                   if roles.evidence_level and t in tables and roles.evidence_level in tables[t].column_names), None)
+    for term, design in streams:
+        if design not in STREAM_NAMES:
+            r.at(f"certainty.streams.{term}", f"unknown design '{design}'; expected one of: {', '.join(STREAM_NAMES)}")
+        if levels is not None and term not in levels:
+            r.at(f"certainty.streams.{term}", f"'{term}' is not a term of {levels.name}")
+    if levels is not None and streams and set(levels.values) - {t for t, _ in streams}:
+        missing = ", ".join(sorted(set(levels.values) - {t for t, _ in streams}))
+        r.at("certainty.streams", f"every evidence level needs a design; missing: {missing}")
+    directness = _pairs(r, data.get("directness"), "certainty.directness")
+    for column, _ in directness:
+        if not any(column in tables[t].column_names for t in roles.findings if t in tables):
+            r.at(f"certainty.directness.{column}", f"'{column}' is not a column of any findings table")
+    columns = {}
+    for key in ("randomised", "controlled", "patients"):
+        columns[key] = r.text(data[key], f"certainty.{key}") or None if key in data else None
+        if columns[key] and not any(columns[key] in tables[t].column_names for t in roles.findings if t in tables):
+            r.at(f"certainty.{key}", f"'{columns[key]}' is not a column of any findings table")
+    limits = {}
+    for key, default in (("min_studies", 3), ("min_patients", 100)):
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            r.at(f"certainty.{key}", "expected a whole number of at least 1")
+            value = default
+        limits[key] = value
+    caveats = _names(r, data.get("caveats"), "certainty.caveats")
+    return CertaintyInputs(r.text(data.get("population", ""), "certainty.population", required=False), caveats,
+                           streams,
+                           directness, columns["randomised"], columns["controlled"], columns["patients"],
+                           limits["min_studies"], limits["min_patients"])
+
+
+def _reserved(r: _Reader, tables: dict[str, Table]) -> None:
+    """A table named as one the engine keeps must hold the columns the engine reads."""
+    for name, needed in RESERVED.items():
+        if name in tables:
+            missing = [c for c in needed if c not in tables[name].column_names]
+            if missing:
+                r.at(f"tables.{name}", f"the {name} table needs the column(s) {', '.join(missing)}")
+
+
 def read(text: str, path: str = DECLARATIONS) -> Declarations:
     """The declarations in ``text``; a ``ValidationError`` lists every problem, each at its line and key."""
     r = _Reader(path)
@@ -346,9 +554,12 @@ def read(text: str, path: str = DECLARATIONS) -> Declarations:
         for i, col in enumerate(table.columns):
             if col.only_when and col.only_when[0] not in table.column_names:
                 r.at(f"tables.{name}.columns[{i}].only_when", f"'{col.only_when[0]}' is not a column of {name}")
+    _reserved(r, tables)
+    roles = _roles(r, data.get("roles"), tables)
+    certainty = _certainty(r, data.get("certainty"), tables, roles)
     if r.problems:
         raise ValidationError(sorted(set(r.problems), key=Problem.sort_key))
-    return Declarations(identity, vocabularies, tables)
+    return Declarations(identity, vocabularies, tables, roles, certainty)
 
 
 #: what a review without declarations is called (its published files are named by the slug)
@@ -360,12 +571,21 @@ def identity(root: Path | str) -> Identity:
     return load(root).identity if (Path(root) / DECLARATIONS).exists() else DEFAULT_IDENTITY
 
 
+@functools.lru_cache(maxsize=16)
+def _read_cached(text: str) -> Declarations:
+    return read(text)
+
+
 def load(root: Path | str) -> Declarations:
     """The declarations of the review at ``root`` (its ``review.yml``)."""
     path = Path(root) / DECLARATIONS
+    if not path.exists():
+        raise ValidationError([Problem(DECLARATIONS, 1, "-", "no review.yml: a review declares its tables and "
+                                                             "vocabularies there (livingreview new DIR writes one)")])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError([Problem(DECLARATIONS, 1, "-", f"cannot read the review's declarations: {exc}")]) \
             from None
-    return read(text)
+    # the declarations are immutable, so one parse serves every command and chapter that reads the same text
+    return _read_cached(text)

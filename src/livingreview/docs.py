@@ -1,10 +1,10 @@
-"""Contributor documentation generated from the one schema: columns, meanings, allowed values."""
+"""Contributor documentation generated from a review's declared tables: columns, meanings, allowed values."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from livingreview.schema import TABLES, Kind, Table
+from livingreview.schema import Kind, Table
 
 KIND_WORDS = {
     Kind.ID: "id", Kind.TEXT: "text", Kind.VOCAB: "term", Kind.INTEGER: "whole number", Kind.NUMBER: "number",
@@ -40,6 +40,6 @@ def data_model(table: Table) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def data_models() -> dict[str, pd.DataFrame]:
-    """The data model of every table, by table title."""
-    return {f"{t.title} ({t.path})": data_model(t) for t in TABLES.values()}
+def data_models(tables: dict[str, Table]) -> dict[str, pd.DataFrame]:
+    """The data model of every table in ``tables``, by table title."""
+    return {f"{t.title} ({t.path})": data_model(t) for t in tables.values()}

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_row, near_duplicate
+from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
-from livingreview.schema import TABLES, Table
+from livingreview.schema import Table
 from livingreview.validate import check
 
 
@@ -72,9 +73,10 @@ def _diff(rel: str, before: bytes, after: bytes) -> str:
 
 
 def _prepare(root: Path, table_name: str, frames: bool = False) -> tuple[Table, Path, bytes, object]:
-    if table_name not in TABLES:
-        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(TABLES)}")
-    table = TABLES[table_name]
+    tables = load_declarations(root).tables
+    if table_name not in tables:
+        raise UsageError(f"unknown table {quote(table_name)}; expected one of: {', '.join(tables)}")
+    table = tables[table_name]
     before = check(root, frames=frames)
     if before.errors:
         raise ValidationError(before.errors)
@@ -86,7 +88,7 @@ def edit_row(root: Path, table_name: str, row_id: str, values: dict[str, str], d
     """Set ``values`` in one row of ``table_name``, validated with the whole review; other rows byte-identical."""
     root = Path(root)
     if table_name == "withdrawn":
-        raise UsageError(f"{TABLES['withdrawn'].path} is the withdrawal log, written only by livingreview withdraw; "
+        raise UsageError("data/withdrawn.csv is the withdrawal log, written only by livingreview withdraw; "
                          "a withdrawal is never edited")
     with review_lock(root):
         table, path, data, before = _prepare(root, table_name, frames=True)
@@ -135,7 +137,9 @@ def withdraw_row(root: Path, table_name: str, row_id: str, reason: str, dry_run:
             raise UsageError("a withdrawal record is never withdrawn; the log only grows")
         record = _find(table, data, row_id)
         cells = dict(zip(table.column_names, record.cells, strict=True))
-        log_table = TABLES["withdrawn"]
+        log_table = load_declarations(root).tables.get("withdrawn")
+        if log_table is None:
+            raise UsageError("the review declares no withdrawn table in review.yml; a withdrawal is recorded there")
         log_path = inside(root, root / log_table.path)
         log = log_path.read_bytes()
         log_ids = [r.cells[0] for r in records(log)[1:]]

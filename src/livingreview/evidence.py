@@ -12,10 +12,12 @@ from typing import TypeVar
 import pandas as pd
 
 from livingreview.bib import BIB_PATH, Library
+from livingreview.declarations import DEFAULT_IDENTITY, Declarations, Identity, Roles
 from livingreview.errors import Problem, ValidationError
 from livingreview.rules import split_multi
-from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind, Table
+from livingreview.schema import Kind, Table
 from livingreview.validate import Checked, check
+from livingreview.vocab import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -30,52 +32,78 @@ class Evidence:
     releases: tuple = ()
     #: the living cadence (``living.Cadence``), None if the review declares none
     cadence: object = None
-    #: who the review is (``declarations.Identity``): its title and the slug its published files are named by
-    identity: object = None
+    #: what the review declares about itself (``declarations.Declarations``): its tables, vocabularies and roles
+    declarations: Declarations | None = None
     #: results of ``per_evidence`` functions, computed once per object (the tables never change)
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
 
-    @property
-    def mechanisms(self) -> pd.DataFrame:
-        """Mechanism rows."""
-        return self.tables["mechanisms"]
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        # ``ev.trials`` for ``ev["trials"]``: a review's tables read as attributes, as a chapter names them
+        tables = self.__dict__.get("tables")
+        if tables is not None and name in tables:
+            return tables[name]
+        raise AttributeError(f"{type(self).__name__!r} has no attribute or table {name!r}")
 
     @property
-    def pmn(self) -> pd.DataFrame:
-        """Premetastatic-niche rows."""
-        return self.tables["pmn"]
+    def identity(self) -> Identity:
+        """Who the review is: its title and the slug its published files are named by."""
+        return self.declarations.identity if self.declarations is not None else DEFAULT_IDENTITY
 
     @property
-    def therapies(self) -> pd.DataFrame:
-        """Therapy rows."""
-        return self.tables["therapies"]
+    def declared(self) -> dict[str, Table]:
+        """The review's declared tables, by name."""
+        return self.declarations.tables if self.declarations is not None else {}
 
     @property
-    def biomarkers(self) -> pd.DataFrame:
-        """Biomarker rows."""
-        return self.tables["biomarkers"]
+    def roles(self) -> Roles:
+        """What the engine makes of the review's columns (see ``declarations.Roles``)."""
+        return self.declarations.roles if self.declarations is not None else Roles()
 
     @property
-    def ev_subtypes(self) -> pd.DataFrame:
-        """EV subtype rows."""
-        return self.tables["ev_subtypes"]
+    def finding_tables(self) -> tuple[str, ...]:
+        """The tables whose rows are findings, in declaration order."""
+        return self.roles.findings
+
+    def vocab(self, name: str) -> Vocabulary:
+        """The declared vocabulary called ``name``."""
+        return self.declarations.vocabularies[name]
+
+    def findings_vocab(self, column: str) -> Vocabulary:
+        """The vocabulary of a column every findings table shares (a facet, the evidence level)."""
+        return self.declared[self.finding_tables[0]].column(column).vocab
+
+    def column_vocab(self, table: str, column: str) -> Vocabulary | None:
+        """The vocabulary of ``table``'s ``column`` (None for a column that is not a vocab column)."""
+        return self.declared[table].column(column).vocab
+
+    def table_title(self, name: str) -> str:
+        """The title a table is shown under."""
+        return self.declared[name].title
+
+    def has(self, name: str) -> bool:
+        """Whether the review declares a table called ``name`` (an optional table may hold no rows)."""
+        return name in self.declared
 
     @property
     def claims(self) -> pd.DataFrame:
-        """Claims of the source review."""
-        return self.tables["claims"]
+        """The review's claims (an empty frame for a review without a claims table)."""
+        return self.tables["claims"] if "claims" in self.tables else pd.DataFrame(
+            columns=["id", "section", "claim", "table", "where", "contradicted_by", "expected", "added"])
 
     def findings(self) -> pd.DataFrame:
         """The columns shared by all findings tables, stacked, with a ``table`` column."""
-        common = [c.name for c in TABLES["mechanisms"].columns
-                  if all(c.name in TABLES[t].column_names for t in EVIDENCE_TABLES)]
-        parts = [self.tables[t][common].assign(table=t) for t in EVIDENCE_TABLES]
+        names = self.finding_tables
+        if not names:
+            return pd.DataFrame(columns=["id", "citekeys", "table"])
+        first = self.declared[names[0]]
+        common = [c.name for c in first.columns if all(c.name in self.declared[t].column_names for t in names)]
+        parts = [self.tables[t][common].assign(table=t) for t in names]
         out = pd.concat(parts, ignore_index=True)
         for col in common:
-            declared = TABLES["mechanisms"].column(col)
+            declared = first.column(col)
             if declared.kind is Kind.VOCAB and not declared.multi and declared.vocab is not None:
                 out[col] = pd.Categorical(out[col].astype(object), categories=declared.vocab.values)
         return out
@@ -129,7 +157,13 @@ def fingerprint(root: Path | str) -> str:
     """SHA-256 over the bytes of every table and the library: changes if and only if the data does."""
     root = Path(root)
     digest = hashlib.sha256()
-    for rel in [t.path for t in TABLES.values()] + [BIB_PATH, "living.toml"]:
+    from livingreview.declarations import DECLARATIONS, load
+
+    try:
+        tables = [t.path for t in load(root).tables.values()]
+    except ValidationError:
+        tables = []  # unreadable declarations: their bytes (hashed below) are what changes
+    for rel in [*tables, BIB_PATH, "living.toml", DECLARATIONS]:
         path = root / rel
         digest.update(rel.encode() + b"\0")
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
@@ -146,8 +180,7 @@ def from_checked(root: Path | str, checked: Checked) -> Evidence:
     """The typed evidence of a check that kept its frames; raise ``ValidationError`` if it found errors."""
     if checked.errors:
         raise ValidationError(checked.problems)
-    tables = {name: typed_table(TABLES[name], frame) for name, frame in checked.frames.items()}
-    from livingreview.declarations import identity
-
+    declared = checked.declarations
+    tables = {name: typed_table(declared.tables[name], frame) for name, frame in checked.frames.items()}
     return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases,
-                    checked.cadence, identity(root))
+                    checked.cadence, declared)

@@ -13,11 +13,10 @@ from pathlib import Path
 
 from livingreview import __version__
 from livingreview.bib import BIB_PATH, Library
-from livingreview.declarations import DEFAULT_IDENTITY
 from livingreview.errors import UsageError
 from livingreview.evidence import Evidence, fingerprint, load
 from livingreview.fileio import atomic_write, mark_folder, owned, umask
-from livingreview.schema import FORMULA_PREFIXES, KEY_PATTERN, TABLES, Column, Kind, Table
+from livingreview.schema import FORMULA_PREFIXES, KEY_PATTERN, Column, Kind, Table
 
 #: the file that marks a folder as a data package this command wrote (and so may replace)
 MARKER = ".livingreview-package"
@@ -128,7 +127,7 @@ LICENCE_URLS = {"CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
 def descriptor(ev: Evidence) -> dict:
     """The ``datapackage.json`` descriptor."""
     resources = []
-    for table in TABLES.values():
+    for table in ev.declared.values():
         resources.append({"name": table.name, "title": table.title, "description": table.description,
                           "path": table.path, "profile": "tabular-data-resource", "format": "csv",
                           "mediatype": "text/csv", "encoding": "utf-8", "schema": table_schema(table)})
@@ -141,13 +140,13 @@ def descriptor(ev: Evidence) -> dict:
     resources.append({
         "name": "citations", "title": "Which row cites which reference", "path": "citations.csv",
         "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
-        "schema": {"fields": [{"name": "table", "type": "string", "constraints": {"enum": list(TABLES)}},
+        "schema": {"fields": [{"name": "table", "type": "string", "constraints": {"enum": list(ev.declared)}},
                               {"name": "row_id", "type": "string"}, {"name": "citekey", "type": "string"}],
                    "missingValues": [""],
                    "foreignKeys": [{"fields": ["citekey"], "reference": {"resource": "references",
                                                                         "fields": ["key"]}}]},
     })
-    who = ev.identity or DEFAULT_IDENTITY
+    who = ev.identity
     licences = [{"name": who.licence, **({"path": LICENCE_URLS[who.licence]} if who.licence in LICENCE_URLS else {})}]
     return {"name": who.slug, "title": f"{who.title}: evidence tables", "version": __version__,
             "licenses": licences if who.licence else [],
@@ -165,7 +164,7 @@ def own_folders(root: Path) -> frozenset[str]:
     from livingreview.book import toc_sources
 
     real_root = Path(os.path.realpath(root))
-    tops = {Path(t.path).parts[0] for t in TABLES.values() if len(Path(t.path).parts) > 1}
+    tops = {"data"}  # every table is a file under data/
     try:
         pages = toc_sources(real_root)
     except Exception:  # an unreadable TOC is validate's business; the fixed folders still hold
@@ -255,7 +254,7 @@ def _write_package(root: Path, ev: Evidence, staging: Path) -> None:
     os.chmod(staging, 0o777 & ~umask())
     mark_folder(staging, MARKER)
     (staging / "data").mkdir()
-    for table in TABLES.values():
+    for table in ev.declared.values():
         (staging / table.path).write_bytes(_csv(_table_rows(root, table)))
     (staging / "references.csv").write_bytes(_csv(references_rows(ev.library)))
     citations = [["table", "row_id", "citekey"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from livingreview.vocab import EVIDENCE_LEVEL, Vocabulary
+from livingreview.vocab import Vocabulary
 
 #: colour palettes, each checked for colour-blind safety (tests/test_figures.py): evidence levels are ordered, so one
 #: hue from light to dark; categories use Okabe and Ito's palette, never repeated within one legend (see ``categories``)
@@ -178,7 +178,10 @@ def count_heatmap(df: pd.DataFrame, x: str, y: str, title: str, x_title: str, y_
 
 def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str) -> alt.Chart:
     """Horizontal bars of findings (rows) per category, stacked by evidence level."""
-    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
+    column = df["evidence_level"]
+    # the levels in the vocabulary's order (the summary keeps it as the column's categories), weakest first
+    levels = [str(c) for c in column.cat.categories] if isinstance(column.dtype, pd.CategoricalDtype) else sorted(
+        column.astype(str).unique())
     y_axis, step = wrapped_axis(df[category].astype(str).unique(), 24)
     chart = alt.Chart(df, title=wrapped_title(title, "bars: findings (rows), by evidence level")).mark_bar().encode(
         y=alt.Y(f"{category}:N", sort=_order(df[category]), title=category_title, axis=y_axis),
@@ -310,7 +313,7 @@ def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
 
 def claims_chart(df: pd.DataFrame) -> alt.Chart:
     """Rows behind each claim stacked by evidence level; contradicting rows extend to the left."""
-    levels = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values] + ["No evidence level", "Contradicting"]
+    levels = [*df.attrs.get("levels", []), "No evidence level", "Contradicting"]
     order = list(dict.fromkeys(df.sort_values("id")["short"])) if "short" in df else []
     # title and legend anchored at the left edge, so that nothing is cut off on a phone
     title = alt.TitleParams("Findings behind each claim", subtitle=["findings (rows) by evidence level;",
@@ -320,7 +323,8 @@ def claims_chart(df: pd.DataFrame) -> alt.Chart:
         y=alt.Y("short:N", title=None, sort=order, axis=alt.Axis(labelLimit=190)),
         x=alt.X("sum(rows):Q", title=UNITS["rows"], axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("evidence:N", title="Evidence", sort=levels,
-                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS, NOT_GRADED_COLOR, CONTRADICTING_COLOR]),
+                        scale=alt.Scale(domain=levels, range=[*LEVEL_COLORS[:len(levels) - 2], NOT_GRADED_COLOR,
+                                                              CONTRADICTING_COLOR]),
                         legend=alt.Legend(orient="bottom", direction="vertical", columns=1, labelLimit=130)),
         tooltip=[alt.Tooltip("claim_label:N", title="Claim"), alt.Tooltip("evidence:N", title="Evidence"),
                  alt.Tooltip("rows:Q", title=UNITS["rows"])],

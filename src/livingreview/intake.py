@@ -15,9 +15,9 @@ import pandas as pd
 from livingreview.bib import Library
 from livingreview.errors import Problem, Severity, quote
 from livingreview.rules import split_multi
-from livingreview.schema import TABLES
 
-SEARCHES, SCREENING = TABLES["searches"].path, TABLES["screening"].path
+#: where the intake tables live (their names are the engine's: see ``declarations.RESERVED``)
+SEARCHES, SCREENING = "data/searches.csv", "data/screening.csv"
 
 
 def normal_title(title: str) -> str:

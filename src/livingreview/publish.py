@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from livingreview.declarations import DEFAULT_IDENTITY
 from livingreview.releases import version_label
-from livingreview.schema import TABLES
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ROWS = 50  # newest rows in the feed
@@ -29,7 +27,7 @@ CLAIMS_SCHEMA: dict = {
                          "contradicting_rows", "history"],
             "properties": {
                 "id": {"type": "string", "pattern": "^CLAIM-[0-9]{4,}$"},
-                "section": {"type": "string"}, "claim": {"type": "string"}, "table": {"enum": list(TABLES)},
+                "section": {"type": "string"}, "claim": {"type": "string"}, "table": {"type": "string"},
                 "selector": {"type": "array", "items": {"type": "string"}},
                 "certainty": {"enum": ["very_low", "low", "moderate", "high", None]},
                 "expected": {"enum": ["very_low", "low", "moderate", "high", None]},
@@ -37,7 +35,6 @@ CLAIMS_SCHEMA: dict = {
                 "studies": {"type": "integer", "minimum": 0},
                 "studies_by_level": {"type": ["object", "null"], "additionalProperties": {"type": "integer"}},
                 "contradicting_studies": {"type": "integer", "minimum": 0},
-                "cancer_types": {"type": ["integer", "null"]},
                 "supporting_rows": {"type": "array", "items": {"type": "string"}},
                 "contradicting_rows": {"type": "array", "items": {"type": "string"}},
                 "history": {"type": "array", "items": {
@@ -45,19 +42,21 @@ CLAIMS_SCHEMA: dict = {
                     "properties": {"release": {"type": "string"}, "date": {"type": "string"},
                                    "certainty": {"enum": ["very_low", "low", "moderate", "high", None]},
                                    "studies": {"type": "integer"}, "contradicting_studies": {"type": "integer"}}}},
-            }}},
+            },
+            # the number of distinct values of the review's first directness facet (e.g. 'cancer_types')
+            "patternProperties": {"^[a-z][a-z0-9_]*s$": True}}},
     },
 }
 
 
 def claims_json(ev) -> dict:
     """Every claim with its selector, certainty, studies, fragility, rows and its history across releases."""
-    from livingreview.certainty import RULE
-    from livingreview.summaries import claim_status
-    from livingreview.vocab import EVIDENCE_LEVEL
+    from livingreview.certainty import LEVELS, rule
+    from livingreview.summaries import claim_status, scope_facet, ungraded_titles
 
     status = {row["id"]: row for row in claim_status(ev).to_dict(orient="records")}
     claims = []
+    facet = scope_facet(ev)
     for _, claim in ev.claims.iterrows():
         s = status[claim["id"]]
         graded = bool(s["graded"])
@@ -65,9 +64,9 @@ def claims_json(ev) -> dict:
             "id": claim["id"], "section": claim["section"], "claim": claim["claim"], "table": claim["table"],
             "selector": list(claim["where"]), "certainty": s["certainty"], "expected": s["expected"],
             "explanation": s["explanation"], "fragility": s["fragility"], "studies": int(s["studies"]),
-            "studies_by_level": {lvl: int(s[lvl]) for lvl in EVIDENCE_LEVEL.values} if graded else None,
+            "studies_by_level": {lvl: int(s[lvl]) for lvl in LEVELS} if graded else None,
             "contradicting_studies": int(s["contradicting_studies"]),
-            "cancer_types": int(s["cancer_types"]) if graded else None,
+            **({f"{facet[0]}s": int(s["scope_count"]) if graded else None} if facet else {}),
             "supporting_rows": list(s["supporting_rows"]), "contradicting_rows": list(s["contradicting_rows"]),
             "history": [{"release": r.version, "date": r.date, "certainty": r.claims[claim["id"]]["certainty"],
                          "studies": r.claims[claim["id"]]["studies"],
@@ -75,7 +74,8 @@ def claims_json(ev) -> dict:
                         for r in ev.releases if claim["id"] in r.claims],
         })
     return {"version": version_label(ev), "release": ev.releases[-1].version if ev.releases else None,
-            "fingerprint": ev.fingerprint, "rule": [text for _, text in RULE],
+            "fingerprint": ev.fingerprint,
+            "rule": [text for _, text in rule(ev.declarations.certainty, ungraded_titles(ev))],
             "claims": claims}
 
 
@@ -104,7 +104,7 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
             el.text = text
         return el
 
-    who = ev.identity or DEFAULT_IDENTITY
+    who = ev.identity
     feed_id = who.feed_id
     add(feed, "id", feed_id)
     add(feed, "title", f"{who.title}: updates")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from livingreview.errors import Problem, UsageError
-from livingreview.schema import INVISIBLE_PATTERN, TABLES
+from livingreview.schema import INVISIBLE_PATTERN
 
 FOLDER = "releases"
 VERSION_RE = re.compile(r"[0-9]{4}\.[0-9]{2}(?:\.[0-9]{1,3})?")
@@ -60,7 +60,7 @@ def table_hashes(ev) -> dict[str, dict[str, str]]:
     """Row id -> row hash, per table."""
     out = {}
     for name, df in ev.tables.items():
-        columns = [c for c in TABLES[name].column_names if c != "id"]
+        columns = [c for c in ev.declared[name].column_names if c != "id"]
         out[name] = {str(i): row_hash(list(values)) for i, values in zip(df["id"], df[columns].itertuples(index=False),
                                                                           strict=True)}
     return out
@@ -68,8 +68,8 @@ def table_hashes(ev) -> dict[str, dict[str, str]]:
 
 def claim_snapshot(ev) -> dict[str, dict]:
     """Each claim's computed status, as a release records it."""
+    from livingreview.certainty import LEVELS
     from livingreview.summaries import claim_status
-    from livingreview.vocab import EVIDENCE_LEVEL
 
     out = {}
     for row in claim_status(ev).to_dict(orient="records"):
@@ -77,7 +77,7 @@ def claim_snapshot(ev) -> dict[str, dict]:
         out[row["id"]] = {
             "claim": row["claim"], "certainty": row["certainty"], "fragility": row["fragility"],
             "studies": int(row["studies"]),
-            "by_level": {lvl: int(row[lvl]) for lvl in EVIDENCE_LEVEL.values} if graded else None,
+            "by_level": {lvl: int(row[lvl]) for lvl in LEVELS} if graded else None,
             "contradicting_studies": int(row["contradicting_studies"]),
             "supporting_rows": list(row["supporting_rows"]), "contradicting_rows": list(row["contradicting_rows"]),
         }
@@ -103,7 +103,8 @@ _HASH = r"^[0-9a-f]{16}$"
 
 def snapshot_schema() -> dict:
     """The JSON Schema (draft 2020-12) every committed snapshot must satisfy."""
-    from livingreview.vocab import CERTAINTY, EVIDENCE_LEVEL
+    from livingreview.certainty import LEVELS
+    from livingreview.vocab import CERTAINTY
 
     count = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
     rows = {"type": "array", "maxItems": MAX_ROWS, "uniqueItems": True, "items": {"type": "string", "pattern": _ROW_ID}}
@@ -114,8 +115,8 @@ def snapshot_schema() -> dict:
                  "fragility": {"type": "string", "pattern": r"^(-|[0-9]{1,6}\+?)$"},
                  "studies": count, "contradicting_studies": count,
                  "by_level": {"oneOf": [{"type": "null"}, {
-                     "type": "object", "additionalProperties": False, "required": list(EVIDENCE_LEVEL.values),
-                     "properties": {lvl: count for lvl in EVIDENCE_LEVEL.values}}]},
+                     "type": "object", "additionalProperties": False, "required": list(LEVELS),
+                     "properties": {lvl: count for lvl in LEVELS}}]},
                  "supporting_rows": rows, "contradicting_rows": rows}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
@@ -125,7 +126,7 @@ def snapshot_schema() -> dict:
             "date": {"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
             "fingerprint": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
             "seal": {"type": "string", "pattern": r"^[0-9a-f]{64}$"},
-            "tables": {"type": "object", "propertyNames": {"enum": list(TABLES)}, "additionalProperties": {
+            "tables": {"type": "object", "propertyNames": {"pattern": r"^[a-z][a-z0-9_]*$"}, "additionalProperties": {
                 "type": "object", "maxProperties": MAX_ROWS, "propertyNames": {"pattern": _ROW_ID},
                 "additionalProperties": {"type": "string", "pattern": _HASH}}},
             "claims": {"type": "object", "maxProperties": MAX_CLAIMS,
@@ -321,7 +322,7 @@ def row_changes(ev) -> pd.DataFrame:
     before, now = ev.releases[-1].tables, table_hashes(ev)
     withdrawn = set(ev.tables["withdrawn"]["row_id"].astype(str)) if "withdrawn" in ev.tables else set()
     records = []
-    for name in TABLES:
+    for name in ev.declared:
         if name == "withdrawn":
             continue  # the log itself: its rows show as 'withdrawn' in their own tables
         old, new = before.get(name, {}), now.get(name, {})

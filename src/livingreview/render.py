@@ -20,6 +20,12 @@ CITE_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.+\-]*$")
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 
 
+
+def row_noun(title: str) -> str:
+    """'EV subtype' for a table titled 'EV subtypes': what one of its rows is called."""
+    return title[:-1] if title.endswith("s") and not title.endswith("ss") else title
+
+
 def escape_md(value: object) -> str:
     """Escape a data value for MyST Markdown: HTML-escaped, Markdown punctuation backslashed, one line."""
     if value is None or (not isinstance(value, (str, tuple, list)) and pd.isna(value)):
@@ -318,9 +324,11 @@ def _prisma_steps(counts: dict) -> list[tuple[list[str], list[str] | None]]:
         included += [f"Included at screening: {counts['included_at_screening']}",
                      f"Included after full-text assessment: {counts['included_after_full_text']}"]
     them = "these studies" if counts.get("window") else "them"
-    findings = "Findings rows" if counts.get("window") else "Findings rows in the four evidence tables"
+    label = counts.get("findings_label", "findings rows")
+    findings = "Findings rows" if counts.get("window") else label[0].upper() + label[1:]
     included += [f"{findings} citing {them}: {counts['findings_rows']}",
-                 f"EV subtype rows citing {them}: {counts['subtype_rows']}",
+                 *(f"{row_noun(title)} rows citing {them}: {n}"
+                   for title, n in counts.get("reference_rows", {}).items()),
                  f"Included, awaiting extraction: {counts['awaiting_extraction']}"]
     return [*steps, (included, None)]
 

@@ -27,7 +27,6 @@ from livingreview.schema import (
     Kind,
     Table,
 )
-from livingreview.vocab import EXCLUSION_REASON
 
 if TYPE_CHECKING:
     import pandera.pandas as pa
@@ -426,8 +425,9 @@ def _row_problems(table: Table, df: pd.DataFrame, path: str) -> list[Problem]:
             row = dict(zip(column, values, strict=True))
             decision, reason = row["decision"], row["reason"]
             if decision == "exclude" and not isinstance(reason, str):
+                reasons = table.column("reason").vocab if "reason" in table.column_names else None
                 problems.append(Problem(path, int(line), "reason", "an exclusion needs its reason; expected one of: "
-                                        + EXCLUSION_REASON.listing()))
+                                        + (reasons.listing() if reasons is not None else "a reason")))
             elif decision in ("include", "pending") and isinstance(reason, str):
                 problems.append(Problem(path, int(line), "reason", f"reason {quote(reason)} given for decision "
                                                                    f"{quote(decision)}; expected an empty cell (only "

@@ -22,7 +22,7 @@ from livingreview.add import check_candidate, encode_row, next_id
 from livingreview.errors import UsageError, ValidationError
 from livingreview.fileio import atomic_write, inside, line_ending, make_dirs_inside, review_lock
 from livingreview.intake import Rows, record_keys, records
-from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, PMID_PATTERN, TABLES
+from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, PMID_PATTERN, Table
 from livingreview.validate import check
 
 EUTILS = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -165,13 +165,12 @@ def _logged(log: Rows, source: str, query: str, day: dt.date) -> str | None:
 Merged = tuple[list[list[str]], list[str], list[str]]
 
 
-def merge(ledger: Rows, found: list[Found], log_id: str, today: dt.date) -> Merged:
+def merge(screening: Table, ledger: Rows, found: list[Found], log_id: str, today: dt.date) -> Merged:
     """The ledger rows for ``found`` (pending, or a duplicate of the first record with a key in common), with the
     ids of the new records and of the duplicates.
 
     One pass over the ledger and one over the records, through dicts keyed by DOI, PMID and normalised title.
     """
-    screening = TABLES["screening"]
     known: dict[tuple[str, str], str] = {}
     for _, row in ledger:
         if row["reason"] != "duplicate":
@@ -242,10 +241,14 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
         before = check(root)
         if before.errors:
             raise ValidationError(before.errors)
-        searches, screening = TABLES["searches"], TABLES["screening"]
+        declared = before.declarations.tables
+        if "searches" not in declared or "screening" not in declared:
+            raise UsageError("the review declares no searches and screening tables in review.yml; a search is "
+                             "logged there")
+        searches, screening = declared["searches"], declared["screening"]
         log_id = next_id(searches, list(before.frames["searches"]["id"].dropna()))
         replay_of = _logged(records(before.frames["searches"]), source, query, retrieved) if replayed else None
-        lines, new, duplicates = merge(records(before.frames["screening"]), found, log_id, today)
+        lines, new, duplicates = merge(screening, records(before.frames["screening"]), found, log_id, today)
         notes = f"first {limit} records by publication date requested; {len(found)} recorded of {total} hits"
         if replay_of:
             notes = (f"Replay on {today.isoformat()} of the response recorded as {replay_of}: PubMed was not "

@@ -10,7 +10,6 @@ import pandas as pd
 from livingreview import figures as f
 from livingreview import summaries as s
 from livingreview.evidence import Evidence
-from livingreview.vocab import HALLMARK
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -18,33 +17,38 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 
 def tables(ev: Evidence) -> dict[str, pd.DataFrame]:
-    """Every summary table of the book, by name."""
-    return {
-        "subtypes": s.subtypes(ev), "size_ranges": s.size_ranges(ev),
-        "hallmark_by_cancer": s.hallmark_by_cancer(ev, include_empty=True),
-        "hallmark_levels": s.level_by(ev, "mechanisms", HALLMARK), "mechanisms": s.mechanism_summary(ev),
-        "organ_by_cancer": s.organ_by_cancer(ev, include_empty=True), "process_by_organ": s.process_by_organ(ev),
-        "pmn": s.pmn_summary(ev), "pipeline": s.strategy_by_stage(ev), "therapies": s.therapy_summary(ev),
-        "auc": s.auc_points(ev), "sens_spec": s.sens_spec_points(ev), "biomarkers": s.biomarker_summary(ev),
-        "claims": s.claim_support(ev), "claim_levels": s.claim_levels(ev), "growth": s.studies_per_year(ev),
-        "explorer": s.explorer(ev), "whats_new": s.whats_new(ev),
-    }
+    """Every summary table the engine derives from the review's declarations, by name."""
+    out: dict[str, pd.DataFrame] = {}
+    facet = ev.roles.facets[0] if ev.roles.facets else None
+    for name in ev.finding_tables:
+        out[name] = s.summary(ev, name, ev.declared[name].column_names[1:])
+        group = ev.roles.group(name)
+        if group and facet and group != facet:
+            out[f"{group}_by_{facet}"] = s.crosstab(ev, name, group, facet, include_empty=True)
+        if group and ev.roles.evidence_level:
+            out[f"{group}_levels"] = s.level_by(ev, name, group)
+    if ev.roles.findings:
+        out |= {"growth": s.studies_per_year(ev), "explorer": s.explorer(ev), "whats_new": s.whats_new(ev)}
+    if "claims" in ev.tables:
+        out |= {"claims": s.claim_support(ev), "claim_levels": s.claim_levels(ev)}
+    return out
 
 
 def charts(ev: Evidence) -> dict[str, dict]:
-    """Every chart spec of the book, by name."""
-    t = tables(ev)
-    return {
-        "subtype-sizes": f.size_range_chart(t["size_ranges"]).to_dict(),
-        "hallmark-by-cancer": f.count_heatmap(s.hallmark_by_cancer(ev), "cancer_type", "hallmark", "", "",
-                                              "").to_dict(),
-        "hallmark-levels": f.level_bars(t["hallmark_levels"], "hallmark", "", "").to_dict(),
-        "therapy-pipeline": f.pipeline_chart(t["pipeline"]).to_dict(),
-        "biomarker-auc": f.auc_dotplot(t["auc"]).to_dict(),
-        "biomarker-sens-spec": f.sens_spec_chart(t["sens_spec"]).to_dict(),
-        "claims-evidence": f.claims_chart(t["claim_levels"]).to_dict(),
-        "studies-per-year": f.growth_chart(t["growth"]).to_dict(),
-    }
+    """Every generic chart spec, by name."""
+    out: dict[str, dict] = {}
+    for name, df in tables(ev).items():
+        if name.endswith("_levels") and name != "claim_levels":
+            group = name.removesuffix("_levels")
+            out[name] = f.level_bars(df, group, "", "").to_dict()
+        elif "_by_" in name:
+            group, facet = name.split("_by_", 1)
+            out[name] = f.count_heatmap(df, facet, group, "", "", "").to_dict()
+    if "claim_levels" in tables(ev):
+        out["claims-evidence"] = f.claims_chart(tables(ev)["claim_levels"]).to_dict()
+    if ev.roles.findings:
+        out["studies-per-year"] = f.growth_chart(tables(ev)["growth"]).to_dict()
+    return out
 
 
 def snapshot(ev: Evidence) -> dict:

@@ -14,29 +14,40 @@ import numpy as np
 import pandas as pd
 
 from livingreview.bib import Reference
-from livingreview.certainty import DIRECTNESS, STREAM, STREAMS, Basis, explain, fragility, rate
+from livingreview.certainty import LEVELS, STREAM, STREAMS, Basis, explain, fragility, rate
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
-from livingreview.render import cite_anchor
-from livingreview.schema import EVIDENCE_TABLES, TABLES, Kind
-from livingreview.vocab import (
-    CANCER_TYPE,
-    CARGO_CLASS,
-    CERTAINTY,
-    EV_TYPE,
-    EVIDENCE_LEVEL,
-    HALLMARK,
-    NICHE_PROCESS,
-    ORGAN,
-    PHASE,
-    SAMPLE,
-    STAGE,
-    STATED,
-    STRATEGY,
-    USE,
-    Vocabulary,
-)
+from livingreview.render import cite_anchor, row_noun  # noqa: F401 (row_noun: part of this module's API)
+from livingreview.schema import Kind
+from livingreview.vocab import CERTAINTY, Vocabulary
+
+
+def _vocab(ev: Evidence, table: str, column: str | Vocabulary) -> Vocabulary:
+    """A column's vocabulary, by the column's name (or the vocabulary itself)."""
+    return column if isinstance(column, Vocabulary) else ev.column_vocab(table, column)
+
+
+def level_vocab(ev: Evidence) -> Vocabulary | None:
+    """The vocabulary of the review's evidence level (None if its findings record none)."""
+    level, tables = ev.roles.evidence_level, ev.finding_tables
+    return ev.column_vocab(tables[0], level) if level and tables else None
+
+
+def scope_facet(ev: Evidence) -> tuple[str, str] | None:
+    """The first facet the certainty rule judges directness by, with its words (e.g. cancer_type, 'cancer type')."""
+    directness = ev.declarations.certainty.directness if ev.declarations is not None else ()
+    return directness[0] if directness else None
+
+
+def ungraded_titles(ev: Evidence) -> tuple[str, ...]:
+    """The titles of the tables a claim may select that record no evidence level."""
+    return tuple(ev.table_title(t) for t in ev.roles.reference_tables)
+
+
+def _design(ev: Evidence) -> dict[str, str]:
+    """Evidence-level term -> the study design the certainty rule rates it as."""
+    return dict(ev.declarations.certainty.streams) if ev.declarations is not None else {}
 
 
 def ref_label(ref: Reference) -> str:
@@ -70,7 +81,7 @@ def cited_keys(ev: Evidence) -> set[str]:
 def table_counts(ev: Evidence) -> pd.DataFrame:
     """Rows, distinct references and last-added date per table."""
     records = []
-    for name, table in TABLES.items():
+    for name, table in ev.declared.items():
         df = ev.tables[name]
         refs = {k for cell in df["citekeys"] for k in cell} if "citekeys" in df.columns else set()
         last = df[table.date_column].max() if len(df) else pd.NaT
@@ -84,14 +95,23 @@ def table_counts(ev: Evidence) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-#: what ``status()["findings_rows"]`` counts, in the words every page and the CHANGELOG use for it (EV subtype rows,
-#: claims and withdrawn rows are counted apart, never in it)
-FINDINGS_ROWS = "findings rows in the four evidence tables"
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def findings_rows_label(ev: Evidence) -> str:
+    """What ``status()["findings_rows"]`` counts, in the words every page and the CHANGELOG use for it (rows of
+    reference tables, claims and withdrawn rows are counted apart, never in it)."""
+    n = len(ev.finding_tables)
+    if n == 1:
+        return "findings rows in the evidence table"
+    return f"findings rows in the {_NUMBER_WORDS[n] if n < len(_NUMBER_WORDS) else n} evidence tables"
 
 
 def findings_rows(ev: Evidence) -> int:
-    """How many findings rows the four evidence tables hold (the number every page calls ``FINDINGS_ROWS``)."""
-    return int(sum(len(ev[t]) for t in EVIDENCE_TABLES))
+    """How many findings rows the findings tables hold (the number every page calls ``findings_rows_label``)."""
+    return int(sum(len(ev[t]) for t in ev.finding_tables))
+
+
 
 
 def status(ev: Evidence) -> dict[str, object]:
@@ -99,19 +119,21 @@ def status(ev: Evidence) -> dict[str, object]:
     cited = cited_keys(ev)
     refs = ev.library.references
     findings = ev.findings()
-    lasts = [ev.tables[t]["added"].max() for t in TABLES if len(ev.tables[t]) and "added" in ev.tables[t]]
+    lasts = [ev.tables[t]["added"].max() for t in ev.declared if len(ev.tables[t]) and "added" in ev.tables[t]]
+    facet = scope_facet(ev)
+    values = findings[facet[0]].astype(object) if facet and facet[0] in findings.columns else pd.Series(dtype=object)
+    pooled = set(ev.findings_vocab(facet[0]).uncounted) if facet and facet[0] in findings.columns else set()
     return {
         "findings_rows": findings_rows(ev),
-        "subtype_rows": len(ev.tables["ev_subtypes"]),
-        "withdrawn_rows": len(ev.tables["withdrawn"]),
+        "reference_rows": {ev.table_title(t): len(ev.tables[t]) for t in ev.roles.reference_tables},
+        "withdrawn_rows": len(ev.tables["withdrawn"]) if "withdrawn" in ev.tables else 0,
         "claims": len(ev.claims),
         "references": len(refs),
         "cited_references": len(cited & set(refs)),
         "citation_coverage": round(len(cited & set(refs)) / len(refs), 3) if refs else 0.0,
         "retracted": sorted(k for k, r in refs.items() if r.retracted),
-        "cancer_types": int(findings["cancer_type"].astype(object).isin(
-            [t for t in CANCER_TYPE.values if t not in ("pan_cancer", "not_applicable")]).pipe(
-            lambda hit: findings.loc[hit, "cancer_type"].nunique())),
+        # distinct values of the first directness facet, leaving out terms that stand for several or none
+        "facet_values": (facet[1], int(values[~values.isin(pooled)].nunique())) if facet else None,
         "last_added": max(lasts).date().isoformat() if lasts else None,
         "fingerprint": ev.fingerprint[:12],
     }
@@ -121,10 +143,10 @@ def status(ev: Evidence) -> dict[str, object]:
 
 def subtypes(ev: Evidence) -> pd.DataFrame:
     """One row per subtype entry: id, label, size range (also as text), biogenesis, markers, role, citations."""
-    df = ev.ev_subtypes
+    df = ev["ev_subtypes"]
     out = pd.DataFrame({
         "id": df["id"].astype(str),
-        "subtype": label(df["name"], EV_TYPE),
+        "subtype": label(df["name"], ev.column_vocab("ev_subtypes", "name")),
         "size_nm": [_size_text(lo, hi) for lo, hi in zip(df["size_nm_min"], df["size_nm_max"], strict=True)],
         "size_nm_min": df["size_nm_min"],
         "size_nm_max": df["size_nm_max"],
@@ -171,12 +193,17 @@ def _explode(df: pd.DataFrame, column: str) -> pd.DataFrame:
     return out
 
 
-def crosstab(ev: Evidence, table: str, rows: Vocabulary, cols: Vocabulary, row_col: str | None = None,
+def crosstab(ev: Evidence, table: str, rows: str | Vocabulary, cols: str | Vocabulary, row_col: str | None = None,
              col_col: str | None = None, include_empty: bool = False) -> pd.DataFrame:
-    """Long table of (row label, column label, rows, studies, study list) for two vocabulary columns.
+    """Long table of (row label, column label, rows, studies, study list) for two vocabulary columns of ``table``,
+    named (``crosstab(ev, "trials", "alloc", "era")``) or given with their vocabularies.
 
     With ``include_empty`` every combination of terms is present (zero where no row), for gap maps.
     """
+    if isinstance(rows, str):
+        row_col, rows = row_col or rows, _vocab(ev, table, rows)
+    if isinstance(cols, str):
+        col_col, cols = col_col or cols, _vocab(ev, table, cols)
     row_col, col_col = row_col or rows.name, col_col or cols.name
     df = _explode(_explode(ev[table], row_col), col_col)
     groups = []
@@ -195,37 +222,21 @@ def crosstab(ev: Evidence, table: str, rows: Vocabulary, cols: Vocabulary, row_c
     return out.sort_values([row_col, col_col]).reset_index(drop=True)
 
 
-def hallmark_by_cancer(ev: Evidence, include_empty: bool = False) -> pd.DataFrame:
-    """Mechanism rows per hallmark and cancer type."""
-    return crosstab(ev, "mechanisms", HALLMARK, CANCER_TYPE, include_empty=include_empty)
-
-
-def organ_by_cancer(ev: Evidence, include_empty: bool = False) -> pd.DataFrame:
-    """Premetastatic-niche rows per target organ and cancer type."""
-    return crosstab(ev, "pmn", ORGAN, CANCER_TYPE, include_empty=include_empty)
-
-
-def process_by_organ(ev: Evidence) -> pd.DataFrame:
-    """Premetastatic-niche rows per niche process and target organ."""
-    return crosstab(ev, "pmn", NICHE_PROCESS, ORGAN)
-
-
-def strategy_by_stage(ev: Evidence) -> pd.DataFrame:
-    """Therapy rows per strategy and development stage, every combination present."""
-    return crosstab(ev, "therapies", STRATEGY, STAGE, include_empty=True)
-
-
-def level_by(ev: Evidence, table: str, vocab: Vocabulary, column: str | None = None) -> pd.DataFrame:
+def level_by(ev: Evidence, table: str, column: str) -> pd.DataFrame:
     """Rows per term of ``column`` and evidence level."""
-    return crosstab(ev, table, vocab, EVIDENCE_LEVEL, row_col=column)
+    return crosstab(ev, table, column, ev.roles.evidence_level)
 
 
 # --- per-table summary tables ----------------------------------------------------------------------
 
-def _summary(ev: Evidence, table: str, columns: dict[str, Vocabulary | None], sort: list[str]) -> pd.DataFrame:
+def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None = None) -> pd.DataFrame:
+    """The rows of ``table`` with ``columns`` (vocabulary terms as labels, in their order), their citations and
+    record, sorted by ``sort`` and id; grouped by a chapter with ``grouped_table``."""
     df = ev[table]
     out = pd.DataFrame(index=df.index)
-    for col, vocab in columns.items():
+    declared = ev.declared[table]
+    for col in columns:
+        vocab = declared.column(col).vocab
         if vocab is not None and not isinstance(df[col].iloc[0] if len(df) else None, tuple):
             out[col] = label(df[col], vocab)
         elif vocab is not None:
@@ -235,54 +246,35 @@ def _summary(ev: Evidence, table: str, columns: dict[str, Vocabulary | None], so
     out["citekeys"] = df["citekeys"]
     if "source" in df.columns:
         out["source"] = df["source"]
-    return out.sort_values([*sort, "id"], kind="stable").reset_index(drop=True)
+    out = out.sort_values([*(sort or []), "id"], kind="stable").reset_index(drop=True)
+    out.attrs["table"] = table  # so that a grouped table can link each group to its rows in the appendix
+    return out
 
 
-def mechanism_summary(ev: Evidence) -> pd.DataFrame:
-    """Mechanism rows grouped by hallmark."""
-    return _summary(ev, "mechanisms", {
-        "hallmark": HALLMARK, "id": None, "cancer_type": CANCER_TYPE, "ev_type": EV_TYPE, "cargo": None,
-        "donor_cell": None, "recipient_cell": None, "evidence_level": EVIDENCE_LEVEL, "finding": None,
-    }, ["hallmark", "cancer_type"])
-
-
-def pmn_summary(ev: Evidence) -> pd.DataFrame:
-    """Premetastatic-niche rows grouped by target organ."""
-    return _summary(ev, "pmn", {
-        "target_organ": ORGAN, "id": None, "cancer_type": CANCER_TYPE, "cargo": None, "recipient_cell": None,
-        "niche_process": NICHE_PROCESS, "evidence_level": EVIDENCE_LEVEL, "finding": None,
-    }, ["target_organ", "cancer_type"])
-
-
-def therapy_summary(ev: Evidence) -> pd.DataFrame:
-    """Therapy rows grouped by strategy, furthest stage first."""
-    out = _summary(ev, "therapies", {
-        "strategy": STRATEGY, "id": None, "agent": None, "cancer_type": CANCER_TYPE, "stage": STAGE,
-        "outcome": None, "finding": None,
-    }, ["strategy"])
-    return out.sort_values(["strategy", "stage", "id"], ascending=[True, False, True], kind="stable").reset_index(
-        drop=True)
-
-
-def trial_designs(ev: Evidence) -> pd.DataFrame:
-    """The therapy rows that report a clinical trial, with the design their records state (what certainty reads)."""
-    df = ev.therapies[ev.therapies["evidence_level"] == "clinical_trial"]
-    out = pd.DataFrame({"id": df["id"], "cancer_type": label(df["cancer_type"], CANCER_TYPE),
-                        "phase": label(df["phase"], PHASE), "randomised": label(df["randomised"], STATED),
-                        "controlled": label(df["controlled"], STATED),
-                        "patients": [str(int(n)) if not pd.isna(n) else STATED.label("not_stated")
-                                     for n in df["patients"]],
-                        "citekeys": df["citekeys"]})
+def design_rows(ev: Evidence, table: str, columns: list[str]) -> pd.DataFrame:
+    """The rows of ``table`` that record the columns kept for one evidence level only (a trial's design), with
+    those columns; a number the record does not state reads as the vocabulary's 'not stated' label."""
+    declared = ev.declared[table]
+    only = [c for c in declared.columns if c.only_when is not None]
+    df = ev[table]
+    if only:
+        column, term = only[0].only_when
+        df = df[df[column].astype(object) == term]
+    stated = next((c.vocab for c in only if c.vocab is not None and "not_stated" in c.vocab), None)
+    out = pd.DataFrame({"id": df["id"]})
+    for name in columns:
+        col = declared.column(name)
+        if col.vocab is not None:
+            out[name] = label(df[name], col.vocab)
+        elif col.kind in (Kind.INTEGER, Kind.NUMBER):
+            out[name] = [str(int(n)) if not pd.isna(n) and float(n).is_integer() else "" if pd.isna(n) else str(n)
+                         for n in df[name]]
+            if stated is not None:
+                out[name] = out[name].replace("", stated.label("not_stated"))
+        else:
+            out[name] = df[name]
+    out["citekeys"] = df["citekeys"]
     return out.sort_values("id", kind="stable").reset_index(drop=True)
-
-
-def biomarker_summary(ev: Evidence) -> pd.DataFrame:
-    """Biomarker rows with the numbers each study reported."""
-    return _summary(ev, "biomarkers", {
-        "cancer_type": CANCER_TYPE, "id": None, "marker": None, "sample": SAMPLE, "use": USE,
-        "n_patients": None, "n_controls": None, "auc": None, "sensitivity": None, "specificity": None,
-        "finding": None,
-    }, ["cancer_type"])
 
 
 CHART_POINTS = 80  # a dot plot of more markers cannot be read (and altair refuses over 5,000 rows)
@@ -304,13 +296,14 @@ def auc_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
     Aggregated, and at most ``limit`` points (most patients first), so that the chart stays readable and within
     altair's 5,000-row limit however many rows the table has; ``points_total`` counts them all.
     """
-    df = ev.biomarkers
+    df = ev["biomarkers"]
+    vocab = {c: ev.column_vocab("biomarkers", c) for c in ("cancer_type", "cargo_class")}
     df = df[df["auc"].notna()]
     rows = pd.DataFrame({
         "id": df["id"].astype(str),
         "marker": df["marker"].astype(str),
-        "cancer": label(df["cancer_type"], CANCER_TYPE),
-        "cargo_class": df["cargo_class"].map(lambda items: CARGO_CLASS.label(items[0]) if items else ""),
+        "cancer": label(df["cancer_type"], vocab["cancer_type"]),
+        "cargo_class": df["cargo_class"].map(lambda items: vocab["cargo_class"].label(items[0]) if items else ""),
         "auc": df["auc"].astype(float),
         "n_patients": df["n_patients"].astype("Float64"),
         "keys": df["citekeys"],
@@ -326,12 +319,12 @@ def auc_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
 
 def sens_spec_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
     """Mean reported sensitivity and specificity per marker and cancer (rows that report both), at most ``limit``."""
-    df = ev.biomarkers
+    df = ev["biomarkers"]
     df = df[df["sensitivity"].notna() & df["specificity"].notna()]
     rows = pd.DataFrame({
         "id": df["id"].astype(str),
         "marker": df["marker"].astype(str),
-        "cancer": label(df["cancer_type"], CANCER_TYPE),
+        "cancer": label(df["cancer_type"], ev.column_vocab("biomarkers", "cancer_type")),
         "sensitivity": df["sensitivity"].astype(float),
         "specificity": df["specificity"].astype(float),
         "n_patients": df["n_patients"].astype("Float64"),
@@ -371,45 +364,50 @@ def claim_basis(ev: Evidence, claim: pd.Series,
     support, against = rows if rows is not None else claim_rows(ev, claim)
     ok = lambda keys: frozenset(k for k in keys if k in ev.library and not ev.library[k].retracted)  # noqa: E731
     contradicting = ok(k for cell in against["citekeys"] for k in cell)
-    if "evidence_level" not in support.columns:
+    inputs = ev.declarations.certainty
+    level_col, design = ev.roles.evidence_level, dict(inputs.streams)
+    if level_col is None or level_col not in support.columns or not design:
         return Basis({"": ok(k for cell in support["citekeys"] for k in cell)}, contradicting, graded=False)
-    by_level: dict[str, set[str]] = {lvl: set() for lvl in EVIDENCE_LEVEL.values}
-    facets: dict[str, dict[str, set[str]]] = {f: {} for f in DIRECTNESS if f in support.columns}
+    directness = tuple(f for f, _ in inputs.directness)
+    by_level: dict[str, set[str]] = {lvl: set() for lvl in LEVELS}
+    facets: dict[str, dict[str, set[str]]] = {f: {} for f in directness if f in support.columns}
     rct: set[str] = set()
     patients: dict[str, int] = {}
     for row in support.to_dict(orient="records"):
-        level = str(row["evidence_level"])
+        level = design[str(row[level_col])]
         for key in ok(row["citekeys"]):
             by_level[level].add(key)
             for facet, by_study in facets.items():
                 by_study.setdefault(key, set()).add(str(row[facet]))
             if level == "clinical_trial":
-                if _randomised_controlled(row):
+                if _randomised_controlled(row, inputs):
                     rct.add(key)
-                if isinstance(row.get("patients"), int | np.integer):
+                if inputs.patients and isinstance(row.get(inputs.patients), int | np.integer):
                     # one trial reported in several rows is counted once
-                    patients[key] = max(patients.get(key, 0), int(row["patients"]))
+                    patients[key] = max(patients.get(key, 0), int(row[inputs.patients]))
     weight = {s.name: s.weight for s in STREAMS}
     streams: dict[str, str] = {}
     for row in against.to_dict(orient="records"):
-        level = str(row.get("evidence_level", ""))
-        stream = ("rct" if _randomised_controlled(row) else "trial") if level == "clinical_trial" else level
+        level = design.get(str(row.get(level_col, "")), "")
+        stream = ("rct" if _randomised_controlled(row, inputs) else "trial") if level == "clinical_trial" else level
         for key in ok(row["citekeys"]):
             # a study contradicting at several levels weighs as its row closest to patients
             if stream in weight and (key not in streams or weight[stream] > weight[streams[key]]):
                 streams[key] = stream
     scope: dict[str, frozenset[str]] = {}
     for cond in parse_selector(claim["where"]):
-        if cond.column in DIRECTNESS and cond.op == "=":
+        if cond.column in directness and cond.op == "=":
             scope[cond.column] = scope.get(cond.column, frozenset(cond.values)) & frozenset(cond.values)
     return Basis({lvl: frozenset(ks) for lvl, ks in by_level.items()}, contradicting,
                  {f: {k: frozenset(v) for k, v in by.items()} for f, by in facets.items()}, rct=frozenset(rct),
-                 patients=patients, against=streams, scope=scope)
+                 patients=patients, against=streams, scope=scope, directness=directness,
+                 min_studies=inputs.min_studies, min_patients=inputs.min_patients)
 
 
-def _randomised_controlled(row: dict) -> bool:
+def _randomised_controlled(row: dict, inputs) -> bool:
     """Whether a trial row's record states that the trial was randomised and controlled."""
-    return str(row.get("randomised")) == "yes" and str(row.get("controlled")) == "yes"
+    return bool(inputs.randomised and inputs.controlled) and str(row.get(inputs.randomised)) == "yes" and str(
+        row.get(inputs.controlled)) == "yes"
 
 
 @per_evidence
@@ -422,31 +420,35 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
     """
     records = []
     selections = _claim_selections(ev)
+    inputs = ev.declarations.certainty
+    facet = scope_facet(ev)
     for _, claim in ev.claims.iterrows():
         support, against = selections[claim["id"]]
         basis = claim_basis(ev, claim, (support, against))
         rating = rate(basis)
         expected = claim["expected"] if isinstance(claim["expected"], str) else None
         rec = {"id": claim["id"], "claim": claim["claim"], "table": claim["table"], "graded": basis.graded,
-               "certainty": rating.certainty, "certainty_label": rating.label, "explanation": explain(rating),
+               "certainty": rating.certainty, "certainty_label": rating.label,
+               "explanation": explain(rating, inputs),
                "fragility": fragility(basis), "studies": len(basis.studies),
                "contradicting_studies": len(basis.contradicting),
-               "cancer_types": len(basis.cancer_types) if basis.graded else None,
+               "scope_count": len(basis.values_of(facet[0])) if basis.graded and facet else None,
+               "scope_counts": {f"{facet[1]}s": len(basis.values_of(facet[0]))} if basis.graded and facet else None,
                "expected": expected, "below_expected": bool(expected and rating.below(expected)),
                "supporting_rows": tuple(support["id"].astype(str)),
                "contradicting_rows": tuple(against["id"].astype(str)),
                "citekeys": tuple(sorted(basis.studies)), "contradicting_citekeys": tuple(sorted(basis.contradicting))}
-        for level in EVIDENCE_LEVEL.values:
+        for level in LEVELS:
             rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
         rec["streams"] = ({name: len(keys) for name, keys in basis.streams().items() if keys} if basis.graded
                           else None)
         records.append(rec)
     columns = ["id", "claim", "table", "graded", "certainty", "certainty_label", "explanation", "fragility", "studies",
-               *EVIDENCE_LEVEL.values, "streams", "contradicting_studies", "cancer_types", "expected", "below_expected",
+               *LEVELS, "streams", "contradicting_studies", "scope_count", "scope_counts", "expected", "below_expected",
                "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys"]
     out = pd.DataFrame.from_records(records, columns=columns)
     # missing ratings stay None (not NaN): they mean 'not graded' and 'no expectation'
-    for name in ("certainty", "expected"):
+    for name in ("certainty", "expected", "scope_counts"):
         out[name] = pd.Series([r[name] for r in records], index=out.index, dtype=object)
     return out
 
@@ -458,7 +460,7 @@ def expectation_problems(root, checked) -> list[Problem]:
     ev = from_checked(root, checked)
     lines = checked.frames["claims"].index  # file lines, in the order of the typed table's rows
     status = claim_status(ev)
-    path = TABLES["claims"].path
+    path = "data/claims.csv"
     return [Problem(path, int(line), "expected",
                     f"claim {row.id} is asserted as {CERTAINTY.label(row.expected).lower()} but the evidence gives "
                     f"{row.explanation[0].lower() + row.explanation[1:]}; expected a certainty of at least "
@@ -490,21 +492,26 @@ def claim_support(ev: Evidence) -> pd.DataFrame:
     """One row per claim: supporting rows by evidence level, contradicting rows, and a flag."""
     records = []
     selections = _claim_selections(ev)
+    LEVEL = level_vocab(ev) or Vocabulary("evidence_level", "", {})
+    level_col, design = ev.roles.evidence_level, _design(ev)
     for _, claim in ev.claims.iterrows():
         support, against = selections[claim["id"]]
-        levels = support["evidence_level"].value_counts() if "evidence_level" in support else pd.Series(dtype=int)
+        graded = level_col is not None and level_col in support
+        levels = support[level_col].value_counts() if graded else pd.Series(dtype=int)
         rec = {"id": claim["id"], "section": claim["section"], "claim": claim["claim"],
-               "table": TABLES[claim["table"]].title, "supporting": len(support), "contradicting": len(against)}
-        for term in EVIDENCE_LEVEL.values:
-            rec[EVIDENCE_LEVEL.label(term)] = int(levels.get(term, 0))
-        human = rec[EVIDENCE_LEVEL.label("human_observational")] + rec[EVIDENCE_LEVEL.label("clinical_trial")]
+               "table": ev.table_title(claim["table"]), "supporting": len(support), "contradicting": len(against)}
+        for term in LEVEL.values:
+            rec[LEVEL.label(term)] = int(levels.get(term, 0))
+        human = sum(int(levels.get(t, 0)) for t in LEVEL.values
+                    if design.get(t) in ("human_observational", "clinical_trial"))
+        in_vitro = sum(int(levels.get(t, 0)) for t in LEVEL.values if design.get(t) == "in_vitro")
         if len(support) == 0:
             flag = "no supporting evidence"
-        elif "evidence_level" in support and rec[EVIDENCE_LEVEL.label("in_vitro")] == len(support):
+        elif graded and design and in_vitro == len(support):
             flag = "in vitro only"
         elif len(against):
             flag = "contested"
-        elif "evidence_level" in support and human == 0:
+        elif graded and design and human == 0:
             flag = "no human data"
         else:
             flag = ""
@@ -513,15 +520,16 @@ def claim_support(ev: Evidence) -> pd.DataFrame:
         rec["contradicting_citekeys"] = tuple(sorted({k for cell in against["citekeys"] for k in cell}))
         records.append(rec)
     columns = ["id", "section", "claim", "table", "supporting", "contradicting",
-               *(EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values), "flag", "citekeys", "contradicting_citekeys"]
+               *(LEVEL.label(t) for t in LEVEL.values), "flag", "citekeys", "contradicting_citekeys"]
     return pd.DataFrame.from_records(records, columns=columns)  # the columns stand even with no claim
 
 
 def claim_levels(ev: Evidence) -> pd.DataFrame:
     """Long table of claim x evidence level (and 'Contradicting') counts, for the stacked chart."""
     wide = claim_support(ev)
-    cols = [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values]
-    # rows of a table without evidence levels (EV subtypes) still count, as their own category
+    vocab = level_vocab(ev)
+    cols = [vocab.label(t) for t in vocab.values] if vocab is not None else []
+    # rows of a table without evidence levels (a reference table) still count, as their own category
     graded = wide[cols].sum(axis=1) if len(wide) else pd.Series(dtype=int)
     wide = wide.assign(**{NO_LEVEL: (wide["supporting"] - graded).clip(lower=0)})
     long = wide.melt(id_vars=["id", "claim"], value_vars=[*cols, NO_LEVEL], var_name="evidence", value_name="rows")
@@ -530,7 +538,9 @@ def claim_levels(ev: Evidence) -> pd.DataFrame:
     out["claim_label"] = out["id"] + ": " + out["claim"]
     # as short as the trajectory chart's labels: the axis shows them whole, cut at a word, at a phone's width
     out["short"] = out["id"].str.removeprefix("CLAIM-") + " " + out["claim"].map(lambda c: short_text(c, 26))
-    return out[out["rows"] != 0].reset_index(drop=True)
+    out = out[out["rows"] != 0].reset_index(drop=True)
+    out.attrs["levels"] = cols  # the chart's legend order, weakest first
+    return out
 
 
 NO_LEVEL = "No evidence level"
@@ -550,10 +560,10 @@ SEVERAL_TABLES = "Several tables"
 def studies_per_year(ev: Evidence) -> pd.DataFrame:
     """Distinct studies per publication year, each counted once: by the one table citing it, or 'Several tables'."""
     tables_of: dict[str, set[str]] = {}
-    for name in (*EVIDENCE_TABLES, "ev_subtypes"):
+    for name in ev.declarations.cited_tables:
         for cell in ev[name]["citekeys"]:
             for key in cell:
-                tables_of.setdefault(key, set()).add(TABLES[name].title)
+                tables_of.setdefault(key, set()).add(ev.table_title(name))
     records = [{"table": next(iter(t)) if len(t) == 1 else SEVERAL_TABLES, "year": ev.library[key].year, "key": key}
                for key, t in tables_of.items() if key in ev.library and ev.library[key].year]
     df = pd.DataFrame.from_records(records, columns=["table", "year", "key"])
@@ -561,16 +571,35 @@ def studies_per_year(ev: Evidence) -> pd.DataFrame:
             .sort_values(["year", "table"]).reset_index(drop=True))
 
 
-#: the explorer's column headers
-EXPLORER_LABELS = {"id": "Row", "table": "Table", "cancer": "Cancer type", "ev_type": "EV type",
-                   "level": "Evidence level", "cargo": "Cargo", "finding": "Finding", "studies": "Studies",
-                   "links": "Links", "claims": "Supports claims"}
+def _facet_key(column: str, first: bool) -> str:
+    # the explorer's script filters by its first facet under a fixed key ('cancer': the key older links use)
+    return "cancer" if first else column
 
 
-def explorer_orders() -> dict[str, list[str]]:
+def explorer_labels(ev: Evidence) -> dict[str, str]:
+    """The explorer's column headers: row, table, the review's facets, level, cargo, finding, studies, links."""
+    facets = {_facet_key(f, i == 0): _facet_label(ev, f) for i, f in enumerate(ev.roles.facets)}
+    return {"id": "Row", "table": "Table", **facets,
+            **({"level": "Evidence level"} if ev.roles.evidence_level else {}),
+            **({"cargo": "Cargo"} if _common(ev, "cargo") else {}), "finding": "Finding", "studies": "Studies",
+            "links": "Links", "claims": "Supports claims"}
+
+
+def _facet_label(ev: Evidence, column: str) -> str:
+    """A facet's header: its vocabulary's first term's label style is no guide, so the column name, spoken."""
+    words = column.replace("_", " ")
+    return words[0].upper() + words[1:] if not words.startswith("ev ") else "EV" + words[2:]
+
+
+def _common(ev: Evidence, column: str) -> bool:
+    return bool(ev.finding_tables) and all(column in ev.declared[t].column_names for t in ev.finding_tables)
+
+
+def explorer_orders(ev: Evidence) -> dict[str, list[str]]:
     """Columns whose values sort in a declared order (evidence levels, lowest first; tables as the book has them)."""
-    return {"level": [EVIDENCE_LEVEL.label(t) for t in EVIDENCE_LEVEL.values],
-            "table": [TABLES[t].title for t in EVIDENCE_TABLES]}
+    vocab = level_vocab(ev)
+    return {**({"level": [vocab.label(t) for t in vocab.values]} if vocab is not None else {}),
+            "table": [ev.table_title(t) for t in ev.finding_tables]}
 
 
 def _per_cell(cells: pd.Series, func: Callable[[tuple], str]) -> pd.Series:
@@ -589,14 +618,15 @@ def explorer(ev: Evidence) -> pd.DataFrame:
         for cid, (support, _) in _claim_selections(ev).items():
             for row_id in support["id"].astype(str):
                 supports.setdefault(row_id, []).append(cid)
+    level = ev.roles.evidence_level
     out = pd.DataFrame({
         "id": f["id"].astype(str),
-        "table": f["table"].map(lambda t: TABLES[t].title),
-        "cancer": f["cancer_type"].astype(object).map(CANCER_TYPE.label),
-        "ev_type": f["ev_type"].astype(object).map(EV_TYPE.label),
-        "level": f["evidence_level"].astype(object).map(EVIDENCE_LEVEL.label),
-        "cargo": f["cargo"].map(lambda items: "; ".join(items)),
-        "finding": f["finding"].astype(str),
+        "table": f["table"].map(ev.table_title),
+        **{_facet_key(c, i == 0): f[c].astype(object).map(ev.findings_vocab(c).label)
+           for i, c in enumerate(ev.roles.facets)},
+        **({"level": f[level].astype(object).map(level_vocab(ev).label)} if level else {}),
+        **({"cargo": f["cargo"].map(lambda items: "; ".join(items))} if _common(ev, "cargo") else {}),
+        "finding": f[ev.roles.finding or "finding"].astype(str),
         "studies": _per_cell(cited, lambda keys: studies(ev, keys)),
         "links": _per_cell(cited, lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
         "claims": f["id"].astype(str).map(lambda i: "; ".join(supports.get(i, ()))),
@@ -605,13 +635,15 @@ def explorer(ev: Evidence) -> pd.DataFrame:
             f"{ref_label(ev.library[k])}\t{cite_anchor(k)}"
             for k in sorted((k for k in keys if k in ev.library), key=lambda k: (ref_label(ev.library[k]), k)))),
     })
-    return out.sort_values("id").reset_index(drop=True)
+    out = out.sort_values("id").reset_index(drop=True)
+    out.attrs["labels"], out.attrs["orders"] = explorer_labels(ev), explorer_orders(ev)
+    return out
 
 
 def whats_new(ev: Evidence) -> pd.DataFrame:
     """Rows added per month and table."""
     f = ev.findings()
-    f = f.assign(month=f["added"].dt.strftime("%Y-%m"), table=f["table"].map(lambda t: TABLES[t].title))
+    f = f.assign(month=f["added"].dt.strftime("%Y-%m"), table=f["table"].map(ev.table_title))
     return f.groupby(["month", "table"]).size().rename("rows").reset_index().sort_values(
         ["month", "table"], ascending=[False, True]).reset_index(drop=True)
 
@@ -623,8 +655,8 @@ def recent_rows(ev: Evidence) -> pd.DataFrame:
         "month": f["added"].dt.strftime("%Y-%m"),
         "added": f["added"].dt.strftime("%Y-%m-%d"),
         "id": f["id"].astype(str),
-        "table": f["table"].map(lambda t: TABLES[t].title),
-        "finding": f["finding"].astype(str),
+        "table": f["table"].map(ev.table_title),
+        "finding": f[ev.roles.finding or "finding"].astype(str),
         "citekeys": f["citekeys"],
     })
     return out.sort_values(["added", "id"], ascending=[False, True]).reset_index(drop=True)
@@ -642,11 +674,10 @@ def cap_citations(df: pd.DataFrame, column: str = "citekeys", limit: int = 12) -
 
 def search_log(ev: Evidence) -> pd.DataFrame:
     """The search strategy table: every search run, its source, exact query, date and records returned."""
-    from livingreview.vocab import SEARCH_SOURCE
-
     df = ev["searches"]
     return pd.DataFrame({"id": df["id"], "date": df["date"].dt.date.astype(str), "source": label(df["source"],
-                         SEARCH_SOURCE), "query": df["query"], "records": df["records"], "notes": df["notes"]})
+                         ev.column_vocab("searches", "source")), "query": df["query"], "records": df["records"],
+                         "notes": df["notes"]})
 
 
 def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, object]:
@@ -656,8 +687,8 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
     may decide inclusion there; only records recorded at the ``full_text`` stage were sought and assessed in full
     text. Records awaiting screening are counted apart, never as screened. ``prisma_problems`` checks the sums.
     """
-    from livingreview.vocab import EXCLUSION_REASON, SEARCH_SOURCE
-
+    EXCLUSION_REASON = ev.column_vocab("screening", "reason")
+    SEARCH_SOURCE = ev.column_vocab("searches", "source")
     ledger = ev["screening"]
     if since is not None and len(ledger):
         ledger = ledger[ledger["screened"].dt.date > since]
@@ -678,7 +709,7 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
     included = ledger[screened & (decision == "include")]
     keys = {str(k) for k in included["citekey"].dropna()}
     cited: dict[str, int] = {}
-    for table in (*EVIDENCE_TABLES, "ev_subtypes"):
+    for table in ev.declarations.cited_tables:
         for cell in ev[table]["citekeys"]:
             for key in cell:
                 cited[key] = cited.get(key, 0) + 1
@@ -704,18 +735,18 @@ def prisma_counts(ev: Evidence, since: dt.date | None = None) -> dict[str, objec
         "awaiting_extraction": sum(1 for k in keys if cited.get(k, 0) == 0) + int(included["citekey"].isna().sum()),
         # a flow of the records since a date counts the rows citing its studies, not all the review's rows
         "window": since is not None,
-        "findings_rows": citing(EVIDENCE_TABLES),
-        "subtype_rows": citing(("ev_subtypes",)),
+        "findings_rows": citing(ev.finding_tables),
+        "findings_label": findings_rows_label(ev),
+        "reference_rows": {ev.table_title(t): citing((t,)) for t in ev.roles.reference_tables},
     }
 
 
 # --- the appendix: every row of every table, where every row link of the book lands -------------------------------
 
-#: the column each findings table's rows are grouped by, on its chapter page and in the appendix
-FINDING_GROUPS = {"mechanisms": "hallmark", "pmn": "target_organ", "therapies": "strategy",
-                  "biomarkers": "cancer_type"}
-#: the tables the appendix lists, in its order (claims have their own anchors on the Claims page)
-APPENDIX_TABLES = ("ev_subtypes", *EVIDENCE_TABLES, "withdrawn", "searches", "screening")
+def appendix_tables(ev: Evidence) -> tuple[str, ...]:
+    """The tables the appendix lists, in its order (claims have their own anchors on the Claims page)."""
+    return tuple(t for t in (*ev.roles.reference_tables, *ev.finding_tables, "withdrawn", "searches", "screening")
+                 if t in ev.tables)
 _OTHERS_RE = re.compile(r"\band\s+others\s*$", re.IGNORECASE)
 
 
@@ -733,7 +764,7 @@ def every_cited_key(ev: Evidence) -> list[str]:
     """Every library key cited by a row of any table (findings, subtypes, the ledger, withdrawn rows), sorted."""
     keys: set[str] = set()
     for name, df in ev.tables.items():
-        table = TABLES.get(name)
+        table = ev.declared.get(name)
         columns = [c.name for c in table.columns if c.kind is Kind.CITEKEYS] if table else []
         if name == "withdrawn":
             columns.append("studies")  # the keys a withdrawn row cited, kept as text
@@ -758,7 +789,7 @@ def _date(series: pd.Series) -> pd.Series:
 def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
     """Every row of ``table`` for the appendix: group, id, text, citekeys, source, facts and extra anchors.
 
-    Findings are grouped as on their chapter page (``FINDING_GROUPS``), the ledger by decision; ``anchors`` holds
+    Findings are grouped as on their chapter page (``roles.groups``), the ledger by decision; ``anchors`` holds
     ids a link may use besides the row's own (a withdrawn row keeps the id it had in its table).
     """
     df = ev.tables[table]
@@ -769,18 +800,27 @@ def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
                         "source": none, "facts": blank, "anchors": none})
     if df.empty:
         return out
-    if table in FINDING_GROUPS:
-        group = TABLES[table].column(FINDING_GROUPS[table])
+    if table in ev.finding_tables:
+        declared = ev.declared[table]
+        out["text"] = df[ev.roles.finding or "finding"].astype(str)
+        out["citekeys"] = df["citekeys"]
+        if "source" in df.columns:
+            out["source"] = df["source"]
+        facts = [c for c in (ev.roles.evidence_level, *ev.roles.facets) if c and c in df.columns]
+        if facts:
+            out["facts"] = pd.Series([" · ".join(v) for v in zip(
+                *(df[c].astype(object).map(declared.column(c).vocab.label) for c in facts), strict=True)],
+                index=df.index, dtype=object)
+        name = ev.roles.group(table)
+        if name is None:
+            return out
+        group = declared.column(name)
         out["group"] = df[group.name].astype(object).map(group.vocab.label)
-        out["text"] = df["finding"].astype(str)
-        out["citekeys"], out["source"] = df["citekeys"], df["source"]
-        out["facts"] = (df["evidence_level"].astype(object).map(EVIDENCE_LEVEL.label) + " · "
-                        + df["cancer_type"].astype(object).map(CANCER_TYPE.label) + " · "
-                        + df["ev_type"].astype(object).map(EV_TYPE.label))
         order = [group.vocab.label(t) for t in group.vocab.values]
         out["_rank"] = out["group"].map({g: i for i, g in enumerate(order)})
         return out.sort_values(["_rank", "id"], kind="stable").drop(columns="_rank").reset_index(drop=True)
     if table == "ev_subtypes":
+        EV_TYPE = ev.column_vocab("ev_subtypes", "name")
         def subtype(r: dict) -> str:
             lo, hi = ("" if pd.isna(x) else f"{x:g}" for x in (r["size_nm_min"], r["size_nm_max"]))
             size = "" if not (lo or hi) else f"{lo} nm" if lo == hi else f"{lo}-{hi} nm"
@@ -792,21 +832,22 @@ def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
         out["citekeys"] = df["citekeys"]
     elif table == "withdrawn":
         out["text"] = ("Was " + df["row_id"].map(lambda v: "; ".join(v) if isinstance(v, tuple) else str(v)) + " ("
-                       + df["table"].astype(object).map(lambda t: TABLES[t].title) + "): " + df["finding"].astype(str))
+                       + df["table"].astype(object).map(lambda t: ev.table_title(t) if ev.has(t) else t) + "): "
+                       + df["finding"].astype(str))
         out["facts"] = "Withdrawn " + _date(df["withdrawn"]) + ": " + df["reason"].astype(str)
         out["citekeys"] = df["studies"].map(lambda cell: tuple(k for k in _keys(cell) if k in ev.library))
         out["anchors"] = df["row_id"].map(lambda v: v if isinstance(v, tuple) else (str(v),))
     elif table == "searches":
-        source = TABLES["searches"].column("source").vocab
+        source = ev.column_vocab("searches", "source")
         out["text"] = (_date(df["date"]) + " · " + df["source"].astype(object).map(source.label) + ": "
                        + df["query"].astype(str))
         out["facts"] = df["records"].map(lambda n: f"{n} records" if not pd.isna(n) else "")
     elif table == "screening":
-        decision = TABLES["screening"].column("decision").vocab
-        reason = TABLES["screening"].column("reason").vocab
+        decision = ev.column_vocab("screening", "decision")
+        reason = ev.column_vocab("screening", "reason")
         out["group"] = df["decision"].astype(object).map(decision.label)
         out["text"] = df["title"].astype(str) + df["year"].map(lambda y: f" ({y:g})" if not pd.isna(y) else "")
-        out["facts"] = (df["stage"].astype(object).map(TABLES["screening"].column("stage").vocab.label)
+        out["facts"] = (df["stage"].astype(object).map(ev.column_vocab("screening", "stage").label)
                         + df["reason"].map(lambda r: f" · {reason.label(r)}" if isinstance(r, str) and r else "")
                         + " · " + df["search"].map(lambda v: "; ".join(v) if isinstance(v, tuple) else str(v)))
         out["citekeys"] = df["citekey"].map(lambda cell: tuple(k for k in _keys(cell) if k in ev.library))
@@ -819,7 +860,7 @@ def linkable_rows(ev: Evidence) -> set[str]:
     """Every row id that has an anchor in the book: each row of the appendix's tables, each withdrawn row's old id,
     and each claim (on the Claims page)."""
     ids: set[str] = set()
-    for name in (*APPENDIX_TABLES, "claims"):
+    for name in (*appendix_tables(ev), "claims"):
         if name in ev.tables:
             ids.update(ev.tables[name]["id"].astype(str))
     if "withdrawn" in ev.tables:

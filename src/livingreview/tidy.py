@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.csvfile import BOM
+from livingreview.declarations import load as load_declarations
 from livingreview.errors import UsageError
 from livingreview.fileio import atomic_write, inside, review_lock
-from livingreview.schema import TABLES
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,11 @@ def tidy_bytes(data: bytes, columns: list[str], path: str = "table") -> tuple[by
 
 def tidy_table(root: Path, table_name: str, dry_run: bool = False) -> Tidied:
     """Rewrite one table in canonical form (atomically), unless it already is."""
-    if table_name not in TABLES:
-        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(TABLES)}")
-    table = TABLES[table_name]
     root = Path(root)
+    tables = load_declarations(root).tables
+    if table_name not in tables:
+        raise UsageError(f"unknown table '{table_name}'; expected one of: {', '.join(tables)}")
+    table = tables[table_name]
     with review_lock(root):
         path = inside(root, root / table.path)
         if not path.exists():

@@ -20,6 +20,8 @@ import pandas as pd
 from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
+from livingreview.declarations import DECLARATIONS, Declarations
+from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, Severity, ValidationError, quote
 from livingreview.fileio import unsafe_links
 from livingreview.intake import ledger_problems
@@ -27,7 +29,7 @@ from livingreview.living import Cadence, read_cadence
 from livingreview.releases import FOLDER as RELEASES_FOLDER
 from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
-from livingreview.schema import EVIDENCE_TABLES, INTAKE_TABLES, TABLES, Kind
+from livingreview.schema import Kind, Table
 
 CITE_ROLE_RE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
 
@@ -49,6 +51,8 @@ class Checked:
     cadence: Cadence | None = None
     #: what was read, by file, with a hash of the bytes read: a later ``check`` may reuse what did not change
     parts: dict[str, tuple[str, object]] = field(default_factory=dict)
+    #: the review's declarations (None when its review.yml could not be read: then nothing else was)
+    declarations: Declarations | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -146,18 +150,19 @@ def _source_problems(path: str, sources: dict[tuple[str, str], list[int]], libra
     return problems
 
 
-def _withdrawn_problems(log: pd.DataFrame | None, ids: dict[str, frozenset[str]]) -> list[Problem]:
+def _withdrawn_problems(tables: dict[str, Table], log: pd.DataFrame | None,
+                        ids: dict[str, frozenset[str]]) -> list[Problem]:
     """A withdrawn row is out of its table, withdrawn once, and its id has its table's prefix."""
     if log is None:
         return []
-    path = TABLES["withdrawn"].path
+    path = tables["withdrawn"].path
     problems = []
     seen: dict[str, int] = {}
     for line, row in log.iterrows():
         row_id, table_name = row.get("row_id"), row.get("table")
-        if not isinstance(row_id, str) or table_name not in TABLES:
+        if not isinstance(row_id, str) or table_name not in tables:
             continue  # already reported by the cell rules
-        table = TABLES[table_name]
+        table = tables[table_name]
         if not row_id.startswith(table.id_prefix + "-"):
             problems.append(Problem(path, int(line), "row_id", f"row {quote(row_id)} is not an id of {table.path}; "
                                                                f"expected '{table.id_prefix}-' and digits"))
@@ -178,18 +183,18 @@ def withdrawn_ids(log: pd.DataFrame | None) -> dict[str, int]:
     return {rid: int(line) for line, rid in log["row_id"].items() if isinstance(rid, str)}
 
 
-def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
+def _claim_problems(tables: dict[str, Table], claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
                     withdrawn: dict[str, int] | None = None) -> list[Problem]:
     if claims is None:
         return []
     withdrawn = withdrawn or {}
-    path = TABLES["claims"].path
+    path = tables["claims"].path
     problems = []
     for line, row in claims.iterrows():
         table_name = row.get("table")
-        if table_name not in TABLES or table_name == "claims":
+        if table_name not in tables or table_name == "claims":
             continue
-        table = TABLES[table_name]
+        table = tables[table_name]
         if isinstance(row.get("where"), str):
             try:
                 conditions = parse_selector(split_multi(row["where"]))
@@ -202,7 +207,7 @@ def _claim_problems(claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
             for ref in split_multi(row["contradicted_by"]):
                 if ref and ref in withdrawn:
                     problems.append(Problem(path, int(line), "contradicted_by",
-                                            f"row {quote(ref)} was withdrawn ({TABLES['withdrawn'].path} line "
+                                            f"row {quote(ref)} was withdrawn ({_path(tables, 'withdrawn')} line "
                                             f"{withdrawn[ref]}); expected rows still in the evidence"))
                 elif ref and ref not in known:
                     problems.append(Problem(path, int(line), "contradicted_by",
@@ -250,9 +255,13 @@ class TableCheck:
     sources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
-def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
+def _path(tables: dict[str, Table], name: str) -> str:
+    return tables[name].path if name in tables else f"data/{name}.csv"
+
+
+def check_table(root: Path, table: Table, keep_frame: bool = True) -> TableCheck:
     """Read and check one table; what later cross-table checks need travels with it."""
-    table = TABLES[name]
+    name = table.name
     raw, problems = read_table(root, table)
     if raw is None:
         return TableCheck(name, problems)
@@ -277,7 +286,7 @@ def check_table(root: Path, name: str, keep_frame: bool = True) -> TableCheck:
             if line not in flagged:
                 sources.setdefault((keys, source), []).append(int(line))
     ids = frozenset(frame["id"].dropna()) if "id" in frame.columns else None
-    keep = keep_frame or name in ("claims", "withdrawn", *INTAKE_TABLES)  # read again by the cross-table checks
+    keep = keep_frame or name in ("claims", "withdrawn", "searches", "screening")  # read by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
     return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources)
@@ -302,7 +311,7 @@ def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
 
 
-def _problems_only(args: tuple[Path, str]) -> TableCheck:
+def _problems_only(args: tuple[Path, Table]) -> TableCheck:
     return check_table(*args, keep_frame=False)
 
 
@@ -319,64 +328,85 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
     (what one file gives depends on its bytes alone; the checks across files always run).
     """
     root = Path(root)
+    try:
+        declared = load_declarations(root)
+    except ValidationError as exc:
+        # without its declarations nothing else of a review can be read: say so, and what the library holds
+        library, bib_problems = load_library(root)
+        return Checked({}, library, sorted(set(exc.problems) | set(bib_problems), key=Problem.sort_key))
     if reuse is not None and frames:
-        return _check_reusing(root, reuse)
-    sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in TABLES.items()}
+        return _check_reusing(root, declared, reuse)
+    tables = declared.tables
+    sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in tables.items()}
     workers = min(os.cpu_count() or 1, 2)
     # forking is safe only while this process runs one thread (a Jupyter kernel, for one, runs several)
     if not frames and workers > 1 and sum(sizes.values()) >= PARALLEL_BYTES and threading.active_count() == 1:
         # only problems and summaries come back from the workers, and the largest tables go first so that
         # both finish together, while this process parses the library
-        order = sorted(TABLES, key=lambda n: -sizes[n])
+        order = sorted(tables, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {name: pool.submit(_problems_only, (root, name)) for name in order}
+            futures = {name: pool.submit(_problems_only, (root, tables[name])) for name in order}
             library, bib_problems = load_library(root)
-            results = [futures[name].result() for name in TABLES]
+            results = [futures[name].result() for name in tables]
     else:
         with ThreadPoolExecutor(1) as threads:
             pending = threads.submit(load_library, root)
-            results = [check_table(root, name, frames) for name in TABLES]
+            results = [check_table(root, table, frames) for table in tables.values()]
             library, bib_problems = pending.result()
-    return _across_files(root, results, library, bib_problems, frames)
+    return _across_files(root, declared, results, library, bib_problems, frames)
 
 
-def _check_reusing(root: Path, reuse: dict[str, tuple[str, object]]) -> Checked:
-    def part(rel: str, read) -> tuple[str, object]:
-        digest = _file_hash(root / rel)
+def _check_reusing(root: Path, declared: Declarations, reuse: dict[str, tuple[str, object]]) -> Checked:
+    def part(rel: str, read, declared_as: str = "") -> tuple[str, object]:
+        # what one table's check gives depends on its bytes and on its declaration
+        digest = _file_hash(root / rel) + declared_as
         old = reuse.get(rel)
         if old is not None and old[0] == digest:
             return old
         result = read()
         # kept for reuse only if the file did not change while it was read (its hash must name what was read)
-        return (digest if _file_hash(root / rel) == digest else "", result)
+        return (digest if _file_hash(root / rel) + declared_as == digest else "", result)
 
-    parts = {table.path: part(table.path, functools.partial(check_table, root, name))
-             for name, table in TABLES.items()}
+    parts = {table.path: part(table.path, functools.partial(check_table, root, table), repr(table))
+             for table in declared.tables.values()}
     parts[BIB_PATH] = part(BIB_PATH, functools.partial(load_library, root))
     library, bib_problems = parts[BIB_PATH][1]
-    results = [parts[table.path][1] for table in TABLES.values()]
-    checked = _across_files(root, results, library, bib_problems, True)
+    results = [parts[table.path][1] for table in declared.tables.values()]
+    checked = _across_files(root, declared, results, library, bib_problems, True)
     return dataclasses.replace(checked, parts=parts)
 
 
-def _across_files(root: Path, results: list[TableCheck], library: Library, bib_problems: list[Problem],
-                  frames: bool) -> Checked:
+def _undeclared_problems(root: Path, declared: Declarations) -> list[Problem]:
+    """A CSV under ``data/`` that no table declares is an error: its rows would silently count for nothing."""
+    folder = root / "data"
+    known = {t.path for t in declared.tables.values()}
+    return [Problem(path.relative_to(root).as_posix(), 1, "-",
+                    f"no table is declared for this file; expected a table '{path.stem}' in {DECLARATIONS} "
+                    f"(tables: {', '.join(declared.tables) or 'none'}), or the file removed")
+            for path in sorted(folder.glob("*.csv")) if folder.is_dir() and path.relative_to(root).as_posix()
+            not in known]
+
+
+def _across_files(root: Path, declared: Declarations, results: list[TableCheck], library: Library,
+                  bib_problems: list[Problem], frames: bool) -> Checked:
     """The checks across files, on every table's and the library's own check; the whole ``Checked``."""
+    tables = declared.tables
     problems: list[Problem] = list(bib_problems)
+    problems += _undeclared_problems(root, declared)
     bad_ids = _keys_with_bad_ids(library, bib_problems)
     for result in results:
         problems += result.problems
-        problems += _citation_problems(TABLES[result.name].path, result.citations, library)
-        problems += _source_problems(TABLES[result.name].path, result.sources, library, bad_ids)
+        problems += _citation_problems(tables[result.name].path, result.citations, library)
+        problems += _source_problems(tables[result.name].path, result.sources, library, bad_ids)
     by_name = {r.name: r for r in results}
     claims = by_name["claims"].frame if "claims" in by_name else None
     log = by_name["withdrawn"].frame if "withdrawn" in by_name else None
     ids = {r.name: r.ids for r in results if r.ids is not None}
-    problems += _claim_problems(claims, ids, withdrawn_ids(log))
-    problems += _withdrawn_problems(log, ids)
+    problems += _claim_problems(tables, claims, ids, withdrawn_ids(log))
+    problems += _withdrawn_problems(tables, log, ids)
     cited = {cell for r in results for cell in r.citations}
     problems += _uncited_warnings(cited, library, root)
-    evidence_keys = {k for r in results if r.name in (*EVIDENCE_TABLES, "ev_subtypes") for cell in r.citations
+    evidence_keys = {k for r in results if r.name in declared.cited_tables for cell in r.citations
                      for k in split_multi(cell)}
     problems += ledger_problems(by_name["searches"].frame if "searches" in by_name else None,
                                 by_name["screening"].frame if "screening" in by_name else None, library,
@@ -388,21 +418,8 @@ def _across_files(root: Path, results: list[TableCheck], library: Library, bib_p
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
     problems += link_problems(root)
-    problems += declaration_problems(root)
-    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence)
-
-
-def declaration_problems(root: Path) -> list[Problem]:
-    """Located problems of the review's ``review.yml`` (none when it has none yet)."""
-    from livingreview import declarations
-
-    if not (root / declarations.DECLARATIONS).exists():
-        return []
-    try:
-        declarations.load(root)
-    except ValidationError as exc:
-        return list(exc.problems)
-    return []
+    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence,
+                   declarations=declared)
 
 
 def link_problems(root: Path) -> list[Problem]:
