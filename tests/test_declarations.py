@@ -84,7 +84,7 @@ def test_broken_yaml_is_a_located_error_not_a_traceback():
 def test_a_missing_file_is_a_located_error(tmp_path):
     with pytest.raises(ValidationError) as info:
         d.load(tmp_path)
-    assert str(info.value.problems[0]).startswith("review.yml:1:-: cannot read the review's declarations")
+    assert str(info.value.problems[0]).startswith("review.yml:1:-: no review.yml: a review declares its tables")
 
 
 def test_validate_reports_the_declarations_problems_located(review):
@@ -109,7 +109,8 @@ def test_everything_a_review_publishes_is_named_by_its_identity(review, tmp_path
     from livingreview.publish import ATOM, atom_feed
 
     who = d.Identity("BCG vaccine trials", "bcg-vaccine", ("Colditz review maintainers",), "CC0-1.0")
-    review.write_bytes("review.yml", d.dump(who, TABLES).encode())
+    ev_declared = d.load(review.root)
+    review.write_bytes("review.yml", d.dump(who, TABLES, ev_declared.roles, ev_declared.certainty).encode())
     review.write_bytes("_config.yml", b"title: BCG\n")
     ev = lr.load(review.root)
     assert ev.identity == who

@@ -22,7 +22,8 @@ def layers(spec: dict) -> list[dict]:
 
 
 def test_heatmap_uses_labels_counts_and_study_tooltips(ev):
-    spec = f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "cancer_type", "hallmark", "T", "Cancer type",
+    spec = f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "cancer_type", "hallmark", "T",
+                           "Cancer type",
                            "Hallmark").to_dict()
     assert spec["title"]["text"] == "T" and spec["title"]["anchor"] == "start"
     rect = layers(spec)[0]
@@ -356,8 +357,10 @@ def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
                                                                    "L", "Hallmark"),
               f.auc_dotplot(s.auc_points(ev)), f.sens_spec_chart(s.sens_spec_points(ev)),
               f.claims_chart(s.claim_levels(ev)),
-              f.growth_chart(s.studies_per_year(ev)), f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)),
-              f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "hallmark", "cancer_type", "T", "Hallmark", "Cancer type"),
+              f.growth_chart(s.studies_per_year(ev)),
+              f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)),
+              f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "hallmark", "cancer_type", "T",
+                              "Hallmark", "Cancer type"),
               f.trajectory_chart(trajectory(ev))]
     seen = 0
     for chart in charts:

@@ -459,7 +459,8 @@ def test_item4_every_xml_and_json_artefact_parses_back(review, tmp_path):
     table = explorer(ev)
     rows = json.loads(explorer_json(table, table.attrs["labels"], table.attrs["orders"]))["rows"]
     assert any(awkward in row for row in rows)
-    chart = count_heatmap(crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "cancer_type", "hallmark", "t", "x", "y")
+    chart = count_heatmap(crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "cancer_type", "hallmark", "t", "x",
+                          "y")
     html = chart_html(chart.to_dict(), "c")
     specs = [json.loads(s) for s in re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)]
     assert specs and all(isinstance(s, dict) for s in specs)

@@ -90,12 +90,16 @@ def test_points_are_aggregated_per_marker(review):
     assert len(s.sens_spec_points(ev)) == 1
 
 
+DESIGN = ["cancer_type", "phase", "randomised", "controlled", "patients"]
+
+
 def test_trial_designs_list_each_trial_row_with_its_stated_design(review):
-    assert s.trial_designs(lr.load(review.root)).empty  # the fixture's one therapy row is an animal study
+    # the fixture's one therapy row is an animal study
+    assert s.design_rows(lr.load(review.root), "therapies", DESIGN).empty
     review.append("data/therapies.csv", "THER-0002,beta2021,PMID:1,melanoma,small_ev,"
                                         "vaccine_immunotherapy,fixture exosomes,,phase_1,,safe,phase_1_2,yes,no,,,"
                                         "not_applicable,fixture patients,clinical_trial,Synthetic trial finding.,"
                                         "2026-01-05\n")
-    rows = s.trial_designs(lr.load(review.root)).to_dict(orient="records")
+    rows = s.design_rows(lr.load(review.root), "therapies", DESIGN).to_dict(orient="records")
     assert [(r["id"], r["phase"], r["randomised"], r["controlled"], r["patients"]) for r in rows] == [
         ("THER-0002", "Phase I/II", "Yes", "No", "Not stated")]

@@ -97,7 +97,9 @@ class Evidence:
         """The columns shared by all findings tables, stacked, with a ``table`` column."""
         names = self.finding_tables
         if not names:
-            return pd.DataFrame(columns=["id", "citekeys", "table"])
+            return pd.DataFrame({"id": pd.Series(dtype="string"), "citekeys": pd.Series(dtype=object),
+                                 "finding": pd.Series(dtype="string"), "added": pd.Series(dtype="datetime64[ns]"),
+                                 "table": pd.Series(dtype=object)})
         first = self.declared[names[0]]
         common = [c.name for c in first.columns if all(c.name in self.declared[t].column_names for t in names)]
         parts = [self.tables[t][common].assign(table=t) for t in names]

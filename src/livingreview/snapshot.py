@@ -21,7 +21,7 @@ def tables(ev: Evidence) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     facet = ev.roles.facets[0] if ev.roles.facets else None
     for name in ev.finding_tables:
-        out[name] = s.summary(ev, name, ev.declared[name].column_names[1:])
+        out[name] = s.summary(ev, name, [c for c in ev.declared[name].column_names if c not in ("citekeys", "source")])
         group = ev.roles.group(name)
         if group and facet and group != facet:
             out[f"{group}_by_{facet}"] = s.crosstab(ev, name, group, facet, include_empty=True)
