@@ -65,8 +65,13 @@ def book(tmp_path_factory) -> Path:
     # a withdrawn row, with a payload in its reason (the What's new chapter lists it)
     withdraw_row(root, "mechanisms", "MECH-0049", "Withdrawn for the test." + PAYLOAD)
     # a payload in every free-text column of the first row each findings page shows, and of every other table
-    shown = {"mechanisms": summaries.mechanism_summary, "pmn": summaries.pmn_summary,
-             "therapies": summaries.therapy_summary, "biomarkers": summaries.biomarker_summary}
+    # each page's order, as its chapter asks for it
+    sorts = {"mechanisms": ["hallmark", "cancer_type"], "pmn": ["target_organ", "cancer_type"],
+             "therapies": ["strategy"], "biomarkers": ["cancer_type"]}
+    shown = {name: (lambda ev, name=name, by=by: summaries.summary(ev, name, [*by, "id"], sort=by))
+             for name, by in sorts.items()}
+    shown["therapies"] = lambda ev: summaries.summary(ev, "therapies", ["strategy", "stage", "id"]).sort_values(
+        ["strategy", "stage", "id"], ascending=[True, False, True], kind="stable")  # furthest stage first
     ev = lr.load(root)
     for table in TABLES.values():
         if table.name == "withdrawn" or not (root / table.path).exists():
