@@ -270,6 +270,7 @@ def validation_example() -> Markdown:
         copy = Path(tmp)
         shutil.copytree(root / "data", copy / "data")
         shutil.copy(root / "references.bib", copy / "references.bib")
+        shutil.copy(root / "review.yml", copy / "review.yml")
         pmn = copy / "data" / "pmn.csv"
         lines = pmn.read_text(encoding="utf-8").splitlines(keepends=True)
         if len(lines) < 2:
@@ -451,6 +452,7 @@ def cite_example(identifier: str) -> Markdown:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp)
         shutil.copy(root / "references.bib", copy / "references.bib")
+        shutil.copy(root / "review.yml", copy / "review.yml")
         if (root / "cache").is_dir():
             shutil.copytree(root / "cache", copy / "cache")
         try:
