@@ -456,3 +456,8 @@ def test_pooling_ten_thousand_studies_with_reml_is_fast():
     res = meta.rma(yi, vi)
     assert time.perf_counter() - start < 1.0
     assert abs(res.tau2 - 0.3) < 0.05 and abs(res.beta + 0.5) < 0.05
+    # a moderator model of the same size never builds a k x k matrix either
+    start = time.perf_counter()
+    reg = meta.metareg(yi, vi, rng.normal(size=yi.size))
+    assert time.perf_counter() - start < 1.0
+    assert abs(reg.beta[1]) < 4 * reg.se[1] + 1e-9
