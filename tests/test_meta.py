@@ -461,3 +461,18 @@ def test_pooling_ten_thousand_studies_with_reml_is_fast():
     reg = meta.metareg(yi, vi, rng.normal(size=yi.size))
     assert time.perf_counter() - start < 1.0
     assert abs(reg.beta[1]) < 4 * reg.se[1] + 1e-9
+
+
+@pytest.mark.parametrize("method", ["ML", "REML"])
+def test_likelihood_estimates_maximise_their_likelihood(method):
+    # the scoring iterations and the likelihood that metafor's ll0check compares must agree: the estimate is the
+    # maximum of the (restricted) likelihood, above its neighbours and above tau^2 = 0
+    for yi, vi in ((bcg("RR")["yi"], bcg("RR")["vi"]), (MOLLOY_Z["yi"], MOLLOY_Z["vi"])):
+        res = meta.rma(yi, vi, method=method)
+        model = meta._Model(np.ones((len(yi), 1)), np.asarray(yi, float), np.asarray(vi, float))
+        best = meta._loglik(model, res.tau2, method)
+        for other in (0.0, res.tau2 * 0.9, res.tau2 * 1.1):
+            assert best >= meta._loglik(model, other, method)
+
+
+MOLLOY_Z = meta.escalc("ZCOR", MOLLOY, ri="ri", ni="ni")

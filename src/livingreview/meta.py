@@ -72,6 +72,8 @@ RATIO_MEASURES = frozenset({"RR", "OR"})
 #: metafor's convergence threshold for the Fisher scoring of ML and REML (its default ``control``): iterating
 #: exactly as metafor does reproduces its estimates, not merely the converged value
 THRESHOLD = 1e-5
+#: how much higher the likelihood at tau^2 = 0 must be to replace a scoring result (metafor's ``tol``, eps^0.25)
+LL0_TOL = float(np.finfo(float).eps) ** 0.25
 #: Paule-Mandel's root is found to this tolerance (metafor's ``uniroot`` default is looser, 1.2e-4)
 _TOL = 1e-12
 _MAXITER = 1000
@@ -455,17 +457,17 @@ class _Model:
         self.X, self.y, self.v = X, y, v
         self.k, self.p = X.shape
 
-    def _gram(self, d: np.ndarray) -> np.ndarray:
+    def gram(self, d: np.ndarray) -> np.ndarray:
         """X' diag(d) X."""
         return self.X.T @ (d[:, None] * self.X)
 
     def py(self, w: np.ndarray) -> tuple[np.ndarray, float, float]:
         """P y, tr(P) and tr(P P) for weights ``w``."""
-        a_inv = np.linalg.inv(self._gram(w))
+        a_inv = np.linalg.inv(self.gram(w))
         _, _, res = _wls(self.X, self.y, w)
-        b2 = a_inv @ self._gram(w**2)
+        b2 = a_inv @ self.gram(w**2)
         tr_p = float(w.sum() - np.trace(b2))
-        tr_pp = float((w**2).sum() - 2 * np.trace(a_inv @ self._gram(w**3)) + np.trace(b2 @ b2))
+        tr_pp = float((w**2).sum() - 2 * np.trace(a_inv @ self.gram(w**3)) + np.trace(b2 @ b2))
         return w * res, tr_p, tr_pp
 
     def rss(self, w: np.ndarray) -> float:
@@ -475,8 +477,8 @@ class _Model:
 
     def tr_pv(self, w: np.ndarray) -> float:
         """tr(P V) for weights ``w``."""
-        a_inv = np.linalg.inv(self._gram(w))
-        return float((w * self.v).sum() - np.trace(a_inv @ self._gram(w**2 * self.v)))
+        a_inv = np.linalg.inv(self.gram(w))
+        return float((w * self.v).sum() - np.trace(a_inv @ self.gram(w**2 * self.v)))
 
 
 def _tau2(model: _Model, method: str) -> float:
@@ -521,8 +523,22 @@ def _tau2(model: _Model, method: str) -> float:
             adj /= 2
         tau2 += adj
         if abs(adj) <= THRESHOLD:
-            return max(0.0, tau2)
+            tau2 = max(0.0, tau2)
+            # metafor's ll0check: scoring can stop at a local maximum when the likelihood is higher at tau^2 = 0
+            if tau2 > THRESHOLD and _loglik(model, 0.0, method) - _loglik(model, tau2, method) > LL0_TOL:
+                return 0.0
+            return tau2
     raise CannotPool(f"the {method} estimate of tau^2 did not converge in {_MAXITER} iterations")
+
+
+def _loglik(model: _Model, tau2: float, method: str) -> float:
+    """The (restricted, for REML) log-likelihood of the model at ``tau2``, as metafor writes it."""
+    w = 1 / (model.v + tau2)
+    n = model.k - model.p if method == "REML" else model.k
+    ll = -0.5 * n * math.log(2 * math.pi) - 0.5 * float(np.log(model.v + tau2).sum()) - 0.5 * model.rss(w)
+    if method == "REML":
+        ll -= 0.5 * float(np.linalg.slogdet(model.gram(w))[1])
+    return ll
 
 
 def _crit(level: float, df: int | None) -> float:
