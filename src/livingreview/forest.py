@@ -284,7 +284,7 @@ def subgroup_forest(studies: pd.DataFrame, group: str, result: SubgroupResult, o
         if fit.pooled:
             diamonds.append(_diamond(fit, row, is_ratio, f"{level_name}: {METHOD_NAMES.get(fit.method, fit.method)}")
                             .assign(kind="subgroup"))
-            rows.append((row, f"Subgroup {level_name}"))
+            rows.append((row, f"{level_name}: pooled"))
             row += 1
         row += 1
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
