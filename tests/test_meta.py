@@ -205,6 +205,16 @@ def test_only_studies_with_a_zero_cell_are_corrected():
     assert plain["yi"][2] != pytest.approx(dat["yi"][2])
 
 
+def test_rd_gets_the_same_correction_as_metafor_gives_it():
+    # wviechtb/metafor R/escalc.r: add=0 by default only for AS, PHI, RTET, IRSD, PAS, PFT, IRS, IRFT; for RD, as
+    # for RR and OR, to="only0" adds 1/2 to every cell of a table with a zero cell before the proportions are taken
+    dat = meta.escalc("RD", ai=[0, 2], n1i=[10, 10], ci=[3, 3], n2i=[10, 10])
+    p1, p2 = 0.5 / 11, 3.5 / 11
+    assert dat["yi"][0] == pytest.approx(p1 - p2) and dat["vi"][0] == pytest.approx(p1 * (1 - p1) / 11
+                                                                                    + p2 * (1 - p2) / 11)
+    assert dat["yi"][1] == pytest.approx(0.2 - 0.3) and dat["vi"][1] == pytest.approx(0.2 * 0.8 / 10 + 0.3 * 0.7 / 10)
+
+
 def test_escalc_gen_from_a_wald_interval():
     # wviechtb/metafor tests/testthat/test_misc_escalc.r ("summary() ... out.names"): first BCG trial, log RR
     # -0.8893 with sei 0.5706 and CI [-2.0077, 0.2290]; GEN recovers the standard error from the interval
