@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,23 @@ def test_an_open_page_range_is_a_located_error():
     assert problems == ["references.bib:6:pages: pages '457-' is an open range; expected 'first--last' or the "
                         "first page alone"], problems
     assert check_text(text.replace("457-", "457--471"))[1] == []
+
+
+# Words an NLM title abbreviation drops or shortens; a journal field holding one is written as a full title.
+FULL_TITLE_WORDS = re.compile(r"\b(?:of|and|the|The|Journal|International|Letters|Reports|Communications)\b|&")
+
+
+def test_library_writes_every_journal_as_its_nlm_abbreviation():
+    from conftest import REPO
+
+    library, _ = load_library(REPO)
+    refs = library.references.values()
+    full = sorted((ref.key, ref.fields["journal"]) for ref in refs
+                  if FULL_TITLE_WORDS.search(ref.fields.get("journal", "")))
+    assert full == []
+    # one journal, one spelling: names that differ only in case or punctuation are the same journal written twice
+    spellings: dict[str, set[str]] = {}
+    for ref in refs:
+        name = ref.fields.get("journal", "")
+        spellings.setdefault(re.sub(r"[^a-z0-9]", "", name.lower()), set()).add(name)
+    assert {k: v for k, v in spellings.items() if len(v) > 1} == {}
