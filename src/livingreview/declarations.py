@@ -310,7 +310,7 @@ def _number(r: _Reader, value: object, where: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         r.at(where, "expected a number")
         return None
-    return float(value)
+    return value  # as written: a bound declared 0 is published as 0, not 0.0
 
 
 def _column_from(r: _Reader, data: object, where: str, vocabularies: dict[str, Vocabulary]) -> Column | None:
