@@ -257,8 +257,9 @@ def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
     return Markdown("\n\n".join(parts) if parts else "No rows yet.")
 
 
-def validation_example() -> Markdown:
-    """Run validation on a scratch copy with one planted mistake and show exactly what a contributor sees."""
+def validation_example(table: str, cells: tuple[str, ...], planted: str) -> Markdown:
+    """Run validation on a scratch copy with one planted mistake and show exactly what a contributor sees: the first
+    of ``cells`` (e.g. ``",liver,"``) found in ``table``'s first row becomes ``planted`` (``",lungs,"``)."""
     import shutil
     import tempfile
 
@@ -271,12 +272,15 @@ def validation_example() -> Markdown:
         shutil.copytree(root / "data", copy / "data")
         shutil.copy(root / "references.bib", copy / "references.bib")
         shutil.copy(root / "review.yml", copy / "review.yml")
-        pmn = copy / "data" / "pmn.csv"
-        lines = pmn.read_text(encoding="utf-8").splitlines(keepends=True)
+        path = copy / "data" / f"{table}.csv"
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         if len(lines) < 2:
-            return Markdown(escape_md("The premetastatic niche table has no rows yet, so there is no example."))
-        lines[1] = lines[1].replace(",liver,", ",lungs,", 1).replace(",lung,", ",lungs,", 1)
-        pmn.write_text("".join(lines), encoding="utf-8")
+            return Markdown(escape_md(f"The {table} table has no rows yet, so there is no example."))
+        for cell in cells:
+            if cell in lines[1]:
+                lines[1] = lines[1].replace(cell, planted, 1)
+                break
+        path.write_text("".join(lines), encoding="utf-8")
         problems = [str(p) for p in validate(copy) if p.severity.value == "error"]
     from livingreview.render import fenced
 

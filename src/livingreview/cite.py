@@ -22,7 +22,7 @@ from livingreview.fileio import atomic_write, inside, make_dirs_inside, review_l
 CACHE = Path("cache")
 CROSSREF = "https://api.crossref.org/works/{doi}"
 PUBMED = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esummary.fcgi?db=pubmed&retmode=json&id={pmid}"
-USER_AGENT = "livingreview-cite/2026 (EV Metastasis Living Review; mailto:maintainers@example.org)"
+USER_AGENT = "livingreview-cite/2026 (a living review's library; mailto:maintainers@example.org)"
 
 
 class CiteError(LivingReviewError):

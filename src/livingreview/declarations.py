@@ -105,13 +105,13 @@ class CertaintyInputs:
     """What the certainty rule reads of a review: which evidence-level term is which study design, the facets a
     claim's scope is judged against (indirectness), and the trial design columns (imprecision)."""
 
-    #: the population every claim is about, as the rule's text says it (e.g. 'cancer in patients')
+    #: the population every claim is about, as the rule's text says it (e.g. 'adults at risk of tuberculosis')
     population: str = ""
     #: sentences the rule's text adds to what the rating is not (how the review's own designs are rated)
     caveats: tuple[str, ...] = ()
     #: evidence-level term -> design (one of STREAM_NAMES)
     streams: tuple[tuple[str, str], ...] = ()
-    #: facet column -> how the rule names it ('cancer type')
+    #: facet column -> how the rule names it ('country')
     directness: tuple[tuple[str, str], ...] = ()
     randomised: str | None = None
     controlled: str | None = None
@@ -525,7 +525,7 @@ def read(text: str, path: str = DECLARATIONS) -> Declarations:
     who = r.mapping(data.get("review", {}), "review", REVIEW_KEYS, {"title", "slug"})
     slug = r.text(who.get("slug", ""), "review.slug") if "slug" in who else ""
     if slug and not SLUG_RE.match(slug):
-        r.at("review.slug", "expected lower case words joined by '-', e.g. ev-metastasis")
+        r.at("review.slug", "expected lower case words joined by '-', e.g. bcg-vaccine")
     authors = who.get("authors", [])
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
         r.at("review.authors", "expected a list of names")

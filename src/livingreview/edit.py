@@ -17,7 +17,7 @@ from livingreview.add import AUTOMATIC, check_candidate, check_columns, encode_r
 from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, UsageError, ValidationError, quote
 from livingreview.fileio import atomic_write, inside, line_ending, review_lock
-from livingreview.schema import Table
+from livingreview.schema import Kind, Table
 from livingreview.validate import check
 
 
@@ -144,7 +144,9 @@ def withdraw_row(root: Path, table_name: str, row_id: str, reason: str, dry_run:
         log = log_path.read_bytes()
         log_ids = [r.cells[0] for r in records(log)[1:]]
         entry = {"id": next_id(log_table, log_ids), "row_id": row_id, "table": table.name,
-                 "finding": cells.get("finding") or cells.get("claim") or cells.get("role_in_cancer") or row_id,
+                 # what the row said: its finding or claim, else its first text cell after the citations
+                 "finding": cells.get("finding") or cells.get("claim") or next(
+                     (cells[c.name] for c in table.columns if c.kind is Kind.TEXT and cells.get(c.name)), row_id),
                  "studies": cells.get("citekeys", ""), "reason": " ".join(reason.split()),
                  "withdrawn": (today or dt.date.today()).isoformat()}
         newline = line_ending(log)

@@ -43,7 +43,7 @@ CLAIMS_SCHEMA: dict = {
                                    "certainty": {"enum": ["very_low", "low", "moderate", "high", None]},
                                    "studies": {"type": "integer"}, "contradicting_studies": {"type": "integer"}}}},
             },
-            # the number of distinct values of the review's first directness facet (e.g. 'cancer_types')
+            # the number of distinct values of the review's first directness facet, named as its column and an 's'
             "patternProperties": {"^[a-z][a-z0-9_]*s$": True}}},
     },
 }

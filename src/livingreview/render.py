@@ -22,7 +22,7 @@ ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 
 
 def row_noun(title: str) -> str:
-    """'EV subtype' for a table titled 'EV subtypes': what one of its rows is called."""
+    """'Vaccine trial' for a table titled 'Vaccine trials': what one of its rows is called."""
     return title[:-1] if title.endswith("s") and not title.endswith("ss") else title
 
 
@@ -57,7 +57,7 @@ def cite_empty(keys: Iterable[str]) -> str:
 
 
 def anchor(row_id: object) -> str:
-    """An HTML anchor for a validated row id (``#PMN-0007``), else nothing."""
+    """An HTML anchor for a validated row id (``#ABC-0007``), else nothing."""
     text = str(row_id)
     return f'<span id="{escape(text)}"></span>' if ROW_ID_RE.match(text) else ""
 
@@ -447,7 +447,7 @@ def warm_renderer() -> None:
 
 
 def group_anchor(table: str, group: str) -> str:
-    """The id of a group's heading in the appendix (``group-mechanisms-migration``), from its table and label."""
+    """The id of a group's heading in the appendix (``group-trials-random-allocation``), from its table and label."""
     from docutils.nodes import make_id
 
     return make_id(f"group-{table}-{group}")

@@ -485,7 +485,10 @@ def _explain(table: Table, df: pd.DataFrame, path: str, case, by_name: dict[tupl
     line = int(line) if line is not None and not pd.isna(line) else 1
     col = table.column(column)
     if check == "not_nullable":
-        return Problem(path, line, column, f"missing value for required column {column}; expected {col.expected}")
+        # a row id's example is the table's own prefix
+        expected = (f"a row id: '{table.id_prefix}-' and four to nine digits, e.g. {table.id_prefix}-0001"
+                    if col.kind is Kind.ID else col.expected)
+        return Problem(path, line, column, f"missing value for required column {column}; expected {expected}")
     if check == "field_uniqueness":
         first = int(df.index[df[column] == value][0])
         return Problem(path, line, column, f"duplicate id {quote(value)} (first used on line {first}); "

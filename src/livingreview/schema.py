@@ -95,7 +95,7 @@ class Column:
         if self.kind is Kind.CITEKEYS:
             return "one or more BibTeX keys separated by ';'"
         if self.kind is Kind.ID:
-            return "a row id: the table's prefix and four to nine digits, e.g. PMN-0001"
+            return "a row id: the table's prefix, '-' and four to nine digits (e.g. ABC-0001)"
         if self.kind is Kind.IDREFS:
             return "row ids separated by ';'"
         if self.kind is Kind.SELECTOR:

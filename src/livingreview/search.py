@@ -71,7 +71,7 @@ def cache_path(root: Path, source: str, query: str, limit: int) -> Path:
 
 def _get(url: str, form: dict | None = None) -> dict:
     data = urllib.parse.urlencode(form).encode("ascii") if form is not None else None
-    headers = {"User-Agent": "livingreview (EV metastasis living review)"}
+    headers = {"User-Agent": "livingreview (a living review's search log)"}
     request = urllib.request.Request(url, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         return json.loads(response.read().decode("utf-8"))
@@ -204,7 +204,7 @@ def run_search(root: Path, source: str, query: str, limit: int = 100, offline: b
         raise UsageError(f"unknown source '{source}'; expected one of: {', '.join(SOURCES)}")
     query = " ".join(query.split())
     if not query:
-        raise UsageError("give the query to run, e.g. livingreview search --source pubmed \"exosomes AND metastasis\"")
+        raise UsageError("give the query to run, e.g. livingreview search --source pubmed \"term AND other term\"")
     if not isinstance(limit, int) or not 1 <= limit <= MAX_RECORDS:
         raise UsageError(f"--max {limit}; expected a whole number of records from 1 to {MAX_RECORDS}")
     if refresh and offline:

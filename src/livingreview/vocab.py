@@ -17,7 +17,7 @@ class Vocabulary:
     description: str
     terms: dict[str, str]
     definitions: dict[str, str] = field(default_factory=dict)
-    #: terms that stand for several values or none ('several cancer types', 'not applicable'): a count of the
+    #: terms that stand for several values or none ('several countries', 'not applicable'): a count of the
     #: distinct values a set of rows covers leaves them out
     uncounted: tuple[str, ...] = ()
 
