@@ -105,7 +105,7 @@ def isbn_problem(isbn: str) -> str | None:
     if re.fullmatch(r"97[89][0-9]{10}", digits):
         total = sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(digits))
         return None if total % 10 == 0 else "its check digit does not agree (ISBN-13)"
-    return "expected one ISBN-10 or ISBN-13 (digits and hyphens, e.g. 978-0-19-852663-6)"
+    return "expected one ISBN-10 or ISBN-13 (digits and hyphens, e.g. 978-0-306-40615-7)"
 
 
 def _alternatives(names: list[str], word: str) -> str:
