@@ -109,6 +109,16 @@ def test_a_policy_that_accepts_the_kind_accepts_the_entry(arxiv_review):
     assert validate(arxiv_review.root) == (0, [])
 
 
+def test_a_mistake_elsewhere_in_review_yml_is_not_repeated_for_every_entry(arxiv_review):
+    """Without readable declarations the library is still checked, under its own policy when that part reads."""
+    arxiv_review.replace("review.yml", "      type: vocab\n", "      type: vocabb\n")
+    code, found = validate(arxiv_review.root)
+    assert code == 1 and len(found) == 1 and found[0].startswith("review.yml:"), found
+    assert d.library_policy(arxiv_review.root) == ARXIV_ONLY
+    arxiv_review.replace("review.yml", "  - arxiv\n", "  - arxiv\n  - preprint\n")
+    assert d.library_policy(arxiv_review.root) == LibraryPolicy()
+
+
 def test_the_ev_review_declares_the_default_policy():
     """The defaults keep the EV review's behaviour; its review.yml says so explicitly."""
     text = (REPO / "review.yml").read_text(encoding="utf-8")

@@ -630,6 +630,25 @@ def identity(root: Path | str) -> Identity:
     return load(root).identity if (Path(root) / DECLARATIONS).exists() else DEFAULT_IDENTITY
 
 
+def library_policy(root: Path | str) -> LibraryPolicy:
+    """The library policy of the review at ``root``, read on its own: the defaults where it cannot be read.
+
+    A mistake elsewhere in ``review.yml`` must not turn every entry of an arXiv library into an error as well.
+    """
+    try:
+        text = (Path(root) / DECLARATIONS).read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader) if len(text) <= MAX_BYTES else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return LibraryPolicy()
+    r = _Reader(DECLARATIONS)
+    data = r.value(node, "") if node is not None else None
+    if not isinstance(data, dict):
+        return LibraryPolicy()
+    r.problems.clear()  # only the library section's own problems decide
+    policy = _library(r, data.get("library"))
+    return LibraryPolicy() if r.problems else policy
+
+
 @functools.lru_cache(maxsize=16)
 def _read_cached(text: str) -> Declarations:
     return read(text)

@@ -20,7 +20,7 @@ import pandas as pd
 from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
-from livingreview.declarations import DECLARATIONS, Declarations
+from livingreview.declarations import DECLARATIONS, Declarations, library_policy
 from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, Severity, ValidationError, quote
 from livingreview.fileio import unsafe_links
@@ -332,7 +332,7 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         declared = load_declarations(root)
     except ValidationError as exc:
         # without its declarations nothing else of a review can be read: say so, and what the library holds
-        library, bib_problems = load_library(root)
+        library, bib_problems = load_library(root, library_policy(root))
         return Checked({}, library, sorted(set(exc.problems) | set(bib_problems), key=Problem.sort_key))
     if reuse is not None and frames:
         return _check_reusing(root, declared, reuse)
