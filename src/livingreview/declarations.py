@@ -1,7 +1,8 @@
 """A review's declarations (``review.yml``): who it is, its vocabularies and its tables, read with located errors.
 
 One file declares what the engine must know about a review: its identity (title, slug, authors, licence), every
-vocabulary (terms, labels, definitions, in order) and every table (its columns, their kinds and constraints). It
+vocabulary (terms, labels, definitions, in order), every table (its columns, their kinds and constraints) and its
+library policy (which identifiers count as an entry's published record, which fields every entry needs). It
 is YAML, so that a maintainer writes it without Python; every problem is reported as ``review.yml:LINE:key``.
 ``dump`` writes the declarations of tables and vocabularies as such a file, and ``read`` gives back the same
 objects, so a review's declarations can move out of code without changing what they declare.
