@@ -14,6 +14,7 @@ from bibtexparser import model
 from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 from pylatexenc.latex2text import LatexNodes2Text
 
+from livingreview.declarations import RECORD_KINDS, LibraryPolicy
 from livingreview.errors import Problem, quote
 from livingreview.schema import DOI_PATTERN, INVISIBLE_PATTERN, KEY_PATTERN, PMID_PATTERN, URL_PATTERN
 
@@ -27,6 +28,14 @@ KEY_RE = re.compile(KEY_PATTERN)
 INVISIBLE_RE = re.compile(INVISIBLE_PATTERN)
 MAX_BRACE_DEPTH = 8  # deeper nesting is never needed in a bibliography and makes LaTeX decoding recurse
 VENUE_FIELDS = ("journal", "booktitle", "publisher")
+# arXiv's two identifier schemes (arxiv.org/help/arxiv_identifier): YYMM.NNNN from April 2007, YYMM.NNNNN from
+# January 2015; before April 2007 archive(.SUBJECT-CLASS)/YYMMNNN. Either may carry a version, vN.
+ARXIV_NEW_RE = re.compile(r"^(?P<yymm>[0-9]{4})\.(?P<number>[0-9]{4,5})(?:v[1-9][0-9]*)?$")
+ARXIV_OLD_RE = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/(?P<yymm>[0-9]{4})[0-9]{3}(?:v[1-9][0-9]*)?$")
+ARXIV_VERSION_RE = re.compile(r"v[1-9][0-9]*$")
+#: how messages name each record kind, and the field that holds it
+RECORD_LABELS = {"doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "arxiv": "arXiv id", "isbn": "ISBN"}
+RECORD_NAMES = {"doi": "doi", "pmid": "pmid", "pmcid": "pmcid", "arxiv": "arXiv id", "isbn": "isbn"}
 
 RAW_FIELDS = {"doi", "pmid", "pmcid", "url", "file", "eprint"}
 
@@ -65,6 +74,56 @@ def split_name(name: str) -> tuple[str, str]:
     except InvalidNameError:
         return decode_latex(name), ""
     return decode_latex(" ".join([*parts.von, *parts.last])), decode_latex(" ".join(parts.first))
+
+
+def arxiv_problem(identifier: str) -> str | None:
+    """What is wrong with an arXiv identifier's form (None if it is one arXiv could have issued)."""
+    if identifier.lower().startswith("arxiv:"):
+        return "expected the id without 'arXiv:', e.g. 1902.08570"
+    if m := ARXIV_NEW_RE.match(identifier):
+        yymm, digits = m.group("yymm"), len(m.group("number"))
+        if not ("0704" <= yymm and "01" <= yymm[2:] <= "12"):
+            return f"'{yymm}' is not a year and month of the new scheme (April 2007 on)"
+        if digits != (5 if yymm >= "1501" else 4):
+            return f"ids of {yymm} have {5 if yymm >= '1501' else 4} digits after the dot"
+        return None
+    if m := ARXIV_OLD_RE.match(identifier):
+        yymm = m.group("yymm")
+        if not (("9108" <= yymm or yymm <= "0703") and "01" <= yymm[2:] <= "12"):
+            return f"'{yymm}' is not a year and month of the old scheme (August 1991 to March 2007)"
+        return None
+    return "expected YYMM.NNNNN (e.g. 1902.08570, optionally with a version such as v2) or archive/YYMMNNN " \
+           "(e.g. hep-th/9901001)"
+
+
+def isbn_problem(isbn: str) -> str | None:
+    """What is wrong with an ISBN (None if it is a valid ISBN-10 or ISBN-13: its check digit agrees)."""
+    digits = re.sub(r"[\s-]", "", isbn).upper()
+    if re.fullmatch(r"[0-9]{9}[0-9X]", digits):
+        total = sum((10 - i) * (10 if c == "X" else int(c)) for i, c in enumerate(digits))
+        return None if total % 11 == 0 else "its check digit does not agree (ISBN-10)"
+    if re.fullmatch(r"97[89][0-9]{10}", digits):
+        total = sum((3 if i % 2 else 1) * int(c) for i, c in enumerate(digits))
+        return None if total % 10 == 0 else "its check digit does not agree (ISBN-13)"
+    return "expected one ISBN-10 or ISBN-13 (digits and hyphens, e.g. 978-0-306-40615-7)"
+
+
+def _alternatives(names: list[str], word: str) -> str:
+    """'a', 'a or b', 'a, b or c' (``word`` joins the last two)."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {word} {names[-1]}"
+
+
+def _no_record_message(ref: Reference, policy: LibraryPolicy) -> str:
+    """Why ``ref`` has no record the policy accepts (the EV review's wording for its DOI-or-PMID policy)."""
+    names = [RECORD_NAMES[k] for k in policy.records]
+    labels = [RECORD_LABELS[k] for k in policy.records]
+    if len(names) == 1:
+        has = f"has no {names[0]}"
+    elif len(names) == 2:
+        has = f"has neither {names[0]} nor {names[1]}"
+    else:
+        has = f"has none of {', '.join(names)}"
+    return f"entry {quote(ref.key)} {has}; expected a verified {_alternatives(labels, 'or')}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +177,28 @@ class Reference:
         return self.fields.get("pmcid", "")
 
     @property
+    def arxiv(self) -> str:
+        """The arXiv id: an ``arxiv`` field, else ``eprint`` when ``archivePrefix`` (or ``eprinttype``) is arXiv."""
+        if self.fields.get("arxiv"):
+            return self.fields["arxiv"]
+        prefix = self.fields.get("archiveprefix") or self.fields.get("eprinttype", "")
+        return self.fields.get("eprint", "") if prefix.strip().lower() == "arxiv" else ""
+
+    @property
+    def arxiv_field(self) -> str:
+        """The field the arXiv id is read from (where a problem with it is located)."""
+        return "arxiv" if self.fields.get("arxiv") else "eprint"
+
+    @property
+    def isbn(self) -> str:
+        """The ISBN as written, or ''."""
+        return self.fields.get("isbn", "")
+
+    def record(self, kind: str) -> str:
+        """The entry's identifier of ``kind`` (one of RECORD_KINDS), or ''."""
+        return getattr(self, kind)
+
+    @property
     def record_ids(self) -> frozenset[str]:
         """The entry's record ids as a row's ``source`` names them: 'doi:...' (lower case), 'PMID:n', 'PMCn'."""
         ids = {f"doi:{self.doi.lower()}" if self.doi else "", f"PMID:{self.pmid}" if self.pmid else "",
@@ -140,9 +221,11 @@ class Reference:
 
     @property
     def url(self) -> str:
-        """A link to the paper: DOI, else PubMed, else the entry's own http(s) URL."""
+        """A link to the paper: DOI, else arXiv, else PubMed, else the entry's own http(s) URL."""
         if self.doi:
             return f"https://doi.org/{self.doi}"
+        if self.arxiv and arxiv_problem(self.arxiv) is None:
+            return f"https://arxiv.org/abs/{self.arxiv}"
         if self.pmid:
             return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
         u = self.fields.get("url", "")
@@ -373,14 +456,17 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     return Library(rel, refs, frozenset(broken)), problems
 
 
-def check_library(lib: Library) -> list[Problem]:
-    """The library's own rules: unique keys (ignoring case), required fields, DOI/PMID/URL syntax, unique DOIs."""
+def check_library(lib: Library, policy: LibraryPolicy | None = None) -> list[Problem]:
+    """The library's own rules: unique keys (ignoring case), the policy's required fields and records, identifier
+    and URL syntax, each paper once."""
+    policy = policy or LibraryPolicy()
     rel = lib.path
     problems: list[Problem] = []
     by_lower: dict[str, Reference] = {}
     by_doi: dict[str, Reference] = {}
     by_pmid: dict[str, Reference] = {}
     by_pmcid: dict[str, Reference] = {}
+    by_arxiv: dict[str, Reference] = {}
     for ref in sorted(lib.references.values(), key=lambda r: r.line):
         other = by_lower.get(ref.key.lower())
         if other is not None:
@@ -395,12 +481,12 @@ def check_library(lib: Library) -> list[Problem]:
         def at(name: str, ref: Reference = ref) -> int:
             return ref.field_lines.get(name, ref.line)
 
-        for name in ("author", "title", "year"):
-            if not ref.fields.get(name):
+        for name in policy.required:
+            if name == "venue" and not ref.venue:
+                problems.append(Problem(rel, ref.line, "journal", f"entry {quote(ref.key)} has no journal, booktitle "
+                                                                  "or publisher; expected one"))
+            elif name != "venue" and not ref.fields.get(name):
                 problems.append(Problem(rel, ref.line, name, f"entry {quote(ref.key)} has no {name}; expected one"))
-        if not ref.venue:
-            problems.append(Problem(rel, ref.line, "journal", f"entry {quote(ref.key)} has no journal, booktitle or "
-                                                              "publisher; expected one"))
         pages = ref.fields.get("pages", "")
         if pages and re.search(r"[-\u2013]\s*$|^\s*[-\u2013]", pages):
             problems.append(Problem(rel, at("pages"), "pages", f"pages {quote(pages)} is an open range; expected "
@@ -409,10 +495,7 @@ def check_library(lib: Library) -> list[Problem]:
         if year and not YEAR_RE.match(year):
             problems.append(Problem(rel, at("year"), "year", f"year {quote(year)} is not a 4-digit year"))
         doi, pmid = ref.doi, ref.pmid
-        if not doi and not pmid and not (ref.retracted and URL_RE.match(ref.fields.get("url", ""))):
-            # a retracted paper is only listed, never cited as support: the record of its retraction may stand in
-            problems.append(Problem(rel, ref.line, "doi", f"entry {quote(ref.key)} has neither doi nor pmid; "
-                                                          "expected a verified DOI or PMID"))
+        problems += _record_problems(ref, policy, rel)
         if doi:
             if not DOI_RE.match(doi):
                 problems.append(Problem(rel, at("doi"), "doi", f"malformed DOI {quote(doi)}; expected '10.NNNN/suffix' "
@@ -438,11 +521,43 @@ def check_library(lib: Library) -> list[Problem]:
             if twin is not ref:
                 problems.append(Problem(rel, at("pmcid"), "pmcid", f"PMCID {pmcid} is also on entry '{twin.key}' "
                                                                    f"(line {twin.line}); expected each paper once"))
+        arxiv = ref.arxiv
+        if arxiv and (wrong := arxiv_problem(arxiv)):
+            name = ref.arxiv_field
+            problems.append(Problem(rel, at(name), name, f"malformed arXiv id {quote(arxiv)}; {wrong}"))
+        elif arxiv:
+            twin = by_arxiv.setdefault(ARXIV_VERSION_RE.sub("", arxiv), ref)
+            if twin is not ref:
+                problems.append(Problem(rel, at(ref.arxiv_field), ref.arxiv_field,
+                                        f"arXiv id {quote(arxiv)} is also on entry {quote(twin.key)} (line "
+                                        f"{twin.line}); expected each paper once"))
+        if ref.isbn and (wrong := isbn_problem(ref.isbn)):
+            problems.append(Problem(rel, at("isbn"), "isbn", f"malformed ISBN {quote(ref.isbn)}; {wrong}"))
         url = ref.fields.get("url", "")
         if url and not URL_RE.match(url):
             problems.append(Problem(rel, at("url"), "url", f"URL {quote(url)} is not http(s); expected an "
                                                            "https:// link"))
     return problems
+
+
+def _record_problems(ref: Reference, policy: LibraryPolicy, rel: str) -> list[Problem]:
+    """An entry needs an identifier of a kind the policy counts as a published record (one error if it has none)."""
+    if any(ref.record(kind) for kind in policy.records):
+        return []
+    if ref.retracted and URL_RE.match(ref.fields.get("url", "")):
+        # a retracted paper is only listed, never cited as support: the record of its retraction may stand in
+        return []
+    others = [kind for kind in RECORD_KINDS if kind not in policy.records and ref.record(kind)]
+    if not others:
+        first = policy.records[0]
+        column = "eprint" if first == "arxiv" else first
+        return [Problem(rel, ref.line, column, _no_record_message(ref, policy))]
+    name = ref.arxiv_field if others[0] == "arxiv" else others[0]
+    has = _alternatives([RECORD_LABELS[k] for k in others], "and")
+    wanted = _alternatives([RECORD_LABELS[k] for k in policy.records], "or")
+    return [Problem(rel, ref.field_lines.get(name, ref.line), name,
+                    f"entry {quote(ref.key)} is identified only by {has}, which this review does not count as a "
+                    f"published record; expected a verified {wanted} (library.records in review.yml)")]
 
 
 MONTH_NAMES = dict(zip(sorted(MONTHS, key=lambda m: MONTHS[m]), ("January", "February", "March", "April", "May",
@@ -551,8 +666,9 @@ def _special_block_problems(text: str, rel: str) -> list[Problem]:
     return problems
 
 
-def load_library(root: Path) -> tuple[Library, list[Problem]]:
-    """Read, parse and check ``references.bib`` under ``root``, and prove that the book's parser reads the same."""
+def load_library(root: Path, policy: LibraryPolicy | None = None) -> tuple[Library, list[Problem]]:
+    """Read, parse and check ``references.bib`` under ``root`` against the review's library ``policy``, and prove
+    that the book's parser reads the same."""
     rel = BIB_PATH
     try:
         data = (root / rel).read_bytes()
@@ -563,17 +679,17 @@ def load_library(root: Path) -> tuple[Library, list[Problem]]:
     text, problems = _decode(data, rel)
     if text is None:
         return Library(rel, {}, readable=False), problems
-    return check_text(text, rel)
+    return check_text(text, rel, policy)
 
 
-def check_text(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
-    """Parse and check library text: its own rules, refused constructs, and agreement with pybtex."""
+def check_text(text: str, rel: str = BIB_PATH, policy: LibraryPolicy | None = None) -> tuple[Library, list[Problem]]:
+    """Parse and check library text: its own rules (under ``policy``), refused constructs, agreement with pybtex."""
     problems = _special_block_problems(text, rel)
     if any("NUL byte" in p.message for p in problems):
         return Library(rel, {}, readable=False), problems
     lib, parsed = parse_library(text, rel)
     problems += parsed
-    problems += check_library(lib)
+    problems += check_library(lib, policy)
     if not problems:  # once the library is otherwise valid, nothing else may differ (each fault reported once)
         problems += compare_with_pybtex(text, lib)
     return lib, problems

@@ -1,7 +1,8 @@
 """A review's declarations (``review.yml``): who it is, its vocabularies and its tables, read with located errors.
 
 One file declares what the engine must know about a review: its identity (title, slug, authors, licence), every
-vocabulary (terms, labels, definitions, in order) and every table (its columns, their kinds and constraints). It
+vocabulary (terms, labels, definitions, in order), every table (its columns, their kinds and constraints) and its
+library policy (which identifiers count as an entry's published record, which fields every entry needs). It
 is YAML, so that a maintainer writes it without Python; every problem is reported as ``review.yml:LINE:key``.
 ``dump`` writes the declarations of tables and vocabularies as such a file, and ``read`` gives back the same
 objects, so a review's declarations can move out of code without changing what they declare.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,17 @@ CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "ra
                   "min_studies", "min_patients"}
 #: the study designs the certainty rule knows (GRADE's starting points): each evidence-level term maps to one
 STREAM_NAMES = ("clinical_trial", "human_observational", "animal", "in_vitro")
-TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty"}
+TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty", "library"}
+LIBRARY_KEYS = {"records", "required"}
+#: the identifiers an entry's published record can be known by (the library policy declares which count)
+RECORD_KINDS = ("doi", "pmid", "pmcid", "arxiv", "isbn")
+#: the fields a library policy may require of every entry: BibTeX's own, the identifiers the engine reads, and
+#: 'venue' (a journal, booktitle or publisher: whichever the entry's type has)
+LIBRARY_FIELDS = frozenset({
+    "address", "annote", "author", "booktitle", "chapter", "edition", "editor", "howpublished", "institution",
+    "journal", "month", "note", "number", "organization", "pages", "publisher", "school", "series", "title", "type",
+    "volume", "year", "doi", "pmid", "pmcid", "url", "eprint", "archiveprefix", "primaryclass", "arxiv", "isbn",
+    "issn", "abstract", "keywords", "language", "venue"})
 #: tables whose name gives them a meaning to the engine (each optional): what they hold is fixed by the engine
 RESERVED = {"claims": ("id", "claim", "table", "where", "contradicted_by", "expected", "added"),
             "withdrawn": ("id", "row_id", "table", "finding", "reason", "withdrawn"),
@@ -126,6 +138,17 @@ class CertaintyInputs:
 
 
 @dataclass(frozen=True)
+class LibraryPolicy:
+    """What every library entry must have: one identifier of a kind that counts as its published record, and the
+    declared fields. The defaults are the EV review's: a DOI or PMID, and author, title, year and venue."""
+
+    #: identifier kinds (of RECORD_KINDS) any one of which makes an entry's published record
+    records: tuple[str, ...] = ("doi", "pmid")
+    #: fields every entry must have (of LIBRARY_FIELDS; 'venue': a journal, booktitle or publisher)
+    required: tuple[str, ...] = ("author", "title", "year", "venue")
+
+
+@dataclass(frozen=True)
 class Declarations:
     """Everything a review declares about itself."""
 
@@ -134,6 +157,7 @@ class Declarations:
     tables: dict[str, Table]
     roles: Roles = Roles()
     certainty: CertaintyInputs = CertaintyInputs()
+    library: LibraryPolicy = LibraryPolicy()
 
     @property
     def findings(self) -> tuple[str, ...]:
@@ -176,9 +200,9 @@ def _column(col: Column) -> dict:
 
 
 def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = None,
-         certainty: CertaintyInputs | None = None) -> str:
-    """The declarations of ``tables`` (and of every vocabulary their columns use, the roles and the certainty
-    rule's inputs) as ``review.yml`` text."""
+         certainty: CertaintyInputs | None = None, library: LibraryPolicy | None = None) -> str:
+    """The declarations of ``tables`` (and of every vocabulary their columns use, the roles, the certainty
+    rule's inputs and the library policy) as ``review.yml`` text."""
     vocabularies: dict[str, Vocabulary] = {}
     for table in tables.values():
         for col in table.columns:
@@ -209,6 +233,8 @@ def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = Non
             ("directness", dict(certainty.directness)), ("randomised", certainty.randomised),
             ("controlled", certainty.controlled), ("patients", certainty.patients),
             ("min_studies", certainty.min_studies), ("min_patients", certainty.min_patients)) if value}
+    if library is not None:
+        data["library"] = {"records": list(library.records), "required": list(library.required)}
     head = ("# What this review declares about itself: read by `livingreview` (validation, the book, exports).\n"
             "# Types: id, text, vocab, integer, number, date, citekeys, idrefs, selector, identifier.\n"
             "# verbatim: true marks a column kept as written (a search query, a record title), exempt from the formula "
@@ -500,6 +526,39 @@ def _certainty(r: _Reader, data: object, tables: dict[str, Table], roles: Roles)
                            limits["min_studies"], limits["min_patients"])
 
 
+def _kinds(r: _Reader, value: object, where: str, allowed: Iterable[str], what: str) -> tuple[str, ...]:
+    """A list of names from ``allowed`` (lower-cased: BibTeX field names ignore case), each once."""
+    allowed = list(allowed)
+    if not isinstance(value, list):
+        r.at(where, f"expected a list of {what}s of: {', '.join(allowed)}")
+        return ()
+    names: list[str] = []
+    for i, item in enumerate(value):
+        name = item.strip().lower() if isinstance(item, str) else ""
+        if name not in allowed:
+            r.at(f"{where}[{i}]", f"unknown {what} {item!r}; expected one of: {', '.join(allowed)}")
+        elif name in names:
+            r.at(f"{where}[{i}]", f"{what} '{name}' is declared twice")
+        else:
+            names.append(name)
+    return tuple(names)
+
+
+def _library(r: _Reader, data: object) -> LibraryPolicy:
+    if data is None:
+        return LibraryPolicy()
+    data = r.mapping(data, "library", LIBRARY_KEYS)
+    default = LibraryPolicy()
+    records = (_kinds(r, data["records"], "library.records", RECORD_KINDS, "identifier kind") if "records" in data
+               else default.records)
+    if "records" in data and isinstance(data["records"], list) and not data["records"]:
+        # an entry with no identifier could never be checked against a published record
+        r.at("library.records", f"expected at least one identifier kind of: {', '.join(RECORD_KINDS)}")
+    required = (_kinds(r, data["required"], "library.required", sorted(LIBRARY_FIELDS), "field") if "required" in data
+                else default.required)
+    return LibraryPolicy(records or default.records, required)
+
+
 def _reserved(r: _Reader, tables: dict[str, Table]) -> None:
     """A table named as one the engine keeps must hold the columns the engine reads."""
     for name, needed in RESERVED.items():
@@ -557,9 +616,10 @@ def read(text: str, path: str = DECLARATIONS) -> Declarations:
     _reserved(r, tables)
     roles = _roles(r, data.get("roles"), tables)
     certainty = _certainty(r, data.get("certainty"), tables, roles)
+    library = _library(r, data.get("library"))
     if r.problems:
         raise ValidationError(sorted(set(r.problems), key=Problem.sort_key))
-    return Declarations(identity, vocabularies, tables, roles, certainty)
+    return Declarations(identity, vocabularies, tables, roles, certainty, library)
 
 
 #: what a review without declarations is called (its published files are named by the slug)
@@ -569,6 +629,25 @@ DEFAULT_IDENTITY = Identity("Living review", "living-review")
 def identity(root: Path | str) -> Identity:
     """Who the review at ``root`` is: its ``review.yml``'s identity, or ``DEFAULT_IDENTITY`` without one."""
     return load(root).identity if (Path(root) / DECLARATIONS).exists() else DEFAULT_IDENTITY
+
+
+def library_policy(root: Path | str) -> LibraryPolicy:
+    """The library policy of the review at ``root``, read on its own: the defaults where it cannot be read.
+
+    A mistake elsewhere in ``review.yml`` must not turn every entry of an arXiv library into an error as well.
+    """
+    try:
+        text = (Path(root) / DECLARATIONS).read_text(encoding="utf-8")
+        node = yaml.compose(text, Loader=yaml.SafeLoader) if len(text) <= MAX_BYTES else None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return LibraryPolicy()
+    r = _Reader(DECLARATIONS)
+    data = r.value(node, "") if node is not None else None
+    if not isinstance(data, dict):
+        return LibraryPolicy()
+    r.problems.clear()  # only the library section's own problems decide
+    policy = _library(r, data.get("library"))
+    return LibraryPolicy() if r.problems else policy
 
 
 @functools.lru_cache(maxsize=16)

@@ -20,7 +20,7 @@ import pandas as pd
 from livingreview.bib import BIB_PATH, Library, load_library
 from livingreview.claims import parse_selector, selector_errors
 from livingreview.csvfile import read_table
-from livingreview.declarations import DECLARATIONS, Declarations
+from livingreview.declarations import DECLARATIONS, Declarations, library_policy
 from livingreview.declarations import load as load_declarations
 from livingreview.errors import Problem, Severity, ValidationError, quote
 from livingreview.fileio import unsafe_links
@@ -332,7 +332,7 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         declared = load_declarations(root)
     except ValidationError as exc:
         # without its declarations nothing else of a review can be read: say so, and what the library holds
-        library, bib_problems = load_library(root)
+        library, bib_problems = load_library(root, library_policy(root))
         return Checked({}, library, sorted(set(exc.problems) | set(bib_problems), key=Problem.sort_key))
     if reuse is not None and frames:
         return _check_reusing(root, declared, reuse)
@@ -346,11 +346,11 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         order = sorted(tables, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures = {name: pool.submit(_problems_only, (root, tables[name])) for name in order}
-            library, bib_problems = load_library(root)
+            library, bib_problems = load_library(root, declared.library)
             results = [futures[name].result() for name in tables]
     else:
         with ThreadPoolExecutor(1) as threads:
-            pending = threads.submit(load_library, root)
+            pending = threads.submit(load_library, root, declared.library)
             results = [check_table(root, table, frames) for table in tables.values()]
             library, bib_problems = pending.result()
     return _across_files(root, declared, results, library, bib_problems, frames)
@@ -369,7 +369,8 @@ def _check_reusing(root: Path, declared: Declarations, reuse: dict[str, tuple[st
 
     parts = {table.path: part(table.path, functools.partial(check_table, root, table), repr(table))
              for table in declared.tables.values()}
-    parts[BIB_PATH] = part(BIB_PATH, functools.partial(load_library, root))
+    # the library's check depends on its bytes and on the review's library policy
+    parts[BIB_PATH] = part(BIB_PATH, functools.partial(load_library, root, declared.library), repr(declared.library))
     library, bib_problems = parts[BIB_PATH][1]
     results = [parts[table.path][1] for table in declared.tables.values()]
     checked = _across_files(root, declared, results, library, bib_problems, True)
