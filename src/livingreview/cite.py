@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livingreview.bib import BIB_PATH, DOI_RE, INVISIBLE_RE, PMID_RE, check_text, format_entry
+from livingreview.declarations import library_policy
 from livingreview.errors import LivingReviewError, ValidationError
 from livingreview.fileio import atomic_write, inside, make_dirs_inside, review_lock
 
@@ -216,7 +217,8 @@ def cite(root: Path, identifier: str, dry_run: bool = False, offline: bool = Fal
     with review_lock(root):
         bib_path = inside(root, root / BIB_PATH)
         text = bib_path.read_text(encoding="utf-8") if bib_path.exists() else ""
-        library, problems = check_text(text)
+        policy = library_policy(root)  # the review's own: which ids count as a record, which fields it needs
+        library, problems = check_text(text, policy=policy)
         dois = {r.doi.lower(): r.key for r in library.references.values() if r.doi}
         pmids = {r.pmid: r.key for r in library.references.values() if r.pmid}
         if kind == "doi" and ident.lower() in dois:
@@ -233,7 +235,7 @@ def cite(root: Path, identifier: str, dry_run: bool = False, offline: bool = Fal
         except ValueError as exc:
             raise CiteError(f"the record for {ident} cannot be written safely: {exc}") from None
         candidate = text.rstrip("\n") + ("\n\n" if text.strip() else "") + entry
-        new_lib, new_problems = check_text(candidate)
+        new_lib, new_problems = check_text(candidate, policy=policy)
         errors = [p for p in new_problems if p not in problems]
         added = new_lib.references.keys() - library.references.keys()
         if not errors and (added != {key} or new_lib[key].doi != fields.get("doi", "")):
