@@ -114,7 +114,7 @@ def _alternatives(names: list[str], word: str) -> str:
 
 
 def _no_record_message(ref: Reference, policy: LibraryPolicy) -> str:
-    """Why ``ref`` has no record the policy accepts (the EV review's wording for its DOI-or-PMID policy)."""
+    """Why ``ref`` has no record the policy accepts (the default DOI-or-PMID policy keeps its long-standing wording)."""
     names = [RECORD_NAMES[k] for k in policy.records]
     labels = [RECORD_LABELS[k] for k in policy.records]
     if len(names) == 1:

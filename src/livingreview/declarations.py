@@ -140,7 +140,7 @@ class CertaintyInputs:
 @dataclass(frozen=True)
 class LibraryPolicy:
     """What every library entry must have: one identifier of a kind that counts as its published record, and the
-    declared fields. The defaults are the EV review's: a DOI or PMID, and author, title, year and venue."""
+    declared fields. The defaults: a DOI or PMID, and author, title, year and venue."""
 
     #: identifier kinds (of RECORD_KINDS) any one of which makes an entry's published record
     records: tuple[str, ...] = ("doi", "pmid")
