@@ -19,7 +19,6 @@ REMAINING = {
     "summaries.py": "subtype sizes and the AUC and sensitivity/specificity points of the EV review's biomarkers",
     "figures.py": "the subtype-size, pipeline, AUC and sensitivity/specificity charts of the EV review",
     "review.py": "the mis-grading check's wording of in vivo and patient results",
-    "chapter.py": "page names of the EV book (the appendix, the explorer, the claims page)",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -53,6 +54,36 @@ def inputs_fingerprint(root: Path) -> str:
 def read_source(path: Path) -> str:
     """A page's text as Sphinx reads it (UTF-8, a byte-order mark tolerated)."""
     return path.read_text(encoding="utf-8-sig")
+
+
+#: the chapter call that makes a page what it is: where row links, claim links, the explorer link and the feed land
+PAGE_CALLS = {"appendix": "chapter.all_rows(", "explorer": "chapter.explorer(",
+              "claims": "chapter.summary_of_findings(", "whats_new": "chapter.whats_new("}
+
+
+def page_of(root: Path, role: str) -> str | None:
+    """The book page (its ``.html`` path from the review's folder) whose source makes the call ``PAGE_CALLS[role]``,
+    the first in TOC order; None if no page of the book does (so nothing links to a page that does not exist)."""
+    toc = root / "_toc.yml"
+    return _pages(str(root.resolve()), toc.stat().st_mtime_ns if toc.exists() else 0).get(role)
+
+
+@functools.lru_cache(maxsize=8)
+def _pages(root: str, toc_stamp: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    base = Path(root)
+    for path in toc_sources(base):
+        text = read_source(path)
+        if path.suffix == ".ipynb":
+            try:
+                text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", [])
+                                 if c.get("cell_type") == "code")
+            except ValueError:
+                continue  # an unreadable notebook is the build's to report
+        for role, call in PAGE_CALLS.items():
+            if role not in out and call in text:
+                out[role] = path.relative_to(base).with_suffix(".html").as_posix()
+    return out
 
 
 def toc_sources(root: Path) -> list[Path]:

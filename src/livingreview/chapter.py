@@ -121,7 +121,7 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
 
 
 def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[str, str] | None = None) -> Markdown:
-    """One section per group (e.g. per hallmark), at most ``limit`` findings each; the rest are in the explorer.
+    """One section per group (e.g. per allocation), at most ``limit`` findings each; the rest are in the explorer.
 
     A frame with a ``finding`` column is shown as finding blocks (the sentence at full width, its facts as chips,
     its citation and record beside it); any other frame as a table.
@@ -136,11 +136,14 @@ def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[st
         rows = rows.drop(columns=[group])
         shown = finding_blocks(rows, labels) if "finding" in rows.columns else markdown_table(rows, labels=labels)
         text = f"### {escape_md(value)}\n\n" + shown
-        if left_out:
+        appendix = page("appendix")
+        if left_out and appendix is not None:
             text += (f"\n\n*{left_out} more row{'s' if left_out != 1 else ''} in this group "
                      f"{'are' if left_out != 1 else 'is'} not shown here: "
-                     f'<a href="{APPENDIX_PAGE}#{escape(group_anchor(table, value))}">all {len(rows) + left_out} '
+                     f'<a href="{escape(appendix)}#{escape(group_anchor(table, value))}">all {len(rows) + left_out} '
                      f"rows of this group are listed in the appendix</a>.*")
+        elif left_out:
+            text += f"\n\n*{left_out} more row{'s' if left_out != 1 else ''} in this group not shown here.*"
         parts.append(text)
     return Markdown("\n\n".join(parts))
 
@@ -181,7 +184,7 @@ def coverage_note(ev: Evidence, maps: tuple[tuple[str, str, str], ...] = ()) -> 
     """What the evidence maps and growth chart describe: this review's coverage, not the field's literature.
 
     ``maps`` names each map: (its name, the table it is drawn from, what that table's rows are called), e.g.
-    ``("hallmark map", "mechanisms", "mechanism rows")``.
+    ``("allocation map", "trials", "trial rows")``.
     """
     from livingreview.summaries import findings_rows, findings_rows_label
 
@@ -239,6 +242,8 @@ def data_model_tables(ev: Evidence) -> Markdown:
 
 def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
     """Rows added, grouped by month (newest first), at most ``limit`` per month, each with its citations."""
+    from markupsafe import escape
+
     from livingreview.render import limit_groups
     from livingreview.summaries import recent_rows
 
@@ -250,9 +255,12 @@ def whats_new(ev: Evidence, limit: int = 50) -> Markdown:
         text = (f"## {month}\n\n{int(counts.sum())} rows added ({summary}).\n\n"
                 + markdown_table(rows.drop(columns=["month"]),
                                  labels={"id": "Row", "citekeys": "Studies", "added": "Added"}))
-        if left_out:
+        explorer = page("explorer")
+        if left_out and explorer is not None:
             text += (f"\n\n*{left_out} more rows added that month are not shown here: "
-                     '<a href="08_evidence_map.html#explorer-explorer">see them in the evidence explorer</a>.*')
+                     f'<a href="{escape(explorer)}#explorer-explorer">see them in the evidence explorer</a>.*')
+        elif left_out:
+            text += f"\n\n*{left_out} more rows added that month are not shown here.*"
         parts.append(text)
     return Markdown("\n\n".join(parts) if parts else "No rows yet.")
 
@@ -287,11 +295,21 @@ def validation_example(table: str, cells: tuple[str, ...], planted: str) -> Mark
     return Markdown(fenced(problems) if problems else escape_md("no error"))
 
 
-#: the page where every row of every table has its anchor (its id), whatever the chapter pages show
-APPENDIX_PAGE = "12_appendix.html"
-#: the page of the explorer, which can list the rows of one claim (``?claim=CLAIM-0001``)
-EXPLORER_PAGE = "08_evidence_map.html"
-CLAIMS_PAGE = "07_claims.html"
+def page(role: str) -> str | None:
+    """A link to the book's page for ``role`` (``book.PAGE_CALLS``: the appendix, where every row has its anchor; the
+    explorer, which can list one claim's rows; the claims page) from the page being executed; None without one."""
+    import os
+
+    from livingreview.book import page_of
+
+    root = find_root()
+    target = page_of(root, role)
+    if target is None:
+        return None
+    here = Path.cwd().resolve()
+    # a chapter runs in its own folder; called from elsewhere, the link is made as if from the target's folder
+    start = here if root.resolve() in here.parents else (root / target).parent
+    return Path(os.path.relpath(root / target, start)).as_posix()
 
 
 def _row_links(ids, limit: int = 6, claim: str | None = None, linkable: set[str] | None = None) -> str:
@@ -304,17 +322,27 @@ def _row_links(ids, limit: int = 6, claim: str | None = None, linkable: set[str]
 
     from livingreview.render import ROW_ID_RE
 
+    claims, appendix, explorer = page("claims"), page("appendix"), page("explorer")
+
     def link(i: str) -> str:
-        if linkable is not None and i not in linkable:
+        target = claims if i.startswith(_claim_prefix()) else appendix
+        if (linkable is not None and i not in linkable) or target is None:
             return str(escape(i))
-        page = CLAIMS_PAGE if i.startswith("CLAIM-") else APPENDIX_PAGE
-        return f'<a href="{page}#{escape(i)}">{escape(i)}</a>'
+        return f'<a href="{escape(target)}#{escape(i)}">{escape(i)}</a>'
 
     ids = [str(i) for i in ids if ROW_ID_RE.match(str(i))]
-    if claim is not None and len(ids) > limit:
-        url = f"{EXPLORER_PAGE}?{urlencode({'claim': claim})}#explorer-explorer"
+    if claim is not None and len(ids) > limit and explorer is not None:
+        url = f"{explorer}?{urlencode({'claim': claim})}#explorer-explorer"
         return ", ".join([*(link(i) for i in ids[:limit]), f'<a href="{escape(url)}">all {len(ids)} rows</a>'])
     return ", ".join(link(i) for i in ids)
+
+
+def _claim_prefix() -> str:
+    """The prefix of the claims' row ids ('CLAIM-'), as the review declares its claims table."""
+    from livingreview.declarations import load as load_declarations
+
+    claims = load_declarations(find_root()).tables.get("claims")
+    return f"{claims.id_prefix}-" if claims is not None else "\0"
 
 
 def certainty_rule(ev: Evidence) -> Markdown:

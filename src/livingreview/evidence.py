@@ -34,6 +34,8 @@ class Evidence:
     cadence: object = None
     #: what the review declares about itself (``declarations.Declarations``): its tables, vocabularies and roles
     declarations: Declarations | None = None
+    #: the review's folder (its book's pages are found from there)
+    root: Path | None = None
     #: results of ``per_evidence`` functions, computed once per object (the tables never change)
     memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
@@ -187,4 +189,4 @@ def from_checked(root: Path | str, checked: Checked) -> Evidence:
     declared = checked.declarations
     tables = {name: typed_table(declared.tables[name], frame) for name, frame in checked.frames.items()}
     return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases,
-                    checked.cadence, declared)
+                    checked.cadence, declared, Path(root).resolve())

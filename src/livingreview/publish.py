@@ -112,21 +112,29 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
     add(feed, "updated", updated)
     author = add(feed, "author")
     add(author, "name", who.contributors)
-    add(feed, "link", rel="alternate", href="chapters/09_whats_new.html")
+    from livingreview.book import page_of
+
+    pages = {role: page_of(ev.root, role) if ev.root is not None else None for role in ("whats_new", "claims",
+                                                                                        "appendix")}
+    home = pages["whats_new"] or pages["appendix"]
+    if home:
+        add(feed, "link", rel="alternate", href=home)
     add(feed, "link", rel="self", href="feed.xml")
     for r in reversed(ev.releases):
         entry = add(feed, "entry")
         add(entry, "id", f"{feed_id}:release:{r.version}")
         add(entry, "title", f"Release {r.version}")
         add(entry, "updated", _stamp(r.date))
-        add(entry, "link", rel="alternate", href="chapters/07_claims.html#claims-trajectory")
+        if pages["claims"]:
+            add(entry, "link", rel="alternate", href=f"{pages['claims']}#claims-trajectory")
         add(entry, "summary", f"Snapshot of {sum(len(t) for t in r.tables.values())} rows and {len(r.claims)} claims.")
     for change in claim_changes(ev).itertuples(index=False):
         entry = add(feed, "entry")
         add(entry, "id", f"{feed_id}:claim:{change.id}:{ev.fingerprint[:12]}")
         add(entry, "title", f"{change.id}: certainty {change.before.lower()} to {change.now.lower()}")
         add(entry, "updated", updated)
-        add(entry, "link", rel="alternate", href=f"chapters/07_claims.html#{change.id}")
+        if pages["claims"]:
+            add(entry, "link", rel="alternate", href=f"{pages['claims']}#{change.id}")
         rows = ", ".join(change.support_added + change.against_added) or "none"
         add(entry, "summary", f"{change.claim} Studies {change.studies_before} to {change.studies_now}; "
                               f"contradicting {change.against_before} to {change.against_now}; new rows: {rows}.")
@@ -135,7 +143,12 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
         add(entry, "id", f"{feed_id}:row:{row.id}")
         add(entry, "title", f"{row.id} ({row.table})")
         add(entry, "updated", _stamp(row.added))
-        add(entry, "link", rel="alternate", href=f"chapters/12_appendix.html#{row.id}")
+        if pages["appendix"]:
+            add(entry, "link", rel="alternate", href=f"{pages['appendix']}#{row.id}")
         add(entry, "summary", row.finding)
+    # RFC 4287: an entry without an alternate link (a review whose book has no such page) carries its content
+    for entry in feed.findall(f"{{{ATOM}}}entry"):
+        if entry.find(f"{{{ATOM}}}link") is None:
+            add(entry, "content", entry.find(f"{{{ATOM}}}summary").text, type="text")
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8") + b"\n"
