@@ -121,8 +121,7 @@
     var shown = cols.map(function (c, i) { return c.charAt(0) === "_" ? -1 : i; }).filter(function (i) { return i >= 0; });
     var studiesCol = cols.indexOf("studies"), studyLinksCol = cols.indexOf("_study_links");
     var labels = data.labels || {}, orders = data.orders || {};
-    var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
-    var cancerCol = cols.indexOf("cancer"), claimsCol = cols.indexOf("claims");
+    var linkCol = cols.indexOf("links"), claimsCol = cols.indexOf("claims");
     var sortCol = -1, sortDir = 1;
 
     function rank(col, value) {
@@ -160,15 +159,16 @@
       values.forEach(function (v) { s.appendChild(new Option(v, v)); });
       bar.appendChild(s); return s;
     }
-    var tableSel = tableCol >= 0 ? select(tableCol, "tables") : null;
-    var levelSel = levelCol >= 0 ? select(levelCol, "evidence levels") : null;
-    var cancerSel = cancerCol >= 0 ? select(cancerCol, "cancer types") : null;
-    var claimSel = claimsCol >= 0 ? select(claimsCol, "claims") : null;
+    // one filter per column the review offers (table, evidence level, its facets, claims), as the data name them
+    var filters = (data.filters || []).map(function (f) {
+      var col = cols.indexOf(f[0]);
+      return col >= 0 ? { col: col, key: f[0] === "claims" ? "claim" : f[0], sel: select(col, f[1]) } : null;
+    }).filter(Boolean);
     // filters in the page's address (?claim=CLAIM-0003&table=...&q=words), so that a link can open a filtered list
     var params = new URLSearchParams(window.location.search);
-    [[tableSel, "table"], [levelSel, "level"], [cancerSel, "cancer"], [claimSel, "claim"]].forEach(function (p) {
-      var want = params.get(p[1]);
-      if (p[0] && want && Array.from(p[0].options).some(function (o) { return o.value === want; })) p[0].value = want;
+    filters.forEach(function (f) {
+      var want = params.get(f.key);
+      if (want && Array.from(f.sel.options).some(function (o) { return o.value === want; })) f.sel.value = want;
     });
     if (params.get("q")) search.value = params.get("q");
     var info = cell("span", ""); info.className = "lr-explorer-info"; info.setAttribute("aria-live", "polite");
@@ -206,10 +206,7 @@
       // every word must appear somewhere in the row ("exosome lung" finds rows with both)
       var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
       var hits = rows.filter(function (r) {
-        if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
-        if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
-        if (cancerSel && cancerSel.value && r[cancerCol] !== cancerSel.value) return false;
-        if (claimSel && claimSel.value && cellValues(claimsCol, r).indexOf(claimSel.value) < 0) return false;
+        if (filters.some(function (f) { return f.sel.value && cellValues(f.col, r).indexOf(f.sel.value) < 0; })) return false;
         var text = shown.map(function (i) { return r[i]; }).join(" ").toLowerCase();
         return words.every(function (w) { return text.indexOf(w) >= 0; });
       });
@@ -243,7 +240,7 @@
       prev.disabled = page === 0; next.disabled = page >= pages - 1;
     }
     search.addEventListener("input", function () { page = 0; render(); });
-    [tableSel, levelSel, cancerSel, claimSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
+    filters.forEach(function (f) { f.sel.addEventListener("change", function () { page = 0; render(); }); });
     prev.addEventListener("click", function () { page -= 1; render(); });
     next.addEventListener("click", function () { page += 1; render(); });
     render();

@@ -111,3 +111,9 @@ def test_entry_blocks_put_long_texts_under_the_row_escaped_and_anchored():
     assert "\n\n**Biogenesis:** made &lt;script&gt;x&lt;/script&gt; by \\*AF4\\*" in first and "Role" not in first
     assert "Size" not in second and "Markers" not in second and "**Role:** none" in second
     assert "{cite:p}`ma2015`" in second and "bad key" not in second
+
+
+def test_explorer_filters_name_only_columns_the_rows_have():
+    df = pd.DataFrame({"id": ["A-0001"], "alloc": ["Random"]})
+    payload = json.loads(explorer_json(df, filters=[("alloc", "allocations"), ("level", "evidence levels")]))
+    assert payload["filters"] == [["alloc", "allocations"]]

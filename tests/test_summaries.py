@@ -103,3 +103,13 @@ def test_trial_designs_list_each_trial_row_with_its_stated_design(review):
     rows = s.design_rows(lr.load(review.root), "therapies", DESIGN).to_dict(orient="records")
     assert [(r["id"], r["phase"], r["randomised"], r["controlled"], r["patients"]) for r in rows] == [
         ("THER-0002", "Phase I/II", "Yes", "No", "Not stated")]
+
+
+def test_the_explorer_offers_a_filter_for_each_declared_facet_under_its_title(ev):
+    table = s.explorer(ev)
+    facets = ev.roles.facets
+    assert facets and all(f in table.columns for f in facets)
+    titles = {f: ev.declared[ev.finding_tables[0]].column(f).heading for f in facets}
+    assert [(c, what) for c, what in table.attrs["filters"] if c in facets] == [
+        (f, (t if t[1:2].isupper() else t[0].lower() + t[1:]) + "s") for f, t in titles.items()]
+    assert table.attrs["labels"]["cancer_type"] == "Cancer type" and table.attrs["labels"]["ev_type"] == "EV type"

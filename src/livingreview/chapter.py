@@ -114,7 +114,7 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     from livingreview.render import explorer_json, explorer_script
     folder = _generated_folder(DATA_FILES)
     # the summary names its headers and sort orders (from the review's declarations)
-    payload = explorer_json(df, df.attrs.get("labels", {}), df.attrs.get("orders", {}))
+    payload = explorer_json(df, df.attrs.get("labels", {}), df.attrs.get("orders", {}), df.attrs.get("filters"))
     atomic_text(folder / f"{name}.json", payload.decode("utf-8"))
     atomic_text(folder / f"{name}.js", explorer_script(name, payload))
     return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))

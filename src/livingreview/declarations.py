@@ -27,8 +27,8 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,10}$")
 #: the keys each part may hold: anything else is a located error (a typo must never be silently ignored)
-COLUMN_KEYS = {"name", "type", "description", "required", "vocabulary", "multiple", "minimum", "maximum", "pattern",
-               "pattern_hint", "only_when", "verbatim"}
+COLUMN_KEYS = {"name", "type", "title", "description", "required", "vocabulary", "multiple", "minimum", "maximum",
+               "pattern", "pattern_hint", "only_when", "verbatim"}
 TABLE_KEYS = {"title", "id_prefix", "description", "optional", "row_checks", "columns"}
 VOCABULARY_KEYS = {"description", "terms"}
 TERM_KEYS = {"value", "label", "definition", "counted"}
@@ -177,7 +177,8 @@ class Declarations:
 # --- writing -------------------------------------------------------------------------------------------------------
 
 def _column(col: Column) -> dict:
-    out: dict = {"name": col.name, "type": col.kind.value, "description": col.description}
+    out: dict = {"name": col.name, "type": col.kind.value, **({"title": col.title} if col.title else {}),
+                 "description": col.description}
     if not col.required:
         out["required"] = False
     if col.vocab is not None:
@@ -387,7 +388,8 @@ def _column_from(r: _Reader, data: object, where: str, vocabularies: dict[str, V
                   minimum=_number(r, data.get("minimum"), f"{where}.minimum"),
                   maximum=_number(r, data.get("maximum"), f"{where}.maximum"), pattern=pattern,
                   pattern_hint=r.text(data.get("pattern_hint", ""), f"{where}.pattern_hint", required=False),
-                  only_when=only_when, verbatim=flags["verbatim"])
+                  only_when=only_when, verbatim=flags["verbatim"],
+                  title=r.text(data.get("title", ""), f"{where}.title", required=False))
 
 
 def _table(r: _Reader, name: str, data: object, where: str, vocabularies: dict[str, Vocabulary]) -> Table | None:

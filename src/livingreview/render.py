@@ -260,11 +260,13 @@ def cite_anchor(key: str) -> str:
 
 
 def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
-                  orders: dict[str, list[str]] | None = None) -> bytes:
+                  orders: dict[str, list[str]] | None = None,
+                  filters: list[tuple[str, str]] | None = None) -> bytes:
     """The explorer's rows as compact JSON: column names once, then one list per row.
 
     ``labels`` gives each column's header; ``orders`` the order of a column's values where it is not alphabetical
-    (evidence levels, lowest first), for its filter and its sort.
+    (evidence levels, lowest first), for its filter and its sort; ``filters`` the columns offered as a filter, each
+    with what its values are called ('allocations'), also read from the page's address (``?alloc=...``).
     """
     frame = df.astype(object).where(df.notna(), "")
     columns = [str(c) for c in frame.columns]
@@ -273,6 +275,8 @@ def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
         payload["labels"] = {c: labels[c] for c in columns if c in labels}
     if orders:
         payload["orders"] = {c: v for c, v in orders.items() if c in columns}
+    if filters:
+        payload["filters"] = [[c, what] for c, what in filters if c in columns]
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 

@@ -72,6 +72,13 @@ class Column:
     #: the rules for prose written by curators (formula prefixes, curation words) do not apply; what publishes it
     #: escapes it (HTML, Markdown) or formula-neutralises it (exports)
     verbatim: bool = False
+    #: the column's human title (a Table Schema field's ``title``), for headers, filters and legends
+    title: str = ""
+
+    @property
+    def heading(self) -> str:
+        """How the column is headed where readers see it: its declared title, else its name in words."""
+        return self.title or self.name.replace("_", " ").capitalize()
 
     @property
     def always_required(self) -> bool:

@@ -571,14 +571,9 @@ def studies_per_year(ev: Evidence) -> pd.DataFrame:
             .sort_values(["year", "table"]).reset_index(drop=True))
 
 
-def _facet_key(column: str, first: bool) -> str:
-    # the explorer's script filters by its first facet under a fixed key ('cancer': the key older links use)
-    return "cancer" if first else column
-
-
 def explorer_labels(ev: Evidence) -> dict[str, str]:
     """The explorer's column headers: row, table, the review's facets, level, cargo, finding, studies, links."""
-    facets = {_facet_key(f, i == 0): _facet_label(ev, f) for i, f in enumerate(ev.roles.facets)}
+    facets = {f: _facet_label(ev, f) for f in ev.roles.facets}
     return {"id": "Row", "table": "Table", **facets,
             **({"level": "Evidence level"} if ev.roles.evidence_level else {}),
             **({"cargo": "Cargo"} if _common(ev, "cargo") else {}), "finding": "Finding", "studies": "Studies",
@@ -586,9 +581,18 @@ def explorer_labels(ev: Evidence) -> dict[str, str]:
 
 
 def _facet_label(ev: Evidence, column: str) -> str:
-    """A facet's header: its vocabulary's first term's label style is no guide, so the column name, spoken."""
-    words = column.replace("_", " ")
-    return words[0].upper() + words[1:] if not words.startswith("ev ") else "EV" + words[2:]
+    """A facet's header: the column's declared title ('Cancer type')."""
+    return ev.declared[ev.finding_tables[0]].column(column).heading
+
+
+def explorer_filters(ev: Evidence) -> list[tuple[str, str]]:
+    """The explorer's filters: table, evidence level, each facet and claim, with what their values are called."""
+    def plural(title: str) -> str:
+        # 'Cancer type' -> 'cancer types'; an acronym keeps its capitals ('EV type' -> 'EV types')
+        words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
+        return words + "s"
+    return [("table", "tables"), *([("level", "evidence levels")] if ev.roles.evidence_level else []),
+            *((f, plural(_facet_label(ev, f))) for f in ev.roles.facets), ("claims", "claims")]
 
 
 def _common(ev: Evidence, column: str) -> bool:
@@ -622,8 +626,7 @@ def explorer(ev: Evidence) -> pd.DataFrame:
     out = pd.DataFrame({
         "id": f["id"].astype(str),
         "table": f["table"].map(ev.table_title),
-        **{_facet_key(c, i == 0): f[c].astype(object).map(ev.findings_vocab(c).label)
-           for i, c in enumerate(ev.roles.facets)},
+        **{c: f[c].astype(object).map(ev.findings_vocab(c).label) for c in ev.roles.facets},
         **({"level": f[level].astype(object).map(level_vocab(ev).label)} if level else {}),
         **({"cargo": f["cargo"].map(lambda items: "; ".join(items))} if _common(ev, "cargo") else {}),
         "finding": f[ev.roles.finding or "finding"].astype(str),
@@ -637,6 +640,7 @@ def explorer(ev: Evidence) -> pd.DataFrame:
     })
     out = out.sort_values("id").reset_index(drop=True)
     out.attrs["labels"], out.attrs["orders"] = explorer_labels(ev), explorer_orders(ev)
+    out.attrs["filters"] = explorer_filters(ev)
     return out
 
 
