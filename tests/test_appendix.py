@@ -12,8 +12,9 @@ import livingreview as lr
 from conftest import REPO, TABLES
 from livingreview import chapter, summaries
 from livingreview.edit import withdraw_row
-from livingreview.releases import cut_release, version_label
-from livingreview.render import cite_anchor, row_list_html
+from livingreview.history import cut_release, version_label
+from livingreview.render import row_list_html
+from livingreview.text import cite_anchor
 
 PAYLOAD = '<img src=x onerror="alert(1)">'
 # the ledger includes every cited study, and one study that no row cites yet (awaiting extraction)

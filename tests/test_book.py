@@ -23,7 +23,7 @@ from conftest import REPO, TABLES
 from livingreview import summaries
 from livingreview.book import build_book
 from livingreview.edit import withdraw_row
-from livingreview.releases import version_label
+from livingreview.history import version_label
 from livingreview.schema import Kind
 
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
@@ -687,7 +687,7 @@ def _page_ids(html: Path) -> dict[str, set[str]]:
 def test_every_key_any_row_cites_has_a_bibliography_entry(book):
     """Keys cited only by rows that no page shows in full (capped groups, the ledger, withdrawn rows) are in the
     bibliography too, each with the anchor the explorer's and the appendix's study links use."""
-    from livingreview.render import cite_anchor
+    from livingreview.text import cite_anchor
 
     ev = lr.load(book)
     ids = _page_ids(book / "_build" / "html")["chapters/bibliography.html"]

@@ -19,8 +19,8 @@ from livingreview import certainty
 from livingreview.certainty import STREAM, STREAMS, explain, fragility, not_grade, rate, reasons, rule
 from livingreview.cli import main
 from livingreview.declarations import load as load_declarations
+from livingreview.history import claim_changes, cut_release, row_changes, trajectory
 from livingreview.publish import ATOM, CLAIMS_SCHEMA, atom_feed, claims_json
-from livingreview.releases import claim_changes, cut_release, row_changes, trajectory
 from livingreview.summaries import claim_basis, claim_status
 
 F = frozenset

@@ -11,8 +11,8 @@ import pytest
 
 from conftest import REPO
 from livingreview import execute
-from livingreview.book import chapter_files, read_chapter
 from livingreview.evidence import load
+from livingreview.layout import chapter_files, read_chapter
 
 pytestmark = pytest.mark.skipif(not execute.available(), reason="no fork server on this platform")
 

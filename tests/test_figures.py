@@ -349,7 +349,7 @@ def _colour_scales(spec: dict):
 
 
 def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
-    from livingreview.releases import trajectory
+    from livingreview.history import trajectory
 
     checked = [tuple(f.LEVEL_COLORS), tuple(f.CATEGORY_COLORS), tuple(f.CERTAINTY_COLORS.values()),
                (*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR)]

@@ -301,7 +301,7 @@ def test_every_chapter_executes_on_header_only_tables(tmp_path):
     from nbclient import NotebookClient
 
     from conftest import REPO
-    from livingreview.book import chapter_files, read_chapter
+    from livingreview.layout import chapter_files, read_chapter
 
     root = tmp_path / "review"
     for name in ("data", "chapters"):
@@ -325,7 +325,7 @@ def test_every_chapter_executes_on_header_only_tables(tmp_path):
 @pytest.fixture
 def released(review):
     """The mini review with its first release cut."""
-    from livingreview.releases import cut_release
+    from livingreview.history import cut_release
 
     cut_release(review.root, "2026.12", dt.date(2026, 12, 1))
     return review

@@ -7,7 +7,8 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO
-from livingreview.book import chapter_files, chapter_fingerprints, declared_reads
+from livingreview.book import chapter_fingerprints
+from livingreview.layout import chapter_files, declared_reads
 
 
 @pytest.mark.parametrize("path", [p for p in chapter_files(REPO) if declared_reads(p) is not None],

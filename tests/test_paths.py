@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
-from livingreview.book import BUILD_MARKER, GENERATED_MARKER, VENDOR, build_book, clean_generated, vendor_scripts
+from livingreview.book import BUILD_MARKER, build_book, clean_generated, vendor_scripts
 from livingreview.cli import main
 from livingreview.errors import UsageError
 from livingreview.export import MARKER, export_package
+from livingreview.layout import GENERATED_MARKER, VENDOR
 
 
 def run(*args: str, cwd: Path | None = None):

@@ -111,8 +111,8 @@ def test_serve_builds_in_process_and_restarts_when_the_package_changes(review, m
 def test_a_served_build_validates_again_only_when_what_validation_reads_changed(review):
     """The server keeps the validated review while the tables, library, releases and chapter citations hold."""
     from livingreview.errors import ValidationError
+    from livingreview.evidence import check_key
     from livingreview.serve import WarmBuild
-    from livingreview.validate import check_key
 
     root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
     given: list = []

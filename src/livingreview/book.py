@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -16,21 +15,26 @@ from pathlib import Path
 from livingreview.declarations import identity
 from livingreview.errors import UsageError
 from livingreview.evidence import fingerprint
-from livingreview.fileio import atomic_write, mark_folder, owned
+from livingreview.fileio import atomic_text, atomic_write, mark_folder, owned
+from livingreview.layout import (
+    DATA_FILES,
+    FIGURES,
+    GENERATED_MARKER,
+    VENDOR,
+    chapter_files,
+    declared_reads,
+    read_chapter,
+    toc_sources,
+)
 
 STAMP = ".livingreview-inputs"
 CHAPTER_STAMPS = ".livingreview-chapters.json"
 #: per chapter, the hash of the outputs its page was last built from (written by a successful build only)
 OUTPUTS = ".livingreview-outputs.json"
 STATE = ".livingreview-state"
-#: marks a folder this package made (the build folder, generated figures and data), so it may remove it
+#: marks a folder this package made (the build folder), so it may remove it
 BUILD_MARKER = ".livingreview-build"
-GENERATED_MARKER = ".livingreview-generated"
-VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
 VENDOR_HEADER = "/* vega "
-FIGURES = Path("_static") / "figures"
-DATA_FILES = Path("_static") / "data"
-SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 
 
 def inputs_fingerprint(root: Path) -> str:
@@ -49,141 +53,6 @@ def inputs_fingerprint(root: Path) -> str:
     for path in sorted((root / "releases").glob("*.json")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
-
-
-def read_source(path: Path) -> str:
-    """A page's text as Sphinx reads it (UTF-8, a byte-order mark tolerated)."""
-    return path.read_text(encoding="utf-8-sig")
-
-
-#: the chapter call that makes a page what it is: where row links, claim links, the explorer link and the feed land
-PAGE_CALLS = {"appendix": "chapter.all_rows(", "explorer": "chapter.explorer(",
-              "claims": "chapter.summary_of_findings(", "whats_new": "chapter.whats_new("}
-
-
-def page_of(root: Path, role: str) -> str | None:
-    """The book page (its ``.html`` path from the review's folder) whose source makes the call ``PAGE_CALLS[role]``,
-    the first in TOC order; None if no page of the book does (so nothing links to a page that does not exist)."""
-    toc = root / "_toc.yml"
-    return _pages(str(root.resolve()), toc.stat().st_mtime_ns if toc.exists() else 0).get(role)
-
-
-@functools.lru_cache(maxsize=8)
-def _pages(root: str, toc_stamp: int) -> dict[str, str]:
-    out: dict[str, str] = {}
-    base = Path(root)
-    for path in toc_sources(base):
-        text = read_source(path)
-        if path.suffix == ".ipynb":
-            try:
-                text = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", [])
-                                 if c.get("cell_type") == "code")
-            except ValueError:
-                continue  # an unreadable notebook is the build's to report
-        for role, call in PAGE_CALLS.items():
-            if role not in out and call in text:
-                out[role] = path.relative_to(base).with_suffix(".html").as_posix()
-    return out
-
-
-def toc_sources(root: Path) -> list[Path]:
-    """Every page the book's ``_toc.yml`` names, as a file (wherever it lies), in TOC order.
-
-    Read with the same parser Jupyter Book uses, and ``glob:`` entries matched as sphinx-external-toc matches them
-    (Sphinx's ``patfilter`` over the documents Sphinx finds), so that no page the book shows escapes the build state.
-    """
-    import yaml
-    from sphinx.util.matching import patfilter
-    from sphinx_external_toc.api import FileItem, GlobItem
-    from sphinx_external_toc.parsing import parse_toc_data
-
-    toc = root / "_toc.yml"
-    if not toc.exists():
-        return []
-    site_map = parse_toc_data(yaml.safe_load(read_source(toc)))
-    found = _found_docs(root) if site_map.globs() else {}
-    out: list[Path] = []
-
-    def add(path: Path | None) -> None:
-        if path is not None and path not in out:
-            out.append(path)
-
-    def resolve(docname: str) -> Path | None:
-        path = next((root / (docname + s) for s in SOURCE_SUFFIXES if (root / (docname + s)).is_file()), None)
-        if path is None and Path(docname).suffix in SOURCE_SUFFIXES and (root / docname).is_file():
-            path = root / docname
-        return path
-
-    def walk(docname: str) -> None:  # a document, then its toctrees' entries in order, depth first
-        if docname in seen:
-            return
-        seen.add(docname)
-        add(resolve(docname))
-        current = docname[:-len(Path(docname).suffix)] if Path(docname).suffix in SOURCE_SUFFIXES else docname
-        for tree in site_map[docname].subtrees:
-            for item in tree.items:
-                if isinstance(item, GlobItem):
-                    for match in sorted(patfilter([d for d in found if d != current], str(item))):
-                        add(found[match])
-                elif isinstance(item, FileItem) and item in site_map:
-                    walk(str(item))
-
-    seen: set[str] = set()
-    walk(site_map.root.docname)
-    for docname in site_map:  # anything the walk did not reach (the parser allows it), as before
-        walk(docname)
-    return out
-
-
-def _found_docs(root: Path) -> dict[str, Path]:
-    """Docname -> file of every source Sphinx finds under ``root`` (as ``env.find_files`` does for this book)."""
-    import yaml
-    from sphinx.project import EXCLUDE_PATHS
-    from sphinx.util.matching import get_matching_files
-
-    config = root / "_config.yml"
-    settings = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
-    # Jupyter Book always adds its defaults; the HTML builder excludes its static and template folders
-    excludes = {"_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "_static", "_templates",
-                *(settings.get("exclude_patterns") or []), *EXCLUDE_PATHS}
-    out: dict[str, Path] = {}
-    for name in get_matching_files(root, ("**",), sorted(excludes)):
-        suffix = next((s for s in SOURCE_SUFFIXES if name.endswith(s)), None)
-        if suffix is not None:
-            out.setdefault(name[:-len(suffix)], root / name)
-    return out
-
-
-def chapter_files(root: Path) -> list[Path]:
-    """Every executable page of the TOC: notebooks, and MyST text notebooks (Markdown with a kernelspec)."""
-    out = []
-    for path in toc_sources(root):
-        if path.suffix == ".ipynb":
-            out.append(path)
-        elif path.suffix == ".md":
-            text = read_source(path)
-            if text.startswith("---") and "kernelspec:" in text.split("---", 2)[1]:
-                out.append(path)
-    return out
-
-
-def declared_reads(path: Path) -> list[str] | None:
-    """The tables a chapter declares it reads (``livingreview: reads:`` in its metadata); None if undeclared."""
-    import yaml
-
-    try:
-        if path.suffix == ".ipynb":
-            meta = json.loads(read_source(path)).get("metadata", {})
-        else:
-            text = read_source(path)
-            meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
-        reads = ((meta or {}).get("livingreview") or {}).get("reads")
-    except (ValueError, RecursionError, AttributeError, yaml.YAMLError) as exc:
-        # a chapter is input like any other: a number of thousands of digits or nesting thousands deep is refused
-        why = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
-        raise UsageError(f"{path}: its metadata cannot be read ({why}); expected a notebook or MyST page whose "
-                         "metadata says which tables it reads") from None
-    return list(reads) if isinstance(reads, list) else None
 
 
 def chapter_fingerprints(root: Path) -> dict[str, str]:
@@ -244,18 +113,6 @@ def mark_changed(root: Path, chapters: list[str]) -> None:
     """Make Sphinx read ``chapters`` again (it re-reads a source whose mtime changed)."""
     for rel in chapters:
         os.utime(root / rel)
-
-
-def read_chapter(path: Path):
-    """A chapter as the notebook myst-nb will see (so its cache key matches): .ipynb, or MyST Markdown."""
-    import nbformat
-
-    text = read_source(path)
-    if path.suffix == ".ipynb":
-        return nbformat.reads(text, as_version=4)
-    from myst_nb.core.read import read_myst_markdown_notebook
-
-    return read_myst_markdown_notebook(text, path=path)
 
 
 def execute_chapters(root: Path, stale: list[str], workers: int = 2, timeout: int = 300,
@@ -358,7 +215,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
     ``in_process`` runs Sphinx in this process (see ``run_jupyter_book``).
     """
     from livingreview.evidence import load
-    from livingreview.releases import version_label
+    from livingreview.history import version_label
 
     root = root.resolve()
     ev = ev if ev is not None else load(root)
@@ -545,13 +402,8 @@ def build_state(root: Path, chapters: dict[str, str], config: Path, stamp: str =
     return digest.hexdigest()
 
 
-def atomic_text(path: Path, text: str) -> None:
-    """Write text atomically (a temporary file of its own and a rename)."""
-    atomic_write(path, text.encode("utf-8"))
-
-
 def build_stamp(root: Path, version: str | None = None) -> dict[str, str]:
-    """Version (``version``: the evidence's ``releases.version_label``), build date, data fingerprint and (when
+    """Version (``version``: the evidence's ``history.version_label``), build date, data fingerprint and (when
     available) the git commit of this build."""
     import datetime as dt
 
@@ -612,7 +464,7 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
     import yaml
     from markupsafe import escape
 
-    from livingreview.render import CITE_ID
+    from livingreview.text import CITE_ID
 
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
     # bibliography entries get ids from their keys, which the explorer's studies link to
@@ -699,10 +551,3 @@ def vendor_scripts(root: Path) -> Path:
     return target
 
 
-def find_root(start: Path | None = None) -> Path:
-    """The review root above ``start`` (default: the working directory, a chapter's folder in a build)."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "_toc.yml").exists() and (folder / "data").is_dir():
-            return folder
-    raise FileNotFoundError(f"no review root (with _toc.yml and data/) above {here}")

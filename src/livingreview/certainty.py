@@ -12,11 +12,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from livingreview.declarations import CertaintyInputs
+from livingreview.declarations import DESIGNS, CertaintyInputs
 from livingreview.vocab import CERTAINTY
 
 #: the study designs a review maps its evidence levels to (``certainty.streams`` in its review.yml), weakest first
-LEVELS = ("in_vitro", "animal", "human_observational", "clinical_trial")
+LEVELS = DESIGNS
 RATINGS = tuple(CERTAINTY.values)  # lowest first: very_low, low, moderate, high
 #: fewer independent studies than this in a stream is imprecise (unless the review declares its own)
 MIN_STUDIES = 3

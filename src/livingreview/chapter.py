@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from livingreview.book import DATA_FILES, FIGURES, GENERATED_MARKER, find_root
 from livingreview.evidence import Evidence, load
+from livingreview.layout import DATA_FILES, FIGURES, GENERATED_MARKER, find_root
 from livingreview.render import chart_html, explorer_html, markdown_table, static_copy
 
 
@@ -110,7 +110,7 @@ def entries(df: pd.DataFrame, head: str, facts: list[str], texts: list[str],
 
 def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     """Show the searchable, filterable, paged table of ``df``; its rows go to a JSON file next to the book."""
-    from livingreview.book import atomic_text
+    from livingreview.fileio import atomic_text
     from livingreview.render import explorer_json, explorer_script
     folder = _generated_folder(DATA_FILES)
     # the summary names its headers and sort orders (from the review's declarations)
@@ -208,7 +208,8 @@ def coverage_note(ev: Evidence, maps: tuple[tuple[str, str, str], ...] = ()) -> 
 def status_block(ev: Evidence) -> Markdown:
     """The introduction's status block: headline numbers of the evidence base at build time."""
     from livingreview.render import escape_md
-    from livingreview.summaries import findings_rows_label, row_noun, status
+    from livingreview.summaries import findings_rows_label, status
+    from livingreview.text import row_noun
 
     s = status(ev)
     retracted = ", ".join(s["retracted"]) or "none"
@@ -296,11 +297,11 @@ def validation_example(table: str, cells: tuple[str, ...], planted: str) -> Mark
 
 
 def page(role: str) -> str | None:
-    """A link to the book's page for ``role`` (``book.PAGE_CALLS``: the appendix, where every row has its anchor; the
+    """A link to the book's page for ``role`` (``layout.PAGE_CALLS``: the appendix, where every row has its anchor; the
     explorer, which can list one claim's rows; the claims page) from the page being executed; None without one."""
     import os
 
-    from livingreview.book import page_of
+    from livingreview.layout import page_of
 
     root = find_root()
     target = page_of(root, role)
@@ -408,7 +409,7 @@ def unsupported_claims(ev: Evidence) -> Markdown:
 
 def changes_since_release(ev: Evidence) -> Markdown:
     """Rows added, changed and removed since the latest release, and every claim whose status moved."""
-    from livingreview.releases import claim_changes, row_changes
+    from livingreview.history import claim_changes, row_changes
     from livingreview.render import escape_md
     from livingreview.summaries import linkable_rows
 
@@ -442,7 +443,7 @@ def changes_since_release(ev: Evidence) -> Markdown:
 def trajectory(ev: Evidence) -> HTML:
     """The chart of each claim's certainty and studies at every release and now."""
     from livingreview import figures
-    from livingreview.releases import trajectory as points
+    from livingreview.history import trajectory as points
     from livingreview.summaries import short_text
 
     labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + short_text(c["claim"], 26)
@@ -579,8 +580,8 @@ def prisma(ev: Evidence) -> HTML:
 
 def exclusions_table(ev: Evidence) -> Markdown:
     """The flow's numbers as a table (its text alternative): records per stage and per exclusion reason."""
-    from livingreview.render import row_noun
     from livingreview.summaries import prisma_counts
+    from livingreview.text import row_noun
 
     c = prisma_counts(ev)
     rows = [("Records identified", c["identified_total"]),

@@ -284,7 +284,7 @@ def export(root: Path, out: Path, force: bool) -> None:
 @ROOT_OPTION
 def release(version: str, root: Path) -> None:
     """Cut release VERSION (e.g. 2026.12): snapshot the evidence and every claim's status under releases/."""
-    from livingreview.releases import cut_release
+    from livingreview.history import cut_release
 
     with _refused("the review is invalid; no release was written", err=True):
         path = cut_release(root, version)

@@ -36,8 +36,10 @@ REVIEW_KEYS = {"title", "slug", "authors", "licence"}
 ROLE_KEYS = {"findings", "reference_tables", "evidence_level", "finding", "groups", "facets", "study"}
 CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "randomised", "controlled", "patients",
                   "min_studies", "min_patients"}
-#: the study designs the certainty rule knows (GRADE's starting points): each evidence-level term maps to one
-STREAM_NAMES = ("clinical_trial", "human_observational", "animal", "in_vitro")
+#: the study designs the certainty rule knows (GRADE's starting points), weakest first: each evidence-level term of a
+#: review maps to one
+DESIGNS = ("in_vitro", "animal", "human_observational", "clinical_trial")
+STREAM_NAMES = DESIGNS
 TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty", "library"}
 LIBRARY_KEYS = {"records", "required"}
 #: the identifiers an entry's published record can be known by (the library policy declares which count)

@@ -190,3 +190,21 @@ def from_checked(root: Path | str, checked: Checked) -> Evidence:
     tables = {name: typed_table(declared.tables[name], frame) for name, frame in checked.frames.items()}
     return Evidence(tables, checked.library, fingerprint(root), tuple(checked.warnings), checked.releases,
                     checked.cadence, declared, Path(root).resolve())
+
+
+def check_key(root: Path | str) -> str:
+    """A hash of everything ``check`` reads: the tables, the library, ``living.toml``, the releases and the keys
+    the chapters cite. Equal keys mean an equal check, so a server may keep a validated review while it holds."""
+    from livingreview.releases import FOLDER as RELEASES_FOLDER
+    from livingreview.validate import cited_in_chapters
+
+    root = Path(root)
+    digest = hashlib.sha256(fingerprint(root).encode())
+    digest.update("\0".join(sorted(cited_in_chapters(root))).encode() + b"\0\0")
+    folder = root / RELEASES_FOLDER
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    declared = root / "review.yml"
+    if declared.exists():
+        digest.update(b"review.yml\0" + declared.read_bytes())
+    return digest.hexdigest()

@@ -189,12 +189,12 @@ def _call(conn, func, args) -> None:
 def _child(conn, path: str, ev) -> None:
     """In the fork: run the chapter's code cells in order, send back (notebook, error)."""
     try:
-        from livingreview import book, chapter
+        from livingreview import chapter, layout
 
         os.chdir(Path(path).parent)
         chapter.use_evidence(ev)
         chapter.DEFERRED = []
-        nb = book.read_chapter(Path(path))
+        nb = layout.read_chapter(Path(path))
         error = execute_notebook(nb)
         conn.send((nb, error, chapter.DEFERRED))
     except BaseException:  # anything goes back to the parent as text

@@ -161,7 +161,7 @@ OWN_FOLDERS = frozenset({"data", "chapters", "_static", "_templates", "releases"
 
 def own_folders(root: Path) -> frozenset[str]:
     """The review's own top-level folders: the fixed ones, and those of its tables and of every page of its TOC."""
-    from livingreview.book import toc_sources
+    from livingreview.layout import toc_sources
 
     real_root = Path(os.path.realpath(root))
     tops = {"data"}  # every table is a file under data/

@@ -146,3 +146,8 @@ def unsafe_links(root: Path, extra: list[Path] | tuple[Path, ...] = ()) -> list[
         if path.is_symlink() and all(path != link for link, _ in found):
             judge(path)
     return sorted(found)
+
+
+def atomic_text(path: Path, text: str) -> None:
+    """Write text atomically (a temporary file of its own and a rename)."""
+    atomic_write(path, text.encode("utf-8"))

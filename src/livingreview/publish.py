@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 
-from livingreview.releases import version_label
+from livingreview.history import version_label
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ROWS = 50  # newest rows in the feed
@@ -89,7 +89,7 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
     Links are relative to the site root (``xml:base`` is the feed's own folder), so the feed works wherever the
     book is served.
     """
-    from livingreview.releases import claim_changes
+    from livingreview.history import claim_changes
     from livingreview.summaries import recent_rows
 
     ET.register_namespace("", ATOM)
@@ -112,7 +112,7 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
     add(feed, "updated", updated)
     author = add(feed, "author")
     add(author, "name", who.contributors)
-    from livingreview.book import page_of
+    from livingreview.layout import page_of
 
     pages = {role: page_of(ev.root, role) if ev.root is not None else None for role in ("whats_new", "claims",
                                                                                         "appendix")}

@@ -14,16 +14,13 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import escape
 
+from livingreview.text import cite_anchor, plain_number, row_noun
+
 # MyST/CommonMark treat these as markup; a backslash makes each one literal text.
 _MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+!|~$:^=-])")
 CITE_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_:.+\-]*$")
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
 
-
-
-def row_noun(title: str) -> str:
-    """'Vaccine trial' for a table titled 'Vaccine trials': what one of its rows is called."""
-    return title[:-1] if title.endswith("s") and not title.endswith("ss") else title
 
 
 def escape_md(value: object) -> str:
@@ -169,19 +166,6 @@ def chart_title(spec: dict) -> str:
     return " ".join(title) if isinstance(title, list) else str(title)
 
 
-def plain_number(value: object, digits: int | None = None) -> object:
-    """A whole float as an integer ("60", not "60.0"), any other float rounded to ``digits`` decimals if given
-    (values a chart computed, such as means); anything else as it is."""
-    import numbers
-
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral)) and not pd.isna(value):
-        number = float(value)
-        if number.is_integer():
-            return int(number)
-        return round(number, digits) if digits is not None else value
-    return value
-
-
 def _plain(value: object) -> str:
     if isinstance(value, (list, tuple)):
         return "; ".join(map(str, value))
@@ -249,16 +233,6 @@ def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
 
 
 #: the id sphinxcontrib-bibtex gives each bibliography entry (its ``bibtex_cite_id``), so that rows can link to it
-CITE_ID = "cite-{key}"
-
-
-def cite_anchor(key: str) -> str:
-    """The id of ``key``'s entry on the bibliography page (as docutils makes ids from ``CITE_ID``)."""
-    from docutils.nodes import make_id
-
-    return make_id(CITE_ID.format(key=key))
-
-
 def explorer_json(df: pd.DataFrame, labels: dict[str, str] | None = None,
                   orders: dict[str, list[str]] | None = None,
                   filters: list[tuple[str, str]] | None = None) -> bytes:

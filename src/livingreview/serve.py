@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from livingreview.book import DATA_FILES, FIGURES, VENDOR
+from livingreview.layout import DATA_FILES, FIGURES, VENDOR
 
 STATUS_PATH = "/__livingreview__/status"
 #: seconds an idle connection is kept
@@ -199,8 +199,8 @@ class WarmBuild:
 
     def __call__(self, root: Path) -> int:
         from livingreview.book import build_book
-        from livingreview.evidence import from_checked
-        from livingreview.validate import check, check_key
+        from livingreview.evidence import check_key, from_checked
+        from livingreview.validate import check
 
         key = check_key(root)  # taken before reading, so that an edit made during the load changes the next key
         if key != self.key:

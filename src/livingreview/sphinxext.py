@@ -304,7 +304,7 @@ def _data_scripts_only_where_shown(app, config) -> None:
     large review) and the chart library (about 900 KB) would then load with each chapter. The explorer's own page
     names its script itself, and the book's script fetches the chart library on a page that has charts.
     """
-    from livingreview.book import DATA_FILES, VENDOR
+    from livingreview.layout import DATA_FILES, VENDOR
 
     skipped = (DATA_FILES.relative_to("_static").as_posix() + "/", VENDOR.relative_to("_static").as_posix())
     config.html_js_files = [f for f in config.html_js_files

@@ -18,8 +18,8 @@ from livingreview.certainty import LEVELS, STREAM, STREAMS, Basis, explain, frag
 from livingreview.claims import matches, parse_selector
 from livingreview.errors import Problem
 from livingreview.evidence import Evidence, per_evidence
-from livingreview.render import cite_anchor, row_noun  # noqa: F401 (row_noun: part of this module's API)
 from livingreview.schema import Kind
+from livingreview.text import cite_anchor
 from livingreview.vocab import CERTAINTY, Vocabulary
 
 
@@ -163,7 +163,7 @@ def subtypes(ev: Evidence) -> pd.DataFrame:
 def _size_text(low: object, high: object) -> str:
     """'60\u2013120' for a range, '35' for a single value, 'from 60' or 'up to 120' for one end, as whole numbers
     where they are whole."""
-    from livingreview.render import plain_number
+    from livingreview.text import plain_number
 
     lo, hi = (None if pd.isna(v) else str(plain_number(float(v))) for v in (low, high))
     if lo and hi:

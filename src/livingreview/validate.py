@@ -26,7 +26,6 @@ from livingreview.errors import Problem, Severity, ValidationError, quote
 from livingreview.fileio import unsafe_links
 from livingreview.intake import ledger_problems
 from livingreview.living import Cadence, read_cadence
-from livingreview.releases import FOLDER as RELEASES_FOLDER
 from livingreview.releases import read_releases
 from livingreview.rules import check_cells, split_multi
 from livingreview.schema import Kind, Table
@@ -216,7 +215,8 @@ def _claim_problems(tables: dict[str, Table], claims: pd.DataFrame | None, ids: 
     return problems
 
 
-def _cited_in_chapters(root: Path) -> set[str]:
+def cited_in_chapters(root: Path) -> set[str]:
+    """The library keys the chapters cite with a {cite} role (they count as cited)."""
     keys: set[str] = set()
     chapters = root / "chapters"
     if not chapters.is_dir():
@@ -229,7 +229,7 @@ def _cited_in_chapters(root: Path) -> set[str]:
 
 
 def _uncited_warnings(cited_cells: set[str], library: Library, root: Path) -> list[Problem]:
-    cited = _cited_in_chapters(root)
+    cited = cited_in_chapters(root)
     for cell in cited_cells:
         cited.update(split_multi(cell))
     return [
@@ -425,7 +425,7 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
 
 def link_problems(root: Path) -> list[Problem]:
     """A located error for each symlink the book build would follow out of the review (see ``unsafe_links``)."""
-    from livingreview.book import toc_sources
+    from livingreview.layout import toc_sources
 
     try:
         pages = toc_sources(root)
@@ -435,25 +435,6 @@ def link_problems(root: Path) -> list[Problem]:
                     f"symlink {why} ({os.readlink(link)!r}); the build copies what links point to, so it refuses "
                     "them: replace the link with the file itself, or remove it")
             for link, why in unsafe_links(root, pages)]
-
-
-def check_key(root: Path | str) -> str:
-    """A hash of everything ``check`` reads: the tables, the library, ``living.toml``, the releases and the keys
-    the chapters cite. Equal keys mean an equal check, so a server may keep a validated review while it holds."""
-    import hashlib
-
-    from livingreview.evidence import fingerprint
-
-    root = Path(root)
-    digest = hashlib.sha256(fingerprint(root).encode())
-    digest.update("\0".join(sorted(_cited_in_chapters(root))).encode() + b"\0\0")
-    folder = root / RELEASES_FOLDER
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    declared = root / "review.yml"
-    if declared.exists():
-        digest.update(b"review.yml\0" + declared.read_bytes())
-    return digest.hexdigest()
 
 
 def validate(root: Path | str) -> list[Problem]:
