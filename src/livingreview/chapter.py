@@ -611,12 +611,6 @@ def _scales(measure: str, ratio: bool) -> tuple[str, str]:
     return measure, (f"log {measure}" if ratio else measure)
 
 
-def _synthesis_title(ev: Evidence, name: str) -> str:
-    from livingreview.synthesis import analysis
-
-    return analysis(ev, name).title or name
-
-
 def _nothing_to_pool(exc: Exception) -> str:
     from livingreview.render import escape_md
 
@@ -637,8 +631,7 @@ def forest(ev: Evidence, name: str) -> HTML:
         dat, res = effects(ev, name), pooled(ev, name)
     except meta.CannotPool as exc:
         return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
-    chart = plots.forest(dat, res, measure=s.measure, ratio=s.ratio or None,
-                         title=f"{_synthesis_title(ev, name)}: forest plot")
+    chart = plots.forest(dat, res, measure=s.measure, ratio=s.ratio or None, title="Forest plot")
     return figure(chart, f"forest-{name}")
 
 
@@ -739,7 +732,7 @@ def cumulative(ev: Evidence, name: str) -> HTML:
         return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
     order = f" by {ev.declared[s.table].column(s.cumulative).name}" if s.cumulative else ""
     chart = plots.cumulative_plot(cum, measure=s.measure if s.measure != "GEN" else None, ratio=is_ratio(s),
-                                  title=f"{_synthesis_title(ev, name)}: cumulative meta-analysis{order}")
+                                  title=f"Cumulative meta-analysis{order}")
     return figure(chart, f"cumulative-{name}")
 
 
@@ -776,7 +769,7 @@ def subgroup_forest(ev: Evidence, name: str, column: str) -> HTML:
     by = vocab.name if vocab is not None else column
     chart = plots.subgroup_forest(dat, column, res, overall, measure=s.measure if s.measure != "GEN" else None,
                                   ratio=s.ratio or None,
-                                  title=f"{_synthesis_title(ev, name)}: by {by.replace('_', ' ')}")
+                                  title=f"Forest plot by {by.replace('_', ' ')}")
     return figure(chart, f"subgroups-{name}-{column}")
 
 
@@ -819,6 +812,8 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
                       level: float) -> alt.LayerChart:
     """Each study as a bubble (size: its weight in the model) at its moderator value, with the fitted line and its
     confidence band, on the measure's scale."""
+    import textwrap
+
     import numpy as np
     from scipy import stats
 
@@ -841,11 +836,18 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
     line = pd.DataFrame({"x": grid, "fit": back(fit), "lo": back(fit - half), "hi": back(fit + half)})
     points = pd.DataFrame({"label": dat["label"], "x": x, "estimate": back(dat["yi"].to_numpy()),
                            "ci_lb": dat["ci_lb"], "ci_ub": dat["ci_ub"], "weight": 100 * w / w.sum()})
-    scale = alt.Scale(type="log") if ratio else alt.Scale(zero=False)
-    ylabel = f"{measure} (log scale)" if ratio else measure
-    xs = alt.X("x:Q", title=xlabel, scale=alt.Scale(zero=False))
+    values = [*points["estimate"], *line["lo"], *line["hi"]]
+    if ratio:
+        from livingreview.forest import _ticks
+
+        domain, ticks = _ticks(values)
+        scale = alt.Scale(type="log", domain=domain, nice=False)
+        y_axis = alt.Axis(values=ticks, format="~g", grid=False, title=f"{measure} (log scale)")
+    else:
+        scale, y_axis = alt.Scale(zero=False), alt.Axis(grid=False, title=measure)
+    xs = alt.X("x:Q", title=xlabel, scale=alt.Scale(zero=False), axis=alt.Axis(grid=False, tickCount=8))
     band = alt.Chart(line).mark_area(opacity=0.18, color="#2171b5").encode(
-        x=xs, y=alt.Y("lo:Q", scale=scale, title=ylabel), y2="hi:Q")
+        x=xs, y=alt.Y("lo:Q", scale=scale, axis=y_axis), y2="hi:Q")
     fitted = alt.Chart(line).mark_line(color="#08306b").encode(x=xs, y=alt.Y("fit:Q", scale=scale))
     null = alt.Chart(pd.DataFrame({"y": [1.0 if ratio else 0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]) \
         .encode(y=alt.Y("y:Q", scale=scale))
@@ -856,12 +858,15 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
                  alt.Tooltip("estimate:Q", title=measure, format=".3f"),
                  alt.Tooltip("weight:Q", title="Weight (%)", format=".1f")])
     slope = reg.coef(column)
-    subtitle = (f"slope {slope['estimate']:.4f} per unit ({level:g}% CI "
-                f"{slope['ci_lb']:.4f} to {slope['ci_ub']:.4f}), residual τ² = {reg.tau2:.4f}")
+    scale_name = f"log {measure}" if ratio else measure
+    subtitle = (f"{scale_name} changes by {slope['estimate']:.4f} per unit ({level:g}% CI "
+                f"{slope['ci_lb']:.4f} to {slope['ci_ub']:.4f}); residual τ² = {reg.tau2:.4f}")
     description = (f"{title}. {len(points)} studies, each a bubble (size: weight) at its {xlabel.lower()} and "
                    f"{measure}, with the meta-regression line and its {level:g}% confidence band. {subtitle}.")
-    chart = alt.layer(band, fitted, null, bubbles, title=alt.TitleParams(title, subtitle=[subtitle], anchor="start",
-                                                                          frame="bounds"))
+    # wrapped, so that a phone's narrow chart keeps its whole title
+    heading = alt.TitleParams(textwrap.wrap(title, 40), subtitle=textwrap.wrap(subtitle, 48), anchor="start",
+                              frame="bounds")
+    chart = alt.layer(band, fitted, null, bubbles, title=heading)
     chart = chart.properties(width="container", height=320, description=description)
     return data_table(chart, {"label": "Study", "x": xlabel, "estimate": measure, "ci_lb": "CI lower",
                               "ci_ub": "CI upper", "weight": "Weight (%)"})
@@ -870,7 +875,7 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
 def _moderator_label(ev: Evidence, table: str, column: str) -> str:
     """A column's description as an axis title (its first clause, without the final period)."""
     text = ev.declared[table].column(column).description.strip().rstrip(".")
-    return text or column
+    return text.split(",")[0] or column
 
 
 def meta_regression(ev: Evidence, name: str, column: str) -> HTML:
@@ -885,9 +890,10 @@ def meta_regression(ev: Evidence, name: str, column: str) -> HTML:
         dat, reg = regression(ev, name, column)
     except meta.CannotPool as exc:
         return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
-    chart = _regression_chart(dat, reg, column, f"{_synthesis_title(ev, name)}: meta-regression on {column}",
-                              _moderator_label(ev, s.table, column), is_ratio(s), _scales(s.measure, is_ratio(s))[0],
-                              s.level)
+    moderator = _moderator_label(ev, s.table, column)
+    chart = _regression_chart(dat, reg, column, f"Meta-regression on {moderator[0].lower() + moderator[1:]}",
+                              moderator, is_ratio(s),
+                              _scales(s.measure, is_ratio(s))[0], s.level)
     return figure(chart, f"regression-{name}-{column}")
 
 
@@ -917,9 +923,11 @@ def regression_table(ev: Evidence, name: str, column: str) -> Markdown:
                                   "stat": stat, "p": "p", "ci": f"{s.level:g}% CI"})
     test = (f"QM = {_fixed(reg.QM)} (df = {reg.QMdf}, {_p_value(reg.QMp)})" if reg.df is None else
             f"F({reg.QMdf}, {reg.df}) = {_fixed(reg.QM)}, {_p_value(reg.QMp)}")
-    explained = (f"; the moderator accounts for {max(0.0, (base.tau2 - reg.tau2) / base.tau2):.2%} of the "
-                 f"between-study variance (pseudo-R², as metafor reports it: τ² {_fixed(base.tau2)} without it)" if base.pooled and base.tau2 > 0
-                 and base.k == reg.k and s.method != "EE" else "")
+    explained = ""
+    if base.pooled and base.tau2 > 0 and base.k == reg.k and s.method != "EE":
+        share = max(0.0, (base.tau2 - reg.tau2) / base.tau2)
+        explained = (f"; the moderator accounts for {share:.2%} of the between-study variance (pseudo-R², as metafor "
+                     f"reports it: τ² {_fixed(base.tau2)} without it)")
     text += "\n\n" + escape_md(f"{reg.k} studies. Test of the moderator: {test}. Residual heterogeneity: "
                                f"τ² = {_fixed(reg.tau2)}, I² = {reg.I2:.2f}%, QE = {_fixed(reg.QE)} "
                                f"(df = {reg.k - len(reg.names)}, {_p_value(reg.QEp)}){explained}.")

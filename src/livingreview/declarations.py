@@ -37,7 +37,7 @@ CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "ra
 #: the study designs the certainty rule knows (GRADE's starting points): each evidence-level term maps to one
 STREAM_NAMES = ("clinical_trial", "human_observational", "animal", "in_vitro")
 TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty", "synthesis"}
-SYNTHESIS_KEYS = {"table", "measure", "columns", "ratio", "label", "label_year", "method", "test", "level", "title",
+SYNTHESIS_KEYS = {"table", "measure", "columns", "ratio", "label", "label_year", "method", "test", "level",
                   "subgroups", "moderators", "cumulative"}
 #: escalc's arguments, each with the column types that can hold it: counts are whole numbers, the rest any number
 EFFECT_ARGUMENTS = {**dict.fromkeys(("ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni"), ("integer",)),
@@ -161,8 +161,6 @@ class Synthesis:
     level: float = 95
     #: GEN only: the estimate and interval are ratios, pooled as log ratios
     ratio: bool = False
-    #: what the charts are titled (the synthesis' name without one)
-    title: str = ""
     subgroups: tuple[str, ...] = ()
     moderators: tuple[str, ...] = ()
     cumulative: str | None = None
@@ -228,7 +226,7 @@ def _column(col: Column) -> dict:
 def _synthesis_dict(s: Synthesis) -> dict:
     defaults = Synthesis(s.name, s.table, s.measure, s.columns, s.label)
     out: dict = {"table": s.table, "measure": s.measure, "columns": dict(s.columns), "label": s.label}
-    for key in ("label_year", "method", "test", "level", "ratio", "title"):
+    for key in ("label_year", "method", "test", "level", "ratio"):
         if getattr(s, key) != getattr(defaults, key):
             out[key] = getattr(s, key)
     for key in ("subgroups", "moderators"):
@@ -664,11 +662,10 @@ def _one_synthesis(r: _Reader, name: str, data: object, tables: dict[str, Table]
     order = (_synthesis_column(r, table, data["cumulative"], f"{where}.cumulative", ("integer", "number", "date"),
                                "the column the studies are added in the order of")
              if data.get("cumulative") is not None else None)
-    title = r.text(data.get("title", ""), f"{where}.title", required=False)
     if table is None or measure is None or label is None or not columns:
         return None
     return Synthesis(name, table.name, measure, tuple(columns.items()), label, year, "EE" if method == "FE" else method,
-                     test, level, ratio, title, subgroups, moderators, order)
+                     test, level, ratio, subgroups, moderators, order)
 
 
 def _synthesis(r: _Reader, data: object, tables: dict[str, Table]) -> dict[str, Synthesis]:
