@@ -122,6 +122,8 @@ def accumulated(ev: Evidence, name: str) -> pd.DataFrame:
     if s.cumulative is not None:
         dat = dat[dat[s.cumulative].notna()].reset_index(drop=True)
         order = list(dat[s.cumulative].astype(object))
+    if dat.empty:
+        raise meta.CannotPool("no study has effect data yet")
     out = meta.cumulative(dat["yi"], dat["vi"], order=order, method=s.method, test=s.test, level=s.level,
                           labels=dat["label"])
     out.attrs.update(measure=s.measure, ratio=is_ratio(s))
