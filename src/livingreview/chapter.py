@@ -846,9 +846,11 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
     else:
         scale, y_axis = alt.Scale(zero=False), alt.Axis(grid=False, title=measure)
     xs = alt.X("x:Q", title=xlabel, scale=alt.Scale(zero=False), axis=alt.Axis(grid=False, tickCount=8))
-    band = alt.Chart(line).mark_area(opacity=0.18, color="#2171b5").encode(
+    # the fitted line as inline values, not a frame: the chart's data table is made from its frames (the studies)
+    fitted_values = alt.Data(values=line.to_dict(orient="records"))
+    band = alt.Chart(fitted_values).mark_area(opacity=0.18, color="#2171b5").encode(
         x=xs, y=alt.Y("lo:Q", scale=scale, axis=y_axis), y2="hi:Q")
-    fitted = alt.Chart(line).mark_line(color="#08306b").encode(x=xs, y=alt.Y("fit:Q", scale=scale))
+    fitted = alt.Chart(fitted_values).mark_line(color="#08306b").encode(x=xs, y=alt.Y("fit:Q", scale=scale))
     null = alt.Chart(pd.DataFrame({"y": [1.0 if ratio else 0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]) \
         .encode(y=alt.Y("y:Q", scale=scale))
     bubbles = alt.Chart(points).mark_circle(color="#4d4d4d", opacity=0.7, stroke="#ffffff", strokeWidth=0.5).encode(
@@ -859,7 +861,8 @@ def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: s
                  alt.Tooltip("weight:Q", title="Weight (%)", format=".1f")])
     slope = reg.coef(column)
     scale_name = f"log {measure}" if ratio else measure
-    subtitle = (f"{scale_name} changes by {slope['estimate']:.4f} per unit ({level:g}% CI "
+    subtitle = (f"{scale_name} changes by {slope['estimate']:.4f} per unit of {xlabel[0].lower() + xlabel[1:]} "
+                f"({level:g}% CI "
                 f"{slope['ci_lb']:.4f} to {slope['ci_ub']:.4f}); residual τ² = {reg.tau2:.4f}")
     description = (f"{title}. {len(points)} studies, each a bubble (size: weight) at its {xlabel.lower()} and "
                    f"{measure}, with the meta-regression line and its {level:g}% confidence band. {subtitle}.")
@@ -913,7 +916,9 @@ def regression_table(ev: Evidence, name: str, column: str) -> Markdown:
     except meta.CannotPool as exc:
         return Markdown(_nothing_to_pool(exc))
     stat = "t" if reg.df is not None else "z"
-    rows = [{"name": "intercept" if n == "intrcpt" else n, "estimate": _fixed(c["estimate"]), "se": _fixed(c["se"]),
+    moderator = _moderator_label(ev, s.table, column)
+    rows = [{"name": "intercept" if n == "intrcpt" else moderator if n == column else n,
+             "estimate": _fixed(c["estimate"]), "se": _fixed(c["se"]),
              "stat": _fixed(c["stat"]), "p": _p_value(c["pval"]).removeprefix("p = ").replace("p < ", "< "),
              "ci": f"{_fixed(c['ci_lb'])} to {_fixed(c['ci_ub'])}"}
             for n in reg.names for c in [reg.coef(n)]]
