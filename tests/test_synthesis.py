@@ -7,6 +7,7 @@ The expected numbers of the BCG trials are metafor's, from the sources cited bes
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import shutil
@@ -400,3 +401,13 @@ def test_study_labels_are_escaped_in_the_charts(bcg, monkeypatch):
     assert "<script>alert" not in html
     assert "\\u003cscript\\u003ealert" in html and "&lt;script&gt;alert" in html  # the spec and the data table
     assert not math.isnan(synthesis.pooled(ev, "bcg").beta)
+
+
+def test_the_parallel_check_of_large_tables_still_checks_effects(bcg, monkeypatch):
+    checking = importlib.import_module("livingreview.validate")
+
+    _set_cell(bcg, 6, "cpos", "0")
+    _set_cell(bcg, 6, "cneg", "0")  # BCG-0005: an empty control group
+    monkeypatch.setattr(checking, "PARALLEL_BYTES", 0)  # every review counts as large: tables go to two workers
+    monkeypatch.setattr(checking.os, "cpu_count", lambda: 2)
+    assert "data/trials.csv:6:cpos: synthesis 'bcg' (RR): the second group is empty (ci + di = 0)" in _errors(bcg)
