@@ -411,3 +411,20 @@ def test_the_parallel_check_of_large_tables_still_checks_effects(bcg, monkeypatc
     monkeypatch.setattr(checking, "PARALLEL_BYTES", 0)  # every review counts as large: tables go to two workers
     monkeypatch.setattr(checking.os, "cpu_count", lambda: 2)
     assert "data/trials.csv:6:cpos: synthesis 'bcg' (RR): the second group is empty (ci + di = 0)" in _errors(bcg)
+
+
+@pytest.mark.parametrize("name", ["trials", "synthesis"])
+def test_each_bcg_chapter_declares_the_tables_it_reads(bcg, monkeypatch, name):
+    import json
+
+    shutil.copytree(BCG / "chapters", bcg / "chapters")
+    monkeypatch.chdir(bcg)
+    log = bcg / "reads.log"
+    monkeypatch.setenv("LIVINGREVIEW_READS_LOG", str(log))
+    notebook = json.loads((bcg / "chapters" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    scope: dict = {}
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            exec("".join(cell["source"]), scope)  # the chapter's own code, as the build runs it
+    read = set(log.read_text(encoding="utf-8").split())
+    assert read == set(notebook["metadata"]["livingreview"]["reads"])
