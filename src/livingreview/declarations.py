@@ -3,6 +3,8 @@
 One file declares what the engine must know about a review: its identity (title, slug, authors, licence), every
 vocabulary (terms, labels, definitions, in order) and every table (its columns, their kinds and constraints). It
 is YAML, so that a maintainer writes it without Python; every problem is reported as ``review.yml:LINE:key``.
+A review may also declare its quantitative syntheses (``synthesis:``): which table holds effect data and how
+``livingreview.meta`` reads and pools it.
 ``dump`` writes the declarations of tables and vocabularies as such a file, and ``read`` gives back the same
 objects, so a review's declarations can move out of code without changing what they declare.
 """
