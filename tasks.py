@@ -70,6 +70,11 @@ def test() -> None:
     ensure_chromium()
     run(BIN / "ruff", "check", "src", "tests", "tasks.py")
     run(BIN / "livingreview", "validate", "--quiet", "--claims")
+    # the BCG example review: the same engine with its own declarations, validated and built (HTML only, no PDF);
+    # tests/test_bcg_book.py (in the suite below) checks its pages
+    example = ROOT / "examples" / "bcg-vaccine"
+    run(BIN / "livingreview", "validate", "--quiet", "--root", example)
+    run(BIN / "livingreview", "build", "--no-pdf", "--root", example)
     run(BIN / "pytest")
 
 

@@ -624,3 +624,349 @@ def grading_rule(ev: Evidence) -> Markdown:
                                     "trial's own published record, as the certainty rule reads it:")
                       + " " + ", ".join(f"`{c.name}`" for c in only) + "."]
     return Markdown("\n".join(lines))
+
+
+# --- quantitative synthesis (a review's declared ``synthesis:``; see ``livingreview.synthesis``) -------------------
+
+def _fixed(x: float, digits: int = 4) -> str:
+    """A number as metafor prints it (4 decimals by default), with a plain minus sign."""
+    return "n/a" if x != x else f"{x:.{digits}f}"
+
+
+def _p_value(p: float) -> str:
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+
+
+def _scales(measure: str, ratio: bool) -> tuple[str, str]:
+    """What a synthesis' estimate is called on its own scale and on the scale it is pooled on."""
+    if measure == "GEN":
+        return ("ratio", "log ratio") if ratio else ("estimate", "estimate")
+    return measure, (f"log {measure}" if ratio else measure)
+
+
+def _nothing_to_pool(exc: Exception) -> str:
+    from livingreview.render import escape_md
+
+    return escape_md(f"Nothing to pool: {exc}.".replace("..", "."))
+
+
+def forest(ev: Evidence, name: str) -> HTML:
+    """The forest plot of synthesis ``name``: every study with its CI, the pooled diamond and prediction interval
+    (no diamond for a single study)."""
+    from markupsafe import escape
+
+    from livingreview import forest as plots
+    from livingreview import meta
+    from livingreview.synthesis import analysis, effects, pooled
+
+    s = analysis(ev, name)
+    try:
+        dat, res = effects(ev, name), pooled(ev, name)
+    except meta.CannotPool as exc:
+        return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
+    chart = plots.forest(dat, res, measure=s.measure, ratio=s.ratio or None, title="Forest plot")
+    return figure(chart, f"forest-{name}")
+
+
+def pooled_estimate(ev: Evidence, name: str) -> Markdown:
+    """The pooled estimate of synthesis ``name`` in words: the model, k, the estimate with its confidence interval,
+    its test and (random effects) the prediction interval, on the measure's scale and the analysis scale."""
+    import numpy as np
+
+    from livingreview import forest as plots
+    from livingreview import meta
+    from livingreview.render import escape_md
+    from livingreview.synthesis import analysis, is_ratio, pooled
+
+    s = analysis(ev, name)
+    try:
+        res = pooled(ev, name)
+    except meta.CannotPool as exc:
+        return Markdown(_nothing_to_pool(exc))
+    ratio = is_ratio(s)
+    shown, analysis_scale = _scales(s.measure, ratio)
+    level = f"{res.level:g}%"
+    p = res.transf(np.exp) if ratio else res.predict()
+    if not res.pooled:
+        return Markdown(escape_md(f"One study only, so nothing is pooled: its {shown} is {_fixed(p.pred)} ({level} "
+                                  f"CI {_fixed(p.ci_lb)} to {_fixed(p.ci_ub)})."))
+    model = plots.METHOD_NAMES.get(res.method, res.method)
+    stat = f"t({res.df})" if res.df is not None else "z"
+    text = (f"**{escape_md(model)}, {res.k} studies.** Pooled {escape_md(shown)} **{_fixed(p.pred)}** ({level} CI "
+            f"{_fixed(p.ci_lb)} to {_fixed(p.ci_ub)})")
+    if ratio:
+        text += f"; {escape_md(analysis_scale)} {_fixed(res.beta)} (SE {_fixed(res.se)})"
+    text += f", {stat} = {_fixed(res.zval)}, {_p_value(res.pval)}."
+    if res.method != "EE":
+        text += (f" {level} prediction interval (where the true {escape_md(shown)} of a new study is expected to "
+                 f"lie): **{_fixed(p.pi_lb)} to {_fixed(p.pi_ub)}**.")
+    return Markdown(text)
+
+
+def heterogeneity(ev: Evidence, name: str) -> Markdown:
+    """The heterogeneity line of synthesis ``name``: tau², I² and Cochran's Q with its df and p value."""
+    from livingreview import meta
+    from livingreview.synthesis import pooled
+
+    try:
+        res = pooled(ev, name)
+    except meta.CannotPool as exc:
+        return Markdown(_nothing_to_pool(exc))
+    if not res.pooled:
+        return Markdown("One study only: there is no heterogeneity to estimate.")
+    parts = [] if res.method == "EE" else [f"τ² = {_fixed(res.tau2)}"]
+    parts += [f"I² = {res.I2:.2f}%", f"Q = {_fixed(res.QE)} (df = {res.k - 1}, {_p_value(res.QEp)})"]
+    return Markdown(", ".join(parts))
+
+
+def estimators(ev: Evidence, name: str, methods: tuple[str, ...] = ("EE", "DL", "REML")) -> Markdown:
+    """Synthesis ``name`` pooled by each of ``methods`` (how much the estimate depends on the tau² estimator)."""
+    import numpy as np
+    import pandas as pd
+
+    from livingreview import forest as plots
+    from livingreview import meta
+    from livingreview.synthesis import analysis, is_ratio, pooled
+
+    s = analysis(ev, name)
+    ratio = is_ratio(s)
+    rows = []
+    for method in methods:
+        try:
+            res = pooled(ev, name, method)
+        except meta.CannotPool as exc:
+            return Markdown(_nothing_to_pool(exc))
+        p = res.transf(np.exp) if ratio else res.predict()
+        rows.append({"model": plots.METHOD_NAMES.get(res.method, res.method), "k": res.k,
+                     "beta": f"{_fixed(res.beta)} ({_fixed(res.ci_lb)} to {_fixed(res.ci_ub)})",
+                     **({"ratio": f"{_fixed(p.pred)} ({_fixed(p.ci_lb)} to {_fixed(p.ci_ub)})"} if ratio else {}),
+                     "tau2": "" if res.method == "EE" else _fixed(res.tau2),
+                     "I2": f"{res.I2:.2f}%" if res.pooled else ""})
+    shown, scale = _scales(s.measure, ratio)
+    level = f"{s.level:g}% CI"
+    labels = {"model": "Model", "k": "Studies", "beta": f"{scale} ({level})", "ratio": f"{shown} ({level})",
+              "tau2": "τ²", "I2": "I²"}
+    return Markdown(markdown_table(pd.DataFrame(rows), cite_column=None, labels=labels, anchor_column=None))
+
+
+def cumulative(ev: Evidence, name: str) -> HTML:
+    """The cumulative forest plot of synthesis ``name``: the pooled estimate as each study is added in the declared
+    order (e.g. by year)."""
+    from markupsafe import escape
+
+    from livingreview import forest as plots
+    from livingreview import meta
+    from livingreview.synthesis import accumulated, analysis, is_ratio
+
+    s = analysis(ev, name)
+    try:
+        cum = accumulated(ev, name)
+    except meta.CannotPool as exc:
+        return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
+    order = f" by {ev.declared[s.table].column(s.cumulative).name}" if s.cumulative else ""
+    chart = plots.cumulative_plot(cum, measure=s.measure if s.measure != "GEN" else None, ratio=is_ratio(s),
+                                  title=f"Cumulative meta-analysis{order}")
+    return figure(chart, f"cumulative-{name}")
+
+
+def _subgroups(ev: Evidence, name: str, column: str):
+    """The studies and subgroup fits of ``column``, its terms shown by their labels."""
+    import dataclasses
+
+    from livingreview.synthesis import analysis, by_subgroup
+
+    s = analysis(ev, name)
+    dat, res = by_subgroup(ev, name, column)
+    vocab = ev.column_vocab(s.table, column)
+    label = vocab.label if vocab is not None else str
+    dat[column] = dat[column].map(label)
+    return dat, dataclasses.replace(res, groups={label(g): fit for g, fit in res.groups.items()})
+
+
+def subgroup_forest(ev: Evidence, name: str, column: str) -> HTML:
+    """The forest plot of synthesis ``name`` in subgroups of the vocabulary column ``column``, each with its
+    diamond, the overall diamond and the test for subgroup differences."""
+    from markupsafe import escape
+
+    from livingreview import forest as plots
+    from livingreview import meta
+    from livingreview.synthesis import analysis, pooled
+
+    s = analysis(ev, name)
+    try:
+        dat, res = _subgroups(ev, name, column)
+        overall = pooled(ev, name)
+    except meta.CannotPool as exc:
+        return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
+    vocab = ev.column_vocab(s.table, column)
+    by = vocab.name if vocab is not None else column
+    chart = plots.subgroup_forest(dat, column, res, overall, measure=s.measure if s.measure != "GEN" else None,
+                                  ratio=s.ratio or None,
+                                  title=f"Forest plot by {by.replace('_', ' ')}")
+    return figure(chart, f"subgroups-{name}-{column}")
+
+
+def subgroup_table(ev: Evidence, name: str, column: str) -> Markdown:
+    """Each subgroup's pooled estimate of synthesis ``name`` as numbers, and the test for subgroup differences."""
+    import numpy as np
+    import pandas as pd
+
+    from livingreview import meta
+    from livingreview.render import escape_md
+    from livingreview.synthesis import analysis, is_ratio
+
+    s = analysis(ev, name)
+    try:
+        _, res = _subgroups(ev, name, column)
+    except meta.CannotPool as exc:
+        return Markdown(_nothing_to_pool(exc))
+    ratio = is_ratio(s)
+    shown = _scales(s.measure, ratio)[0]
+    rows = []
+    for group, fit in res.groups.items():
+        p = fit.transf(np.exp) if ratio else fit.predict()
+        rows.append({"group": group, "k": fit.k,
+                     "estimate": f"{_fixed(p.pred)} ({_fixed(p.ci_lb)} to {_fixed(p.ci_ub)})"
+                                 + ("" if fit.pooled else ", one study: not pooled"),
+                     "tau2": _fixed(fit.tau2) if fit.pooled and fit.method != "EE" else "",
+                     "I2": f"{fit.I2:.2f}%" if fit.pooled else ""})
+    text = markdown_table(pd.DataFrame(rows), cite_column=None, anchor_column=None,
+                          labels={"group": "Subgroup", "k": "Studies",
+                                  "estimate": f"{shown} ({s.level:g}% CI)", "tau2": "τ²", "I2": "I²"})
+    if res.QMdf:
+        text += ("\n\n" + escape_md(f"Test for subgroup differences (mixed-effects model with the subgroup as "
+                                    f"moderator): QM = {_fixed(res.QM)} (df = {res.QMdf}, {_p_value(res.QMp)}).")
+                 + " " + escape_md(f"Between-subgroup Q of the equal-effects model: {_fixed(res.Qbet)} "
+                                   f"(df = {res.Qbetdf}, {_p_value(res.Qbetp)})."))
+    return Markdown(text)
+
+
+def _regression_chart(dat: pd.DataFrame, reg, column: str, title: str, xlabel: str, ratio: bool, measure: str,
+                      level: float) -> alt.LayerChart:
+    """Each study as a bubble (size: its weight in the model) at its moderator value, with the fitted line and its
+    confidence band, on the measure's scale."""
+    import textwrap
+
+    import numpy as np
+    from scipy import stats
+
+    from livingreview.figures import data_table
+
+    x = dat[column].astype(float).to_numpy()
+    w = 1 / (dat["vi"].to_numpy() + reg.tau2)
+    X = np.column_stack([np.ones(len(x)), x])
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    if reg.df is not None:  # Hartung-Knapp scales the covariance by the weighted residual variance
+        res = dat["yi"].to_numpy() - X @ np.asarray(reg.beta)
+        cov = cov * float((w * res**2).sum()) / reg.df
+    q = 1 - (1 - level / 100) / 2
+    crit = stats.t.ppf(q, reg.df) if reg.df is not None else stats.norm.ppf(q)
+    grid = np.linspace(x.min(), x.max(), 50)
+    G = np.column_stack([np.ones(len(grid)), grid])
+    fit = G @ np.asarray(reg.beta)
+    half = crit * np.sqrt(np.einsum("ij,jk,ik->i", G, cov, G))
+    back = np.exp if ratio else (lambda a: a)
+    line = pd.DataFrame({"x": grid, "fit": back(fit), "lo": back(fit - half), "hi": back(fit + half)})
+    points = pd.DataFrame({"label": dat["label"], "x": x, "estimate": back(dat["yi"].to_numpy()),
+                           "ci_lb": dat["ci_lb"], "ci_ub": dat["ci_ub"], "weight": 100 * w / w.sum()})
+    values = [*points["estimate"], *line["lo"], *line["hi"]]
+    if ratio:
+        from livingreview.forest import _ticks
+
+        domain, ticks = _ticks(values)
+        scale = alt.Scale(type="log", domain=domain, nice=False)
+        y_axis = alt.Axis(values=ticks, format="~g", grid=False, title=f"{measure} (log scale)")
+    else:
+        scale, y_axis = alt.Scale(zero=False), alt.Axis(grid=False, title=measure)
+    xs = alt.X("x:Q", title=xlabel, scale=alt.Scale(zero=False), axis=alt.Axis(grid=False, tickCount=8))
+    # the fitted line as inline values, not a frame: the chart's data table is made from its frames (the studies)
+    fitted_values = alt.Data(values=line.to_dict(orient="records"))
+    band = alt.Chart(fitted_values).mark_area(opacity=0.18, color="#2171b5").encode(
+        x=xs, y=alt.Y("lo:Q", scale=scale, axis=y_axis), y2="hi:Q")
+    fitted = alt.Chart(fitted_values).mark_line(color="#08306b").encode(x=xs, y=alt.Y("fit:Q", scale=scale))
+    null = alt.Chart(pd.DataFrame({"y": [1.0 if ratio else 0.0]})).mark_rule(color="#999999", strokeDash=[4, 3]) \
+        .encode(y=alt.Y("y:Q", scale=scale))
+    bubbles = alt.Chart(points).mark_circle(color="#4d4d4d", opacity=0.7, stroke="#ffffff", strokeWidth=0.5).encode(
+        x=xs, y=alt.Y("estimate:Q", scale=scale),
+        size=alt.Size("weight:Q", scale=alt.Scale(range=[30, 600]), legend=None),
+        tooltip=[alt.Tooltip("label:N", title="Study"), alt.Tooltip("x:Q", title=xlabel),
+                 alt.Tooltip("estimate:Q", title=measure, format=".3f"),
+                 alt.Tooltip("weight:Q", title="Weight (%)", format=".1f")])
+    slope = reg.coef(column)
+    scale_name = f"log {measure}" if ratio else measure
+    subtitle = (f"{scale_name} changes by {slope['estimate']:.4f} per unit of {xlabel[0].lower() + xlabel[1:]} "
+                f"({level:g}% CI "
+                f"{slope['ci_lb']:.4f} to {slope['ci_ub']:.4f}); residual τ² = {reg.tau2:.4f}")
+    description = (f"{title}. {len(points)} studies, each a bubble (size: weight) at its {xlabel.lower()} and "
+                   f"{measure}, with the meta-regression line and its {level:g}% confidence band. {subtitle}.")
+    # wrapped, so that a phone's narrow chart keeps its whole title
+    heading = alt.TitleParams(textwrap.wrap(title, 40), subtitle=textwrap.wrap(subtitle, 48), anchor="start",
+                              frame="bounds")
+    chart = alt.layer(band, fitted, null, bubbles, title=heading)
+    chart = chart.properties(width="container", height=320, description=description)
+    return data_table(chart, {"label": "Study", "x": xlabel, "estimate": measure, "ci_lb": "CI lower",
+                              "ci_ub": "CI upper", "weight": "Weight (%)"})
+
+
+def _moderator_label(ev: Evidence, table: str, column: str) -> str:
+    """A column's description as an axis title (its first clause, without the final period)."""
+    text = ev.declared[table].column(column).description.strip().rstrip(".")
+    return text.split(",")[0] or column
+
+
+def meta_regression(ev: Evidence, name: str, column: str) -> HTML:
+    """The meta-regression of synthesis ``name`` on the numeric moderator ``column`` as a bubble plot."""
+    from markupsafe import escape
+
+    from livingreview import meta
+    from livingreview.synthesis import analysis, is_ratio, regression
+
+    s = analysis(ev, name)
+    try:
+        dat, reg = regression(ev, name, column)
+    except meta.CannotPool as exc:
+        return HTML(f"<p>{escape(_nothing_to_pool(exc))}</p>")
+    moderator = _moderator_label(ev, s.table, column)
+    chart = _regression_chart(dat, reg, column, f"Meta-regression on {moderator[0].lower() + moderator[1:]}",
+                              moderator, is_ratio(s),
+                              _scales(s.measure, is_ratio(s))[0], s.level)
+    return figure(chart, f"regression-{name}-{column}")
+
+
+def regression_table(ev: Evidence, name: str, column: str) -> Markdown:
+    """The coefficients of the meta-regression of synthesis ``name`` on ``column``, its test and the residual
+    heterogeneity, as numbers (metafor's ``rma(yi, vi, mods = ~ column)``)."""
+    import pandas as pd
+
+    from livingreview import meta
+    from livingreview.render import escape_md
+    from livingreview.synthesis import analysis, is_ratio, pooled, regression
+
+    s = analysis(ev, name)
+    try:
+        _, reg = regression(ev, name, column)
+        base = pooled(ev, name)
+    except meta.CannotPool as exc:
+        return Markdown(_nothing_to_pool(exc))
+    stat = "t" if reg.df is not None else "z"
+    moderator = _moderator_label(ev, s.table, column)
+    rows = [{"name": "intercept" if n == "intrcpt" else moderator if n == column else n,
+             "estimate": _fixed(c["estimate"]), "se": _fixed(c["se"]),
+             "stat": _fixed(c["stat"]), "p": _p_value(c["pval"]).removeprefix("p = ").replace("p < ", "< "),
+             "ci": f"{_fixed(c['ci_lb'])} to {_fixed(c['ci_ub'])}"}
+            for n in reg.names for c in [reg.coef(n)]]
+    scale = _scales(s.measure, is_ratio(s))[1]
+    text = markdown_table(pd.DataFrame(rows), cite_column=None, anchor_column=None,
+                          labels={"name": f"Coefficient ({scale})", "estimate": "Estimate", "se": "SE",
+                                  "stat": stat, "p": "p", "ci": f"{s.level:g}% CI"})
+    test = (f"QM = {_fixed(reg.QM)} (df = {reg.QMdf}, {_p_value(reg.QMp)})" if reg.df is None else
+            f"F({reg.QMdf}, {reg.df}) = {_fixed(reg.QM)}, {_p_value(reg.QMp)}")
+    explained = ""
+    if base.pooled and base.tau2 > 0 and base.k == reg.k and s.method != "EE":
+        share = max(0.0, (base.tau2 - reg.tau2) / base.tau2)
+        explained = (f"; the moderator accounts for {share:.2%} of the between-study variance (pseudo-R², as metafor "
+                     f"reports it: τ² {_fixed(base.tau2)} without it)")
+    text += "\n\n" + escape_md(f"{reg.k} studies. Test of the moderator: {test}. Residual heterogeneity: "
+                               f"τ² = {_fixed(reg.tau2)}, I² = {reg.I2:.2f}%, QE = {_fixed(reg.QE)} "
+                               f"(df = {reg.k - len(reg.names)}, {_p_value(reg.QEp)}){explained}.")
+    return Markdown(text)

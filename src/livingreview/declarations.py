@@ -4,6 +4,8 @@ One file declares what the engine must know about a review: its identity (title,
 vocabulary (terms, labels, definitions, in order), every table (its columns, their kinds and constraints) and its
 library policy (which identifiers count as an entry's published record, which fields every entry needs). It
 is YAML, so that a maintainer writes it without Python; every problem is reported as ``review.yml:LINE:key``.
+A review may also declare its quantitative syntheses (``synthesis:``): which table holds effect data and how
+``livingreview.meta`` reads and pools it.
 ``dump`` writes the declarations of tables and vocabularies as such a file, and ``read`` gives back the same
 objects, so a review's declarations can move out of code without changing what they declare.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -40,7 +42,7 @@ CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "ra
 #: review maps to one
 DESIGNS = ("in_vitro", "animal", "human_observational", "clinical_trial")
 STREAM_NAMES = DESIGNS
-TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty", "library"}
+TOP_KEYS = {"review", "vocabularies", "tables", "roles", "certainty", "library", "synthesis"}
 LIBRARY_KEYS = {"records", "required"}
 #: the identifiers an entry's published record can be known by (the library policy declares which count)
 RECORD_KINDS = ("doi", "pmid", "pmcid", "arxiv", "isbn")
@@ -51,6 +53,24 @@ LIBRARY_FIELDS = frozenset({
     "journal", "month", "note", "number", "organization", "pages", "publisher", "school", "series", "title", "type",
     "volume", "year", "doi", "pmid", "pmcid", "url", "eprint", "archiveprefix", "primaryclass", "arxiv", "isbn",
     "issn", "abstract", "keywords", "language", "venue"})
+SYNTHESIS_KEYS = {"table", "measure", "columns", "ratio", "label", "label_year", "method", "test", "level",
+                  "subgroups", "moderators", "cumulative"}
+#: escalc's arguments, each with the column types that can hold it: counts are whole numbers, the rest any number
+EFFECT_ARGUMENTS = {**dict.fromkeys(("ai", "bi", "ci", "di", "n1i", "n2i", "xi", "ni"), ("integer",)),
+                    **dict.fromkeys(("m1i", "m2i", "sd1i", "sd2i", "ri", "yi", "vi", "sei", "ci_lb", "ci_ub"),
+                                    ("integer", "number"))}
+#: what each measure needs: every group must be given by one of its alternatives (``meta.MEASURES``, kept here so
+#: that reading a review's declarations does not import scipy)
+MEASURE_NEEDS = {
+    **dict.fromkeys(("RR", "OR", "RD"), (("ai",), ("bi", "n1i"), ("ci",), ("di", "n2i"))),
+    **dict.fromkeys(("MD", "SMD"), (("m1i",), ("sd1i",), ("n1i",), ("m2i",), ("sd2i",), ("n2i",))),
+    "ZCOR": (("ri",), ("ni",)),
+    **dict.fromkeys(("PLO", "PR"), (("xi",), ("ni",))),
+    "GEN": (("yi",), ("vi", "sei", "ci_lb")),
+}
+#: tau^2 estimators ``meta.rma`` knows ("FE" is metafor's older name of "EE") and its tests
+SYNTHESIS_METHODS = ("EE", "FE", "DL", "HE", "SJ", "PM", "ML", "REML")
+SYNTHESIS_TESTS = ("z", "knha")
 #: tables whose name gives them a meaning to the engine (each optional): what they hold is fixed by the engine
 RESERVED = {"claims": ("id", "claim", "table", "where", "contradicted_by", "expected", "added"),
             "withdrawn": ("id", "row_id", "table", "finding", "reason", "withdrawn"),
@@ -151,6 +171,34 @@ class LibraryPolicy:
 
 
 @dataclass(frozen=True)
+class Synthesis:
+    """One quantitative synthesis a review declares: which table holds the effect data, how ``meta.escalc`` reads
+    it, how ``meta.rma`` pools it, and the columns its subgroups, meta-regressions and cumulative view use."""
+
+    name: str
+    table: str
+    measure: str
+    #: escalc argument -> column of ``table``, in declaration order
+    columns: tuple[tuple[str, str], ...]
+    #: the study label column, and the column of its year (shown after the label) if any
+    label: str
+    label_year: str | None = None
+    method: str = "REML"
+    test: str = "z"
+    level: float = 95
+    #: GEN only: the estimate and interval are ratios, pooled as log ratios
+    ratio: bool = False
+    subgroups: tuple[str, ...] = ()
+    moderators: tuple[str, ...] = ()
+    cumulative: str | None = None
+
+    @property
+    def arguments(self) -> dict[str, str]:
+        """escalc's keyword arguments: argument -> column."""
+        return dict(self.columns)
+
+
+@dataclass(frozen=True)
 class Declarations:
     """Everything a review declares about itself."""
 
@@ -160,6 +208,8 @@ class Declarations:
     roles: Roles = Roles()
     certainty: CertaintyInputs = CertaintyInputs()
     library: LibraryPolicy = LibraryPolicy()
+    #: the review's quantitative syntheses, by the name its chapters use
+    synthesis: dict[str, Synthesis] = field(default_factory=dict)
 
     @property
     def findings(self) -> tuple[str, ...]:
@@ -202,10 +252,25 @@ def _column(col: Column) -> dict:
     return out
 
 
+def _synthesis_dict(s: Synthesis) -> dict:
+    defaults = Synthesis(s.name, s.table, s.measure, s.columns, s.label)
+    out: dict = {"table": s.table, "measure": s.measure, "columns": dict(s.columns), "label": s.label}
+    for key in ("label_year", "method", "test", "level", "ratio"):
+        if getattr(s, key) != getattr(defaults, key):
+            out[key] = getattr(s, key)
+    for key in ("subgroups", "moderators"):
+        if getattr(s, key):
+            out[key] = list(getattr(s, key))
+    if s.cumulative:
+        out["cumulative"] = s.cumulative
+    return out
+
+
 def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = None,
-         certainty: CertaintyInputs | None = None, library: LibraryPolicy | None = None) -> str:
+         certainty: CertaintyInputs | None = None, library: LibraryPolicy | None = None,
+         synthesis: dict[str, Synthesis] | None = None) -> str:
     """The declarations of ``tables`` (and of every vocabulary their columns use, the roles, the certainty
-    rule's inputs and the library policy) as ``review.yml`` text."""
+    rule's inputs, the library policy and the syntheses) as ``review.yml`` text."""
     vocabularies: dict[str, Vocabulary] = {}
     for table in tables.values():
         for col in table.columns:
@@ -238,6 +303,8 @@ def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = Non
             ("min_studies", certainty.min_studies), ("min_patients", certainty.min_patients)) if value}
     if library is not None:
         data["library"] = {"records": list(library.records), "required": list(library.required)}
+    if synthesis:
+        data["synthesis"] = {name: _synthesis_dict(s) for name, s in synthesis.items()}
     head = ("# What this review declares about itself: read by `livingreview` (validation, the book, exports).\n"
             "# Types: id, text, vocab, integer, number, date, citekeys, idrefs, selector, identifier.\n"
             "# verbatim: true marks a column kept as written (a search query, a record title), exempt from the formula "
@@ -563,6 +630,125 @@ def _library(r: _Reader, data: object) -> LibraryPolicy:
     return LibraryPolicy(records or default.records, required)
 
 
+def _synthesis_column(r: _Reader, table: Table | None, column: object, where: str, kinds: tuple[str, ...],
+                      what: str) -> str | None:
+    """``column`` if it is a column of ``table`` of one of ``kinds``; otherwise a located problem and None."""
+    if not isinstance(column, str) or not column:
+        r.at(where, f"expected the name of a column ({what})")
+        return None
+    if table is None:
+        return column
+    if column not in table.column_names:
+        r.at(where, f"'{column}' is not a column of {table.name}; expected {what}")
+        return None
+    col = table.column(column)
+    if col.kind.value not in kinds or col.multi:
+        r.at(where, f"'{column}' of {table.name} is of type {col.kind.value}"
+                    f"{' (multiple)' if col.multi else ''}; expected {what} (type {' or '.join(kinds)})")
+        return None
+    return column
+
+
+def _one_synthesis(r: _Reader, name: str, data: object, tables: dict[str, Table]) -> Synthesis | None:
+    where = f"synthesis.{name}"
+    data = r.mapping(data, where, SYNTHESIS_KEYS, {"table", "measure", "columns", "label"})
+    if not NAME_RE.match(name):
+        r.at(where, f"synthesis name '{name}' must be lower case letters, digits and '_'")
+    table_name = data.get("table")
+    table = tables.get(table_name) if isinstance(table_name, str) else None
+    if "table" in data:
+        if table is None:
+            r.at(f"{where}.table", f"'{table_name}' is not a declared table; expected one of: "
+                                   f"{', '.join(tables) or 'none declared'}")
+        elif table_name in RESERVED:
+            r.at(f"{where}.table", f"'{table_name}' is a table the engine keeps itself; expected a table of effect "
+                                   "data")
+            table = None
+    measure = data.get("measure")
+    if "measure" in data and measure not in MEASURE_NEEDS:
+        r.at(f"{where}.measure", f"unknown measure {measure!r}; expected one of: {', '.join(MEASURE_NEEDS)}")
+        measure = None
+    columns: dict[str, str] = {}
+    given = data.get("columns")
+    if "columns" in data:
+        if not isinstance(given, dict) or not given:
+            r.at(f"{where}.columns", "expected a mapping of escalc arguments to columns, e.g. {ai: tpos, bi: tneg}")
+            given = {}
+        for arg, column in given.items():
+            if arg not in EFFECT_ARGUMENTS:
+                r.at(f"{where}.columns.{arg}", f"unknown escalc argument '{arg}'; expected one of: "
+                                               f"{', '.join(EFFECT_ARGUMENTS)}")
+                continue
+            kinds = EFFECT_ARGUMENTS[arg]
+            found = _synthesis_column(r, table, column, f"{where}.columns.{arg}", kinds,
+                                      "a column of counts" if kinds == ("integer",) else "a column of numbers")
+            if found is not None:
+                columns[arg] = found
+        if isinstance(measure, str) and isinstance(given, dict):
+            for group in MEASURE_NEEDS[measure]:
+                if not any(arg in given for arg in group):
+                    r.at(f"{where}.columns", f"measure {measure} needs column {' or '.join(group)}"
+                                             + (" (with ci_ub)" if "ci_lb" in group else ""))
+            if measure == "GEN" and ("ci_lb" in given) != ("ci_ub" in given):
+                r.at(f"{where}.columns", "an interval needs both ci_lb and ci_ub")
+            needed = {arg for group in MEASURE_NEEDS[measure] for arg in group} | (
+                {"ci_ub"} if measure == "GEN" else set())
+            for arg in given:
+                if arg in EFFECT_ARGUMENTS and arg not in needed:
+                    r.at(f"{where}.columns.{arg}", f"measure {measure} does not read '{arg}'; expected some of: "
+                                                   f"{', '.join(sorted(needed))}")
+    label = (_synthesis_column(r, table, data["label"], f"{where}.label", tuple(k.value for k in Kind),
+                               "the study label") if "label" in data else None)
+    year = (_synthesis_column(r, table, data["label_year"], f"{where}.label_year", ("integer", "date"),
+                              "the study's year") if data.get("label_year") is not None else None)
+    method = data.get("method", "REML")
+    if method not in SYNTHESIS_METHODS:
+        r.at(f"{where}.method", f"unknown method {method!r}; expected one of: {', '.join(SYNTHESIS_METHODS)}")
+        method = "REML"
+    test = data.get("test", "z")
+    if test not in SYNTHESIS_TESTS:
+        r.at(f"{where}.test", f"unknown test {test!r}; expected one of: {', '.join(SYNTHESIS_TESTS)}")
+        test = "z"
+    level = data.get("level", 95)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 50 <= level < 100:
+        r.at(f"{where}.level", "expected a confidence level in percent, from 50 to below 100 (e.g. 95)")
+        level = 95
+    ratio = data.get("ratio", False)
+    if not isinstance(ratio, bool):
+        r.at(f"{where}.ratio", "expected true or false")
+        ratio = False
+    elif ratio and measure != "GEN":
+        r.at(f"{where}.ratio", "only a GEN synthesis reads ratios (RR and OR are ratios already)")
+    subgroups = tuple(c for i, c in enumerate(_names(r, data.get("subgroups"), f"{where}.subgroups"))
+                      if _synthesis_column(r, table, c, f"{where}.subgroups[{i}]", ("vocab",),
+                                           "a vocabulary column") is not None)
+    moderators = tuple(c for i, c in enumerate(_names(r, data.get("moderators"), f"{where}.moderators"))
+                       if _synthesis_column(r, table, c, f"{where}.moderators[{i}]", ("integer", "number"),
+                                            "a numeric moderator") is not None)
+    order = (_synthesis_column(r, table, data["cumulative"], f"{where}.cumulative", ("integer", "number", "date"),
+                               "the column the studies are added in the order of")
+             if data.get("cumulative") is not None else None)
+    if table is None or measure is None or label is None or not columns:
+        return None
+    return Synthesis(name, table.name, measure, tuple(columns.items()), label, year, "EE" if method == "FE" else method,
+                     test, level, ratio, subgroups, moderators, order)
+
+
+def _synthesis(r: _Reader, data: object, tables: dict[str, Table]) -> dict[str, Synthesis]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        r.at("synthesis", "expected a mapping of synthesis names to their declarations (table, measure, columns, "
+                          "label)")
+        return {}
+    out = {}
+    for name, item in data.items():
+        found = _one_synthesis(r, str(name), item, tables)
+        if found is not None:
+            out[str(name)] = found
+    return out
+
+
 def _reserved(r: _Reader, tables: dict[str, Table]) -> None:
     """A table named as one the engine keeps must hold the columns the engine reads."""
     for name, needed in RESERVED.items():
@@ -621,9 +807,10 @@ def read(text: str, path: str = DECLARATIONS) -> Declarations:
     roles = _roles(r, data.get("roles"), tables)
     certainty = _certainty(r, data.get("certainty"), tables, roles)
     library = _library(r, data.get("library"))
+    synthesis = _synthesis(r, data.get("synthesis"), tables)
     if r.problems:
         raise ValidationError(sorted(set(r.problems), key=Problem.sort_key))
-    return Declarations(identity, vocabularies, tables, roles, certainty, library)
+    return Declarations(identity, vocabularies, tables, roles, certainty, library, synthesis)
 
 
 #: what a review without declarations is called (its published files are named by the slug)

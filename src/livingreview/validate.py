@@ -337,6 +337,8 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
     if reuse is not None and frames:
         return _check_reusing(root, declared, reuse)
     tables = declared.tables
+    # the effect checks of a declared synthesis read its table's cells
+    effect_tables = {s.table for s in declared.synthesis.values()}
     sizes = {name: (root / t.path).stat().st_size if (root / t.path).is_file() else 0 for name, t in tables.items()}
     workers = min(os.cpu_count() or 1, 2)
     # forking is safe only while this process runs one thread (a Jupyter kernel, for one, runs several)
@@ -345,13 +347,15 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         # both finish together, while this process parses the library
         order = sorted(tables, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {name: pool.submit(_problems_only, (root, tables[name])) for name in order}
+            futures = {name: pool.submit(check_table, root, tables[name], name in effect_tables)
+                       if name in effect_tables else pool.submit(_problems_only, (root, tables[name]))
+                       for name in order}
             library, bib_problems = load_library(root, declared.library)
             results = [futures[name].result() for name in tables]
     else:
         with ThreadPoolExecutor(1) as threads:
             pending = threads.submit(load_library, root, declared.library)
-            results = [check_table(root, table, frames) for table in tables.values()]
+            results = [check_table(root, table, frames or table.name in effect_tables) for table in tables.values()]
             library, bib_problems = pending.result()
     return _across_files(root, declared, results, library, bib_problems, frames)
 
@@ -404,6 +408,7 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
     log = by_name["withdrawn"].frame if "withdrawn" in by_name else None
     ids = {r.name: r.ids for r in results if r.ids is not None}
     problems += _claim_problems(tables, claims, ids, withdrawn_ids(log))
+    problems += _effect_problems(declared, by_name)
     problems += _withdrawn_problems(tables, log, ids)
     cited = {cell for r in results for cell in r.citations}
     problems += _uncited_warnings(cited, library, root)
@@ -421,6 +426,23 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
     problems += link_problems(root)
     return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence,
                    declarations=declared)
+
+
+def _effect_problems(declared: Declarations, by_name: dict[str, TableCheck]) -> list[Problem]:
+    """Impossible effect inputs (negative counts, events above totals, SD <= 0, ...) of each declared synthesis,
+    each at its file line and column."""
+    if not declared.synthesis:
+        return []
+    from livingreview.synthesis import effect_problems  # numpy and scipy only for a review that pools
+
+    problems: list[Problem] = []
+    for s in declared.synthesis.values():
+        result = by_name.get(s.table)
+        if result is None or result.frame is None:
+            continue
+        flagged = [(p.line, p.column) for p in result.problems if p.severity is Severity.ERROR]
+        problems += effect_problems(declared.tables[s.table].path, result.frame, s, flagged)
+    return problems
 
 
 def link_problems(root: Path) -> list[Problem]:

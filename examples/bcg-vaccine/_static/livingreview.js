@@ -1,0 +1,278 @@
+/* EV Metastasis Living Review: draw charts and explorer tables from inert JSON on the page.
+   Uses the vendored vega-embed (no CDN). Data values are only ever inserted as text. */
+(function () {
+  "use strict";
+
+  function drawChart(node) {
+    var target = document.getElementById(node.dataset.target);
+    if (!target || target.dataset.drawn) return;
+    target.dataset.drawn = "1";
+    function fail(err) {
+      target.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
+      target.className += " lr-chart-failed";
+      console.warn("livingreview: chart " + node.dataset.target + ": " + (err && err.message || err));
+    }
+    try {
+      var spec = JSON.parse(node.textContent);
+      if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
+      // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
+      // the static SVG is linked under every chart
+      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function (result) {
+        if (spec.width === "container") follow(target, result.view);
+      }).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  // vega re-reads a "container" width on window resize, in the middle of the theme's own re-layout (going from
+  // a phone's width to a laptop's, it read the layout before the sidebar came back and drew 1834 px wide); so
+  // each chart also follows its container's settled width
+  function follow(target, view) {
+    if (!view || typeof view.signal !== "function") return;
+    function fit() {
+      var width = target.clientWidth, svg = target.querySelector("svg");
+      if (width && svg && Math.abs(parseFloat(svg.getAttribute("width")) - width) > 1) {
+        try { view.signal("width", width).runAsync(); } catch (err) { /* a chart without a width signal */ }
+      }
+    }
+    if (typeof ResizeObserver === "function") new ResizeObserver(fit).observe(target);
+    window.addEventListener("resize", function () { window.setTimeout(fit, 250); });
+  }
+
+  // the chart library (about 900 KB) is fetched only by a page that has charts, once its text has loaded: a page
+  // without a chart never asks for it, and no page waits for it before its text is shown
+  function withChartLibrary(done) {
+    if (typeof window.vegaEmbed === "function") { done(); return; }
+    var base = document.documentElement.dataset.content_root;
+    var tag = document.createElement("script");
+    tag.src = (base == null ? "../" : base) + "_static/vendor/vega-bundle.js";
+    tag.onload = done;
+    tag.onerror = done;  // each chart then says it could not be drawn and links its static copy
+    document.head.appendChild(tag);
+  }
+
+  function drawCharts() {
+    // each chart on its own: one bad spec never stops the others or the explorer
+    var specs = document.querySelectorAll("script.lr-chart-spec");
+    if (!specs.length) return;
+    withChartLibrary(function () { specs.forEach(drawChart); });
+  }
+
+  function cell(tag, text) {
+    var el = document.createElement(tag);
+    el.textContent = text == null ? "" : String(text);
+    return el;
+  }
+
+  function linkList(text) {
+    var span = document.createElement("span");
+    String(text || "").split("; ").filter(Boolean).forEach(function (url, i) {
+      if (!/^https:\/\/(doi\.org|pubmed\.ncbi\.nlm\.nih\.gov)\//.test(url)) return;
+      if (i) span.appendChild(document.createTextNode(" "));
+      var a = document.createElement("a");
+      a.href = url; a.textContent = "[" + (i + 1) + "]"; a.rel = "noopener";
+      span.appendChild(a);
+    });
+    return span;
+  }
+
+  // "Label\tid; Label\tid": each study links to its entry on the bibliography page (beside this page)
+  function studyLinks(text) {
+    var span = document.createElement("span");
+    String(text).split("; ").forEach(function (pair, i) {
+      var parts = pair.split("\t");
+      if (parts.length !== 2 || !/^[a-z][a-z0-9-]*$/.test(parts[1])) return;
+      if (i) span.appendChild(document.createTextNode("; "));
+      var a = document.createElement("a");
+      a.href = "bibliography.html#" + parts[1]; a.textContent = parts[0];
+      span.appendChild(a);
+    });
+    return span;
+  }
+
+  function loadExplorer(target) {
+    if (target.dataset.drawn) return;
+    target.dataset.drawn = "1";
+    var name = target.dataset.name || "explorer";
+    function fromScript() {
+      // a script loads from file:// as well as over http, where fetch() would be refused
+      var tag = document.createElement("script");
+      tag.src = target.dataset.script;
+      tag.onload = function () {
+        var data = (window.lrExplorerData || {})[name];
+        if (data) { target.textContent = ""; drawExplorer(target, data); }
+        else target.textContent = "Could not load the table of all rows.";
+      };
+      tag.onerror = function () { target.textContent = "Could not load the table of all rows (" + tag.src + ")."; };
+      document.head.appendChild(tag);
+    }
+    if ((window.lrExplorerData || {})[name]) { target.textContent = ""; drawExplorer(target, window.lrExplorerData[name]); }
+    else if (target.dataset.script) fromScript();
+    else fetch(target.dataset.src)
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) { target.textContent = ""; drawExplorer(target, data); })
+      .catch(function (err) { target.textContent = "Could not load the table: " + err.message; console.error(err); });
+  }
+
+  function drawExplorer(target, data) {
+    var cols = data.columns, rows = data.rows, size = parseInt(target.dataset.pageSize, 10) || 25, page = 0;
+    // columns named "_..." are not shown or searched: "_study_links" holds each study's label and bibliography id
+    var shown = cols.map(function (c, i) { return c.charAt(0) === "_" ? -1 : i; }).filter(function (i) { return i >= 0; });
+    var studiesCol = cols.indexOf("studies"), studyLinksCol = cols.indexOf("_study_links");
+    var labels = data.labels || {}, orders = data.orders || {};
+    var linkCol = cols.indexOf("links"), tableCol = cols.indexOf("table"), levelCol = cols.indexOf("level");
+    var cancerCol = cols.indexOf("cancer"), claimsCol = cols.indexOf("claims");
+    var sortCol = -1, sortDir = 1;
+
+    function rank(col, value) {
+      var order = orders[cols[col]];
+      var i = order ? order.indexOf(value) : -1;
+      return i;
+    }
+    function compare(col) {
+      return function (a, b) {
+        var ra = rank(col, a[col]), rb = rank(col, b[col]);
+        if (ra >= 0 || rb >= 0) return (ra - rb) * sortDir;
+        var x = String(a[col]), y = String(b[col]);
+        var nx = parseFloat(x), ny = parseFloat(y);
+        if (!isNaN(nx) && !isNaN(ny) && String(nx) === x && String(ny) === y) return (nx - ny) * sortDir;
+        return x.localeCompare(y, undefined, { numeric: true }) * sortDir;
+      };
+    }
+
+    var bar = document.createElement("div"); bar.className = "lr-explorer-bar";
+    var search = document.createElement("input");
+    search.type = "search"; search.placeholder = "Search all rows"; search.setAttribute("aria-label", "Search all rows");
+    bar.appendChild(search);
+    // a multi-valued column ("claims") holds '; '-separated values: filter on each value, not on the whole cell
+    function cellValues(col, r) { return col === claimsCol ? String(r[col]).split("; ") : [r[col]]; }
+    function select(col, label) {
+      var s = document.createElement("select"); s.setAttribute("aria-label", "Filter by " + label);
+      s.appendChild(new Option("All " + label, ""));
+      var all = [];
+      rows.forEach(function (r) { all.push.apply(all, cellValues(col, r)); });
+      var values = Array.from(new Set(all)).filter(function (v) { return v !== ""; });
+      values.sort(function (a, b) {
+        var ra = rank(col, a), rb = rank(col, b);
+        return (ra >= 0 || rb >= 0) ? ra - rb : String(a).localeCompare(String(b));
+      });
+      values.forEach(function (v) { s.appendChild(new Option(v, v)); });
+      bar.appendChild(s); return s;
+    }
+    var tableSel = tableCol >= 0 ? select(tableCol, "tables") : null;
+    var levelSel = levelCol >= 0 ? select(levelCol, "evidence levels") : null;
+    var cancerSel = cancerCol >= 0 ? select(cancerCol, "cancer types") : null;
+    var claimSel = claimsCol >= 0 ? select(claimsCol, "claims") : null;
+    // filters in the page's address (?claim=CLAIM-0003&table=...&q=words), so that a link can open a filtered list
+    var params = new URLSearchParams(window.location.search);
+    [[tableSel, "table"], [levelSel, "level"], [cancerSel, "cancer"], [claimSel, "claim"]].forEach(function (p) {
+      var want = params.get(p[1]);
+      if (p[0] && want && Array.from(p[0].options).some(function (o) { return o.value === want; })) p[0].value = want;
+    });
+    if (params.get("q")) search.value = params.get("q");
+    var info = cell("span", ""); info.className = "lr-explorer-info"; info.setAttribute("aria-live", "polite");
+    bar.appendChild(info);
+    var prev = cell("button", "‹ Previous"), next = cell("button", "Next ›");
+    bar.appendChild(prev); bar.appendChild(next);
+    target.appendChild(bar);
+
+    var scroller = document.createElement("div"); scroller.className = "lr-explorer-scroll";
+    scroller.tabIndex = 0; scroller.setAttribute("role", "region"); scroller.setAttribute("aria-label", "All rows");
+    var table = document.createElement("table"); table.className = "lr-explorer-table table";
+    var head = document.createElement("tr");
+    var headers = cols.map(function (c, i) {
+      var th = document.createElement("th");
+      if (shown.indexOf(i) < 0) return th;
+      th.setAttribute("aria-sort", "none");
+      var button = cell("button", labels[c] || c.replace(/_/g, " "));
+      button.type = "button"; button.className = "lr-sort";
+      button.title = "Sort by " + (labels[c] || c);
+      button.addEventListener("click", function () {
+        if (sortCol === i) sortDir = -sortDir; else { sortCol = i; sortDir = 1; }
+        headers.forEach(function (h, j) {
+          h.setAttribute("aria-sort", j === sortCol ? (sortDir > 0 ? "ascending" : "descending") : "none");
+        });
+        page = 0; render();
+      });
+      th.appendChild(button); head.appendChild(th); return th;
+    });
+    var thead = document.createElement("thead"); thead.appendChild(head); table.appendChild(thead);
+    var tbody = document.createElement("tbody"); table.appendChild(tbody);
+    scroller.appendChild(table);
+    target.appendChild(scroller);
+
+    function filtered() {
+      // every word must appear somewhere in the row ("exosome lung" finds rows with both)
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var hits = rows.filter(function (r) {
+        if (tableSel && tableSel.value && r[tableCol] !== tableSel.value) return false;
+        if (levelSel && levelSel.value && r[levelCol] !== levelSel.value) return false;
+        if (cancerSel && cancerSel.value && r[cancerCol] !== cancerSel.value) return false;
+        if (claimSel && claimSel.value && cellValues(claimsCol, r).indexOf(claimSel.value) < 0) return false;
+        var text = shown.map(function (i) { return r[i]; }).join(" ").toLowerCase();
+        return words.every(function (w) { return text.indexOf(w) >= 0; });
+      });
+      return sortCol >= 0 ? hits.slice().sort(compare(sortCol)) : hits;
+    }
+    function render() {
+      var hits = filtered(), pages = Math.max(1, Math.ceil(hits.length / size));
+      page = Math.min(page, pages - 1);
+      tbody.textContent = "";
+      hits.slice(page * size, page * size + size).forEach(function (r) {
+        var tr = document.createElement("tr");
+        shown.forEach(function (i) {
+          var v = r[i], td;
+          if (i === linkCol) { td = document.createElement("td"); td.appendChild(linkList(v)); }
+          else if (i === studiesCol && studyLinksCol >= 0 && r[studyLinksCol]) {
+            td = document.createElement("td"); td.appendChild(studyLinks(r[studyLinksCol]));
+          }
+          else td = cell("td", v);
+          // each cell says what it is, so that a row reads as a card when the table is laid out as one
+          td.dataset.label = labels[cols[i]] || cols[i]; td.dataset.col = cols[i];
+          if (v === "" || v == null) td.className = "lr-empty";
+          tr.appendChild(td);
+        });
+        tbody.appendChild(tr);
+      });
+      if (!hits.length) {
+        var empty = cell("td", "No matching rows."); empty.colSpan = shown.length;
+        var tr0 = document.createElement("tr"); tr0.appendChild(empty); tbody.appendChild(tr0);
+      }
+      info.textContent = hits.length + (hits.length === 1 ? " row" : " rows") + " · page " + (page + 1) + " of " + pages;
+      prev.disabled = page === 0; next.disabled = page >= pages - 1;
+    }
+    search.addEventListener("input", function () { page = 0; render(); });
+    [tableSel, levelSel, cancerSel, claimSel].forEach(function (s) { if (s) s.addEventListener("change", function () { page = 0; render(); }); });
+    prev.addEventListener("click", function () { page -= 1; render(); });
+    next.addEventListener("click", function () { page += 1; render(); });
+    render();
+  }
+
+  function rootLinks() {
+    // footer links name a path from the book's root; Sphinx says where that root is from this page
+    var base = document.documentElement.dataset.content_root;
+    if (base == null) return;
+    document.querySelectorAll("a[data-lr-href]").forEach(function (a) {
+      var path = a.dataset.lrHref;
+      if (/^[A-Za-z0-9_.\/-]+$/.test(path) && path.indexOf("..") < 0) a.setAttribute("href", base + path);
+    });
+  }
+
+  function focusableScrolling() {
+    // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
+    document.querySelectorAll(".lr-chart, .bd-article table").forEach(function (el) {
+      if (el.classList.contains("lr-chart") || el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
+    });
+  }
+
+  function init() {
+    rootLinks();
+    focusableScrolling();
+    window.addEventListener("resize", focusableScrolling);
+    drawCharts();
+    document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
