@@ -80,7 +80,8 @@ def test_the_bcg_example_declares_its_synthesis():
 
 def test_dump_writes_the_synthesis_back_as_read():
     declared = d.load(BCG)
-    text = d.dump(declared.identity, declared.tables, declared.roles, declared.certainty, declared.synthesis)
+    text = d.dump(declared.identity, declared.tables, declared.roles, declared.certainty,
+                  synthesis=declared.synthesis)
     assert "synthesis:" in text
     again = d.read(text)
     assert again.synthesis == declared.synthesis and again.roles == declared.roles
