@@ -17,6 +17,7 @@ import livingreview as lr
 from conftest import REPO
 from livingreview import certainty
 from livingreview.certainty import STREAM, STREAMS, explain, fragility, not_grade, rate, reasons, rule
+from livingreview.claims import parse_selector
 from livingreview.cli import main
 from livingreview.declarations import load as load_declarations
 from livingreview.history import claim_changes, cut_release, row_changes, trajectory
@@ -376,3 +377,23 @@ def test_the_book_prints_every_step_and_what_the_rule_leaves_out():
     text = chapter.certainty_rule(lr.load(REPO)).data
     assert all(f"{n}. {escape_md(step)}" in text for n, (_, step) in enumerate(RULE, 1))
     assert text.rstrip().endswith(escape_md(NOT_GRADE))
+
+
+def test_a_declared_study_column_counts_each_study_once():
+    """Issue 24 item 4: independence follows the declared study column. The BCG example's trials all cite the one
+    meta-analysis that reports them; each trial is still a study of its own."""
+    import csv
+
+    bcg = REPO / "examples" / "bcg-vaccine"
+    ev = lr.load(bcg)
+    assert ev.roles.study == "trial"
+    claim = ev.claims.iloc[0]
+    with (bcg / "data" / "trials.csv").open(encoding="utf-8", newline="") as fh:
+        trials = list(csv.DictReader(fh))
+    (column, op, value), = [(c.column, c.op, c.values[0]) for c in parse_selector(claim["where"])]
+    assert (column, op) == ("ablat", ">")
+    selected = {t["trial"] for t in trials if float(t["ablat"]) > float(value)}
+    cited = {k for t in trials if t["trial"] in selected for k in t["citekeys"].split(";")}
+    status = claim_status(ev).iloc[0]
+    assert status["studies"] == len(selected) > len(cited)
+    assert set(status["citekeys"]) == cited  # the papers, for the citations

@@ -362,12 +362,25 @@ def claim_basis(ev: Evidence, claim: pd.Series,
     ``rows`` are the claim's ``claim_rows``, when the caller has them already.
     """
     support, against = rows if rows is not None else claim_rows(ev, claim)
-    ok = lambda keys: frozenset(k for k in keys if k in ev.library and not ev.library[k].retracted)  # noqa: E731
-    contradicting = ok(k for cell in against["citekeys"] for k in cell)
+    valid = lambda keys: frozenset(k for k in keys if k in ev.library and not ev.library[k].retracted)  # noqa: E731
+    study = ev.roles.study
+
+    def of_row(row: dict) -> frozenset[str]:
+        """The independent studies a row is evidence from: its valid citations, or (a declared study column) the
+        one study it reports, if it cites a valid paper (13 trials reported by one meta-analysis are 13 studies)."""
+        keys = valid(row["citekeys"])
+        if study is None or study not in row or row[study] is None or pd.isna(row[study]):
+            return keys
+        return frozenset({f"{study} {row[study]}"}) if keys else frozenset()
+
+    def ok(rows: pd.DataFrame) -> frozenset[str]:
+        return frozenset().union(*(of_row(r) for r in rows.to_dict(orient="records")))
+
+    contradicting = ok(against)
     inputs = ev.declarations.certainty
     level_col, design = ev.roles.evidence_level, dict(inputs.streams)
     if level_col is None or level_col not in support.columns or not design:
-        return Basis({"": ok(k for cell in support["citekeys"] for k in cell)}, contradicting, graded=False)
+        return Basis({"": ok(support)}, contradicting, graded=False)
     directness = tuple(f for f, _ in inputs.directness)
     by_level: dict[str, set[str]] = {lvl: set() for lvl in LEVELS}
     facets: dict[str, dict[str, set[str]]] = {f: {} for f in directness if f in support.columns}
@@ -375,7 +388,7 @@ def claim_basis(ev: Evidence, claim: pd.Series,
     patients: dict[str, int] = {}
     for row in support.to_dict(orient="records"):
         level = design[str(row[level_col])]
-        for key in ok(row["citekeys"]):
+        for key in of_row(row):
             by_level[level].add(key)
             for facet, by_study in facets.items():
                 by_study.setdefault(key, set()).add(str(row[facet]))
@@ -390,7 +403,7 @@ def claim_basis(ev: Evidence, claim: pd.Series,
     for row in against.to_dict(orient="records"):
         level = design.get(str(row.get(level_col, "")), "")
         stream = ("rct" if _randomised_controlled(row, inputs) else "trial") if level == "clinical_trial" else level
-        for key in ok(row["citekeys"]):
+        for key in of_row(row):
             # a study contradicting at several levels weighs as its row closest to patients
             if stream in weight and (key not in streams or weight[stream] > weight[streams[key]]):
                 streams[key] = stream
@@ -402,6 +415,12 @@ def claim_basis(ev: Evidence, claim: pd.Series,
                  {f: {k: frozenset(v) for k, v in by.items()} for f, by in facets.items()}, rct=frozenset(rct),
                  patients=patients, against=streams, scope=scope, directness=directness,
                  min_studies=inputs.min_studies, min_patients=inputs.min_patients)
+
+
+def _cited(ev: Evidence, rows: pd.DataFrame) -> tuple[str, ...]:
+    """The valid library keys ``rows`` cite, sorted."""
+    return tuple(sorted({k for cell in rows["citekeys"] for k in cell
+                         if k in ev.library and not ev.library[k].retracted}))
 
 
 def _randomised_controlled(row: dict, inputs) -> bool:
@@ -437,7 +456,9 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
                "expected": expected, "below_expected": bool(expected and rating.below(expected)),
                "supporting_rows": tuple(support["id"].astype(str)),
                "contradicting_rows": tuple(against["id"].astype(str)),
-               "citekeys": tuple(sorted(basis.studies)), "contradicting_citekeys": tuple(sorted(basis.contradicting))}
+               # the papers behind the studies, for citations (a study column names studies, not papers)
+               "citekeys": _cited(ev, support) if ev.roles.study else tuple(sorted(basis.studies)),
+               "contradicting_citekeys": _cited(ev, against) if ev.roles.study else tuple(sorted(basis.contradicting))}
         for level in LEVELS:
             rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
         rec["streams"] = ({name: len(keys) for name, keys in basis.streams().items() if keys} if basis.graded
