@@ -433,7 +433,7 @@ def _effect_problems(declared: Declarations, by_name: dict[str, TableCheck]) -> 
     each at its file line and column."""
     if not declared.synthesis:
         return []
-    from livingreview.synthesis import effect_problems  # numpy and scipy only for a review that pools
+    from livingreview.effects import effect_problems  # numpy and scipy only for a review that pools
 
     problems: list[Problem] = []
     for s in declared.synthesis.values():
