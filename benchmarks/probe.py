@@ -32,7 +32,7 @@ def main() -> None:
     step, root = sys.argv[1], Path(sys.argv[2])
     start = time.perf_counter()
     if step == "validate":
-        from livingreview.cli import main as cli
+        from livingreview.commands.cli import main as cli
 
         # the command itself, in this process: `livingreview validate --quiet --root ROOT`
         with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):
@@ -43,7 +43,7 @@ def main() -> None:
                  "verdict": verdict}
     elif step == "summaries":
         import livingreview as lr
-        from livingreview.snapshot import snapshot
+        from livingreview.publishing.snapshot import snapshot
 
         snap = snapshot(lr.load(root))
         extra = {"tables": len(snap["tables"]), "charts": len(snap["charts"])}

@@ -43,7 +43,7 @@ def probe(step: str, root: Path) -> dict:
 
 def tables_only_package(root: Path, out: Path) -> Path:
     """A data package of the evidence tables alone (same schemas as the export), for frictionless."""
-    from livingreview.export import export_package
+    from livingreview.publishing.export import export_package
 
     descriptor = export_package(root, out)
     data = json.loads(descriptor.read_text())
@@ -167,7 +167,7 @@ def pdf_build(root: Path) -> dict:
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"the PDF build failed at {root}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    from livingreview.declarations import identity
+    from livingreview.model.declarations import identity
 
     pdf = root / "_build/html/download" / identity(root).pdf_name
     return {"seconds": round(time.perf_counter() - start, 2), "bytes": pdf.stat().st_size}

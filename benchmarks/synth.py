@@ -14,8 +14,8 @@ import re
 import shutil
 from pathlib import Path
 
-from livingreview.bib import parse_library
-from livingreview.declarations import load as load_declarations
+from livingreview.checking.bib import parse_library
+from livingreview.model.declarations import load as load_declarations
 
 # the review's own lists (claims, the withdrawal log) do not grow with the data; nor does the intake ledger, which
 # gains one inclusion per synthetic entry instead (a copied record would be a duplicate)

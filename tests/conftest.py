@@ -17,7 +17,7 @@ if os.environ.get("CI") == "true":
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[1]
 
-from livingreview.declarations import load as _load_declarations  # noqa: E402
+from livingreview.model.declarations import load as _load_declarations  # noqa: E402
 
 #: the EV review's declared tables and vocabularies (the engine holds none of its own)
 TABLES = _load_declarations(REPO).tables

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import TABLES
-from livingreview import fileio
-from livingreview.add import UsageError, add_row, next_id
-from livingreview.cli import main
+from livingreview.commands.cli import main
+from livingreview.curation.add import UsageError, add_row, next_id
+from livingreview.model import fileio
 
 P = "data/pmn.csv"
 GOOD = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",

@@ -10,11 +10,12 @@ import pytest
 
 import livingreview as lr
 from conftest import REPO, TABLES
-from livingreview import chapter, summaries
-from livingreview.edit import withdraw_row
-from livingreview.history import cut_release, version_label
-from livingreview.render import row_list_html
-from livingreview.text import cite_anchor
+from livingreview.analysis import summaries
+from livingreview.analysis.history import cut_release, version_label
+from livingreview.curation.edit import withdraw_row
+from livingreview.model.text import cite_anchor
+from livingreview.publishing import chapter
+from livingreview.publishing.render import row_list_html
 
 PAYLOAD = '<img src=x onerror="alert(1)">'
 # the ledger includes every cited study, and one study that no row cites yet (awaiting extraction)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from livingreview.book import build_book
+from livingreview.publishing.book import build_book
 
 BCG = REPO / "examples" / "bcg-vaccine"
 #: the EV review's words (the issue's list): none may reach a page of another review

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from conftest import REPO, TABLES
-from livingreview.validate import check
+from livingreview.checking.validate import check
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from synth import SHAPE, make_review

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from livingreview.bib import check_library, check_text, format_entry, load_library, parse_library
+from livingreview.checking.bib import check_library, check_text, format_entry, load_library, parse_library
 
 GOOD = """@article{alpha2020,
   author = {M{\\"u}ller, Hans and van der Berg, Anna and others},
@@ -114,7 +114,7 @@ def test_format_entry_round_trips_through_both_parsers():
 
 def _same_libraries(text: str) -> None:
     """The split reader (plain entries by regex, the rest by bibtexparser) gives bibtexparser's answer."""
-    from livingreview import bib
+    from livingreview.checking import bib
 
     fast, fast_problems = bib.parse_library(text)
     slow, slow_problems, _ = bib._parse_with_bibtexparser(text, bib.BIB_PATH)
@@ -129,7 +129,7 @@ def _same_libraries(text: str) -> None:
 
 def test_plain_entry_reader_matches_bibtexparser_on_the_library():
     from conftest import REPO
-    from livingreview import bib
+    from livingreview.checking import bib
 
     text = (REPO / "references.bib").read_text(encoding="utf-8")
     starts = [m.start() for m in bib.ENTRY_START_RE.finditer(text)] + [len(text)]
@@ -201,7 +201,7 @@ def test_retracted_entry_may_cite_its_retraction_record_instead_of_doi():
 
 
 def test_an_open_page_range_is_a_located_error():
-    from livingreview.bib import check_text
+    from livingreview.checking.bib import check_text
 
     text = ("@article{a,\n  author = {A, B},\n  title = {{T}},\n  journal = {J},\n  year = {2010},\n"
             "  pages = {457-},\n  doi = {10.5555/fixture.9},\n}\n")

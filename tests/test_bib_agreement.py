@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES, REPO
-from livingreview.bib import MONTH_NAMES, check_text, field_text, pybtex_entries
-from livingreview.cite import CiteError, cache_path, cite
-from livingreview.errors import Severity, ValidationError
-from livingreview.validate import check
+from livingreview.checking.bib import MONTH_NAMES, check_text, field_text, pybtex_entries
+from livingreview.checking.validate import check
+from livingreview.curation.cite import CiteError, cache_path, cite
+from livingreview.model.errors import Severity, ValidationError
 
 CLEAN = """@article{clean2020,
   author = {Smith, Jane and Doe, John},

@@ -20,11 +20,11 @@ import pytest
 
 import livingreview as lr
 from conftest import REPO, TABLES
-from livingreview import summaries
-from livingreview.book import build_book
-from livingreview.edit import withdraw_row
-from livingreview.history import version_label
-from livingreview.schema import Kind
+from livingreview.analysis import summaries
+from livingreview.analysis.history import version_label
+from livingreview.curation.edit import withdraw_row
+from livingreview.model.schema import Kind
+from livingreview.publishing.book import build_book
 
 PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
 # data text that Sphinx's smartquotes would have changed (curly quotes, en dash, ellipsis)
@@ -483,7 +483,7 @@ def pdf(book):
     """The book's PDF, printed once: (path, text of each page)."""
     import pypdf
 
-    from livingreview.pdf import print_pdf
+    from livingreview.publishing.pdf import print_pdf
 
     printed = print_pdf(book, book / "_build" / ".config.stamped.yml")
     assert printed.path == book / "_build/html/download/ev-metastasis-living-review.pdf" and printed.bytes > 100_000
@@ -653,7 +653,7 @@ def test_a_contradicting_row_after_the_release_shows_on_rebuild(book, capfd):
 
     import jsonschema
 
-    from livingreview.publish import CLAIMS_SCHEMA
+    from livingreview.publishing.publish import CLAIMS_SCHEMA
 
     assert (book / "releases").is_dir(), "the review's first release is committed"
     path = book / "data/mechanisms.csv"
@@ -687,7 +687,7 @@ def _page_ids(html: Path) -> dict[str, set[str]]:
 def test_every_key_any_row_cites_has_a_bibliography_entry(book):
     """Keys cited only by rows that no page shows in full (capped groups, the ledger, withdrawn rows) are in the
     bibliography too, each with the anchor the explorer's and the appendix's study links use."""
-    from livingreview.text import cite_anchor
+    from livingreview.model.text import cite_anchor
 
     ev = lr.load(book)
     ids = _page_ids(book / "_build" / "html")["chapters/bibliography.html"]

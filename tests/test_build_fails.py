@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from conftest import REPO
-from livingreview.book import build_book
+from livingreview.publishing.book import build_book
 
 pytestmark = pytest.mark.book
 
@@ -65,7 +65,7 @@ def test_a_static_symlink_out_of_the_review_stops_the_build_before_any_copy(revi
     before it copies anything, and so does validate."""
     from click.testing import CliRunner
 
-    from livingreview.cli import main
+    from livingreview.commands.cli import main
 
     root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1)")
     (root / ".git").mkdir()

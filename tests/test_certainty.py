@@ -15,14 +15,14 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO
-from livingreview import certainty
-from livingreview.certainty import STREAM, STREAMS, explain, fragility, not_grade, rate, reasons, rule
-from livingreview.claims import parse_selector
-from livingreview.cli import main
-from livingreview.declarations import load as load_declarations
-from livingreview.history import claim_changes, cut_release, row_changes, trajectory
-from livingreview.publish import ATOM, CLAIMS_SCHEMA, atom_feed, claims_json
-from livingreview.summaries import claim_basis, claim_status
+from livingreview.analysis import certainty
+from livingreview.analysis.certainty import STREAM, STREAMS, explain, fragility, not_grade, rate, reasons, rule
+from livingreview.analysis.history import claim_changes, cut_release, row_changes, trajectory
+from livingreview.analysis.summaries import claim_basis, claim_status
+from livingreview.checking.claims import parse_selector
+from livingreview.commands.cli import main
+from livingreview.model.declarations import load as load_declarations
+from livingreview.publishing.publish import ATOM, CLAIMS_SCHEMA, atom_feed, claims_json
 
 F = frozenset
 T, H, A, V = "clinical_trial", "human_observational", "animal", "in_vitro"
@@ -171,7 +171,7 @@ def _brute_fragility(b: Basis) -> str:
     """Fragility straight from the definition: rate every removal set through ``Basis.without``."""
     import itertools
 
-    from livingreview.certainty import RATINGS
+    from livingreview.analysis.certainty import RATINGS
 
     rating = rate(b)
     if rating.certainty in (None, RATINGS[0]):
@@ -342,7 +342,7 @@ def test_a_contradicting_row_after_a_release_shows_the_change_and_the_row(releas
     assert before["CLAIM-0001"]["contradicting_studies"] == 0
     path = trajectory(ev)
     assert list(path[path["id"] == "CLAIM-0001"]["release"]) == ["2026.12", "now"]
-    from livingreview import chapter
+    from livingreview.publishing import chapter
 
     text = chapter.changes_since_release(ev).data
     assert "CLAIM\\-0001" in text and "contradicting 0 → 1" in text
@@ -371,8 +371,8 @@ def test_claims_json_and_the_feed_validate(released):
 
 
 def test_the_book_prints_every_step_and_what_the_rule_leaves_out():
-    from livingreview import chapter
-    from livingreview.render import escape_md
+    from livingreview.publishing import chapter
+    from livingreview.publishing.render import escape_md
 
     text = chapter.certainty_rule(lr.load(REPO)).data
     assert all(f"{n}. {escape_md(step)}" in text for n, (_, step) in enumerate(RULE, 1))

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import FIXTURES
-from livingreview.cite import CiteError, cite, parse_identifier
-from livingreview.cli import main
+from livingreview.commands.cli import main
+from livingreview.curation.cite import CiteError, cite, parse_identifier
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_cli_cite_dry_run_and_errors(cached):
 
 
 def test_interrupted_cite_leaves_the_library_unchanged(cached, monkeypatch):
-    from livingreview import fileio
+    from livingreview.model import fileio
 
     before = cached.path("references.bib").read_bytes()
 

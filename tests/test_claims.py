@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from livingreview.claims import matches, parse_selector
-from livingreview.errors import Severity
-from livingreview.rules import parse_condition
-from livingreview.validate import validate
+from livingreview.checking.claims import matches, parse_selector
+from livingreview.checking.rules import parse_condition
+from livingreview.checking.validate import validate
+from livingreview.model.errors import Severity
 
 ROWS = pd.DataFrame({
     "id": ["R-1", "R-2", "R-3", "R-4"],
@@ -103,7 +103,7 @@ def test_a_comparison_the_column_cannot_make_is_a_located_error(review, selector
 def test_a_claim_may_select_by_number(review):
     review.replace("data/claims.csv", "cancer_type=colorectal;cargo~miR", "auc>=0.9")
     import livingreview as lr
-    from livingreview.summaries import claim_rows
+    from livingreview.analysis.summaries import claim_rows
 
     ev = lr.load(review.root)
     claim = ev.claims.set_index("id").loc["CLAIM-0002"].copy()

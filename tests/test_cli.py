@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from livingreview.cli import main
+from livingreview.commands.cli import main
 
 
 def run(*args: str):

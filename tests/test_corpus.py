@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES
-from livingreview.cli import main
+from livingreview.commands.cli import main
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "expected.txt").exists())

@@ -8,9 +8,9 @@ import re
 
 import livingreview as lr
 from conftest import REPO
-from livingreview import chapter
-from livingreview.render import prisma_svg
-from livingreview.summaries import prisma_counts
+from livingreview.analysis.summaries import prisma_counts
+from livingreview.publishing import chapter
+from livingreview.publishing.render import prisma_svg
 
 #: what every page calls the findings rows of the EV review
 FINDINGS_ROWS = "findings rows in the four evidence tables"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import REPO, TABLES
-from livingreview import declarations as d
-from livingreview.errors import ValidationError
+from livingreview.model import declarations as d
+from livingreview.model.errors import ValidationError
 
 MINIMAL = """review:
   title: BCG vaccine trials
@@ -90,7 +90,7 @@ def test_a_missing_file_is_a_located_error(tmp_path):
 def test_validate_reports_the_declarations_problems_located(review):
     from click.testing import CliRunner
 
-    from livingreview.cli import main
+    from livingreview.commands.cli import main
 
     review.write_bytes("review.yml", MINIMAL.replace("type: number", "type: float").encode())
     result = CliRunner().invoke(main, ["validate", "--root", str(review.root)])
@@ -104,9 +104,9 @@ def test_everything_a_review_publishes_is_named_by_its_identity(review, tmp_path
     import xml.etree.ElementTree as ET
 
     import livingreview as lr
-    from livingreview.book import stamped_config
-    from livingreview.export import descriptor
-    from livingreview.publish import ATOM, atom_feed
+    from livingreview.publishing.book import stamped_config
+    from livingreview.publishing.export import descriptor
+    from livingreview.publishing.publish import ATOM, atom_feed
 
     who = d.Identity("BCG vaccine trials", "bcg-vaccine", ("Colditz review maintainers",), "CC0-1.0")
     ev_declared = d.load(review.root)

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO, TABLES
-from livingreview.add import add_row
-from livingreview.cli import main
-from livingreview.edit import edit_row, records, withdraw_row
-from livingreview.errors import UsageError, ValidationError
-from livingreview.tidy import tidy_bytes
-from livingreview.validate import check
+from livingreview.checking.validate import check
+from livingreview.commands.cli import main
+from livingreview.curation.add import add_row
+from livingreview.curation.edit import edit_row, records, withdraw_row
+from livingreview.curation.tidy import tidy_bytes
+from livingreview.model.errors import UsageError, ValidationError
 
 M, W, C = "data/mechanisms.csv", "data/withdrawn.csv", "data/claims.csv"
 ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",
@@ -106,13 +106,13 @@ def test_withdraw_moves_the_row_into_the_log_and_its_id_is_never_reused(review):
     assert add_row(review.root, "mechanisms", ROW).row["id"] == "MECH-0003"  # not MECH-0002 again
     stats = run("stats", "--root", str(review.root))
     assert stats.exit_code == 0 and stats.exception is None, stats.output
-    from livingreview import snapshot
+    from livingreview.publishing import snapshot
 
     snapshot.snapshot(lr.load(review.root))  # every summary and chart with a withdrawn row
 
 
 def test_the_withdrawn_rows_table_cites_the_studies_the_row_cited(review):
-    from livingreview import chapter
+    from livingreview.publishing import chapter
 
     withdraw_row(review.root, "mechanisms", "MECH-0002", "Entered twice by mistake.")
     table = chapter.withdrawn_rows(lr.load(review.root)).data

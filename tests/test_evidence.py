@@ -7,8 +7,8 @@ import pytest
 
 import livingreview as lr
 from conftest import TABLES, VOCABULARIES
-from livingreview.claims import matches, parse_selector
-from livingreview.evidence import fingerprint
+from livingreview.checking.claims import matches, parse_selector
+from livingreview.checking.evidence import fingerprint
 
 
 def test_load_types_every_column(review):

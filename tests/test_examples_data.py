@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES, REPO
-from livingreview import bib, claims
-from livingreview import declarations as d
-from livingreview.schema import MULTI_SEPARATOR, Column, Kind, Table
+from livingreview.checking import bib, claims
+from livingreview.model import declarations as d
+from livingreview.model.schema import MULTI_SEPARATOR, Column, Kind, Table
 
 BCG = REPO / "examples" / "bcg-vaccine"
 ARXIV = FIXTURES / "arxiv-review"

@@ -10,9 +10,9 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from livingreview import execute
-from livingreview.evidence import load
-from livingreview.layout import chapter_files, read_chapter
+from livingreview.checking.evidence import load
+from livingreview.checking.layout import chapter_files, read_chapter
+from livingreview.publishing import execute
 
 pytestmark = pytest.mark.skipif(not execute.available(), reason="no fork server on this platform")
 
@@ -68,7 +68,7 @@ def test_a_failing_cell_is_reported_with_its_error(tmp_path):
 def test_a_failed_chapter_is_not_cached(tmp_path):
     from jupyter_cache import get_cache
 
-    from livingreview.book import execute_chapters
+    from livingreview.publishing.book import execute_chapters
 
     root = _copy_review(tmp_path)
     bad = root / "chapters" / "03_mechanisms.ipynb"
@@ -99,8 +99,8 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     root = _copy_review(tmp_path)
     script = tmp_path / "build_it.py"
     script.write_text("print('main ran', flush=True)\n"
-                      "from pathlib import Path\nfrom livingreview import execute\n"
-                      "from livingreview.evidence import load\n"
+                      "from pathlib import Path\nfrom livingreview.publishing import execute\n"
+                      "from livingreview.checking.evidence import load\n"
                       f"root = Path({str(root)!r})\n"
                       "runs = list(execute.run_chapters([('m', root / 'chapters/11_methods.ipynb')], load(root)))\n"
                       "print('errors', [r.error for r in runs])\n", encoding="utf-8")
@@ -110,7 +110,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
 
 def test_charts_drawn_in_a_fork_come_back_to_be_drawn_once(tmp_path):
     """A fork leaves its charts' static copies to the build (one vl-convert runtime), which skips unchanged ones."""
-    from livingreview.render import static_copy
+    from livingreview.publishing.render import static_copy
 
     root = _copy_review(tmp_path)
     (run,) = execute.run_chapters([("chapters/03_mechanisms.ipynb", root / "chapters" / "03_mechanisms.ipynb")],

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import TABLES
-from livingreview.cli import main
-from livingreview.export import _neutral, export_package
+from livingreview.commands.cli import main
+from livingreview.publishing.export import _neutral, export_package
 
 
 @pytest.fixture

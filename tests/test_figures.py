@@ -6,8 +6,8 @@ import pytest
 
 import livingreview as lr
 from conftest import VOCABULARIES
-from livingreview import figures as f
-from livingreview import summaries as s
+from livingreview.analysis import summaries as s
+from livingreview.publishing import figures as f
 
 HALLMARK = VOCABULARIES["hallmark"]
 
@@ -72,7 +72,7 @@ def chapter_charts() -> dict[str, object]:
     import json
 
     from conftest import REPO
-    from livingreview import chapter
+    from livingreview.publishing import chapter
 
     real = lr.load(REPO)
     charts: dict[str, object] = {}
@@ -182,7 +182,7 @@ def test_size_always_has_a_legend(chapter_charts):
 
 def test_chart_titles_say_what_they_count(chapter_charts):
     """Each title or its subtitle names the unit: findings (rows), studies, or what one mark is."""
-    from livingreview.render import chart_title
+    from livingreview.publishing.render import chart_title
 
     for name, chart in chapter_charts.items():
         text = chart_title(chart.to_dict()).lower()
@@ -191,7 +191,7 @@ def test_chart_titles_say_what_they_count(chapter_charts):
 
 
 def test_data_tables_under_charts_have_human_headers(chapter_charts):
-    from livingreview.chapter import _chart_frame
+    from livingreview.publishing.chapter import _chart_frame
 
     for name, chart in chapter_charts.items():
         frame = _chart_frame(chart)
@@ -290,7 +290,7 @@ def test_subtype_legend_lists_only_what_is_drawn(chapter_charts):
 def test_whole_numbers_print_as_integers_in_tables():
     import pandas as pd
 
-    from livingreview.render import data_table_html, markdown_table
+    from livingreview.publishing.render import data_table_html, markdown_table
 
     frame = pd.DataFrame({"Min (nm)": pd.array([60.0, None], dtype="Float64"), "AUC": [0.968, 0.9033333333]})
     html = data_table_html(frame)
@@ -349,7 +349,7 @@ def _colour_scales(spec: dict):
 
 
 def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
-    from livingreview.history import trajectory
+    from livingreview.analysis.history import trajectory
 
     checked = [tuple(f.LEVEL_COLORS), tuple(f.CATEGORY_COLORS), tuple(f.CERTAINTY_COLORS.values()),
                (*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR)]

@@ -1,4 +1,5 @@
-"""livingreview.forest: the chart specs hold the marks, encodings and data a forest plot needs (not pixels)."""
+"""livingreview.publishing.forest: the chart specs hold the marks, encodings and data a forest plot needs (not
+pixels)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from livingreview import forest, meta
+from livingreview import meta
+from livingreview.publishing import forest
 from test_meta import BCG, NORMAND
 
 

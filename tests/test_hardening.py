@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 
 import livingreview as lr
 from conftest import TABLES
-from livingreview import csvfile
-from livingreview.cli import main
-from livingreview.csvfile import read_table
-from livingreview.errors import Problem, Severity
-from livingreview.export import _csv, export_package
-from livingreview.validate import check
+from livingreview.checking import csvfile
+from livingreview.checking.csvfile import read_table
+from livingreview.checking.validate import check
+from livingreview.commands.cli import main
+from livingreview.model.errors import Problem, Severity
+from livingreview.publishing.export import _csv, export_package
 
 B, M, C, P = "data/biomarkers.csv", "data/mechanisms.csv", "data/claims.csv", "data/pmn.csv"
 
@@ -116,7 +116,8 @@ def test_many_unknown_keys_against_a_large_library_is_bounded(review):
 # --- item 8: valid data always builds -------------------------------------------------------------------------------
 
 def test_thousands_of_markers_stay_within_the_chart_limit(review):
-    from livingreview import figures, summaries
+    from livingreview.analysis import summaries
+    from livingreview.publishing import figures
 
     lines = review.path(B).read_text(encoding="utf-8").splitlines()
     first = lines[1].split(",")
@@ -133,7 +134,7 @@ def test_thousands_of_markers_stay_within_the_chart_limit(review):
 
 
 def test_header_only_tables_summarise(review):
-    from livingreview import snapshot
+    from livingreview.publishing import snapshot
 
     for table in TABLES.values():
         text = review.path(table.path).read_text(encoding="utf-8")
@@ -198,7 +199,7 @@ def _both_readers(root: Path, monkeypatch) -> tuple:
     def cells(raw):
         if raw is None:
             return None
-        from livingreview.rules import frame
+        from livingreview.checking.rules import frame
 
         df = frame(raw)
         values = df.astype(object).where(df.notna(), None).values.tolist()
@@ -240,7 +241,7 @@ ROW = {"citekeys": "alpha2020", "source": "doi:10.5555/fixture.0001",
 
 
 def test_add_uses_the_majority_line_ending(review):
-    from livingreview.add import add_row
+    from livingreview.curation.add import add_row
 
     data = review.path(M).read_bytes()
     review.write_bytes(M, data.replace(b"\n", b"\r\n", 1))  # one CRLF line among LF lines
@@ -252,7 +253,7 @@ def test_add_uses_the_majority_line_ending(review):
 
 
 def test_cr_only_file_is_one_located_message_and_add_refuses_it(review):
-    from livingreview.add import add_row
+    from livingreview.curation.add import add_row
 
     review.write_bytes(M, review.path(M).read_bytes().replace(b"\n", b"\r"))
     assert errors(review.root) == [f"{M}:1:-: line break is a bare carriage return (CR); expected LF or CRLF line "
@@ -285,7 +286,7 @@ def test_problem_escapes_controls_and_bidi():
 
 
 def test_fence_is_longer_than_any_backtick_run():
-    from livingreview.render import fenced
+    from livingreview.publishing.render import fenced
 
     block = fenced(["a ```` b", "c"])
     assert block.splitlines()[0] == "`````text" and block.splitlines()[-1] == "`````"
@@ -301,7 +302,7 @@ def test_every_chapter_executes_on_header_only_tables(tmp_path):
     from nbclient import NotebookClient
 
     from conftest import REPO
-    from livingreview.layout import chapter_files, read_chapter
+    from livingreview.checking.layout import chapter_files, read_chapter
 
     root = tmp_path / "review"
     for name in ("data", "chapters"):
@@ -325,7 +326,7 @@ def test_every_chapter_executes_on_header_only_tables(tmp_path):
 @pytest.fixture
 def released(review):
     """The mini review with its first release cut."""
-    from livingreview.history import cut_release
+    from livingreview.analysis.history import cut_release
 
     cut_release(review.root, "2026.12", dt.date(2026, 12, 1))
     return review
@@ -375,7 +376,7 @@ def test_item3_snapshot_is_checked_against_its_schema_and_seal(released, change,
 def test_item3_a_version_that_blocks_every_later_release_is_refused(released):
     def far(data):
         data["version"] = "9999.99.999"
-        from livingreview.releases import seal
+        from livingreview.checking.releases import seal
         data["seal"] = seal({k: v for k, v in data.items() if k != "seal"})
     found = _rewrite_snapshot(released, far, "9999.99.999")
     assert "releases/9999.99.999.json:" in found and ":version: version '9999.99.999' is not a real month" in found
@@ -402,7 +403,7 @@ def test_item4_a_term_repeated_in_a_cell_is_located(review, rel, row, line, colu
 
 
 def test_item4_heat_map_counts_rows_not_terms(review):
-    from livingreview.summaries import crosstab
+    from livingreview.analysis.summaries import crosstab
 
     ev = lr.load(review.root)
     rows = ev.pmn.copy()
@@ -434,10 +435,10 @@ def test_item4_characters_xml_forbids_are_refused_in_cells_and_bib_fields(review
 def test_item4_every_xml_and_json_artefact_parses_back(review, tmp_path):
     import xml.etree.ElementTree as ET
 
-    from livingreview.book import published_files
-    from livingreview.figures import count_heatmap
-    from livingreview.render import chart_html, explorer_json
-    from livingreview.summaries import crosstab, explorer
+    from livingreview.analysis.summaries import crosstab, explorer
+    from livingreview.publishing.book import published_files
+    from livingreview.publishing.figures import count_heatmap
+    from livingreview.publishing.render import chart_html, explorer_json
 
     # everything XML 1.0 and JSON allow that a careless writer gets wrong
     awkward = "A <b>&amp; ]]> \"q\" 'a' \t tab, é, 😀, \ufffd, \U0010fffd and \\ end"
@@ -533,8 +534,8 @@ def test_item8_huge_numbers_and_deep_nesting_are_located_errors_in_every_command
 
 @pytest.mark.parametrize("body", ["[" * DEEP + "]" * DEEP, '{"message": ' + HUGE + "}"])
 def test_item8_a_cached_response_too_deep_or_too_long_is_refused_cleanly(review, body):
-    from livingreview.cite import cache_path as cite_cache
-    from livingreview.search import cache_path as search_cache
+    from livingreview.curation.cite import cache_path as cite_cache
+    from livingreview.curation.search import cache_path as search_cache
 
     for path in (cite_cache(review.root, "doi", "10.5555/fixture.0101"),
                  search_cache(review.root, "pubmed", "extracellular vesicles", 100)):
@@ -551,7 +552,7 @@ def _serving(root: Path, build, said: list[str]):
     import threading
     import urllib.request
 
-    from livingreview.serve import STATUS_PATH, serve
+    from livingreview.commands.serve import STATUS_PATH, serve
 
     stop = threading.Event()
     thread = threading.Thread(target=serve, kwargs={"root": root, "port": 0, "say": said.append, "stop": stop,
@@ -581,7 +582,7 @@ def _until(predicate, seconds: float = 60):
 @pytest.mark.parametrize("plant", [_plant_deep_release, _plant_huge_release_number, _plant_deep_toml,
                                    _plant_huge_cell], ids=lambda f: f.__name__[7:])
 def test_item8_serve_survives_bad_input_and_shows_it_in_its_banner(review, plant):
-    from livingreview.serve import WarmBuild
+    from livingreview.commands.serve import WarmBuild
 
     said: list[str] = []
     stop, thread, status, _ = _serving(review.root, WarmBuild(build=lambda root, ev: 0), said)
@@ -665,7 +666,7 @@ def _raw(url: str, request: bytes, wait: float = 10) -> bytes:
 
 
 def test_item10_serve_checks_host_lists_no_folder_refuses_nul_and_drops_idle_clients(review, monkeypatch):
-    from livingreview import serve as served
+    from livingreview.commands import serve as served
 
     monkeypatch.setattr(served, "IDLE_SECONDS", 1)
     html = review.root / "_build" / "html"
@@ -701,7 +702,7 @@ def test_item10_serve_checks_host_lists_no_folder_refuses_nul_and_drops_idle_cli
 
 @pytest.mark.parametrize("folder", ["data", "chapters", "_static", "releases", ".git", "cache", "appendix"])
 def test_item11_export_never_targets_the_reviews_own_folders_marker_or_not(review, folder):
-    from livingreview.export import MARKER
+    from livingreview.publishing.export import MARKER
 
     root = review.root
     review.path("_toc.yml").write_text("format: jb-book\nroot: appendix/notes\n", encoding="utf-8")
@@ -720,7 +721,7 @@ def test_item11_export_never_targets_the_reviews_own_folders_marker_or_not(revie
 
 @pytest.mark.parametrize("link", ["cache", "cache/search", "cache/search/pubmed"])
 def test_item12_search_creates_nothing_through_a_cache_symlink_that_leads_out(review, tmp_path, link, monkeypatch):
-    from livingreview import search as searching
+    from livingreview.curation import search as searching
 
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -749,9 +750,9 @@ def test_item12_cite_creates_nothing_through_a_cache_symlink_that_leads_out(revi
 def test_item14_the_day_the_search_falls_due_makes_every_page_showing_the_status_stale(review, monkeypatch):
     import datetime as dt
 
-    from livingreview import living
-    from livingreview.book import chapter_fingerprints, living_announcement
-    from livingreview.chapter import living_status_block
+    from livingreview.checking import living
+    from livingreview.publishing.book import chapter_fingerprints, living_announcement
+    from livingreview.publishing.chapter import living_status_block
 
     root = review.root
     review.write_bytes("living.toml", b'[living]\nstatus = "living"\nsearch_every_days = 30\n')
@@ -792,7 +793,7 @@ def test_item14_the_day_the_search_falls_due_makes_every_page_showing_the_status
     ";".join(f"finding~x{i}" for i in range(101)),                      # 101 conditions, short
 ])
 def test_item17_a_selector_above_the_declared_size_is_a_located_error_found_quickly(review, where):
-    from livingreview.schema import SELECTOR_MAX_CHARS, SELECTOR_MAX_TERMS
+    from livingreview.model.schema import SELECTOR_MAX_CHARS, SELECTOR_MAX_TERMS
 
     set_cell(review, C, "CLAIM-0001", "where", where)
     start = time.perf_counter()
@@ -804,7 +805,7 @@ def test_item17_a_selector_above_the_declared_size_is_a_located_error_found_quic
 
 
 def test_item17_a_selector_at_the_limit_validates(review):
-    from livingreview.schema import SELECTOR_MAX_TERMS
+    from livingreview.model.schema import SELECTOR_MAX_TERMS
 
     set_cell(review, C, "CLAIM-0001", "where", "hallmark=" + "|".join(["migration"] * SELECTOR_MAX_TERMS))
     assert errors(review.root) == []
@@ -815,7 +816,7 @@ def test_item18_a_retracted_field_that_says_nothing_or_no_is_refused_never_silen
     review.replace("references.bib", "  retracted = {yes},", f"  retracted = {value},")
     found = errors(review.root)
     assert any(m.startswith("references.bib:24:retracted: retracted ") for m in found), found
-    from livingreview.bib import load_library
+    from livingreview.checking.bib import load_library
 
     library, _ = load_library(review.root)
     assert library["gamma2019"].retracted  # whatever it reads as, the field's presence keeps it out of support
@@ -853,8 +854,8 @@ def test_item8_rows_nested_at_any_depth_in_a_snapshot_are_one_located_error(rele
 @pytest.mark.parametrize("metadata", ['{"livingreview": {"reads": ' + "[" * DEEP + "]" * DEEP + "}}",
                                       '{"n": ' + HUGE + "}", '"not an object"'])
 def test_item8_a_chapter_whose_metadata_cannot_be_read_is_a_usage_error_not_a_traceback(tmp_path, metadata):
-    from livingreview.book import chapter_fingerprints
-    from livingreview.errors import UsageError
+    from livingreview.model.errors import UsageError
+    from livingreview.publishing.book import chapter_fingerprints
 
     (tmp_path / "chapters").mkdir()
     (tmp_path / "chapters" / "x.ipynb").write_text('{"cells": [], "metadata": ' + metadata + "}", encoding="utf-8")
@@ -864,7 +865,7 @@ def test_item8_a_chapter_whose_metadata_cannot_be_read_is_a_usage_error_not_a_tr
 
 
 def test_item10_allowed_hosts_name_the_port_except_the_default_one():
-    from livingreview.serve import allowed_hosts
+    from livingreview.commands.serve import allowed_hosts
 
     assert allowed_hosts(8000) == {"127.0.0.1:8000", "localhost:8000", "[::1]:8000"}
     assert {"localhost", "127.0.0.1:80"} <= allowed_hosts(80) and "evil.example" not in allowed_hosts(80)

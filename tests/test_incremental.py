@@ -7,8 +7,8 @@ import pytest
 from nbclient import NotebookClient
 
 from conftest import REPO
-from livingreview.book import chapter_fingerprints
-from livingreview.layout import chapter_files, declared_reads
+from livingreview.checking.layout import chapter_files, declared_reads
+from livingreview.publishing.book import chapter_fingerprints
 
 
 @pytest.mark.parametrize("path", [p for p in chapter_files(REPO) if declared_reads(p) is not None],
@@ -75,7 +75,7 @@ def test_pages_are_discovered_from_the_toc_wherever_they_are(tmp_path):
 
 
 def test_every_toc_page_is_in_the_build_state(tmp_path):
-    from livingreview.book import build_state
+    from livingreview.publishing.book import build_state
 
     root = _toc_review(tmp_path)
     config = tmp_path / "config.yml"

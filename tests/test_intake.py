@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO
-from livingreview.cli import main
-from livingreview.living import living_status, read_cadence, status_text
-from livingreview.render import prisma_svg
-from livingreview.search import cache_path
-from livingreview.summaries import prisma_counts
-from livingreview.validate import check
+from livingreview.analysis.summaries import prisma_counts
+from livingreview.checking.living import living_status, read_cadence, status_text
+from livingreview.checking.validate import check
+from livingreview.commands.cli import main
+from livingreview.curation.search import cache_path
+from livingreview.publishing.render import prisma_svg
 
 S, L = "data/searches.csv", "data/screening.csv"
 HEAD = "id,doi,pmid,title,year,search,stage,decision,reason,duplicate_of,citekey,screened,screener\n"

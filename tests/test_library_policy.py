@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import FIXTURES, REPO, Review
-from livingreview import declarations as d
-from livingreview.bib import check_text
-from livingreview.cli import main
-from livingreview.declarations import LibraryPolicy
-from livingreview.errors import Severity
+from livingreview.checking.bib import check_text
+from livingreview.commands.cli import main
+from livingreview.model import declarations as d
+from livingreview.model.declarations import LibraryPolicy
+from livingreview.model.errors import Severity
 
 ARXIV = FIXTURES / "arxiv-review"
 ARXIV_ONLY = LibraryPolicy(records=("arxiv", "doi"), required=("author", "title", "year"))
@@ -210,8 +210,8 @@ def test_a_required_field_is_checked_as_the_policy_names_it():
 
 def test_the_book_parser_must_still_read_what_the_policy_accepted(monkeypatch):
     """The pybtex differential runs on a library the policy accepts, with the text validation read."""
-    from livingreview import bib
-    from livingreview.errors import Problem
+    from livingreview.checking import bib
+    from livingreview.model.errors import Problem
 
     text = (ARXIV / "references.bib").read_text(encoding="utf-8")
     seen = []
@@ -243,7 +243,7 @@ library:
 
 
 def declaration_problems(text: str) -> list[str]:
-    from livingreview.errors import ValidationError
+    from livingreview.model.errors import ValidationError
 
     with pytest.raises(ValidationError) as info:
         d.read(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import FIXTURES
-from livingreview.bib import check_library, compare_with_pybtex, parse_library
+from livingreview.checking.bib import check_library, compare_with_pybtex, parse_library
 
 M = FIXTURES / "managers"
 

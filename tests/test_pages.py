@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from conftest import REPO
-from livingreview import chapter
-from livingreview.layout import PAGE_CALLS, page_of, toc_sources
+from livingreview.checking.layout import PAGE_CALLS, page_of, toc_sources
+from livingreview.publishing import chapter
 
 
 def test_each_role_is_the_first_page_of_the_toc_that_makes_its_call():

@@ -16,11 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO
-from livingreview.book import BUILD_MARKER, build_book, clean_generated, vendor_scripts
-from livingreview.cli import main
-from livingreview.errors import UsageError
-from livingreview.export import MARKER, export_package
-from livingreview.layout import GENERATED_MARKER, VENDOR
+from livingreview.checking.layout import GENERATED_MARKER, VENDOR
+from livingreview.commands.cli import main
+from livingreview.model.errors import UsageError
+from livingreview.publishing.book import BUILD_MARKER, build_book, clean_generated, vendor_scripts
+from livingreview.publishing.export import MARKER, export_package
 
 
 def run(*args: str, cwd: Path | None = None):
@@ -210,7 +210,7 @@ def test_the_stamped_config_leaves_out_thebe_and_names_the_favicon(tmp_path):
     import yaml
     from jupyter_book.config import get_final_config
 
-    from livingreview.book import stamped_config
+    from livingreview.publishing.book import stamped_config
 
     root = tmp_path / "review"
     shutil.copytree(Path(__file__).parent / "fixtures" / "mini", root)
@@ -227,7 +227,8 @@ def test_the_stamped_config_leaves_out_thebe_and_names_the_favicon(tmp_path):
         return final["extensions"]
 
     theirs = loaded(plain)
-    assert "sphinx_thebe" in theirs and "livingreview.sphinxext" in theirs and "sphinxcontrib.bibtex" in theirs
+    assert "sphinx_thebe" in theirs and "livingreview.publishing.sphinxext" in theirs
+    assert "sphinxcontrib.bibtex" in theirs
     assert loaded(config) == [e for e in theirs if e != "sphinx_thebe"]
     (root / "_static").mkdir()
     (root / "_static" / "favicon.svg").write_text("<svg/>")

@@ -9,10 +9,10 @@ import pytest
 
 import livingreview as lr
 from conftest import REPO
-from livingreview import chapter
-from livingreview.render import _prisma_steps, prisma_svg
-from livingreview.summaries import prisma_counts, prisma_problems
-from livingreview.validate import check
+from livingreview.analysis.summaries import prisma_counts, prisma_problems
+from livingreview.checking.validate import check
+from livingreview.publishing import chapter
+from livingreview.publishing.render import _prisma_steps, prisma_svg
 
 S, L = "data/searches.csv", "data/screening.csv"
 HEAD = "id,doi,pmid,title,year,search,stage,decision,reason,duplicate_of,citekey,screened,screener\n"
@@ -113,7 +113,7 @@ def test_a_flow_that_does_not_add_up_is_caught_and_never_drawn(review, monkeypat
     counts = prisma_counts(ev)
     counts[key] += change
     assert any(p.startswith(broken + ":") for p in prisma_problems(counts)), prisma_problems(counts)
-    monkeypatch.setattr("livingreview.summaries.prisma_counts", lambda ev, since=None: counts)
+    monkeypatch.setattr("livingreview.analysis.summaries.prisma_counts", lambda ev, since=None: counts)
     with pytest.raises(ValueError, match="does not add up"):
         chapter.prisma(ev)
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import livingreview as lr
 from conftest import FIXTURES
-from livingreview.validate import check
+from livingreview.checking.validate import check
 
 MINI = FIXTURES / "mini"
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +85,7 @@ def _library_view(lib) -> list[tuple]:
 @SETTINGS
 @given(EDITS)
 def test_mutated_library_reads_as_bibtexparser_reads_it(edits):
-    from livingreview import bib
+    from livingreview.checking import bib
 
     text = mutate((MINI / "references.bib").read_text(encoding="utf-8"), edits)
     fast, fast_problems = bib.parse_library(text)
@@ -99,8 +99,8 @@ def test_mutated_library_reads_as_bibtexparser_reads_it(edits):
 @given(st.sampled_from(["biomarkers", "pmn", "claims"]), EDITS)
 def test_clean_tables_skip_pandera_only_when_pandera_would_find_nothing(name, edits):
     from conftest import TABLES
-    from livingreview import rules
-    from livingreview.csvfile import read_table
+    from livingreview.checking import rules
+    from livingreview.checking.csvfile import read_table
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -132,7 +132,7 @@ def test_one_search_over_joined_values_never_hides_a_failure(name, cells):
     import pandas as pd
 
     from conftest import TABLES
-    from livingreview import rules
+    from livingreview.checking import rules
 
     series = pd.Series(cells, dtype=object)
     for col in TABLES[name].columns:

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from livingreview.render import (
+from livingreview.publishing.render import (
     chart_html,
     cite,
     escape_md,
@@ -95,7 +95,7 @@ def test_limit_groups_keeps_order_and_counts_the_rest():
 
 
 def test_entry_blocks_put_long_texts_under_the_row_escaped_and_anchored():
-    from livingreview.render import entry_blocks
+    from livingreview.publishing.render import entry_blocks
 
     df = pd.DataFrame({"id": ["SUBT-0001", "SUBT-0002"], "subtype": ["Exomere <b>", "Migrasome"],
                        "size_nm": ["35", ""], "markers": [("ARF6", "annexin A1"), ()],

@@ -9,7 +9,7 @@ from pybtex.database import parse_file
 
 import livingreview as lr
 from conftest import REPO
-from livingreview.summaries import cited_keys
+from livingreview.analysis.summaries import cited_keys
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_pybtex_reads_every_entry(ev):
 
 
 def test_every_claim_selects_rows(ev):
-    from livingreview.claims import matches, parse_selector
+    from livingreview.checking.claims import matches, parse_selector
 
     for claim in ev.claims.itertuples():
         rows = ev[claim.table]
@@ -85,7 +85,7 @@ NON_TUMOUR_DONOR = (r"(?i)fibroblast|macrophage|adipocyte|adipose|platelet|astro
 
 
 def test_claims_about_tumour_evs_select_only_tumour_donors(ev):
-    from livingreview.summaries import claim_rows
+    from livingreview.analysis.summaries import claim_rows
 
     tumour_claims = ev.claims[ev.claims["claim"].str.match(r"Tumour(?:-derived)? EVs") &
                               (ev.claims["table"] == "mechanisms")]

@@ -8,7 +8,8 @@ import sys
 
 from conftest import REPO
 
-SCRIPT = "import livingreview as lr; from livingreview.snapshot import digest; print(digest(lr.load({root!r})))"
+SCRIPT = ("import livingreview as lr; from livingreview.publishing.snapshot import digest; "
+          "print(digest(lr.load({root!r})))")
 
 
 def run(root, seed: str) -> str:

@@ -6,10 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import REPO, TABLES
-from livingreview.cli import main
-from livingreview.docs import data_model
-from livingreview.review import review_problems
-from livingreview.validate import check
+from livingreview.checking.review import review_problems
+from livingreview.checking.validate import check
+from livingreview.commands.cli import main
+from livingreview.publishing.docs import data_model
 
 M = "data/mechanisms.csv"
 #: the fixture's second mechanisms row, as the file holds it
@@ -214,7 +214,7 @@ def test_long_findings_are_compared_in_linear_time():
 
     import pandas as pd
 
-    from livingreview.review import _pair_flags
+    from livingreview.checking.review import _pair_flags
 
     def finding(seed: int) -> str:  # about 16 KB of words, most shared by the two findings
         return " ".join(f"w{(i * 7919 + seed * (i % 5 == 0)) % 5003}" for i in range(3200))[:16_000]
@@ -261,7 +261,7 @@ def test_trial_design_on_a_row_that_is_not_a_trial_is_located(review):
 
 
 def test_trial_design_reaches_the_docs_and_the_package_schema():
-    from livingreview.export import field_descriptor
+    from livingreview.publishing.export import field_descriptor
 
     docs = data_model(TABLES["therapies"]).set_index("column")
     assert docs.loc["phase", "required"] == "yes for evidence_level clinical_trial; empty otherwise"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import TABLES
-from livingreview import rules
+from livingreview.checking import rules
 
 MECH = TABLES["mechanisms"]
 VALID = {

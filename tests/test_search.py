@@ -20,13 +20,13 @@ import pytest
 from click.testing import CliRunner
 
 import livingreview as lr
-from livingreview import search as search_module
-from livingreview.chapter import all_rows, search_log_table
-from livingreview.cli import main
-from livingreview.living import living_status
-from livingreview.render import escape_md
-from livingreview.search import cache_path
-from livingreview.validate import check
+from livingreview.checking.living import living_status
+from livingreview.checking.validate import check
+from livingreview.commands.cli import main
+from livingreview.curation import search as search_module
+from livingreview.curation.search import cache_path
+from livingreview.publishing.chapter import all_rows, search_log_table
+from livingreview.publishing.render import escape_md
 
 S, L = "data/searches.csv", "data/screening.csv"
 HEAD = "id,doi,pmid,title,year,search,stage,decision,reason,duplicate_of,citekey,screened,screener\n"

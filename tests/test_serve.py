@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from livingreview.serve import STATUS_PATH, serve, signature
+from livingreview.commands.serve import STATUS_PATH, serve, signature
 from test_build_fails import tiny_book
 
 pytestmark = pytest.mark.book
@@ -74,7 +74,7 @@ def test_signature_sees_inputs_but_not_generated_files(review):
 def test_serve_builds_in_process_and_restarts_when_the_package_changes(review, monkeypatch):
     """From the command line, Sphinx runs inside the server (warm between builds); a changed package must not be
     built with the old code, so the server stops and restarts instead."""
-    import livingreview.serve as serve_module
+    import livingreview.commands.serve as serve_module
 
     root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
     said: list[str] = []
@@ -110,9 +110,9 @@ def test_serve_builds_in_process_and_restarts_when_the_package_changes(review, m
 
 def test_a_served_build_validates_again_only_when_what_validation_reads_changed(review):
     """The server keeps the validated review while the tables, library, releases and chapter citations hold."""
-    from livingreview.errors import ValidationError
-    from livingreview.evidence import check_key
-    from livingreview.serve import WarmBuild
+    from livingreview.checking.evidence import check_key
+    from livingreview.commands.serve import WarmBuild
+    from livingreview.model.errors import ValidationError
 
     root = tiny_book(review, "Cited {cite:p}`alpha2020`.", "print(1 + 1)")
     given: list = []

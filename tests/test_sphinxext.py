@@ -94,7 +94,7 @@ def test_bibliography_labels_read_as_the_citations_do():
 def test_compiled_templates_are_reused_and_an_edited_template_is_compiled_again():
     import jinja2
 
-    from livingreview.sphinxext import CompiledTemplates
+    from livingreview.publishing.sphinxext import CompiledTemplates
 
     cache, sources = CompiledTemplates(), {"page.html": "Hello {{ name }}"}
     first = jinja2.Environment(loader=jinja2.DictLoader(sources), bytecode_cache=cache)
@@ -121,7 +121,7 @@ def test_later_applications_in_one_process_listen_as_the_first(tmp_path):
     application's (sphinx-external-toc's, which scans the whole heap) did."""
     from sphinx.application import Sphinx
 
-    (tmp_path / "conf.py").write_text("extensions = ['sphinx_external_toc', 'livingreview.sphinxext']\n"
+    (tmp_path / "conf.py").write_text("extensions = ['sphinx_external_toc', 'livingreview.publishing.sphinxext']\n"
                                       "external_toc_path = '_toc.yml'\n")
     (tmp_path / "_toc.yml").write_text("root: index\n")
     (tmp_path / "index.md").write_text("# Home\n")
@@ -140,7 +140,7 @@ def test_later_applications_in_one_process_listen_as_the_first(tmp_path):
 
 def test_a_page_is_described_by_its_first_paragraph_cut_at_a_word():
     """Issue 26: a meta description per page (SEO), from the page's own prose, never a stamp or a caption."""
-    from livingreview.sphinxext import DESCRIPTION_CHARS, page_description
+    from livingreview.publishing.sphinxext import DESCRIPTION_CHARS, page_description
 
     long = "Extracellular vesicles carry cargo " * 10
     body = f'<p class="lr-stamp">v 1</p><p>Short.</p><p>{long}<a href="#x">link</a> &amp; more.</p>'

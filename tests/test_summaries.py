@@ -6,7 +6,7 @@ import pytest
 
 import livingreview as lr
 from conftest import VOCABULARIES
-from livingreview import summaries as s
+from livingreview.analysis import summaries as s
 
 STAGE, STRATEGY = VOCABULARIES["stage"], VOCABULARIES["strategy"]
 

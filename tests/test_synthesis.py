@@ -20,11 +20,12 @@ from click.testing import CliRunner
 
 import livingreview as lr
 from conftest import REPO
-from livingreview import chapter, synthesis
-from livingreview import declarations as d
-from livingreview.cli import main
-from livingreview.errors import ValidationError
-from livingreview.validate import validate
+from livingreview.analysis import synthesis
+from livingreview.checking.validate import validate
+from livingreview.commands.cli import main
+from livingreview.model import declarations as d
+from livingreview.model.errors import ValidationError
+from livingreview.publishing import chapter
 
 BCG = REPO / "examples" / "bcg-vaccine"
 P4 = 5e-5  # metafor prints 4 decimals
@@ -405,7 +406,7 @@ def test_study_labels_are_escaped_in_the_charts(bcg, monkeypatch):
 
 
 def test_the_parallel_check_of_large_tables_still_checks_effects(bcg, monkeypatch):
-    checking = importlib.import_module("livingreview.validate")
+    checking = importlib.import_module("livingreview.checking.validate")
 
     _set_cell(bcg, 6, "cpos", "0")
     _set_cell(bcg, 6, "cneg", "0")  # BCG-0005: an empty control group

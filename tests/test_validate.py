@@ -8,7 +8,7 @@ import pytest
 
 from conftest import TABLES, VOCABULARIES
 from livingreview import Severity, validate
-from livingreview.validate import check
+from livingreview.checking.validate import check
 
 CANCER_TYPE = VOCABULARIES["cancer_type"]
 
@@ -221,7 +221,7 @@ def test_keys_of_a_cell_that_broke_a_rule_still_count_as_cited(review, monkeypat
     review.append(BIB, "\n@article{delta2022,\n  author = {Cited, Once},\n  title = {{Cited once}},\n"
                        "  journal = {J Test},\n  year = {2022},\n  doi = {10.5555/fixture.0004},\n}\n")
     review.replace("data/mechanisms.csv", "MECH-0001,alpha2020,", 'MECH-0001,"alpha2020; delta2022 ",')
-    monkeypatch.setattr(sys.modules["livingreview.validate"], "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(sys.modules["livingreview.checking.validate"], "PARALLEL_BYTES", 0)
     problems = check(review.root, frames=frames).problems
     assert [(p.path, p.line, p.column, p.severity) for p in problems] == [
         ("data/mechanisms.csv", 2, "citekeys", Severity.ERROR)]  # the stray space; no 'uncited' warning
@@ -238,7 +238,7 @@ def test_citation_in_a_chapter_counts_as_cited(review):
 @pytest.mark.parametrize("crlf", [False, True])
 def test_fast_and_careful_csv_readers_agree(review, monkeypatch, crlf):
     from conftest import REPO
-    from livingreview import csvfile
+    from livingreview.checking import csvfile
 
     for rel in ("data/mechanisms.csv", "data/biomarkers.csv"):
         data = (REPO / rel).read_bytes()
@@ -271,7 +271,7 @@ def test_problems_only_check_in_two_workers_matches_the_full_check(tmp_path, mon
         if broken.is_file() and broken.name != "expected.txt":
             (root / broken.relative_to(case)).write_bytes(broken.read_bytes())
     full = check(root)
-    module = sys.modules["livingreview.validate"]
+    module = sys.modules["livingreview.checking.validate"]
     pools = []
 
     class CountedPool(module.ProcessPoolExecutor):
@@ -293,7 +293,7 @@ def test_no_fork_while_other_threads_run(review, monkeypatch):
     import sys
     import threading
 
-    module = sys.modules["livingreview.validate"]
+    module = sys.modules["livingreview.checking.validate"]
     monkeypatch.setattr(module, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(module, "ProcessPoolExecutor", None)  # would raise if used
     stop = threading.Event()

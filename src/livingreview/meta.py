@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from livingreview.errors import one_line, quote
+from livingreview.model.errors import one_line, quote
 
 __all__ = [
     "METHODS",

@@ -102,7 +102,7 @@ CASES: dict[str, tuple[str, object]] = {
 
 def main() -> None:
     sys.path.insert(0, str(HERE.parents[1] / "src"))
-    from livingreview.validate import validate
+    from livingreview.checking.validate import validate
 
     for name, (target, edit) in CASES.items():
         case = HERE / name

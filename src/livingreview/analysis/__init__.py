@@ -1,0 +1,1 @@
+"""From the evidence to what it says: summaries, certainty, pooled effects, what changed since a release."""

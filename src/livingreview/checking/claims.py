@@ -1,0 +1,120 @@
+"""Declarative selectors: which evidence rows bear on a claim of the review.
+
+A selector is a list of conditions, all of which a row must meet:
+``column=term|term`` (the cell is, or for multi-valued cells contains, one of the terms),
+``column!=term|term`` (it is not / contains none), ``column~text|text`` (the text contains any of the
+alternatives, ignoring case), ``column!~text|text`` (it contains none of them; an empty cell contains none), and
+``column>value`` (also ``>=``, ``<``, ``<=``) for number and date columns (``auc>=0.8``, ``added<2026-12-01``; an
+empty cell meets no comparison).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from livingreview.checking.rules import COMPARISONS, parse_condition
+from livingreview.model.errors import quote
+from livingreview.model.schema import Kind, Table
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of a selector."""
+
+    column: str
+    op: str
+    values: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.column}{self.op}{'|'.join(self.values)}"
+
+
+def parse_selector(items: tuple[str, ...] | list[str]) -> list[Condition]:
+    """Parse the items of a ``where`` cell (already split on ';') into conditions."""
+    out = []
+    for item in items:
+        parsed = parse_condition(item)
+        if parsed is None:
+            raise ValueError(f"malformed condition {quote(item)}")
+        column, op, values = parsed
+        out.append(Condition(column, op, tuple(values)))
+    return out
+
+
+def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
+    """Why ``conditions`` cannot be applied to ``table`` (unknown column, term outside the vocabulary)."""
+    errors = []
+    for cond in conditions:
+        if cond.column not in table.column_names:
+            errors.append(f"selector column {quote(cond.column)} is not a column of {table.name}; expected one of: "
+                          + ", ".join(table.column_names))
+            continue
+        col = table.column(cond.column)
+        if cond.op in COMPARISONS:
+            if col.kind not in (Kind.INTEGER, Kind.NUMBER, Kind.DATE):
+                errors.append(f"selector {quote(str(cond))} compares, but {col.name} holds {col.kind.value}; expected "
+                              "a number or date column")
+            elif _bound(col.kind, cond.values[0]) is None:
+                errors.append(f"selector {quote(str(cond))} compares {col.name} with {quote(cond.values[0])}; "
+                              f"expected {'an ISO date YYYY-MM-DD' if col.kind is Kind.DATE else 'a number'}")
+            continue
+        if cond.op in ("~", "!~"):
+            continue
+        if col.kind is Kind.VOCAB and col.vocab is not None:
+            for value in cond.values:
+                if value not in col.vocab:
+                    errors.append(f"selector value {quote(value)} is not a {col.name} term; expected one of: "
+                                  + col.vocab.listing())
+    return errors
+
+
+def _bound(kind: Kind, text: str) -> float | dt.date | None:
+    """The value a comparison compares with, read as the column's kind holds it (None if it cannot be)."""
+    try:
+        return dt.date.fromisoformat(text) if kind is Kind.DATE else float(text)
+    except ValueError:
+        return None
+
+
+def _compared(series: pd.Series, op: str, bound: float | dt.date) -> pd.Series:
+    """Which cells of a number or date column meet ``op bound`` (an empty cell meets none)."""
+    if isinstance(bound, dt.date):
+        values = pd.to_datetime(series, errors="coerce")
+        bound = pd.Timestamp(bound)
+    else:
+        values = pd.to_numeric(series, errors="coerce")
+    hit = {">": values > bound, ">=": values >= bound, "<": values < bound, "<=": values <= bound}[op]
+    return hit.fillna(False).astype(bool)
+
+
+def _cell_values(cell: object) -> tuple[str, ...]:
+    if isinstance(cell, tuple):
+        return tuple(str(x) for x in cell)
+    if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
+        return ()
+    return (str(cell),)
+
+
+def matches(df: pd.DataFrame, conditions: list[Condition]) -> pd.Series:
+    """Boolean mask of the rows of ``df`` that meet every condition."""
+    mask = pd.Series(True, index=df.index)
+    for cond in conditions:
+        if cond.op in COMPARISONS:
+            kind = Kind.DATE if pd.api.types.is_datetime64_any_dtype(df[cond.column]) else Kind.NUMBER
+            bound = _bound(kind, cond.values[0])
+            mask &= _compared(df[cond.column], cond.op, bound) if bound is not None else False
+            continue
+        cells = df[cond.column].map(_cell_values)
+        if cond.op in ("~", "!~"):
+            needles = tuple(v.lower() for v in cond.values)
+            hit = cells.map(lambda vals, ns=needles: any(n in v.lower() for v in vals for n in ns))
+        else:
+            wanted = set(cond.values)
+            hit = cells.map(lambda vals, w=wanted: any(v in w for v in vals))
+        if cond.op.startswith("!"):
+            hit = ~hit.astype(bool)
+        mask &= hit.astype(bool)
+    return mask

@@ -1,0 +1,1 @@
+"""What a review is: its declarations, tables and vocabularies, typed errors, files written safely."""

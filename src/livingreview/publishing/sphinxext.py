@@ -1,0 +1,342 @@
+"""Sphinx extension for the book: print 'et al.' where a library entry lists its authors as 'X and others'.
+
+Entries verified only as far as the first author are stored as ``author = {Surname and others}``; pybtex and
+sphinxcontrib-bibtex would print that literally ("Surname and others, 2014"). This registers an author-year
+citation style and a bibliography style that render it as "Surname *et al.*".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import jinja2
+import jinja2.bccache
+from pybtex.richtext import HRef, Tag, Text
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.template import FieldIsMissing, first_of, node, optional, sentence, tag
+from pybtex.style.template import field as bibfield
+from pybtex.style.template import join as pybtex_join
+from sphinxcontrib.bibtex.style.referencing import PersonStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+from sphinxcontrib.bibtex.style.template import join as sphinx_join
+
+from livingreview.model.schema import DOI_PATTERN, PMID_PATTERN, URL_PATTERN
+
+ET_AL = Tag("em", "et al.")
+
+
+def _split_others(persons: list) -> tuple[list, bool]:
+    kept = [p for p in persons if str(p).strip().lower() != "others"]
+    return kept, len(kept) != len(persons)
+
+
+#: a bibliography entry lists at most this many authors, then 'et al.'
+BIBLIOGRAPHY_AUTHORS = 10
+
+
+def _names_with_et_al(data, role, join, format_person, kwargs, limit: int | None = None):
+    """Format ``role``'s persons with ``format_person``, joined by ``join``; a trailing 'others' becomes 'et al.'.
+
+    In a citation (``other`` given) three or more authors, or a list ending in 'others', read "First *et al.*"
+    whatever the entry holds; a bibliography entry lists at most ``limit`` authors before "*et al.*".
+    """
+    try:
+        persons = data["entry"].persons[role]
+    except KeyError:
+        raise FieldIsMissing(role, data["entry"]) from None
+    persons, others = _split_others(list(persons))
+    if kwargs.get("other") is not None and persons and (others or len(persons) > 2):
+        return Text(join(sep=", ")[[format_person(persons[0])]].format_data(data), " ", ET_AL)
+    if limit is not None and len(persons) > limit:
+        persons, others = persons[:limit], True
+    formatted = [_formatted_person(format_person, p, data) for p in persons]
+    if others:
+        return Text(join(sep=kwargs.get("sep", ", "))[formatted].format_data(data), " ", ET_AL)
+    return join(**kwargs)[formatted].format_data(data)
+
+
+_PERSONS: dict[tuple, Text] = {}
+
+
+def _formatted_person(format_person, person, data) -> Text:
+    """One person's name as rich text, formatted once per build process (decoding LaTeX names is slow)."""
+    key = (getattr(format_person, "cache_key", None), str(person))
+    if key[0] is None:
+        return format_person(person).format_data(data)
+    if key not in _PERSONS:
+        _PERSONS[key] = format_person(person).format_data(data)
+    return _PERSONS[key]
+
+
+@node
+def names_etal(children, data, role, **kwargs):
+    """Citation-label names (sphinxcontrib-bibtex templates) with 'et al.' for 'others'."""
+    assert not children
+    person = data["style"].person
+
+    def format_person(p):
+        return person.style_plugin.format(p, person.abbreviate)
+
+    format_person.cache_key = ("citation", type(person.style_plugin), person.abbreviate)
+    return _names_with_et_al(data, role, sphinx_join, format_person, kwargs)
+
+
+@node
+def author_or_editor_or_title_etal(children, data, **kwargs):
+    """As sphinxcontrib-bibtex's author_or_editor_or_title, with 'et al.' for 'others'."""
+    assert not children
+    return first_of[
+        optional[names_etal("author", **kwargs)],
+        optional[names_etal("editor", **kwargs)],
+        tag("em")[bibfield("title")],
+    ].format_data(data)
+
+
+@dataclass
+class EtAlPersonStyle(PersonStyle):
+    """Person style whose templates print 'et al.' for a trailing 'others'."""
+
+    def names(self, role: str, full: bool):
+        return names_etal(role=role, sep=self.sep, sep2=self.sep2, last_sep=self.last_sep,
+                          other=None if full else self.other)
+
+    def author_or_editor_or_title(self, full: bool):
+        return author_or_editor_or_title_etal(sep=self.sep, sep2=self.sep2, last_sep=self.last_sep,
+                                              other=None if full else self.other)
+
+
+@dataclass
+class EtAlAuthorYearStyle(AuthorYearReferenceStyle):
+    """Author-year citations with 'et al.' for entries listed as 'X and others'."""
+
+    person: PersonStyle = field(default_factory=EtAlPersonStyle)
+
+
+@node
+def bibliography_names(children, context, role, **kwargs):
+    """Bibliography-entry names (pybtex templates) with 'et al.' for 'others'."""
+    assert not children
+    style = context["style"]
+    def format_person(p):
+        return style.format_name(p, style.abbreviate_names)
+
+    # the same style class and abbreviation always format a name the same way
+    format_person.cache_key = ("bibliography", type(style), style.abbreviate_names)
+    return _names_with_et_al(context, role, pybtex_join, format_person, kwargs, limit=BIBLIOGRAPHY_AUTHORS)
+
+
+DOI_LINK_RE = re.compile(rf"^{DOI_PATTERN}$")
+PMID_LINK_RE = re.compile(rf"^{PMID_PATTERN}$")
+URL_LINK_RE = re.compile(rf"^{URL_PATTERN}$", re.IGNORECASE)
+
+
+def web_links(fields) -> list[tuple[str, str]]:
+    """(label, URL) of an entry's links: DOI, else PubMed, else its own http(s) URL; nothing else, ever.
+
+    Whatever an entry holds, the bibliography links only to https://doi.org/, PubMed or an http(s) URL.
+    """
+    doi = str(fields.get("doi", "")).strip()
+    pmid = str(fields.get("pmid", "") or fields.get("pubmed", "")).strip()
+    url = str(fields.get("url", "")).strip()
+    links = []
+    if DOI_LINK_RE.match(doi):
+        links.append((f"doi:{doi}", f"https://doi.org/{doi}"))
+    if PMID_LINK_RE.match(pmid):
+        links.append((f"PMID {pmid}", f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+    if not links and URL_LINK_RE.match(url):
+        links.append((url, url))
+    return links
+
+
+@node
+def safe_web_refs(children, data):
+    """The entry's links as :func:`web_links` allows them, separated by commas."""
+    assert not children
+    parts: list = []
+    for label, url in web_links(data["entry"].fields):
+        parts += [", "] if parts else []
+        parts.append(HRef(url, label))
+    return Text(*parts)
+
+
+def author_year_label(entry) -> str:
+    """'Surname et al., Year' (three or more authors, or a list ending in 'others'), 'A and B, Year', 'A, Year'."""
+    persons = entry.persons.get("author", [])
+    names = [" ".join(p.last_names).replace("{", "").replace("}", "") for p in persons]
+    others = bool(names) and names[-1].lower() == "others"
+    names = [n for n in names if n.lower() != "others"] or ["Anonymous"]
+    if others or len(names) >= 3:
+        who = f"{names[0]} et al."
+    elif len(names) == 2:
+        who = f"{names[0]} and {names[1]}"
+    else:
+        who = names[0]
+    return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """Bibliography labels as the citations read them ('Costa-Silva et al., 2015'); a repeated label gets a, b..."""
+
+    def format_labels(self, sorted_entries):
+        entries = list(sorted_entries)
+        labels = [author_year_label(e) for e in entries]
+        counts: dict[str, int] = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        seen: dict[str, int] = {}
+        for label in labels:
+            if counts[label] > 1:
+                seen[label] = seen.get(label, 0) + 1
+                yield label + "abcdefghijklmnopqrstuvwxyz"[min(seen[label] - 1, 25)]
+            else:
+                yield label
+
+
+class EtAlPlainStyle(PlainStyle):
+    """pybtex's plain style with 'et al.' for 'and others', and links only to DOI, PubMed or http(s) URLs."""
+
+    default_label_style = AuthorYearLabels
+    #: formatted entries by their label and content: sphinxcontrib-bibtex formats every entry twice per build
+    #: (the entry and its tooltip), and a preview server's builds format the same library again and again
+    _formatted: ClassVar[dict[tuple, object]] = {}
+
+    def format_entry(self, label, entry, bib_data=None):
+        key = (type(self), self.abbreviate_names, label, entry.key, entry.type, tuple(entry.fields.items()),
+               tuple((role, tuple(str(p) for p in persons)) for role, persons in entry.persons.items()))
+        if key not in self._formatted:
+            self._formatted[key] = super().format_entry(label, entry, bib_data=bib_data)
+        return self._formatted[key]
+
+    def format_names(self, role, as_sentence=True):
+        formatted = bibliography_names(role, sep=", ", sep2=" and ", last_sep=", and ")
+        return sentence[formatted] if as_sentence else formatted
+
+    def format_web_refs(self, e):
+        return sentence[optional[safe_web_refs]]
+
+
+_PLUGINS_REGISTERED = False
+
+
+def setup(app):
+    """The styles are registered as entry points (pyproject.toml); _config.yml selects them by name.
+
+    They, and the pybtex plugins sphinxcontrib-bibtex asks for on every citation, are also registered at run time
+    (both libraries look there first): looking a plugin up among the installed entry points takes about 20 ms, and
+    a build asks about a thousand times. The rest keeps builds run one after another in one process (``serve``)
+    fast and independent of each other.
+    """
+    global _PLUGINS_REGISTERED
+    if not _PLUGINS_REGISTERED:  # registering scans the entry points too, so once per process
+        from pybtex.backends.plaintext import Backend as PlaintextBackend
+        from pybtex.plugin import register_plugin
+        from pybtex.style.names.plain import NameStyle
+        from pybtex.style.sorting.none import SortingStyle
+        from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+
+        register_plugin("pybtex.style.formatting", "plain_etal", EtAlPlainStyle, force=True)
+        register_plugin("pybtex.backends", "plaintext", PlaintextBackend, force=True)
+        register_plugin("pybtex.style.names", "plain", NameStyle, force=True)
+        register_plugin("pybtex.style.sorting", "none", SortingStyle, force=True)
+        register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal", EtAlAuthorYearStyle,
+                               force=True)
+        _PLUGINS_REGISTERED = True
+    import sphinx_external_toc.collectors
+
+    sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
+    app.connect("config-inited", _data_scripts_only_where_shown)
+    app.connect("builder-inited", _reuse_compiled_templates)
+    app.connect("html-page-context", _meta_description)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def disable_builtin_toctree_collector(app) -> None:
+    """Disable Sphinx's own toctree collector in ``app`` (sphinx-external-toc puts its own in its place).
+
+    sphinx-external-toc's version looks for the collector among every object on the heap (``gc.get_objects``),
+    which grows with each build in one process (a served book's heap holds the last build's environment); this
+    looks only among ``app``'s listeners. It replaces the original from this extension's setup on, that is from a
+    process's second build.
+    """
+    from sphinx.environment.collectors.toctree import TocTreeCollector
+
+    for listeners in list(app.events.listeners.values()):
+        for listener in list(listeners):
+            collector = getattr(listener.handler, "__self__", None)
+            if isinstance(collector, TocTreeCollector) and collector.listener_ids is not None:
+                collector.disable(app)
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """A jinja2 bytecode cache in memory: each build's new template environment reuses what earlier ones compiled.
+
+    jinja2 keys it by template name and file and checks it against the source's hash, so an edited template is
+    compiled again.
+    """
+
+    def __init__(self) -> None:
+        self.store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = CompiledTemplates()
+
+
+def _reuse_compiled_templates(app) -> None:
+    environment = getattr(getattr(app.builder, "templates", None), "environment", None)
+    if environment is not None and environment.bytecode_cache is None:
+        environment.bytecode_cache = _TEMPLATES
+
+
+def _data_scripts_only_where_shown(app, config) -> None:
+    """Keep the generated data scripts and the chart library off every page's script list.
+
+    Jupyter Book adds every ``.js`` file under ``_static`` to every page; the explorer's rows (megabytes in a
+    large review) and the chart library (about 900 KB) would then load with each chapter. The explorer's own page
+    names its script itself, and the book's script fetches the chart library on a page that has charts.
+    """
+    from livingreview.checking.layout import DATA_FILES, VENDOR
+
+    skipped = (DATA_FILES.relative_to("_static").as_posix() + "/", VENDOR.relative_to("_static").as_posix())
+    config.html_js_files = [f for f in config.html_js_files
+                            if not str(f[0] if isinstance(f, tuple) else f).startswith(skipped)]
+
+
+#: the most a search engine shows of a page's description
+DESCRIPTION_CHARS = 155
+_PARAGRAPH_RE = re.compile(r"<p\b[^>]*>(.*?)</p>", re.DOTALL)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def page_description(body: str, title: str, project: str) -> str:
+    """A page's description for search engines: its first paragraph of prose, cut at a word, else its title."""
+    import html
+
+    for found in _PARAGRAPH_RE.finditer(body or ""):
+        text = " ".join(html.unescape(_TAG_RE.sub("", found.group(1))).split())
+        if len(text) >= 40:  # a caption or a stamp is no description of the page
+            if len(text) > DESCRIPTION_CHARS:
+                text = text[:DESCRIPTION_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+            return text
+    title = " ".join(html.unescape(_TAG_RE.sub("", title or "")).split())
+    return f"{title} · {project}" if title and title != project else project
+
+
+def _meta_description(app, pagename, templatename, context, doctree) -> None:
+    """Give every page a meta description (its first paragraph), escaped like any data value."""
+    from markupsafe import escape
+
+    book = context.get("docstitle") or app.config.html_title or ""  # Jupyter Book sets the book's title here
+    title = context.get("title") or {"genindex": "Index", "search": "Search"}.get(pagename, "")
+    text = page_description(context.get("body", ""), title, book)
+    if text:
+        context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}">'
