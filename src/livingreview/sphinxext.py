@@ -249,6 +249,7 @@ def setup(app):
     sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
     app.connect("config-inited", _data_scripts_only_where_shown)
     app.connect("builder-inited", _reuse_compiled_templates)
+    app.connect("builder-inited", _lighter_theme_templates)
     app.connect("html-page-context", _meta_description)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
@@ -295,6 +296,43 @@ def _reuse_compiled_templates(app) -> None:
     environment = getattr(getattr(app.builder, "templates", None), "environment", None)
     if environment is not None and environment.bytecode_cache is None:
         environment.bytecode_cache = _TEMPLATES
+
+
+#: what the theme's templates put on every page and this book does not need, cut from their source as it is read:
+#: Font Awesome's script (1.4 MB raw, run before the page is ready) draws the header's icons as SVG, which the
+#: theme's stylesheet already draws from its icon font; Sphinx's search scripts and the whole search index (which
+#: grows with the review) block every page's first paint for the inline search-as-you-type the book leaves off,
+#: and the search page loads them itself
+THEME_CUTS = {
+    "static/webpack-macros.html": (
+        '<script defer src="{{ pathto(\'_static/scripts/fontawesome.js\', 1) }}?digest=',
+    ),
+    "pydata_sphinx_theme/layout.html": (
+        "<script src=\"{{ pathto('_static/searchtools.js', 1) | e }}\"></script>",
+        "<script src=\"{{ pathto('_static/language_data.js', 1) | e }}\"></script>",
+        "<script src=\"{{ pathto('searchindex.js', 1) | e }}\"></script>",
+    ),
+}
+
+
+def cut_lines(source: str, starts: tuple[str, ...]) -> str:
+    """``source`` without the lines that begin (after indentation) with one of ``starts``."""
+    return "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith(starts))
+
+
+def _lighter_theme_templates(app) -> None:
+    templates = getattr(app.builder, "templates", None)
+    if templates is None or getattr(templates, "_lr_cuts", False):
+        return
+    read = templates.get_source
+
+    def get_source(environment, template):
+        source, filename, uptodate = read(environment, template)
+        starts = THEME_CUTS.get(template.lstrip("!"))
+        return (cut_lines(source, starts) if starts else source), filename, uptodate
+
+    templates.get_source = get_source
+    templates._lr_cuts = True
 
 
 def _data_scripts_only_where_shown(app, config) -> None:
