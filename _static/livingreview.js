@@ -275,4 +275,8 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
+  // the icon font is asked for only now (livingreview.css holds the icons' glyphs until the root is marked)
+  function icons() { document.documentElement.classList.add("lr-icons"); }
+  if (document.readyState === "complete") icons();
+  else window.addEventListener("load", icons);
 })();

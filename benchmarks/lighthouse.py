@@ -140,13 +140,21 @@ def lighthouse(url: str, work: Path) -> dict:
     return summarise(data)
 
 
-def lighthouse_book(folder: Path, only: list[str] | None = None) -> dict:
-    """Lighthouse on every page of the book built in ``folder``: per page scores and metrics, and the lowest."""
+def lighthouse_book(folder: Path, only: list[str] | None = None, runs: int = 3) -> dict:
+    """Lighthouse on every page of the book built in ``folder``: per page scores and metrics, and the lowest.
+
+    Each page is measured ``runs`` times and the run with the median performance score is kept, as Lighthouse's
+    authors advise: its simulated throttling scales the CPU time it observes, which other work on a shared
+    machine stretches from one run to the next.
+    """
     ensure_lighthouse()
     results: dict = {}
     with serve(folder) as base, tempfile.TemporaryDirectory() as tmp:
         for rel in only or pages(folder):
-            results[rel] = lighthouse(f"{base}/{rel}", Path(tmp))
+            measured = sorted((lighthouse(f"{base}/{rel}", Path(tmp)) for _ in range(runs)),
+                              key=lambda r: r["performance"])
+            results[rel] = {**measured[len(measured) // 2],
+                            "performance_runs": [r["performance"] for r in measured]}
             r = results[rel]
             print(f"  {rel:32} perf {r['performance']:3} a11y {r['accessibility']:3} bp {r['best-practices']:3} "
                   f"seo {r['seo']:3}  FCP {r['fcp_ms'] / 1000:4.1f}s LCP {r['lcp_ms'] / 1000:4.1f}s "
@@ -154,6 +162,7 @@ def lighthouse_book(folder: Path, only: list[str] | None = None) -> dict:
     worst = {c: min(r[c] for r in results.values()) for c in CATEGORIES}
     worst.update({m: max(r[m] for r in results.values()) for m in ("lcp_ms", "tbt_ms", "cls")})
     return {"version": VERSION, "preset": "mobile, default simulated throttling, served with gzip",
+            "runs_per_page": runs, "kept": "the run with the median performance score",
             "pages": results, "worst": worst,
             "below_90_performance": sorted(p for p, r in results.items() if r["performance"] < 90)}
 

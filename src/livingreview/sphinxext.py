@@ -251,6 +251,7 @@ def setup(app):
     app.connect("builder-inited", _reuse_compiled_templates)
     app.connect("builder-inited", _lighter_theme_templates)
     app.connect("html-page-context", _meta_description)
+    app.connect("html-page-context", _defer_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -378,3 +379,29 @@ def _meta_description(app, pagename, templatename, context, doctree) -> None:
     text = page_description(context.get("body", ""), title, book)
     if text:
         context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}">'
+
+
+#: scripts that stay synchronous: the page's inline scripts set fields of the object this one declares
+SYNCHRONOUS_SCRIPTS = ("documentation_options.js",)
+
+
+def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Every script file runs after the page is parsed, in the same order, so none holds up its first paint.
+
+    Each script the theme and the extensions add waited, in the page's head, to be fetched and run before any
+    text was shown; deferred, they still run in document order before ``DOMContentLoaded``, which is when they
+    start their work.
+    """
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = context.get("script_files")
+    if not scripts or pagename == "search":  # the search page's own scripts, in its body, need doctools.js run
+        return
+    deferred = []
+    for js in scripts:
+        if (isinstance(js, _JavaScript) and js.filename and not {"async", "defer"} & set(js.attributes)
+                and not str(js.filename).endswith(SYNCHRONOUS_SCRIPTS)):
+            js = _JavaScript(js.filename, priority=js.priority, **{**js.attributes, "defer": "defer"})
+        deferred.append(js)
+    context["script_files"] = deferred
+
