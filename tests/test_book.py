@@ -316,13 +316,17 @@ def test_one_broken_chart_does_not_stop_the_others(browser, server, book):
                       for i, body in enumerate([spec, '{"broken": <\\!-- }', spec]))
             + '<script src="../_static/vendor/vega-bundle.js"></script>'
               '<script src="../_static/livingreview.js"></script></body></html>')
-    (book / "_build/html/chapters/lr-broken-chart-test.html").write_text(html, encoding="utf-8")
+    probe = book / "_build/html/chapters/lr-broken-chart-test.html"
+    probe.write_text(html, encoding="utf-8")
     page = browser.new_page()
-    page.goto(f"{server}/chapters/lr-broken-chart-test.html")
-    page.wait_for_function("() => ['chart-0', 'chart-2'].every(id => document.querySelector(`#${id} svg.marks`))",
-                           timeout=20_000)
-    assert "could not be drawn" in page.inner_text("#chart-1")
-    page.close()
+    try:  # the built book is shared with later tests (test_budget reads every page): leave no page of our own
+        page.goto(f"{server}/chapters/lr-broken-chart-test.html")
+        page.wait_for_function("() => ['chart-0', 'chart-2'].every(id => document.querySelector(`#${id} svg.marks`))",
+                               timeout=20_000)
+        assert "could not be drawn" in page.inner_text("#chart-1")
+    finally:
+        page.close()
+        probe.unlink()
 
 
 @pytest.mark.browser

@@ -30,6 +30,8 @@ BUDGET = {"plain": 160_000, "charts": 470_000, "data": 150_000}
 #: the file the book's script fetches on a page with charts (livingreview.js, ``withChartLibrary``)
 CHART_LIBRARY = "_static/vendor/vega-bundle.js"
 CHART_RUNTIME = re.compile(r"vega", re.IGNORECASE)
+#: the layout shift a page may make while it loads, drawing its charts (Lighthouse's "good" is 0.1 or less)
+MAX_LAYOUT_SHIFT = 0.05
 DATA = re.compile(r"^(_static/data/|searchindex\.js$)")
 
 _TAG_RE = re.compile(r"<(script|link)\b([^>]*)>", re.IGNORECASE)
@@ -161,6 +163,24 @@ def test_weight_the_budget_cannot_see_is_a_problem(tmp_path):
     assert not has_charts(root, "index.html")
 
 
+def test_a_chart_box_keeps_the_height_of_its_static_drawing(tmp_path):
+    from types import SimpleNamespace
+
+    from livingreview.sphinxext import _reserve_chart_space
+
+    figures = tmp_path / "_static" / "figures"
+    figures.mkdir(parents=True)
+    (figures / "organ-map.svg").write_text('<!-- livingreview figure 00 -->\n<svg xmlns="http://www.w3.org/2000/svg" '
+                                           'class="marks" width="866" height="730.4" viewBox="0 0 866 730">',
+                                           encoding="utf-8")
+    body = ('<p>x</p><div class="lr-chart" id="chart-organ-map"></div>'
+            '<div class="lr-chart" id="chart-not-drawn"></div>')
+    context = {"body": body}
+    _reserve_chart_space(SimpleNamespace(srcdir=str(tmp_path)), "chapters/x", "page.html", context, None)
+    assert context["body"] == ('<p>x</p><div class="lr-chart" id="chart-organ-map" style="--lr-chart-height: 730px">'
+                               '</div><div class="lr-chart" id="chart-not-drawn"></div>')
+
+
 # --- the built book ----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -234,7 +254,8 @@ def server(site):
 @pytest.mark.browser
 def test_in_chromium_every_page_loads_only_what_its_budget_counts_and_logs_no_error(site, server):
     """What the static count holds is what Chromium fetches: no script or stylesheet escapes the budget (one
-    inserted by a script included), the chart library only where there are charts, and no console error."""
+    inserted by a script included), the chart library only where there are charts, no console error, and no
+    page moves its text by more than a little while its charts are drawn (on a phone, where it moved most)."""
     from playwright.sync_api import sync_playwright
 
     from test_book import CHROMIUM_ARGS  # launched as the other browser tests launch it
@@ -250,18 +271,30 @@ def test_in_chromium_every_page_loads_only_what_its_budget_counts_and_logs_no_er
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})
         fetched: set[str] = set()
-        page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+        # Chromium may ask for /favicon.ico on its own while index.html sends it on: that guess is not the page's
+        page.on("console", lambda m: problems.append(f"console: {m.text}")
+                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico") else None)
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+        # layout shifts, summed as CLS sums them: a chart drawn into an empty box pushed the text below it down
+        page.add_init_script("window.__lrShift = 0; new PerformanceObserver(l => l.getEntries().forEach(e => "
+                             "{ if (!e.hadRecentInput) window.__lrShift += e.value; }))"
+                             ".observe({type: 'layout-shift', buffered: true});")
+        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
         page.on("request", lambda r: fetched.add(r.url) if r.resource_type in ("script", "stylesheet") else None)
         for rel in book_pages(site):
             before = len(problems)
             fetched.clear()
             page.goto(f"{server}/{rel}", wait_until="load")
             if has_charts(site, rel):
+                # drawn, or failed (then it says so, and the console warning is not an error)
                 page.wait_for_function("() => [...document.querySelectorAll('.lr-chart')]"
-                                       ".every(c => c.querySelector('svg, canvas'))", timeout=20_000)
+                                       ".every(c => c.querySelector('svg, canvas') || "
+                                       "c.classList.contains('lr-chart-failed'))", timeout=20_000)
             page.wait_for_load_state("networkidle")
+            shift = page.evaluate("() => window.__lrShift")
+            if shift > MAX_LAYOUT_SHIFT:
+                problems.append(f"layout shift {shift:.3f} > {MAX_LAYOUT_SHIFT} at a phone's width")
             # index.html sends the reader on to the first chapter: count what the page shown asks for
             shown = urlsplit(page.url).path.lstrip("/") or "index.html"
             counted, _ = page_assets(site, shown)

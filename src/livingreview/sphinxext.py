@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import jinja2
@@ -252,6 +253,7 @@ def setup(app):
     app.connect("builder-inited", _lighter_theme_templates)
     app.connect("html-page-context", _meta_description)
     app.connect("html-page-context", _defer_scripts)
+    app.connect("html-page-context", _reserve_chart_space)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -404,4 +406,41 @@ def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
             js = _JavaScript(js.filename, priority=js.priority, **{**js.attributes, "defer": "defer"})
         deferred.append(js)
     context["script_files"] = deferred
+
+
+_CHART_BOX_RE = re.compile(r'<div class="lr-chart" id="chart-([a-z0-9-]+)"></div>')
+_SVG_HEIGHT_RE = re.compile(r'<svg\b[^>]*?\sheight="([0-9]+(?:\.[0-9]+)?)"')
+
+
+def drawn_height(svg: Path) -> int | None:
+    """The height in pixels of a chart's static drawing (its SVG's height), or None when there is none."""
+    try:
+        with open(svg, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    found = _SVG_HEIGHT_RE.search(head)
+    return round(float(found.group(1))) if found else None
+
+
+def _reserve_chart_space(app, pagename, templatename, context, doctree) -> None:
+    """Give each chart's box the height of its drawing, so nothing below it moves when the chart is drawn.
+
+    The page's chart is drawn from the same spec as its static copy (only a container width differs), so the
+    copy's height is the chart's. livingreview.css applies it only where script will draw the chart.
+    """
+    from livingreview.book import FIGURES
+
+    body = context.get("body") or ""
+    if 'class="lr-chart"' not in body:
+        return
+    figures = Path(app.srcdir) / FIGURES
+
+    def sized(found: re.Match) -> str:
+        height = drawn_height(figures / f"{found.group(1)}.svg")
+        if height is None:
+            return found.group(0)
+        return f'<div class="lr-chart" id="chart-{found.group(1)}" style="--lr-chart-height: {height}px"></div>'
+
+    context["body"] = _CHART_BOX_RE.sub(sized, body)
 
