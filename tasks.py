@@ -3,7 +3,7 @@
 
     python3 tasks.py book   # install into .venv/, validate the data, build the book into _build/html
     python3 tasks.py test   # install into .venv/ (with test tools), lint, validate, run the whole test suite
-    python3 tasks.py bench  # the performance benchmark (writes benchmarks/results.json)
+    python3 tasks.py bench  # the performance benchmark, Lighthouse included (writes benchmarks/results.json)
 """
 
 from __future__ import annotations

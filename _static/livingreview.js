@@ -8,6 +8,7 @@
     if (!target || target.dataset.drawn) return;
     target.dataset.drawn = "1";
     function fail(err) {
+      target.classList.add("lr-drawn");
       target.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
       target.className += " lr-chart-failed";
       console.warn("livingreview: chart " + node.dataset.target + ": " + (err && err.message || err));
@@ -18,6 +19,7 @@
       // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
       // the static SVG is linked under every chart
       window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function (result) {
+        target.classList.add("lr-drawn");  // its drawing holds the box open now (livingreview.css)
         if (spec.width === "container") follow(target, result.view);
       }).catch(fail);
     } catch (err) {
@@ -272,4 +274,8 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
+  // the icon font is asked for only now (livingreview.css holds the icons' glyphs until the root is marked)
+  function icons() { document.documentElement.classList.add("lr-icons"); }
+  if (document.readyState === "complete") icons();
+  else window.addEventListener("load", icons);
 })();

@@ -2,6 +2,7 @@
 
     python3.11 tasks.py bench            # everything (about 20 minutes on 2 cores)
     python3.11 tasks.py bench --quick    # 1x and 10x only, no book builds
+    python3.11 tasks.py bench --lighthouse-only   # only Lighthouse on every page of the real book (about 5 min)
 
 Prints a table and writes benchmarks/results.json. Synthetic data come from benchmarks/synth.py.
 """
@@ -27,6 +28,7 @@ ROOT = HERE.parent
 PY = sys.executable
 sys.path.insert(0, str(HERE))
 
+from lighthouse import lighthouse_book  # noqa: E402
 from synth import make_review  # noqa: E402
 
 LIBRARY = {1: None, 10: 2_000, 100: 20_000, 1000: None}  # synthetic library size per scale (None: the real one)
@@ -173,6 +175,21 @@ def pdf_build(root: Path) -> dict:
     return {"seconds": round(time.perf_counter() - start, 2), "bytes": pdf.stat().st_size}
 
 
+def lighthouse_only() -> None:
+    """Build the real review's book in a scratch copy, run Lighthouse on every page, record it in results.json."""
+    out = HERE / "results.json"
+    results = json.loads(out.read_text()) if out.exists() else {"machine": machine()}
+    work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
+    try:
+        root = make_review(ROOT, work / "book1", 1, None)
+        build(root)
+        results["lighthouse"] = {"date": time.strftime("%Y-%m-%d"), **lighthouse_book(root / "_build" / "html")}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {out.relative_to(ROOT)} (lighthouse)")
+
+
 def machine() -> dict:
     mem = next((int(x.split()[1]) // 1024 for x in Path("/proc/meminfo").read_text().splitlines()
                 if x.startswith("MemTotal")), None)
@@ -186,7 +203,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1x and 10x only, no book builds")
     parser.add_argument("--book-only", action="store_true", help="only the book builds, the preview and the PDF")
+    parser.add_argument("--lighthouse-only", action="store_true",
+                        help="only Lighthouse on every page of the real book; updates that entry of results.json")
     args = parser.parse_args()
+    if args.lighthouse_only:
+        lighthouse_only()
+        return
     scales = [] if args.book_only else [1, 10] if args.quick else [1, 10, 100, 1000]
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "scales": {}}
     work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
@@ -222,6 +244,8 @@ def main() -> None:
             for scale in ((1,) if args.book_only else (1, 100)):
                 root = make_review(ROOT, work / f"book{scale}", scale, None)
                 series = book_series(root)
+                if scale == 1:  # what a reader on a phone gets, page by page (issue 26): the real book's pages
+                    results["lighthouse"] = lighthouse_book(root / "_build" / "html")
                 series.update(preview_series(root, series["clean"]["seconds"]))
                 results[f"book_{scale}x"] = series
                 print(f"book {scale}x: clean {series['clean']['seconds']}s ({series['clean']['executed_count']} "

@@ -1,6 +1,7 @@
 """The built book: every chapter executes, renders its charts offline, escapes data, and is never stale.
 
-Builds a copy of the repository's book once (with injection payloads planted in the copy's data), serves it on
+Uses the copy of the repository's book that conftest builds once per session (with injection payloads planted in
+the copy's data; tests/test_budget.py reads the same build), serves it on
 127.0.0.1 and opens every page in headless Chromium. Screenshots go to tests/artifacts/.
 """
 
@@ -19,17 +20,11 @@ from pathlib import Path
 import pytest
 
 import livingreview as lr
-from conftest import REPO, TABLES
+from conftest import LITERAL, _edit_cell
 from livingreview.analysis import summaries
 from livingreview.analysis.history import version_label
-from livingreview.curation.edit import withdraw_row
-from livingreview.model.schema import Kind
 from livingreview.publishing.book import build_book
 
-PAYLOAD = ' <script>window.__lr_pwned = 1</script><img src="x" onerror="window.__lr_pwned = 2"> <!-- x'
-# data text that Sphinx's smartquotes would have changed (curly quotes, en dash, ellipsis)
-LITERAL = "5'-UTR -- \"quoted\" 1...2"
-BIB_PAYLOAD = '<img src="x" onerror="window.__lr_pwned = 3">'
 CHAPTERS = ["intro", "11_methods", "02_subtypes", "03_mechanisms", "04_pmn", "05_therapies", "06_biomarkers",
             "07_claims", "08_evidence_map", "09_whats_new", "10_contributing", "12_appendix", "bibliography"]
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -37,60 +32,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.book
-
-
-def _edit_cell(path: Path, row_id: str, column: str, edit) -> None:
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    col = rows[0].index(column)
-    for row in rows[1:]:
-        if row[0] == row_id:
-            row[col] = edit(row[col])
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def book(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("book") / "review"
-    root.mkdir()
-    for name in ("data", "chapters", "releases"):
-        if (REPO / name).exists():
-            shutil.copytree(REPO / name, root / name)
-    for name in ("references.bib", "_config.yml", "_toc.yml", "living.toml", "review.yml"):
-        shutil.copy(REPO / name, root / name)
-    (root / "_static").mkdir()
-    for name in ("livingreview.js", "livingreview.css", "favicon.svg"):
-        shutil.copy(REPO / "_static" / name, root / "_static" / name)
-    # a withdrawn row, with a payload in its reason (the What's new chapter lists it)
-    withdraw_row(root, "mechanisms", "MECH-0049", "Withdrawn for the test." + PAYLOAD)
-    # a payload in every free-text column of the first row each findings page shows, and of every other table
-    # each page's order, as its chapter asks for it
-    sorts = {"mechanisms": ["hallmark", "cancer_type"], "pmn": ["target_organ", "cancer_type"],
-             "therapies": ["strategy"], "biomarkers": ["cancer_type"]}
-    shown = {name: (lambda ev, name=name, by=by: summaries.summary(ev, name, [*by, "id"], sort=by))
-             for name, by in sorts.items()}
-    shown["therapies"] = lambda ev: summaries.summary(ev, "therapies", ["strategy", "stage", "id"]).sort_values(
-        ["strategy", "stage", "id"], ascending=[True, False, True], kind="stable")  # furthest stage first
-    ev = lr.load(root)
-    for table in TABLES.values():
-        if table.name == "withdrawn" or not (root / table.path).exists():
-            continue
-        if table.name in shown:
-            first = str(shown[table.name](ev)["id"].iloc[0])
-        else:
-            first = next(csv.reader(io.StringIO((root / table.path).read_text(encoding="utf-8").split("\n", 2)[1])))[0]
-        for col in table.columns:
-            if col.kind is Kind.TEXT and col.name != "finding":
-                _edit_cell(root / table.path, first, col.name, lambda v: (v or "x") + PAYLOAD)
-    _edit_cell(root / "data/mechanisms.csv", "MECH-0001", "finding", lambda v: v + PAYLOAD)
-    _edit_cell(root / "data/mechanisms.csv", "MECH-0002", "finding", lambda v: v + " " + LITERAL)
-    bib = (root / "references.bib").read_text(encoding="utf-8")
-    for target in ("title   = {{Tumour exosome integrins", "journal = {Cancer Cell},"):
-        bib = bib.replace(target, target.replace("{", "{" + BIB_PAYLOAD + " ", 1))
-    (root / "references.bib").write_text(bib, encoding="utf-8")
-    assert build_book(root) == 0
-    return root
 
 
 def test_every_chapter_page_is_built(book):
@@ -375,13 +316,17 @@ def test_one_broken_chart_does_not_stop_the_others(browser, server, book):
                       for i, body in enumerate([spec, '{"broken": <\\!-- }', spec]))
             + '<script src="../_static/vendor/vega-bundle.js"></script>'
               '<script src="../_static/livingreview.js"></script></body></html>')
-    (book / "_build/html/chapters/lr-broken-chart-test.html").write_text(html, encoding="utf-8")
+    probe = book / "_build/html/chapters/lr-broken-chart-test.html"
+    probe.write_text(html, encoding="utf-8")
     page = browser.new_page()
-    page.goto(f"{server}/chapters/lr-broken-chart-test.html")
-    page.wait_for_function("() => ['chart-0', 'chart-2'].every(id => document.querySelector(`#${id} svg.marks`))",
-                           timeout=20_000)
-    assert "could not be drawn" in page.inner_text("#chart-1")
-    page.close()
+    try:  # the built book is shared with later tests (test_budget reads every page): leave no page of our own
+        page.goto(f"{server}/chapters/lr-broken-chart-test.html")
+        page.wait_for_function("() => ['chart-0', 'chart-2'].every(id => document.querySelector(`#${id} svg.marks`))",
+                               timeout=20_000)
+        assert "could not be drawn" in page.inner_text("#chart-1")
+    finally:
+        page.close()
+        probe.unlink()
 
 
 @pytest.mark.browser

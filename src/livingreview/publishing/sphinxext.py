@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import jinja2
@@ -249,7 +250,10 @@ def setup(app):
     sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
     app.connect("config-inited", _data_scripts_only_where_shown)
     app.connect("builder-inited", _reuse_compiled_templates)
+    app.connect("builder-inited", _lighter_theme_templates)
     app.connect("html-page-context", _meta_description)
+    app.connect("html-page-context", _defer_scripts)
+    app.connect("html-page-context", _reserve_chart_space)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -297,6 +301,43 @@ def _reuse_compiled_templates(app) -> None:
         environment.bytecode_cache = _TEMPLATES
 
 
+#: what the theme's templates put on every page and this book does not need, cut from their source as it is read:
+#: Font Awesome's script (1.4 MB raw, run before the page is ready) draws the header's icons as SVG, which the
+#: theme's stylesheet already draws from its icon font; Sphinx's search scripts and the whole search index (which
+#: grows with the review) block every page's first paint for the inline search-as-you-type the book leaves off,
+#: and the search page loads them itself
+THEME_CUTS = {
+    "static/webpack-macros.html": (
+        '<script defer src="{{ pathto(\'_static/scripts/fontawesome.js\', 1) }}?digest=',
+    ),
+    "pydata_sphinx_theme/layout.html": (
+        "<script src=\"{{ pathto('_static/searchtools.js', 1) | e }}\"></script>",
+        "<script src=\"{{ pathto('_static/language_data.js', 1) | e }}\"></script>",
+        "<script src=\"{{ pathto('searchindex.js', 1) | e }}\"></script>",
+    ),
+}
+
+
+def cut_lines(source: str, starts: tuple[str, ...]) -> str:
+    """``source`` without the lines that begin (after indentation) with one of ``starts``."""
+    return "".join(line for line in source.splitlines(keepends=True) if not line.lstrip().startswith(starts))
+
+
+def _lighter_theme_templates(app) -> None:
+    templates = getattr(app.builder, "templates", None)
+    if templates is None or getattr(templates, "_lr_cuts", False):
+        return
+    read = templates.get_source
+
+    def get_source(environment, template):
+        source, filename, uptodate = read(environment, template)
+        starts = THEME_CUTS.get(template.lstrip("!"))
+        return (cut_lines(source, starts) if starts else source), filename, uptodate
+
+    templates.get_source = get_source
+    templates._lr_cuts = True
+
+
 def _data_scripts_only_where_shown(app, config) -> None:
     """Keep the generated data scripts and the chart library off every page's script list.
 
@@ -340,3 +381,66 @@ def _meta_description(app, pagename, templatename, context, doctree) -> None:
     text = page_description(context.get("body", ""), title, book)
     if text:
         context["metatags"] = context.get("metatags", "") + f'\n<meta name="description" content="{escape(text)}">'
+
+
+#: scripts that stay synchronous: the page's inline scripts set fields of the object this one declares
+SYNCHRONOUS_SCRIPTS = ("documentation_options.js",)
+
+
+def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Every script file runs after the page is parsed, in the same order, so none holds up its first paint.
+
+    Each script the theme and the extensions add waited, in the page's head, to be fetched and run before any
+    text was shown; deferred, they still run in document order before ``DOMContentLoaded``, which is when they
+    start their work.
+    """
+    from sphinx.builders.html._assets import _JavaScript
+
+    scripts = context.get("script_files")
+    if not scripts or pagename == "search":  # the search page's own scripts, in its body, need doctools.js run
+        return
+    deferred = []
+    for js in scripts:
+        if (isinstance(js, _JavaScript) and js.filename and not {"async", "defer"} & set(js.attributes)
+                and not str(js.filename).endswith(SYNCHRONOUS_SCRIPTS)):
+            js = _JavaScript(js.filename, priority=js.priority, **{**js.attributes, "defer": "defer"})
+        deferred.append(js)
+    context["script_files"] = deferred
+
+
+_CHART_BOX_RE = re.compile(r'<div class="lr-chart" id="chart-([a-z0-9-]+)"></div>')
+_SVG_HEIGHT_RE = re.compile(r'<svg\b[^>]*?\sheight="([0-9]+(?:\.[0-9]+)?)"')
+
+
+def drawn_height(svg: Path) -> int | None:
+    """The height in pixels of a chart's static drawing (its SVG's height), or None when there is none."""
+    try:
+        with open(svg, encoding="utf-8", errors="replace") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return None
+    found = _SVG_HEIGHT_RE.search(head)
+    return round(float(found.group(1))) if found else None
+
+
+def _reserve_chart_space(app, pagename, templatename, context, doctree) -> None:
+    """Give each chart's box the height of its drawing, so nothing below it moves when the chart is drawn.
+
+    The page's chart is drawn from the same spec as its static copy (only a container width differs), so the
+    copy's height is the chart's. livingreview.css applies it only where script will draw the chart.
+    """
+    from livingreview.checking.layout import FIGURES
+
+    body = context.get("body") or ""
+    if 'class="lr-chart"' not in body:
+        return
+    figures = Path(app.srcdir) / FIGURES
+
+    def sized(found: re.Match) -> str:
+        height = drawn_height(figures / f"{found.group(1)}.svg")
+        if height is None:
+            return found.group(0)
+        return f'<div class="lr-chart" id="chart-{found.group(1)}" style="--lr-chart-height: {height}px"></div>'
+
+    context["body"] = _CHART_BOX_RE.sub(sized, body)
+
