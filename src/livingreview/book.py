@@ -638,7 +638,7 @@ def living_announcement(root: Path, ev=None) -> str:
     from livingreview.living import living_status, status_text, today
 
     ev = ev if ev is not None else load(root)
-    if ev["searches"].empty:
+    if "searches" not in ev.tables or ev["searches"].empty:
         return ""
     st = living_status(ev["searches"], ev["screening"], ev.cadence, today())
     css = "lr-living lr-living-overdue" if st.overdue else "lr-living"

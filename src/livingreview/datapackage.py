@@ -338,7 +338,7 @@ class _Converter:
 
 
 def convert(descriptor: dict, path: str = DESCRIPTOR, lines: dict[str, int] | None = None) -> tuple[dict, dict]:
-    """``review.yml``'s data for ``descriptor`` and each table's resource (its CSV is ``resource['path']``).
+    """``review.yml``'s data for ``descriptor``, and each table's (index, resource) in the descriptor.
 
     Raises a ``ValidationError`` with every problem at its place in the descriptor; ``declarations.read`` has not
     yet checked the result (``from_descriptor`` does both).
@@ -366,7 +366,7 @@ def _identity(conv: _Converter, descriptor: dict) -> dict:
 
 
 def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, str]]:
-    """``review.yml``'s data, and each table's resource."""
+    """``review.yml``'s data, and each table's resource with its index in the descriptor."""
     resources = descriptor.get("resources")
     if not isinstance(resources, list) or not resources:
         conv.at("resources" if "resources" in descriptor else "", "expected a list of resources (the tables)")
@@ -388,7 +388,7 @@ def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, str]]:
         if name in tables:
             conv.at(f"resources[{i}].name", f"a second resource called {name}")
         tables[name] = table
-        paths[name] = resource
+        paths[name] = (i, resource)
     data: dict = {"review": _identity(conv, descriptor), "vocabularies": vocabularies, "tables": tables}
     for key in ("roles", "certainty"):
         if NS + key in descriptor:
