@@ -289,7 +289,8 @@ def export(root: Path, out: Path, force: bool) -> None:
               help="A Frictionless datapackage.json (or its folder): its resources become the review's tables.")
 def new(directory: Path, title: str | None, slug: str | None, author: str | None, package: Path | None) -> None:
     """Start a review in DIRECTORY (new or empty): declarations, tables, library, chapters, book and CI files."""
-    from livingreview.scaffold import new as scaffold, new_from_datapackage
+    from livingreview.scaffold import new as scaffold
+    from livingreview.scaffold import new_from_datapackage
 
     if package is None and not title:
         raise click.UsageError("give the review a --title (or start from a data package: --from-datapackage PATH)")

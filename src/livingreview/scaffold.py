@@ -91,7 +91,7 @@ def intro_md(identity: Identity, decl: Declarations) -> str:
     lines = [f"# {_md(identity.title)}", "",
              "This living review keeps its evidence as tables of data, each row citing published studies. "
              "Every table and chart in this book is regenerated from the data whenever the book is built.", ""]
-    for name, table in decl.tables.items():
+    for table in decl.tables.values():
         lines.append(f"- **{_md(table.title)}**: {_md(table.description)}" if table.description
                      else f"- **{_md(table.title)}**")
     return "\n".join(lines).rstrip() + "\n"
