@@ -51,8 +51,10 @@ def check_target(target: Path) -> None:
 
 def config_yml(identity: Identity) -> str:
     """``_config.yml``: the review's own choices, then the engine's defaults it still needs today."""
-    own = yaml.safe_dump({"title": identity.title, "author": identity.contributors}, sort_keys=False,
-                         allow_unicode=True, width=118)
+    # Sphinx's themes insert the title and author into pages as markup (and escape them again in <title>): what
+    # would be read as a tag or an entity is escaped, a plain '&' is left as browsers read it
+    own = yaml.safe_dump({"title": _markup_safe(identity.title), "author": _markup_safe(identity.contributors),
+                          "copyright": str(dt.date.today().year)}, sort_keys=False, allow_unicode=True, width=118)
     return own + """\
 # --- engine defaults: livingreview needs these today; they will move into its Sphinx extension ---
 only_build_toc_files: true
@@ -80,9 +82,20 @@ sphinx:
 """
 
 
-def toc_yml(tables: list[str]) -> str:
-    """``_toc.yml``: the introduction, one chapter per table, the bibliography."""
+#: the appendix's page: the engine's row links and the explorer's print note point there
+APPENDIX = "12_appendix"
+
+
+def _markup_safe(text: str) -> str:
+    """``text`` with '<', '>' and any '&' that starts an entity escaped, for a setting a theme inserts as markup."""
+    text = re.sub(r"&(?=#?[A-Za-z0-9]+;)", "&amp;", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def toc_yml(tables: list[str], appendix: bool) -> str:
+    """``_toc.yml``: the introduction, one chapter per table, the appendix of every row, the bibliography."""
     chapters = "".join(f"  - file: chapters/{i:02d}_{name}\n" for i, name in enumerate(tables, start=1))
+    chapters += f"  - file: chapters/{APPENDIX}\n" if appendix else ""
     return f"format: jb-book\nroot: chapters/intro\nchapters:\n{chapters}  - file: chapters/bibliography\n"
 
 
@@ -97,7 +110,7 @@ def intro_md(identity: Identity, decl: Declarations) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-BIBLIOGRAPHY_MD = "# Bibliography\n\nEvery study cited in this book.\n\n```{bibliography}\n:all:\n```\n"
+BIBLIOGRAPHY_MD = "# Bibliography\n\nEvery study cited in this book.\n\n```{bibliography}\n```\n"
 
 
 def _md(text: str) -> str:
@@ -136,6 +149,22 @@ def chapter_notebook(decl: Declarations, name: str, explorer: bool) -> dict:
     return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}, "livingreview": {"reads": reads}}}
+
+
+def appendix_notebook(decl: Declarations) -> dict:
+    """The appendix: every row of every table that cites the library, in full (the chapters and the explorer show
+    a part at a time); it also registers every cited study with the bibliography."""
+    cells = [_cell("markdown", "# Appendix: every row\n\nEvery row of the review's tables, in full, with its "
+                               "citation. Every row link in the book lands here."),
+             _cell("code", "from livingreview import chapter\n\nev = chapter.evidence()\nchapter.cite_all(ev)",
+                   ("remove-input",))]
+    cited = [n for n, t in decl.tables.items() if "citekeys" in t.column_names]
+    for name in cited:
+        cells += [_cell("markdown", f"## {_md(decl.tables[name].title)}"),
+                  _cell("code", f"chapter.all_rows(ev, {name!r})", ("remove-input",))]
+    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                         "language_info": {"name": "python"}, "livingreview": {"reads": cited}}}
 
 
 WORKFLOW = """\
@@ -177,7 +206,8 @@ def _write_review(target: Path, decl: Declarations, rows: dict[str, list[list[st
         DECLARATIONS: dump(decl.identity, decl.tables, decl.roles, decl.certainty).encode("utf-8"),
         "references.bib": bib,
         "_config.yml": config_yml(decl.identity).encode("utf-8"),
-        "_toc.yml": toc_yml(list(decl.tables)).encode("utf-8"),
+        "_toc.yml": toc_yml(list(decl.tables), appendix=any("citekeys" in t.column_names
+                                                            for t in decl.tables.values())).encode("utf-8"),
         "chapters/intro.md": intro_md(decl.identity, decl).encode("utf-8"),
         "chapters/bibliography.md": BIBLIOGRAPHY_MD.encode("utf-8"),
         "requirements.txt": f"livingreview=={__version__}\n".encode(),
@@ -189,6 +219,9 @@ def _write_review(target: Path, decl: Declarations, rows: dict[str, list[list[st
         files[decl.tables[name].path] = _csv_bytes(rows.get(name) or [decl.tables[name].column_names])
         notebook = chapter_notebook(decl, name, explorer=name == first_findings)
         files[f"chapters/{i:02d}_{name}.ipynb"] = (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
+    if any("citekeys" in t.column_names for t in decl.tables.values()):
+        files[f"chapters/{APPENDIX}.ipynb"] = (json.dumps(appendix_notebook(decl), indent=1, ensure_ascii=False)
+                                               + "\n").encode()
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for rel, data in files.items():
