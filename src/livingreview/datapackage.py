@@ -160,6 +160,7 @@ class _Converter:
         self.path, self.lines = path, lines
         self.problems: list[Problem] = []
         self.origin: dict[str, str] = {}  # review.yml key path -> descriptor key path
+        self.added: dict[str, tuple[bool, bool]] = {}  # table -> (an id column added, an added column added)
 
     def line(self, where: str) -> int:
         probe = where
@@ -187,6 +188,8 @@ class _Converter:
                 if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
                     self.at(f"{where}.categories[{i}]", "expected a category value (text or a whole number)")
                     continue
+                if str(value) in terms:
+                    self.at(f"{where}.categories[{i}]", f"category '{value}' is declared twice")
                 terms[str(value)] = label if isinstance(label, str) and label else str(value)
         else:
             if not isinstance(enum, list) or not enum or not all(isinstance(t, (str, int)) for t in enum):
@@ -318,6 +321,21 @@ class _Converter:
             if col is not None:
                 self.origin[f"tables.{name}.columns[{len(columns)}]"] = f"{where}.schema.fields[{j}]"
                 columns.append(col)
+        names = [c["name"] for c in columns]
+        numbered = not (columns and columns[0]["name"] == "id" and columns[0]["type"] == "id")
+        if numbered and "id" in names:
+            self.at(f"{where}.schema.fields[{names.index('id')}]", "a field named id is the table's row id and "
+                                                                   "comes first; rename or move it")
+        dated = not any(c["type"] == "date" for c in columns)
+        if numbered:  # a table from elsewhere: its rows are numbered as they are copied in
+            columns.insert(0, {"name": "id", "type": "id", "description": f"Stable row id, '{prefix}-' and four to "
+                                                                          "nine digits; never reused."})
+            self.origin = {k: v for k, v in self.origin.items() if not k.startswith(f"tables.{name}.columns[")}
+            for j in range(len(schema["fields"])):
+                self.origin[f"tables.{name}.columns[{j + 1}]"] = f"{where}.schema.fields[{j}]"
+        if dated:  # and dated the day they enter the review
+            columns.append({"name": "added", "type": "date", "description": "Date the row entered the review (ISO)."})
+        self.added[name] = (numbered, dated)
         out: dict = {"title": resource.get("title", name), "id_prefix": prefix,
                      "description": resource.get("description", "")}
         if resource.get(NS + "optional"):
@@ -338,7 +356,8 @@ class _Converter:
 
 
 def convert(descriptor: dict, path: str = DESCRIPTOR, lines: dict[str, int] | None = None) -> tuple[dict, dict]:
-    """``review.yml``'s data for ``descriptor``, and each table's (index, resource) in the descriptor.
+    """``review.yml``'s data for ``descriptor``, and for each table: its resource, the resource's index in the
+    descriptor, and whether the table adds a row id (``numbered``) and an ``added`` date (``dated``) to its rows.
 
     Raises a ``ValidationError`` with every problem at its place in the descriptor; ``declarations.read`` has not
     yet checked the result (``from_descriptor`` does both).
@@ -366,7 +385,7 @@ def _identity(conv: _Converter, descriptor: dict) -> dict:
 
 
 def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, str]]:
-    """``review.yml``'s data, and each table's resource with its index in the descriptor."""
+    """``review.yml``'s data, and what ``convert`` says of each table's resource."""
     resources = descriptor.get("resources")
     if not isinstance(resources, list) or not resources:
         conv.at("resources" if "resources" in descriptor else "", "expected a list of resources (the tables)")
@@ -388,7 +407,8 @@ def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, str]]:
         if name in tables:
             conv.at(f"resources[{i}].name", f"a second resource called {name}")
         tables[name] = table
-        paths[name] = (i, resource)
+        paths[name] = {"index": i, "resource": resource, "numbered": conv.added[name][0],
+                       "dated": conv.added[name][1]}
     data: dict = {"review": _identity(conv, descriptor), "vocabularies": vocabularies, "tables": tables}
     for key in ("roles", "certainty"):
         if NS + key in descriptor:

@@ -314,26 +314,6 @@ def new_from_datapackage(target: Path, descriptor_path: Path, title: str | None 
     descriptor, lines = parse(text, shown)
     data, resources = convert(descriptor, shown, lines)
     today = dt.date.today().isoformat()
-    plan: dict[str, tuple[bool, bool]] = {}
-    problems = []
-    for name, table in data["tables"].items():
-        columns = table["columns"]
-        names = [c["name"] for c in columns]
-        numbered = not (columns and columns[0]["name"] == "id" and columns[0]["type"] == "id")
-        if numbered and "id" in names:
-            where = f"resources[{resources[name][0]}]"
-            problems.append(Problem(shown, lines.get(where, 1), where, "a field named id is the table's row id and "
-                                                                       "comes first; rename or move it"))
-        added = not any(c["type"] == "date" for c in columns)
-        if numbered:
-            columns.insert(0, {"name": "id", "type": "id", "description": f"Stable row id, "
-                                                                         f"'{table['id_prefix']}-' and four to nine "
-                                                                         "digits; never reused."})
-        if added:
-            columns.append({"name": "added", "type": "date", "description": "Date the row entered the review (ISO)."})
-        plan[name] = (numbered, added)
-    if problems:
-        raise ValidationError(problems)
     data["review"] = {**data["review"], **({"title": title} if title else {})}
     if slug:
         data["review"]["slug"] = slug
@@ -355,9 +335,8 @@ def new_from_datapackage(target: Path, descriptor_path: Path, title: str | None 
     except ValidationError as exc:
         raise ValidationError([Problem(shown, 1, p.column, p.message) for p in exc.errors]) from None
     source = descriptor_path.parent
-    rows = {name: _resource_rows(source, resources[name][1], f"resources[{resources[name][0]}]", lines,
-                                 decl.tables[name], plan[name][1], plan[name][0], today, shown)
-            for name in decl.tables}
+    rows = {name: _resource_rows(source, r["resource"], f"resources[{r['index']}]", lines, decl.tables[name],
+                                 r["dated"], r["numbered"], today, shown) for name, r in resources.items()}
     bib = source / "references.bib"
     return _write_review(target, decl, rows, bib.read_bytes() if bib.is_file() else b"")
 
