@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from livingreview import __version__
-from livingreview.datapackage import DESCRIPTOR, convert, parse
+from livingreview.datapackage import DESCRIPTOR, NS, convert, parse
 from livingreview.declarations import DECLARATIONS, SLUG_RE, Declarations, Identity, Roles, dump, read
 from livingreview.errors import Problem, UsageError, ValidationError
 from livingreview.schema import Column, Kind, Table
@@ -322,7 +322,7 @@ def new_from_datapackage(target: Path, descriptor_path: Path, title: str | None 
     if not data["review"].get("title"):
         raise UsageError(f"{shown} has no title; pass --title")
     findings = tuple(n for n, t in data["tables"].items() if any(c["type"] == "citekeys" for c in t["columns"]))
-    if "roles" not in data and findings:
+    if "roles" not in data and NS + "review" not in descriptor and findings:
         # a package from elsewhere: tables that cite the library hold findings, grouped by their first vocabulary
         groups = {n: next(c["name"] for c in data["tables"][n]["columns"] if c["type"] == "vocab") for n in findings
                   if any(c["type"] == "vocab" for c in data["tables"][n]["columns"])}
