@@ -89,8 +89,8 @@ def _package(folder: Path) -> Path:
     rows = _bcg_rows()
     with open(folder / "trials.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["trial", "author", "year", "tpos", "tneg", "cpos", "cneg", "alloc", "citekeys"])
-        w.writerows([[r[c] for c in ("trial", "author", "year", "tpos", "tneg", "cpos", "cneg", "alloc",
+        w.writerow(["trial", "author", "year", "tpos", "tneg", "cpos", "cneg", "alloc", "finding", "citekeys"])
+        w.writerows([[r[c] for c in ("trial", "author", "year", "tpos", "tneg", "cpos", "cneg", "alloc", "finding",
                                      "citekeys")] for r in rows])
     with open(folder / "sites.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -104,6 +104,7 @@ def _package(folder: Path) -> Path:
             {"name": "year", "type": "integer"},
             *({"name": n, "type": "integer", "constraints": {"minimum": 0}} for n in ("tpos", "tneg", "cpos", "cneg")),
             {"name": "alloc", "type": "string", "constraints": {"enum": ["random", "alternate", "systematic"]}},
+            {"name": "finding", "type": "string"},
             {"name": "citekeys", "type": "string"}]}},
         {"name": "sites", "path": "sites.csv", "schema": {"fields": [
             {"name": "trial", "type": "integer"},
@@ -120,7 +121,9 @@ def test_new_from_a_data_package_validates_with_its_vocabulary_and_citations(tmp
     result = run("new", str(target), "--from-datapackage", str(package))
     assert result.exit_code == 0, result.output
     decl = d.load(target)
-    assert list(decl.tables) == ["trials", "sites"] and set(decl.roles.findings) == {"trials", "sites"}
+    # a table that cites the library and states a finding per row holds findings; one that only cites does not
+    assert list(decl.tables) == ["trials", "sites"] and decl.roles.findings == ("trials",)
+    assert decl.roles.group("trials") == "alloc" and decl.roles.finding == "finding"
     alloc = decl.tables["trials"].column("alloc")
     assert alloc.vocab.values == ["random", "alternate", "systematic"]
     assert decl.tables["sites"].column("citekeys").kind is d.Kind.CITEKEYS
@@ -149,6 +152,8 @@ def test_an_exported_review_comes_back_with_its_declarations(tmp_path):
 @pytest.mark.parametrize("break_it, where", [
     (lambda desc: desc["resources"][0]["schema"]["fields"][1].update(type="boolean"),
      "datapackage.json:{line}:resources[0].schema.fields[1].type: type 'boolean'"),
+    (lambda desc: desc["resources"][0]["schema"]["fields"][7]["constraints"]["enum"].append("random"),
+     "datapackage.json:{line}:resources[0].schema.fields[7].constraints.enum: value 'random' is listed twice"),
     (lambda desc: desc["resources"][1].pop("schema"), "datapackage.json:{line}:resources[1]: expected an inline"),
     (lambda desc: desc["resources"][1].update(path="../sites.csv"), "datapackage.json:{line}:resources[1].path:"),
     (lambda desc: desc["resources"][1].update(path="missing.csv"), "datapackage.json:{line}:resources[1].path: cannot"),

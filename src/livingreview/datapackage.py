@@ -196,6 +196,8 @@ class _Converter:
                 self.at(f"{where}.constraints.enum", "expected a list of values")
                 return None
             terms = {str(t): str(t) for t in enum}
+            for twice in sorted({str(t) for t in enum if [str(x) for x in enum].count(str(t)) > 1}):
+                self.at(f"{where}.constraints.enum", f"value '{twice}' is listed twice")
         if enum is not None and categories is not None and [str(t) for t in enum] != list(terms):
             self.at(f"{where}.constraints.enum", "the enum and the categories name different values")
         extra = field.get(NS + "vocabulary", {})

@@ -120,6 +120,11 @@ def _md(text: str) -> str:
     return escape_md(text)
 
 
+def _cells(*cells: tuple) -> list[dict]:
+    """Notebook cells from (kind, source[, tags]) tuples, with the ids nbformat 4.5 asks for."""
+    return [{**_cell(*c), "id": f"cell-{i}"} for i, c in enumerate(cells, start=1)]
+
+
 def _cell(kind: str, source: str, tags: tuple[str, ...] = ()) -> dict:
     cell: dict = {"cell_type": kind, "metadata": {"tags": list(tags)} if tags else {}, "source": source}
     if kind == "code":
@@ -132,37 +137,38 @@ def chapter_notebook(decl: Declarations, name: str, explorer: bool) -> dict:
     every finding when ``explorer``; committed without outputs."""
     table = decl.tables[name]
     shown = [c.name for c in table.columns if c.name not in ("id", "citekeys", "added")]
-    group = decl.roles.group(name)
+    # grouped findings link a group too long for the page to its rows in the appendix, which lists findings
+    group = decl.roles.group(name) if name in decl.roles.findings else None
     if "citekeys" in table.column_names:
         frame = f"summaries.summary(ev, {name!r}, {['id', *shown]!r}{f', sort=[{group!r}]' if group else ''})"
         show = f"chapter.grouped_table({frame}, {group!r})" if group else f"chapter.table({frame})"
     else:
         show = f"chapter.table(ev[{name!r}], cite_column=None)"
-    cells = [_cell("markdown", f"# {_md(table.title)}\n\n{_md(table.description)}".rstrip()),
-             _cell("code", "from livingreview import chapter, summaries\n\nev = chapter.evidence()", ("remove-input",)),
-             _cell("code", show, ("remove-input",))]
+    cells = [("markdown", f"# {_md(table.title)}\n\n{_md(table.description)}".rstrip()),
+             ("code", "from livingreview import chapter, summaries\n\nev = chapter.evidence()", ("remove-input",)),
+             ("code", show, ("remove-input",))]
     reads = [name]
     if explorer:
-        cells += [_cell("markdown", "## Explore every finding"),
-                  _cell("code", "chapter.explorer(summaries.explorer(ev))", ("remove-input",))]
+        cells += [("markdown", "## Explore every finding"),
+                  ("code", "chapter.explorer(summaries.explorer(ev))", ("remove-input",))]
         reads = list(dict.fromkeys([name, *decl.roles.findings]))
-    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+    return {"cells": _cells(*cells), "nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}, "livingreview": {"reads": reads}}}
 
 
 def appendix_notebook(decl: Declarations) -> dict:
-    """The appendix: every row of every table that cites the library, in full (the chapters and the explorer show
-    a part at a time); it also registers every cited study with the bibliography."""
-    cells = [_cell("markdown", "# Appendix: every row\n\nEvery row of the review's tables, in full, with its "
+    """The appendix: every finding, in full (the chapters and the explorer show a part at a time); it also registers
+    every cited study with the bibliography."""
+    cells = [("markdown", "# Appendix: every row\n\nEvery row of the review's tables, in full, with its "
                                "citation. Every row link in the book lands here."),
-             _cell("code", "from livingreview import chapter\n\nev = chapter.evidence()\nchapter.cite_all(ev)",
-                   ("remove-input",))]
-    cited = [n for n, t in decl.tables.items() if "citekeys" in t.column_names]
+             ("code", "from livingreview import chapter\n\nev = chapter.evidence()\nchapter.cite_all(ev)",
+              ("remove-input",))]
+    cited = [n for n in decl.tables if n in decl.roles.findings]
     for name in cited:
-        cells += [_cell("markdown", f"## {_md(decl.tables[name].title)}"),
-                  _cell("code", f"chapter.all_rows(ev, {name!r})", ("remove-input",))]
-    return {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+        cells += [("markdown", f"## {_md(decl.tables[name].title)}"),
+                  ("code", f"chapter.all_rows(ev, {name!r})", ("remove-input",))]
+    return {"cells": _cells(*cells), "nbformat": 4, "nbformat_minor": 5,
             "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
                          "language_info": {"name": "python"}, "livingreview": {"reads": cited}}}
 
@@ -206,8 +212,7 @@ def _write_review(target: Path, decl: Declarations, rows: dict[str, list[list[st
         DECLARATIONS: dump(decl.identity, decl.tables, decl.roles, decl.certainty).encode("utf-8"),
         "references.bib": bib,
         "_config.yml": config_yml(decl.identity).encode("utf-8"),
-        "_toc.yml": toc_yml(list(decl.tables), appendix=any("citekeys" in t.column_names
-                                                            for t in decl.tables.values())).encode("utf-8"),
+        "_toc.yml": toc_yml(list(decl.tables), appendix=bool(decl.roles.findings)).encode("utf-8"),
         "chapters/intro.md": intro_md(decl.identity, decl).encode("utf-8"),
         "chapters/bibliography.md": BIBLIOGRAPHY_MD.encode("utf-8"),
         "requirements.txt": f"livingreview=={__version__}\n".encode(),
@@ -219,7 +224,7 @@ def _write_review(target: Path, decl: Declarations, rows: dict[str, list[list[st
         files[decl.tables[name].path] = _csv_bytes(rows.get(name) or [decl.tables[name].column_names])
         notebook = chapter_notebook(decl, name, explorer=name == first_findings)
         files[f"chapters/{i:02d}_{name}.ipynb"] = (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
-    if any("citekeys" in t.column_names for t in decl.tables.values()):
+    if decl.roles.findings:
         files[f"chapters/{APPENDIX}.ipynb"] = (json.dumps(appendix_notebook(decl), indent=1, ensure_ascii=False)
                                                + "\n").encode()
     target.mkdir(parents=True, exist_ok=True)
@@ -321,15 +326,14 @@ def new_from_datapackage(target: Path, descriptor_path: Path, title: str | None 
         data["review"]["slug"] = slugify(data["review"].get("title") or "")
     if not data["review"].get("title"):
         raise UsageError(f"{shown} has no title; pass --title")
-    findings = tuple(n for n, t in data["tables"].items() if any(c["type"] == "citekeys" for c in t["columns"]))
+    # a package from elsewhere: a table that cites the library and states each row's finding (a text column named
+    # finding) holds findings, grouped on its page by its first vocabulary column
+    needed = {("citekeys", "citekeys"), ("finding", "text")}
+    findings = tuple(n for n, t in data["tables"].items() if needed <= {(c["name"], c["type"]) for c in t["columns"]})
     if "roles" not in data and NS + "review" not in descriptor and findings:
-        # a package from elsewhere: tables that cite the library hold findings, grouped by their first vocabulary
         groups = {n: next(c["name"] for c in data["tables"][n]["columns"] if c["type"] == "vocab") for n in findings
                   if any(c["type"] == "vocab" for c in data["tables"][n]["columns"])}
-        finding = "finding" if all(any(c["name"] == "finding" and c["type"] == "text" for c in
-                                       data["tables"][n]["columns"]) for n in findings) else None
-        data["roles"] = {"findings": list(findings), **({"finding": finding} if finding else {}),
-                         **({"groups": groups} if groups else {})}
+        data["roles"] = {"findings": list(findings), "finding": "finding", **({"groups": groups} if groups else {})}
     try:
         decl = read(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     except ValidationError as exc:
