@@ -338,7 +338,8 @@ class _Converter:
         if dated:  # and dated the day they enter the review
             columns.append({"name": "added", "type": "date", "description": "Date the row entered the review (ISO)."})
         self.added[name] = (numbered, dated)
-        out: dict = {"title": resource.get("title", name), "id_prefix": prefix,
+        # a package from elsewhere may name a resource without a title: its name reads as one
+        out: dict = {"title": resource.get("title") or name.replace("_", " ").capitalize(), "id_prefix": prefix,
                      "description": resource.get("description", "")}
         if resource.get(NS + "optional"):
             out["optional"] = True

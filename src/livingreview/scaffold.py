@@ -141,7 +141,9 @@ def chapter_notebook(decl: Declarations, name: str, explorer: bool) -> dict:
     group = decl.roles.group(name) if name in decl.roles.findings else None
     if "citekeys" in table.column_names:
         frame = f"summaries.summary(ev, {name!r}, {['id', *shown]!r}{f', sort=[{group!r}]' if group else ''})"
-        show = f"chapter.grouped_table({frame}, {group!r})" if group else f"chapter.table({frame})"
+        labels = {"id": "Row", "citekeys": "Studies"}
+        show = (f"chapter.grouped_table({frame}, {group!r}, labels={labels!r})" if group
+                else f"chapter.table({frame}, labels={labels!r})")
     else:
         show = f"chapter.table(ev[{name!r}], cite_column=None)"
     cells = [("markdown", f"# {_md(table.title)}\n\n{_md(table.description)}".rstrip()),
