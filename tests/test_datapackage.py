@@ -145,3 +145,15 @@ def test_a_resource_without_a_schema_is_a_located_error():
     problem = err.value.errors[0]
     assert (problem.line, problem.column) == (_line_of(text, '"name": "a"') - 1, "resources[0]")
     assert "expected an inline Table Schema" in problem.message
+
+
+@pytest.mark.parametrize("descriptor", [
+    {"resources": [{"name": "a", "path": "a.csv", "schema": {"fields": [{"name": "x"}]}}]},  # no title, no name
+    {"name": "n", "resources": [{"name": "a", "schema": {"fields": [{"name": "x", "type": ["string"]}]}}]},
+    {"name": "n", "resources": [{"name": "a", "schema": {"fields": [
+        {"name": "x", "livingreview:kind": ["id"], "categories": [{"value": "v"}], "constraints": {"enum": 3}}]}}]},
+])
+def test_a_malformed_descriptor_is_refused_with_located_errors_never_a_crash(descriptor):
+    with pytest.raises(ValidationError) as err:
+        dp.from_descriptor(json.dumps(descriptor, indent=1))
+    assert all(p.path == "datapackage.json" and p.line >= 1 for p in err.value.errors)

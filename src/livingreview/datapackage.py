@@ -153,6 +153,20 @@ def parse(text: str, path: str = DESCRIPTOR) -> tuple[dict, dict[str, int]]:
     return data, reader.lines
 
 
+def parent(key: str) -> str:
+    """The key path that holds ``key``: ``a.b[2]`` -> ``a.b`` -> ``a`` -> ``''``."""
+    shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", key)
+    return shorter if shorter != key else ""  # a top-level key ('title') has no holder but the descriptor
+
+
+def line_of(lines: dict[str, int], key: str) -> int:
+    """The line of ``key`` in the descriptor, or of the nearest key that holds it (1 if none is known)."""
+    probe = key
+    while probe and probe not in lines:
+        probe = parent(probe)
+    return lines.get(probe, 1)
+
+
 class _Converter:
     """Builds ``review.yml``'s data from a descriptor, remembering where in the descriptor each part came from."""
 
@@ -163,10 +177,7 @@ class _Converter:
         self.added: dict[str, tuple[bool, bool]] = {}  # table -> (an id column added, an added column added)
 
     def line(self, where: str) -> int:
-        probe = where
-        while probe and probe not in self.lines:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-        return self.lines.get(probe, 1)
+        return line_of(self.lines, where)
 
     def at(self, where: str, message: str) -> None:
         self.problems.append(Problem(self.path, self.line(where), where or "-", message))
@@ -177,6 +188,10 @@ class _Converter:
         enum = (items or {}).get("enum") if isinstance(items, dict) else None
         categories = field.get("categories")
         if categories is None and enum is None:
+            return None
+        if enum is not None and (not isinstance(enum, list) or not enum
+                                 or not all(isinstance(t, (str, int)) and not isinstance(t, bool) for t in enum)):
+            self.at(f"{where}.constraints.enum", "expected a list of values")
             return None
         terms: dict[str, str] = {}
         if categories is not None:
@@ -192,9 +207,6 @@ class _Converter:
                     self.at(f"{where}.categories[{i}]", f"category '{value}' is declared twice")
                 terms[str(value)] = label if isinstance(label, str) and label else str(value)
         else:
-            if not isinstance(enum, list) or not enum or not all(isinstance(t, (str, int)) for t in enum):
-                self.at(f"{where}.constraints.enum", "expected a list of values")
-                return None
             terms = {str(t): str(t) for t in enum}
             for twice in sorted({str(t) for t in enum if [str(x) for x in enum].count(str(t)) > 1}):
                 self.at(f"{where}.constraints.enum", f"value '{twice}' is listed twice")
@@ -234,7 +246,7 @@ class _Converter:
         if not isinstance(name, str) or not name:
             self.at(f"{where}.name", "expected the field's name")
             return None
-        if ftype not in TYPES:
+        if not isinstance(ftype, str) or ftype not in TYPES:
             self.at(f"{where}.type", f"type '{ftype}' is not one the review's tables hold; expected one of: "
                                      f"{', '.join(TYPES)}")
             return None
@@ -250,7 +262,8 @@ class _Converter:
             constraints = {}
         items = field.get(NS + "itemConstraints", {}) if multi else constraints
         kind_text = field.get(NS + "kind")
-        if kind_text is not None and kind_text not in {k.value for k in NAMED_KINDS}:
+        if kind_text is not None and (not isinstance(kind_text, str)
+                                      or kind_text not in {k.value for k in NAMED_KINDS}):
             self.at(f"{where}.{NS}kind", f"unknown kind '{kind_text}'; expected one of: "
                                          f"{', '.join(k.value for k in NAMED_KINDS)}")
             kind_text = None
@@ -353,7 +366,7 @@ class _Converter:
         where = problem.column
         probe = where
         while probe and probe not in self.origin:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+            probe = parent(probe)
         place = self.origin.get(probe, where)
         return Problem(self.path, self.line(place), place, problem.message)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from livingreview import __version__
-from livingreview.datapackage import DESCRIPTOR, NS, convert, parse
+from livingreview.datapackage import DESCRIPTOR, NS, convert, line_of, parse
 from livingreview.declarations import DECLARATIONS, SLUG_RE, Declarations, Identity, Roles, dump, read
 from livingreview.errors import Problem, UsageError, ValidationError
 from livingreview.schema import Column, Kind, Table
@@ -265,10 +265,7 @@ def _resource_rows(source: Path, resource: dict, where: str, lines: dict[str, in
                    added: bool, numbered: bool, today: str, path: str) -> list[list[str]]:
     """The rows of one resource's CSV, as the review's table holds them (an id and an added date if it had none)."""
     def at(message: str, key: str = where) -> Problem:
-        probe = key
-        while probe and probe not in lines:
-            probe = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-        return Problem(path, lines.get(probe, 1), key, message)
+        return Problem(path, line_of(lines, key), key, message)
 
     rel = resource.get("path")
     if not isinstance(rel, str) or not rel:
