@@ -33,6 +33,8 @@ def test_new_from_nothing_validates_and_holds_a_chapter_per_table(tmp_path):
     assert decl.tables["studies"].column_names == ["id", "citekeys", "finding", "added"]
     assert (target / "data" / "studies.csv").read_text() == "id,citekeys,finding,added\n"
     assert not check(target).errors
+    validated = run("validate", "--root", str(target))
+    assert validated.exit_code == 0 and "valid: 1 tables, 0 rows" in validated.output, validated.output
     toc = (target / "_toc.yml").read_text()
     chapter = json.loads((target / "chapters" / "01_studies.ipynb").read_text())
     assert "chapters/01_studies" in toc and "chapters/12_appendix" in toc and "chapters/bibliography" in toc
