@@ -198,7 +198,9 @@ def test_a_new_review_builds_at_once(tmp_path):
     target = tmp_path / "fresh"
     assert run("new", str(target), "--title", "A review of one table").exit_code == 0
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
-    done = subprocess.run([str(Path(sys.executable).parent / "livingreview"), "build", "--no-pdf"], cwd=target, env=env,
+    # the command as this module imports it (the console script may belong to another checkout)
+    command = [sys.executable, "-c", f"from {main.callback.__module__} import main; main()", "build", "--no-pdf"]
+    done = subprocess.run(command, cwd=target, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     page = (target / "_build" / "html" / "chapters" / "01_studies.html").read_text(encoding="utf-8")
