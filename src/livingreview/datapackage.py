@@ -400,7 +400,7 @@ def _identity(conv: _Converter, descriptor: dict) -> dict:
             **({"licence": licences[0]} if licences and isinstance(licences[0], str) else {})}
 
 
-def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, str]]:
+def _convert(conv: _Converter, descriptor: dict) -> tuple[dict, dict[str, dict]]:
     """``review.yml``'s data, and what ``convert`` says of each table's resource."""
     resources = descriptor.get("resources")
     if not isinstance(resources, list) or not resources:

@@ -11,7 +11,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 from pathlib import Path
 
@@ -343,7 +342,3 @@ def new_from_datapackage(target: Path, descriptor_path: Path, title: str | None 
     bib = source / "references.bib"
     return _write_review(target, decl, rows, bib.read_bytes() if bib.is_file() else b"")
 
-
-def relative(paths: list[Path], target: Path) -> list[str]:
-    """``paths`` relative to ``target``, for a report."""
-    return [os.path.relpath(p, target) for p in paths]
