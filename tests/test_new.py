@@ -46,6 +46,7 @@ def test_new_from_nothing_validates_and_holds_a_chapter_per_table(tmp_path):
     assert "livingreview validate" in workflow and "livingreview build --no-pdf" in workflow
     config = (target / "_config.yml").read_text()
     assert config.startswith("title: Coffee & sleep\n") and "engine defaults" in config
+    assert "_static/data/" in (target / ".gitignore").read_text().splitlines()
 
 
 def test_new_escapes_a_title_where_themes_take_it_as_markup(tmp_path):

@@ -218,7 +218,8 @@ def _write_review(target: Path, decl: Declarations, rows: dict[str, list[list[st
         "chapters/bibliography.md": BIBLIOGRAPHY_MD.encode("utf-8"),
         "requirements.txt": f"livingreview=={__version__}\n".encode(),
         ".github/workflows/build.yml": WORKFLOW.encode("utf-8"),
-        ".gitignore": b"_build/\n.venv/\n",
+        # what the build generates (the book, chart and explorer files, the chart library) is never committed
+        ".gitignore": b"_build/\n.venv/\n_static/vendor/\n_static/figures/\n_static/data/\n",
     }
     first_findings = next((t for t in decl.tables if t in decl.roles.findings), None)
     for i, name in enumerate(decl.tables, start=1):
