@@ -31,7 +31,8 @@ def test_schema_is_generated_from_the_declared_columns(package):
     fields = {f["name"]: f for f in by_name["pmn"]["schema"]["fields"]}
     assert [f["name"] for f in by_name["pmn"]["schema"]["fields"]] == TABLES["pmn"].column_names
     assert fields["target_organ"]["constraints"]["enum"][:2] == ["lung", "liver"]
-    assert fields["target_organ"]["vocabulary"]["lymph_node"] == "Lymph node"
+    assert {"value": "lymph_node", "label": "Lymph node"} in fields["target_organ"]["categories"]
+    assert fields["target_organ"]["categoriesOrdered"] is True
     bio = {f["name"]: f for f in by_name["biomarkers"]["schema"]["fields"]}
     assert bio["auc"]["type"] == "number" and bio["auc"]["constraints"] == {"minimum": 0.0, "maximum": 1.0}
     assert by_name["citations"]["schema"]["foreignKeys"][0]["reference"] == {"resource": "references",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import livingreview as lr
@@ -84,6 +85,7 @@ def _library_view(lib) -> list[tuple]:
 
 @SETTINGS
 @given(EDITS)
+@example([(291, 0, "\\")])  # a backslash ending a line: bibtexparser's line numbers after it are one short
 def test_mutated_library_reads_as_bibtexparser_reads_it(edits):
     from livingreview.checking import bib
 
@@ -91,7 +93,13 @@ def test_mutated_library_reads_as_bibtexparser_reads_it(edits):
     fast, fast_problems = bib.parse_library(text)
     slow, slow_problems, _ = bib._parse_with_bibtexparser(text, bib.BIB_PATH)
     assert sorted(map(str, fast_problems)) == sorted(map(str, slow_problems))
-    assert _library_view(fast) == _library_view(slow)
+    if re.search(r"\\\r?\n", text):
+        # bibtexparser counts a backslash at the end of a line as joining the next one, so every line after it is
+        # one short (an entry on line 10 reads as line 9); the fast parser counts the file's lines: compare the rest
+        strip = lambda view: [(k, t, fields, raw) for k, t, _, fields, _, raw in view]  # noqa: E731
+        assert strip(_library_view(fast)) == strip(_library_view(slow))
+    else:
+        assert _library_view(fast) == _library_view(slow)
     assert fast.broken_keys == slow.broken_keys
 
 

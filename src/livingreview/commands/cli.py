@@ -280,6 +280,32 @@ def export(root: Path, out: Path, force: bool) -> None:
 
 
 @main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--title", help="The review's title (with --from-datapackage: instead of the package's).")
+@click.option("--slug", help="Lower case words joined by '-' that name the published files; from the title if not "
+                             "given.")
+@click.option("--author", help="Who the review names as its authors; 'The TITLE contributors' if not given.")
+@click.option("--from-datapackage", "package", type=click.Path(path_type=Path),
+              help="A Frictionless datapackage.json (or its folder): its resources become the review's tables.")
+def new(directory: Path, title: str | None, slug: str | None, author: str | None, package: Path | None) -> None:
+    """Start a review in DIRECTORY (new or empty): declarations, tables, library, chapters, book and CI files."""
+    from livingreview.commands.scaffold import new as scaffold
+    from livingreview.commands.scaffold import new_from_datapackage
+
+    if package is None and not title:
+        raise click.UsageError("give the review a --title (or start from a data package: --from-datapackage PATH)")
+    with _refused("nothing was written", err=True):
+        written = (new_from_datapackage(directory, package, title, slug) if package is not None
+                   else scaffold(directory, title, slug, author))
+    click.echo(f"wrote {len(written)} files into {directory}")
+    with _refused("the new review does not validate yet; fix the lines above", err=True):
+        report = check(directory)
+        if report.errors:
+            raise ValidationError(list(report.errors))
+    click.echo(f"valid; next: cd {directory} && livingreview build")
+
+
+@main.command()
 @click.argument("version")
 @ROOT_OPTION
 def release(version: str, root: Path) -> None:

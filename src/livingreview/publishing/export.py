@@ -14,9 +14,10 @@ from pathlib import Path
 from livingreview import __version__
 from livingreview.checking.bib import BIB_PATH, Library
 from livingreview.checking.evidence import Evidence, fingerprint, load
+from livingreview.model.datapackage import LICENCE_URLS, NS, to_descriptor, to_field, to_table_schema
 from livingreview.model.errors import UsageError
 from livingreview.model.fileio import atomic_write, mark_folder, owned, umask
-from livingreview.model.schema import FORMULA_PREFIXES, KEY_PATTERN, Column, Kind, Table
+from livingreview.model.schema import FORMULA_PREFIXES, Column, Table
 
 #: the file that marks a folder as a data package this command wrote (and so may replace)
 MARKER = ".livingreview-package"
@@ -25,44 +26,14 @@ BUILD_FOLDER = "_build"
 
 
 def field_descriptor(col: Column, table: Table) -> dict:
-    """A Frictionless Table Schema field for ``col``: type, description and constraints."""
-    field: dict = {"name": col.name, "description": col.description}
-    constraints: dict = {}
-    if col.always_required:
-        constraints["required"] = True
-    if col.kind is Kind.INTEGER:
-        field["type"] = "integer"
-    elif col.kind is Kind.NUMBER:
-        field["type"] = "number"
-    elif col.kind is Kind.DATE:
-        field["type"] = "date"
-    else:
-        field["type"] = "string"
-    if col.minimum is not None:
-        constraints["minimum"] = col.minimum if col.kind is Kind.NUMBER else int(col.minimum)
-    if col.maximum is not None:
-        constraints["maximum"] = col.maximum
-    if col.kind is Kind.ID:
-        constraints["pattern"] = rf"{table.id_prefix}-[0-9]{{4,9}}"
-        constraints["unique"] = True
-    elif col.kind is Kind.VOCAB and col.vocab is not None:
-        if col.multi:
-            term = "(?:" + "|".join(re.escape(t) for t in col.vocab.values) + ")"
-            constraints["pattern"] = rf"{term}(?:\s*;\s*{term})*"
-        else:
-            constraints["enum"] = col.vocab.values
-        field["vocabulary"] = {t: col.vocab.label(t) for t in col.vocab.values}
-    elif col.kind is Kind.CITEKEYS:
-        constraints["pattern"] = rf"{KEY_PATTERN}(?:\s*;\s*{KEY_PATTERN})*"
-    if constraints:
-        field["constraints"] = constraints
-    return field
+    """A Frictionless Table Schema field for ``col``: type, description, constraints, categories and the engine's
+    own properties (``datapackage.to_field``)."""
+    return to_field(col, table)
 
 
 def table_schema(table: Table) -> dict:
-    """The Frictionless Table Schema of ``table``."""
-    return {"fields": [field_descriptor(c, table) for c in table.columns], "primaryKey": ["id"],
-            "missingValues": [""]}
+    """The Frictionless Table Schema of ``table`` (``datapackage.to_table_schema``)."""
+    return to_table_schema(table)
 
 
 def _neutral(cell: str) -> str:
@@ -118,27 +89,20 @@ def csl_json(library: Library) -> list[dict]:
     return items
 
 
-#: where a licence a review may declare is published (others are named without a link)
-LICENCE_URLS = {"CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
-                "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
-                "ODC-BY-1.0": "https://opendatacommons.org/licenses/by/1-0/"}
-
-
 def descriptor(ev: Evidence) -> dict:
     """The ``datapackage.json`` descriptor."""
-    resources = []
-    for table in ev.declared.values():
-        resources.append({"name": table.name, "title": table.title, "description": table.description,
-                          "path": table.path, "profile": "tabular-data-resource", "format": "csv",
-                          "mediatype": "text/csv", "encoding": "utf-8", "schema": table_schema(table)})
+    # the review's own declarations travel with it, so that `livingreview new --from-datapackage` gives them back
+    declared = to_descriptor(ev.declarations) if ev.declarations is not None else {"resources": [],
+                                                                                   "contributors": []}
+    resources = declared["resources"]
     ref_fields = [{"name": n, "type": "string"} for n in
                   ("key", "authors", "title", "journal", "year", "doi", "pmid", "url", "retracted")]
-    resources.append({"name": "references", "title": "References", "path": "references.csv",
+    resources.append({"name": "references", "title": "References", "path": "references.csv", NS + "library": True,
                       "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv",
                       "encoding": "utf-8", "schema": {"fields": ref_fields, "primaryKey": ["key"],
                                                       "missingValues": [""]}})
     resources.append({
-        "name": "citations", "title": "Which row cites which reference", "path": "citations.csv",
+        "name": "citations", "title": "Which row cites which reference", "path": "citations.csv", NS + "library": True,
         "profile": "tabular-data-resource", "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
         "schema": {"fields": [{"name": "table", "type": "string", "constraints": {"enum": list(ev.declared)}},
                               {"name": "row_id", "type": "string"}, {"name": "citekey", "type": "string"}],
@@ -151,7 +115,9 @@ def descriptor(ev: Evidence) -> dict:
     return {"name": who.slug, "title": f"{who.title}: evidence tables", "version": __version__,
             "licenses": licences if who.licence else [],
             "description": f"The evidence tables of {who.title}, each row citing papers of its library.",
-            "fingerprint": ev.fingerprint, "profile": "tabular-data-package", "resources": resources}
+            "fingerprint": ev.fingerprint, "profile": "tabular-data-package",
+            "contributors": declared["contributors"],
+            **{key: value for key, value in declared.items() if key.startswith(NS)}, "resources": resources}
 
 
 #: top-level folders of a review that hold its sources, history or tools: never an export target
