@@ -91,9 +91,7 @@ def book(tmp_path_factory) -> Path:
             shutil.copytree(REPO / name, root / name)
     for name in ("references.bib", "_config.yml", "_toc.yml", "living.toml", "review.yml"):
         shutil.copy(REPO / name, root / name)
-    (root / "_static").mkdir()
-    for name in ("livingreview.js", "livingreview.css", "favicon.svg"):
-        shutil.copy(REPO / "_static" / name, root / "_static" / name)
+    (root / "_static").mkdir()  # the engine's script, stylesheet and favicon come from the package
     # a withdrawn row, with a payload in its reason (the What's new chapter lists it)
     withdraw_row(root, "mechanisms", "MECH-0049", "Withdrawn for the test." + PAYLOAD)
     # a payload in every free-text column of the first row each findings page shows, and of every other table

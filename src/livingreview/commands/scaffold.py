@@ -55,7 +55,7 @@ def config_yml(identity: Identity) -> str:
     own = yaml.safe_dump({"title": _markup_safe(identity.title), "author": _markup_safe(identity.contributors),
                           "copyright": str(dt.date.today().year)}, sort_keys=False, allow_unicode=True, width=118)
     return own + """\
-# --- engine defaults: livingreview needs these today; they will move into its Sphinx extension ---
+# --- engine defaults livingreview's Sphinx extension does not set yet (it brings its script and stylesheet) ---
 only_build_toc_files: true
 exclude_patterns: [".github", ".venv", "_build", "**/.ipynb_checkpoints", "README.md"]
 execute:

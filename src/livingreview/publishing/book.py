@@ -44,7 +44,7 @@ def inputs_fingerprint(root: Path) -> str:
     """
     digest = hashlib.sha256()
     package = Path(__file__).parents[1]  # the whole package, every layer
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".js", ".css", ".svg")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     for name in ("_config.yml", "_toc.yml", "living.toml", "review.yml"):
         if (root / name).exists():
@@ -343,17 +343,20 @@ def sync_static(root: Path, html: Path) -> list[str]:
     Sphinx copies static files only when it writes pages, so a stylesheet or script edited on its own would
     otherwise stay stale in the built book.
     """
+    from livingreview.publishing.sphinxext import STATIC
+
     source, target = root / "_static", html / "_static"
     changed = []
-    for path in sorted(source.rglob("*")) if source.is_dir() else []:
-        if not path.is_file():
-            continue
-        dest = target / path.relative_to(source)
+    # the engine's files first, then the review's own (which take their place where a name is the same)
+    files = {p.relative_to(STATIC): p for p in sorted(STATIC.rglob("*")) if p.is_file()}
+    files |= {p.relative_to(source): p for p in sorted(source.rglob("*")) if p.is_file()} if source.is_dir() else {}
+    for rel, path in files.items():
+        dest = target / rel
         data = path.read_bytes()
         if not dest.exists() or dest.read_bytes() != data:
             dest.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(dest, data)
-            changed.append(path.relative_to(root).as_posix())
+            changed.append(path.relative_to(root).as_posix() if root in path.parents else f"livingreview:{rel}")
     return changed
 
 

@@ -248,6 +248,7 @@ def setup(app):
     import sphinx_external_toc.collectors
 
     sphinx_external_toc.collectors.disable_builtin_toctree_collector = disable_builtin_toctree_collector
+    app.connect("config-inited", _engine_static)
     app.connect("config-inited", _data_scripts_only_where_shown)
     app.connect("builder-inited", _reuse_compiled_templates)
     app.connect("builder-inited", _lighter_theme_templates)
@@ -336,6 +337,26 @@ def _lighter_theme_templates(app) -> None:
 
     templates.get_source = get_source
     templates._lr_cuts = True
+
+
+#: the engine's own script (charts, the explorer), stylesheet and favicon, shipped in the package
+STATIC = Path(__file__).parent / "static"
+ENGINE_SCRIPT, ENGINE_STYLE, ENGINE_FAVICON = "livingreview.js", "livingreview.css", "favicon.svg"
+
+
+def _engine_static(app, config) -> None:
+    """Every book gets the engine's script, stylesheet and favicon from the package, so that an instance's
+    ``_config.yml`` names none of them; a file of the same name in the review's own ``_static/`` takes their place
+    (Sphinx copies the static folders in order, the review's last)."""
+    if str(STATIC) not in map(str, config.html_static_path):
+        config.html_static_path = [str(STATIC), *config.html_static_path]
+    names = lambda files: [f[0] if isinstance(f, tuple) else f for f in files]  # noqa: E731
+    if ENGINE_STYLE not in names(config.html_css_files):
+        config.html_css_files = [*config.html_css_files, ENGINE_STYLE]
+    if ENGINE_SCRIPT not in names(config.html_js_files):
+        config.html_js_files = [*config.html_js_files, ENGINE_SCRIPT]
+    if not config.html_favicon:
+        config.html_favicon = str(STATIC / ENGINE_FAVICON)
 
 
 def _data_scripts_only_where_shown(app, config) -> None:
