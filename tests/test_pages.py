@@ -48,3 +48,18 @@ def test_links_follow_the_page_wherever_the_toc_puts_it(small_book):
     (small_book / "_toc.yml").write_text(toc, encoding="utf-8")
     assert page_of(small_book, "appendix") == "chapters/rows/all.html"
     assert chapter._row_links(["MECH-0001"]) == '<a href="rows/all.html#MECH-0001">MECH-0001</a>'
+
+
+def test_the_book_never_reads_the_example_review_or_its_build(tmp_path):
+    """The BCG example builds inside this repository (the test command builds it); its pages and executed notebooks
+    must never become documents of this review's book (they did: its cache's notebooks broke `tasks.py book`)."""
+    from livingreview.checking.layout import _found_docs
+
+    shutil.copy(REPO / "_config.yml", tmp_path / "_config.yml")
+    cached = tmp_path / "examples" / "bcg-vaccine" / "_build" / ".jupyter_cache" / "executed" / "x" / "base.ipynb"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("{}", encoding="utf-8")
+    (tmp_path / "examples" / "bcg-vaccine" / "intro.md").write_text("# BCG\n", encoding="utf-8")
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "chapters" / "intro.md").write_text("# EV\n", encoding="utf-8")
+    assert sorted(_found_docs(tmp_path)) == ["chapters/intro"]
