@@ -100,8 +100,8 @@ def book(tmp_path_factory) -> Path:
              "therapies": ["strategy"], "biomarkers": ["cancer_type"]}
     shown = {name: (lambda ev, name=name, by=by: summaries.summary(ev, name, [*by, "id"], sort=by))
              for name, by in sorts.items()}
-    shown["therapies"] = lambda ev: summaries.summary(ev, "therapies", ["strategy", "stage", "id"]).sort_values(
-        ["strategy", "stage", "id"], ascending=[True, False, True], kind="stable")  # furthest stage first
+    shown["therapies"] = lambda ev: summaries.summary(ev, "therapies", ["strategy", "stage", "id"],
+                                                      sort=["strategy", "stage"], descending=("stage",))
     ev = lr.load(root)
     for table in TABLES.values():
         if table.name == "withdrawn" or not (root / table.path).exists():

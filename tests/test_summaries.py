@@ -113,3 +113,10 @@ def test_the_explorer_offers_a_filter_for_each_declared_facet_under_its_title(ev
     assert [(c, what) for c, what in table.attrs["filters"] if c in facets] == [
         (f, (t if t[1:2].isupper() else t[0].lower() + t[1:]) + "s") for f, t in titles.items()]
     assert table.attrs["labels"]["cancer_type"] == "Cancer type" and table.attrs["labels"]["ev_type"] == "EV type"
+
+
+def test_a_summary_sorts_a_column_last_term_first_when_asked(ev):
+    rows = s.summary(ev, "mechanisms", ["hallmark", "id"], sort=["hallmark"], descending=("hallmark",))
+    order = list(rows["hallmark"].cat.categories)
+    ranks = [order.index(v) for v in rows["hallmark"]]
+    assert len(set(ranks)) > 1 and ranks == sorted(ranks, reverse=True) and rows.attrs["table"] == "mechanisms"

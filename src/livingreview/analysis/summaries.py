@@ -229,9 +229,11 @@ def level_by(ev: Evidence, table: str, column: str) -> pd.DataFrame:
 
 # --- per-table summary tables ----------------------------------------------------------------------
 
-def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None = None) -> pd.DataFrame:
+def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None = None,
+            descending: tuple[str, ...] = ()) -> pd.DataFrame:
     """The rows of ``table`` with ``columns`` (vocabulary terms as labels, in their order), their citations and
-    record, sorted by ``sort`` and id; grouped by a chapter with ``grouped_table``."""
+    record, sorted by ``sort`` (the columns in ``descending`` last term first, e.g. the furthest stage) and id;
+    grouped by a chapter with ``grouped_table``."""
     df = ev[table]
     out = pd.DataFrame(index=df.index)
     declared = ev.declared[table]
@@ -246,7 +248,8 @@ def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None
     out["citekeys"] = df["citekeys"]
     if "source" in df.columns:
         out["source"] = df["source"]
-    out = out.sort_values([*(sort or []), "id"], kind="stable").reset_index(drop=True)
+    order = [*(sort or []), "id"]
+    out = out.sort_values(order, ascending=[c not in descending for c in order], kind="stable").reset_index(drop=True)
     out.attrs["table"] = table  # so that a grouped table can link each group to its rows in the appendix
     return out
 

@@ -120,35 +120,32 @@ def atom_feed(ev, today: dt.date | None = None) -> bytes:
     if home:
         add(feed, "link", rel="alternate", href=home)
     add(feed, "link", rel="self", href="feed.xml")
+    def entry(ident: str, title: str, when: str, link: str | None, summary: str) -> None:
+        # RFC 4287: an entry without an alternate link (the book has no such page) carries its content
+        item = add(feed, "entry")
+        add(item, "id", ident)
+        add(item, "title", title)
+        add(item, "updated", when)
+        if link:
+            add(item, "link", rel="alternate", href=link)
+        add(item, "summary", summary)
+        if not link:
+            add(item, "content", summary, type="text")
+
+    claims_page, appendix = pages["claims"], pages["appendix"]
     for r in reversed(ev.releases):
-        entry = add(feed, "entry")
-        add(entry, "id", f"{feed_id}:release:{r.version}")
-        add(entry, "title", f"Release {r.version}")
-        add(entry, "updated", _stamp(r.date))
-        if pages["claims"]:
-            add(entry, "link", rel="alternate", href=f"{pages['claims']}#claims-trajectory")
-        add(entry, "summary", f"Snapshot of {sum(len(t) for t in r.tables.values())} rows and {len(r.claims)} claims.")
+        entry(f"{feed_id}:release:{r.version}", f"Release {r.version}", _stamp(r.date),
+              claims_page and f"{claims_page}#claims-trajectory",
+              f"Snapshot of {sum(len(t) for t in r.tables.values())} rows and {len(r.claims)} claims.")
     for change in claim_changes(ev).itertuples(index=False):
-        entry = add(feed, "entry")
-        add(entry, "id", f"{feed_id}:claim:{change.id}:{ev.fingerprint[:12]}")
-        add(entry, "title", f"{change.id}: certainty {change.before.lower()} to {change.now.lower()}")
-        add(entry, "updated", updated)
-        if pages["claims"]:
-            add(entry, "link", rel="alternate", href=f"{pages['claims']}#{change.id}")
         rows = ", ".join(change.support_added + change.against_added) or "none"
-        add(entry, "summary", f"{change.claim} Studies {change.studies_before} to {change.studies_now}; "
-                              f"contradicting {change.against_before} to {change.against_now}; new rows: {rows}.")
+        entry(f"{feed_id}:claim:{change.id}:{ev.fingerprint[:12]}",
+              f"{change.id}: certainty {change.before.lower()} to {change.now.lower()}", updated,
+              claims_page and f"{claims_page}#{change.id}",
+              f"{change.claim} Studies {change.studies_before} to {change.studies_now}; "
+              f"contradicting {change.against_before} to {change.against_now}; new rows: {rows}.")
     for row in recent.itertuples(index=False):
-        entry = add(feed, "entry")
-        add(entry, "id", f"{feed_id}:row:{row.id}")
-        add(entry, "title", f"{row.id} ({row.table})")
-        add(entry, "updated", _stamp(row.added))
-        if pages["appendix"]:
-            add(entry, "link", rel="alternate", href=f"{pages['appendix']}#{row.id}")
-        add(entry, "summary", row.finding)
-    # RFC 4287: an entry without an alternate link (a review whose book has no such page) carries its content
-    for entry in feed.findall(f"{{{ATOM}}}entry"):
-        if entry.find(f"{{{ATOM}}}link") is None:
-            add(entry, "content", entry.find(f"{{{ATOM}}}summary").text, type="text")
+        entry(f"{feed_id}:row:{row.id}", f"{row.id} ({row.table})", _stamp(row.added),
+              appendix and f"{appendix}#{row.id}", row.finding)
     ET.indent(feed)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8") + b"\n"
