@@ -13,15 +13,6 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "livingreview"
 TOPIC = re.compile(r"(?-i:\bEVs?\b)|extracellular|vesicle|exosom|cancer|metasta|tumou?r|premetastatic|\bpmn\b|"
                    r"\bmechanisms\b|therapies|biomarkers?\b|ev_subtypes|\bsubtypes?\b|hallmark|target_organ|"
                    r"ev_type|cargo|oncosome|migrasome|niche", re.IGNORECASE)
-#: what still names the EV review, module by module, until it moves into the review's own files (the count may only
-#: fall: a new line naming the topic fails this test, and so does a module that no longer needs its allowance)
-REMAINING = {
-    "summaries.py": "subtype sizes and the AUC and sensitivity/specificity points of the EV review's biomarkers",
-    "figures.py": "the subtype-size, pipeline, AUC and sensitivity/specificity charts of the EV review",
-    "review.py": "the mis-grading check's wording of in vivo and patient results",
-}
-
-
 def lines_naming_the_topic(path: Path) -> list[str]:
     """Each line of ``path`` that names the topic (the variable ``ev``, an ``Evidence``, is not the topic)."""
     text = path.read_text(encoding="utf-8")
@@ -29,12 +20,9 @@ def lines_naming_the_topic(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: p.name)
-def test_no_module_names_the_topic_beyond_its_allowance(path):
+def test_no_module_names_the_topic(path):
     found = lines_naming_the_topic(path)
-    if path.name in REMAINING:
-        assert found, f"{path.name} no longer names the topic: take it off REMAINING"
-    else:
-        assert found == [], "\n".join(found)
+    assert found == [], "\n".join(found)
 
 
 def test_the_topic_regex_finds_what_it_must():

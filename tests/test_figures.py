@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import ev_charts
 import livingreview as lr
 from conftest import VOCABULARIES
 from livingreview.analysis import summaries as s
@@ -45,7 +46,7 @@ def test_level_bars_colour_by_evidence_level_in_vocabulary_order(ev):
 
 
 def test_auc_dotplot_has_chance_line_size_and_colour(ev):
-    spec = f.auc_dotplot(s.auc_points(ev)).to_dict()
+    spec = ev_charts.auc_dotplot(ev_charts.auc_points(ev)).to_dict()
     rule, sized, unsized = spec["layer"]
     assert rule["mark"]["type"] == "rule"
     assert sized["encoding"]["size"]["field"] == "n_patients"
@@ -55,7 +56,7 @@ def test_auc_dotplot_has_chance_line_size_and_colour(ev):
 
 
 def test_size_range_chart_is_an_interval_on_a_log_scale(ev):
-    spec = f.size_range_chart(s.size_ranges(ev)).to_dict()
+    spec = ev_charts.size_range_chart(ev_charts.size_ranges(ev)).to_dict()
     bars = spec["layer"][0]
     assert bars["mark"]["type"] == "bar"
     assert bars["encoding"]["x"]["scale"]["type"] == "log"
@@ -220,12 +221,12 @@ def test_points_at_the_limits_of_a_fraction_axis_are_drawn_whole():
     frame = pd.DataFrame({"marker": ["a", "b", "c"], "cancer": ["Lung cancer"] * 3, "sensitivity": [1.0, 0.0, 0.5],
                           "specificity": [1.0, 0.0, 0.5], "study": ["X 2020"] * 3, "n_patients": [600.0, 10, 50],
                           "auc": [1.0, 0.0, 0.5], "cargo_class": ["Protein"] * 3, "label": ["a", "b", "c"]})
-    spec = f.sens_spec_chart(frame).to_dict() | {"width": 400}
+    spec = ev_charts.sens_spec_chart(frame).to_dict() | {"width": 400}
     radius = math.sqrt(spec["mark"]["size"] / math.pi)
     points = _symbols(vlc.vegalite_to_svg(spec))
     assert len(points) == 3
     assert all(radius <= x <= 400 - radius and radius <= y <= 320 - radius for x, y in points), points
-    auc = f.auc_dotplot(frame).to_dict() | {"width": 400}
+    auc = ev_charts.auc_dotplot(frame).to_dict() | {"width": 400}
     biggest = math.sqrt(max(auc["layer"][1]["encoding"]["size"]["scale"]["range"]) / math.pi)
     xs = [x for x, _ in _symbols(vlc.vegalite_to_svg(auc))]
     assert len(xs) == 3 and all(biggest <= x <= 400 - biggest for x in xs), xs
@@ -243,7 +244,7 @@ def test_auc_rows_name_the_marker_cut_at_a_word_over_its_cancer_type():
                           "auc": [0.8, 0.9, 0.7], "n_patients": [10.0, 20, 30], "cargo_class": ["microRNA"] * 3,
                           "study": ["X 2020"] * 3})
     frame["label"] = frame["marker"] + " — " + frame["cancer"]
-    svg = vlc.vegalite_to_svg(f.auc_dotplot(frame).to_dict() | {"width": 400})
+    svg = vlc.vegalite_to_svg(ev_charts.auc_dotplot(frame).to_dict() | {"width": 400})
     labels = [re.findall(r"<tspan[^>]*>(.*?)</tspan>", t)
               for t in re.findall(r"<text[^>]*>((?:<tspan.*?</tspan>)+)</text>", svg)]
     shown = {tuple(lines) for lines in labels if len(lines) == 2}
@@ -307,7 +308,7 @@ def test_claims_chart_marks_contradictions(ev):
 
 
 def test_pipeline_and_growth_charts(ev):
-    pipe = f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)).to_dict()
+    pipe = ev_charts.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)).to_dict()
     assert pipe["encoding"]["x"]["title"] == "Development stage"
     assert pipe["encoding"]["x"]["sort"][0] == "In vitro"
     growth = f.growth_chart(s.studies_per_year(ev)).to_dict()
@@ -353,12 +354,13 @@ def test_every_colour_scale_is_a_checked_palette_or_a_single_hue_ramp(ev):
 
     checked = [tuple(f.LEVEL_COLORS), tuple(f.CATEGORY_COLORS), tuple(f.CERTAINTY_COLORS.values()),
                (*f.LEVEL_COLORS, f.NOT_GRADED_COLOR, f.CONTRADICTING_COLOR)]
-    charts = [f.size_range_chart(s.size_ranges(ev)), f.level_bars(s.level_by(ev, "mechanisms", "hallmark"), "hallmark",
-                                                                   "L", "Hallmark"),
-              f.auc_dotplot(s.auc_points(ev)), f.sens_spec_chart(s.sens_spec_points(ev)),
+    charts = [ev_charts.size_range_chart(ev_charts.size_ranges(ev)),
+              f.level_bars(s.level_by(ev, "mechanisms", "hallmark"), "hallmark", "L", "Hallmark"),
+              ev_charts.auc_dotplot(ev_charts.auc_points(ev)),
+              ev_charts.sens_spec_chart(ev_charts.sens_spec_points(ev)),
               f.claims_chart(s.claim_levels(ev)),
               f.growth_chart(s.studies_per_year(ev)),
-              f.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)),
+              ev_charts.pipeline_chart(s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)),
               f.count_heatmap(s.crosstab(ev, "mechanisms", "hallmark", "cancer_type"), "hallmark", "cancer_type", "T",
                               "Hallmark", "Cancer type"),
               f.trajectory_chart(trajectory(ev))]
@@ -380,7 +382,7 @@ def test_long_axis_labels_wrap_instead_of_being_cut(ev):
     import vl_convert as vlc
 
     frame = s.crosstab(ev, "therapies", "strategy", "stage", include_empty=True)
-    chart = f.pipeline_chart(frame)
+    chart = ev_charts.pipeline_chart(frame)
     spec = chart.to_dict()
     axis = spec["encoding"]["y"]["axis"]
     assert axis["labelLimit"] == 0 and "split(" in axis["labelExpr"]

@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import ev_charts
 import livingreview as lr
 from conftest import TABLES
 from livingreview.checking import csvfile
@@ -117,7 +118,6 @@ def test_many_unknown_keys_against_a_large_library_is_bounded(review):
 
 def test_thousands_of_markers_stay_within_the_chart_limit(review):
     from livingreview.analysis import summaries
-    from livingreview.publishing import figures
 
     lines = review.path(B).read_text(encoding="utf-8").splitlines()
     first = lines[1].split(",")
@@ -125,12 +125,12 @@ def test_thousands_of_markers_stay_within_the_chart_limit(review):
             for i in range(6000)]
     review.path(B).write_text("\n".join([*lines, *rows]) + "\n", encoding="utf-8")
     ev = lr.load(review.root)
-    points = summaries.auc_points(ev)
+    points = ev_charts.auc_points(ev)
     assert len(points) == summaries.CHART_POINTS and int(points["points_total"].iloc[0]) == 6001
-    spec = figures.auc_dotplot(points).to_dict()  # altair raised MaxRowsError
+    spec = ev_charts.auc_dotplot(points).to_dict()  # altair raised MaxRowsError
     assert "The 80 with the most patients, of 6001" in json.dumps(spec)
-    assert len(summaries.sens_spec_points(ev)) == summaries.CHART_POINTS
-    figures.sens_spec_chart(summaries.sens_spec_points(ev)).to_dict()
+    assert len(ev_charts.sens_spec_points(ev)) == summaries.CHART_POINTS
+    ev_charts.sens_spec_chart(ev_charts.sens_spec_points(ev)).to_dict()
 
 
 def test_header_only_tables_summarise(review):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import ev_charts
 import livingreview as lr
 from conftest import VOCABULARIES
 from livingreview.analysis import summaries as s
@@ -45,7 +46,7 @@ def test_pipeline_has_all_strategy_stage_cells(ev):
 
 
 def test_auc_points_only_rows_with_auc(ev):
-    df = s.auc_points(ev)
+    df = ev_charts.auc_points(ev)
     assert list(df["id"]) == ["BIOM-0001"]
     assert df.loc[0, "auc"] == pytest.approx(0.91) and df.loc[0, "cargo_class"] == "microRNA"
 
@@ -84,10 +85,10 @@ def test_points_are_aggregated_per_marker(review):
     line = review.path("data/biomarkers.csv").read_text().splitlines()[1]
     review.append("data/biomarkers.csv", line.replace("BIOM-0001", "BIOM-0003").replace(",0.91,", ",0.81,") + "\n")
     ev = lr.load(review.root)
-    auc = s.auc_points(ev)
+    auc = ev_charts.auc_points(ev)
     assert len(auc) == 1 and auc.loc[0, "rows"] == 2
     assert auc.loc[0, "auc"] == pytest.approx(0.86) and auc.loc[0, "n_patients"] == 176
-    assert len(s.sens_spec_points(ev)) == 1
+    assert len(ev_charts.sens_spec_points(ev)) == 1
 
 
 DESIGN = ["cancer_type", "phase", "randomised", "controlled", "patients"]

@@ -35,7 +35,7 @@ def level_vocab(ev: Evidence) -> Vocabulary | None:
 
 
 def scope_facet(ev: Evidence) -> tuple[str, str] | None:
-    """The first facet the certainty rule judges directness by, with its words (e.g. cancer_type, 'cancer type')."""
+    """The first facet the certainty rule judges directness by, with its words (e.g. population, 'population')."""
     directness = ev.declarations.certainty.directness if ev.declarations is not None else ()
     return directness[0] if directness else None
 
@@ -115,7 +115,8 @@ def findings_rows(ev: Evidence) -> int:
 
 
 def status(ev: Evidence) -> dict[str, object]:
-    """Headline numbers of the review: findings rows, subtype rows, references, coverage, cancer types."""
+    """Headline numbers of the review: findings rows, reference-table rows, references, coverage, and the values of
+    its first directness facet."""
     cited = cited_keys(ev)
     refs = ev.library.references
     findings = ev.findings()
@@ -139,47 +140,32 @@ def status(ev: Evidence) -> dict[str, object]:
     }
 
 
-# --- EV subtypes -----------------------------------------------------------------------------------
+# --- ranges: a low and a high number of one row ----------------------------------------------------
 
-def subtypes(ev: Evidence) -> pd.DataFrame:
-    """One row per subtype entry: id, label, size range (also as text), biogenesis, markers, role, citations."""
-    df = ev["ev_subtypes"]
-    out = pd.DataFrame({
-        "id": df["id"].astype(str),
-        "subtype": label(df["name"], ev.column_vocab("ev_subtypes", "name")),
-        "size_nm": [_size_text(lo, hi) for lo, hi in zip(df["size_nm_min"], df["size_nm_max"], strict=True)],
-        "size_nm_min": df["size_nm_min"],
-        "size_nm_max": df["size_nm_max"],
-        "size_source": df["size_source"],
-        "biogenesis": df["biogenesis"],
-        "markers": df["markers"],
-        "role_in_cancer": df["role_in_cancer"],
-        "citekeys": df["citekeys"],
-    })
-    out["studies"] = df["citekeys"].map(lambda keys: studies(ev, keys))
-    return out.sort_values(["subtype", "size_nm_min"], kind="stable").reset_index(drop=True)
-
-
-def _size_text(low: object, high: object) -> str:
+def range_text(low: object, high: object, unit: str = "") -> str:
     """'60\u2013120' for a range, '35' for a single value, 'from 60' or 'up to 120' for one end, as whole numbers
-    where they are whole."""
+    where they are whole, followed by ``unit`` if given."""
     from livingreview.model.text import plain_number
 
     lo, hi = (None if pd.isna(v) else str(plain_number(float(v))) for v in (low, high))
     if lo and hi:
-        return lo if lo == hi else f"{lo}\u2013{hi}"
-    return f"from {lo}" if lo else f"up to {hi}" if hi else ""
+        text = lo if lo == hi else f"{lo}\u2013{hi}"
+    else:
+        text = f"from {lo}" if lo else f"up to {hi}" if hi else ""
+    return f"{text} {unit}" if text and unit else text
 
 
-def size_ranges(ev: Evidence) -> pd.DataFrame:
-    """Subtype entries with both a minimum and a maximum size, for the size-range chart."""
-    df = subtypes(ev)
-    df = df.dropna(subset=["size_nm_min", "size_nm_max"]).copy()
-    df["size_nm_min"] = df["size_nm_min"].astype(float)
-    df["size_nm_max"] = df["size_nm_max"].astype(float)
-    df["row"] = df["subtype"].astype(str) + " (" + df["studies"] + ")"
+def ranges(ev: Evidence, table: str, low: str, high: str, by: str) -> pd.DataFrame:
+    """The rows of ``table`` with both ``low`` and ``high``, for ``figures.range_chart``: one per distinct range
+    and citation, labelled by the vocabulary column ``by`` and its studies (``row``)."""
+    df = ev[table]
+    out = pd.DataFrame({by: label(df[by], ev.column_vocab(table, by)), low: df[low], high: df[high],
+                        "studies": df["citekeys"].map(lambda keys: studies(ev, keys))})
+    out = out.sort_values([by, low], kind="stable").dropna(subset=[low, high])
+    out = out.astype({low: float, high: float})
+    out["row"] = out[by].astype(str) + " (" + out["studies"] + ")"
     # identical ranges from the same studies are one bar, however often they were entered
-    return df[["row", "subtype", "size_nm_min", "size_nm_max", "studies"]].drop_duplicates().reset_index(drop=True)
+    return out[["row", by, low, high, "studies"]].drop_duplicates().reset_index(drop=True)
 
 
 # --- counts over two vocabularies ------------------------------------------------------------------
@@ -230,10 +216,11 @@ def level_by(ev: Evidence, table: str, column: str) -> pd.DataFrame:
 # --- per-table summary tables ----------------------------------------------------------------------
 
 def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None = None,
-            descending: tuple[str, ...] = ()) -> pd.DataFrame:
+            descending: tuple[str, ...] = (), ranges: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
     """The rows of ``table`` with ``columns`` (vocabulary terms as labels, in their order), their citations and
     record, sorted by ``sort`` (the columns in ``descending`` last term first, e.g. the furthest stage) and id;
-    grouped by a chapter with ``grouped_table``."""
+    grouped by a chapter with ``grouped_table``. ``ranges`` adds text columns, each from a (low, high) pair of
+    number columns ('30\u2013150 nm', with the low column's unit)."""
     df = ev[table]
     out = pd.DataFrame(index=df.index)
     declared = ev.declared[table]
@@ -245,6 +232,9 @@ def summary(ev: Evidence, table: str, columns: list[str], sort: list[str] | None
             out[col] = df[col].map(lambda items, v=vocab: tuple(v.label(i) for i in items))
         else:
             out[col] = df[col]
+    for name, (low, high) in (ranges or {}).items():
+        unit = declared.column(low).unit
+        out[name] = [range_text(lo, hi, unit) for lo, hi in zip(df[low], df[high], strict=True)]
     out["citekeys"] = df["citekeys"]
     if "source" in df.columns:
         out["source"] = df["source"]
@@ -283,62 +273,57 @@ def design_rows(ev: Evidence, table: str, columns: list[str]) -> pd.DataFrame:
 CHART_POINTS = 80  # a dot plot of more markers cannot be read (and altair refuses over 5,000 rows)
 
 
-def _most_patients(out: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """At most ``limit`` points, those with the most patients first; ``points_total`` says how many there were."""
+def _largest(out: pd.DataFrame, size: str | None, limit: int) -> pd.DataFrame:
+    """At most ``limit`` points, the largest ``size`` first; ``points_total`` says how many there were."""
     total = len(out)
     if total > limit:
-        out = out.assign(_n=out["n_patients"].astype("Float64").fillna(-1)).sort_values("_n", ascending=False,
-                                                                                           kind="stable")
-        out = out.head(limit).drop(columns=["_n"])
+        if size is not None:
+            out = out.assign(_n=out[size].astype("Float64").fillna(-1)).sort_values("_n", ascending=False,
+                                                                                    kind="stable")
+        out = out.head(limit).drop(columns=["_n"], errors="ignore")
     return out.assign(points_total=total)
 
 
-def auc_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
-    """One point per marker and cancer with a reported AUC (mean over rows, patients summed), for the dot plot.
+def means(ev: Evidence, table: str, values: list[str], by: list[str], size: str | None = None,
+          first: str | None = None, sort: list[str] | None = None, descending: tuple[str, ...] = (),
+          limit: int = CHART_POINTS) -> pd.DataFrame:
+    """The mean of the number columns ``values`` per group of ``by`` (rows that report every value), for a dot plot
+    or a scatter plot: with ``size`` summed, the first term of the vocabulary column ``first``, the group's rows,
+    studies (``study``) and a ``label`` joining the ``by`` values.
 
-    Aggregated, and at most ``limit`` points (most patients first), so that the chart stays readable and within
-    altair's 5,000-row limit however many rows the table has; ``points_total`` counts them all.
+    At most ``limit`` groups (the largest ``size`` first), so that a chart stays readable and within altair's
+    5,000-row limit however many rows the table has; ``points_total`` counts them all. Vocabulary columns come as
+    their labels; sorted by ``sort`` (``descending`` ones largest first).
     """
-    df = ev["biomarkers"]
-    vocab = {c: ev.column_vocab("biomarkers", c) for c in ("cancer_type", "cargo_class")}
-    df = df[df["auc"].notna()]
-    rows = pd.DataFrame({
-        "id": df["id"].astype(str),
-        "marker": df["marker"].astype(str),
-        "cancer": label(df["cancer_type"], vocab["cancer_type"]),
-        "cargo_class": df["cargo_class"].map(lambda items: vocab["cargo_class"].label(items[0]) if items else ""),
-        "auc": df["auc"].astype(float),
-        "n_patients": df["n_patients"].astype("Float64"),
-        "keys": df["citekeys"],
-    })
-    out = rows.groupby(["marker", "cancer", "cargo_class"], observed=True, sort=False).agg(
-        id=("id", "first"), auc=("auc", "mean"), n_patients=("n_patients", lambda x: x.sum(min_count=1)),
-        rows=("id", "size"), keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
+    declared = ev.declared[table]
+    df = ev[table]
+    df = df[df[values].notna().all(axis=1)]
+    rows = pd.DataFrame({"id": df["id"].astype(str)})
+    for col in by:
+        vocab = declared.column(col).vocab
+        rows[col] = label(df[col], vocab) if vocab is not None else df[col].astype(str)
+    if first is not None:
+        vocab = declared.column(first).vocab
+        rows[first] = df[first].map(lambda items: (vocab.label(items[0]) if vocab else str(items[0])) if items else "")
+    for col in values:
+        rows[col] = df[col].astype(float)
+    if size is not None:
+        rows[size] = df[size].astype("Float64")
+    rows["keys"] = df["citekeys"]
+    keys = [*by, *([first] if first else [])]
+    aggregate = {"id": ("id", "first"), **{col: (col, "mean") for col in values},
+                 **({size: (size, lambda x: x.sum(min_count=1))} if size else {}), "rows": ("id", "size"),
+                 "keys": ("keys", lambda k: {key for keys in k for key in keys})}
+    out = rows.groupby(keys, observed=True, sort=False).agg(**aggregate).reset_index()
     out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
-    out["label"] = out["marker"] + " — " + out["cancer"].astype(str)
-    out = _most_patients(out.drop(columns=["keys"]), limit)
-    return out.sort_values(["cancer", "auc"], ascending=[True, False]).reset_index(drop=True)
-
-
-def sens_spec_points(ev: Evidence, limit: int = CHART_POINTS) -> pd.DataFrame:
-    """Mean reported sensitivity and specificity per marker and cancer (rows that report both), at most ``limit``."""
-    df = ev["biomarkers"]
-    df = df[df["sensitivity"].notna() & df["specificity"].notna()]
-    rows = pd.DataFrame({
-        "id": df["id"].astype(str),
-        "marker": df["marker"].astype(str),
-        "cancer": label(df["cancer_type"], ev.column_vocab("biomarkers", "cancer_type")),
-        "sensitivity": df["sensitivity"].astype(float),
-        "specificity": df["specificity"].astype(float),
-        "n_patients": df["n_patients"].astype("Float64"),
-        "keys": df["citekeys"],
-    })
-    out = rows.groupby(["marker", "cancer"], observed=True, sort=False).agg(
-        id=("id", "first"), sensitivity=("sensitivity", "mean"), specificity=("specificity", "mean"),
-        rows=("id", "size"), n_patients=("n_patients", lambda x: x.sum(min_count=1)),
-        keys=("keys", lambda k: {key for keys in k for key in keys})).reset_index()
-    out["study"] = out["keys"].map(lambda keys: studies(ev, keys))
-    return _most_patients(out.drop(columns=["keys"]), limit).reset_index(drop=True)
+    out["label"] = out[by].astype(str).agg(" \u2014 ".join, axis=1) if len(out) else pd.Series(dtype=str)
+    out = _largest(out.drop(columns=["keys"]), size, limit)
+    if sort:
+        out = out.sort_values(sort, ascending=[c not in descending for c in sort])
+    out = out.reset_index(drop=True)
+    out.attrs["titles"] = {c: declared.column(c).heading for c in (*keys, *values, *([size] if size else []))}
+    out.attrs["by"], out.attrs["size"] = list(by), size
+    return out
 
 
 # --- claims ----------------------------------------------------------------------------------------
@@ -596,31 +581,28 @@ def studies_per_year(ev: Evidence) -> pd.DataFrame:
 
 
 def explorer_labels(ev: Evidence) -> dict[str, str]:
-    """The explorer's column headers: row, table, the review's facets, level, cargo, finding, studies, links."""
+    """The explorer's column headers: row, table, the review's facets, level, shown columns, finding, studies,
+    links."""
     facets = {f: _facet_label(ev, f) for f in ev.roles.facets}
     return {"id": "Row", "table": "Table", **facets,
             **({"level": "Evidence level"} if ev.roles.evidence_level else {}),
-            **({"cargo": "Cargo"} if _common(ev, "cargo") else {}), "finding": "Finding", "studies": "Studies",
+            **{c: _facet_label(ev, c) for c in ev.roles.shown}, "finding": "Finding", "studies": "Studies",
             "links": "Links", "claims": "Supports claims"}
 
 
 def _facet_label(ev: Evidence, column: str) -> str:
-    """A facet's header: the column's declared title ('Cancer type')."""
+    """A facet's header: the column's declared title, else its name in words."""
     return ev.declared[ev.finding_tables[0]].column(column).heading
 
 
 def explorer_filters(ev: Evidence) -> list[tuple[str, str]]:
     """The explorer's filters: table, evidence level, each facet and claim, with what their values are called."""
     def plural(title: str) -> str:
-        # 'Cancer type' -> 'cancer types'; an acronym keeps its capitals ('EV type' -> 'EV types')
+        # 'Study design' -> 'study designs'; an acronym keeps its capitals ('DNA source' -> 'DNA sources')
         words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
         return words + "s"
     return [("table", "tables"), *([("level", "evidence levels")] if ev.roles.evidence_level else []),
             *((f, plural(_facet_label(ev, f))) for f in ev.roles.facets), ("claims", "claims")]
-
-
-def _common(ev: Evidence, column: str) -> bool:
-    return bool(ev.finding_tables) and all(column in ev.declared[t].column_names for t in ev.finding_tables)
 
 
 def explorer_orders(ev: Evidence) -> dict[str, list[str]]:
@@ -652,7 +634,8 @@ def explorer(ev: Evidence) -> pd.DataFrame:
         "table": f["table"].map(ev.table_title),
         **{c: f[c].astype(object).map(ev.findings_vocab(c).label) for c in ev.roles.facets},
         **({"level": f[level].astype(object).map(level_vocab(ev).label)} if level else {}),
-        **({"cargo": f["cargo"].map(lambda items: "; ".join(items))} if _common(ev, "cargo") else {}),
+        **{c: f[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, tuple) else "" if pd.isna(v) else str(v))
+           for c in ev.roles.shown},
         "finding": f[ev.roles.finding or "finding"].astype(str),
         "studies": _per_cell(cited, lambda keys: studies(ev, keys)),
         "links": _per_cell(cited, lambda keys: "; ".join(ev.library[k].url for k in keys if k in ev.library)),
@@ -789,7 +772,7 @@ def citation_label(ref: Reference) -> str:
 
 
 def every_cited_key(ev: Evidence) -> list[str]:
-    """Every library key cited by a row of any table (findings, subtypes, the ledger, withdrawn rows), sorted."""
+    """Every library key cited by a row of any table (findings, reference tables, ledger, withdrawn rows), sorted."""
     keys: set[str] = set()
     for name, df in ev.tables.items():
         table = ev.declared.get(name)
@@ -847,16 +830,8 @@ def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
         order = [group.vocab.label(t) for t in group.vocab.values]
         out["_rank"] = out["group"].map({g: i for i, g in enumerate(order)})
         return out.sort_values(["_rank", "id"], kind="stable").drop(columns="_rank").reset_index(drop=True)
-    if table == "ev_subtypes":
-        EV_TYPE = ev.column_vocab("ev_subtypes", "name")
-        def subtype(r: dict) -> str:
-            lo, hi = ("" if pd.isna(x) else f"{x:g}" for x in (r["size_nm_min"], r["size_nm_max"]))
-            size = "" if not (lo or hi) else f"{lo} nm" if lo == hi else f"{lo}-{hi} nm"
-            parts = [f"{EV_TYPE.label(r['name'])}" + (f" ({size})" if size else "") + ".",
-                     f"Biogenesis: {r['biogenesis']}.", *([f"Markers: {'; '.join(r['markers'])}."] if r["markers"]
-                                                           else []), f"Role in cancer: {r['role_in_cancer']}"]
-            return " ".join(parts)
-        out["text"] = [subtype(r) for r in df.to_dict(orient="records")]
+    if table in ev.roles.reference_tables:
+        out["text"] = [_entry_text(ev.declared[table], r) for r in df.to_dict(orient="records")]
         out["citekeys"] = df["citekeys"]
     elif table == "withdrawn":
         out["text"] = ("Was " + df["row_id"].map(lambda v: "; ".join(v) if isinstance(v, tuple) else str(v)) + " ("
@@ -882,6 +857,45 @@ def appendix_rows(ev: Evidence, table: str) -> pd.DataFrame:
         ids = [("PMID:" + p) if isinstance(p, str) and p else "" for p in df["pmid"]]
         out["source"] = [(i,) if i else () for i in ids]
     return out
+
+
+#: columns every row has that an entry's text leaves to the appendix's own fields
+_ENTRY_FIELDS = ("id", "citekeys", "source", "added")
+
+
+def _entry_text(table, row: dict) -> str:
+    """A reference-table row in words: its first vocabulary column's label with the row's range ('Gravel
+    (2-64 mm).'), then each other column as 'Heading: value.' (a ``_min``/``_max`` pair of number columns is a
+    range)."""
+    columns = [c for c in table.columns if c.name not in _ENTRY_FIELDS]
+    head = next((c for c in columns if c.vocab is not None and not c.multi), None)
+    pairs = {c.name[:-4]: (c, table.column(c.name[:-4] + "_max")) for c in columns
+             if c.name.endswith("_min") and c.name[:-4] + "_max" in table.column_names}
+    paired = {c.name for pair in pairs.values() for c in pair}
+    size = " ".join(_range_parts(row, low, high) for low, high in pairs.values())
+    parts = []
+    if head is not None:
+        name = head.vocab.label(row[head.name]) if isinstance(row[head.name], str) else ""
+        parts.append(name + (f" ({size})" if size else "") + ".")
+    for col in columns:
+        value = row[col.name]
+        if col is head or col.name in paired or value is None or value == () or (
+                not isinstance(value, tuple) and pd.isna(value)):
+            continue
+        if isinstance(value, tuple):
+            value = "; ".join(col.vocab.label(v) if col.vocab else str(v) for v in value)
+        elif col.vocab is not None:
+            value = col.vocab.label(value)
+        value = str(value)
+        parts.append(f"{col.heading}: {value}" + ("" if value.endswith(".") else "."))
+    return " ".join(parts)
+
+
+def _range_parts(row: dict, low, high) -> str:
+    """'30-150 nm', '35 nm' or '' for a row's (low, high) pair of columns."""
+    lo, hi = ("" if pd.isna(row[c.name]) else f"{row[c.name]:g}" for c in (low, high))
+    text = "" if not (lo or hi) else lo if lo == hi else f"{lo}-{hi}"
+    return f"{text} {low.unit}" if text and low.unit else text
 
 
 def linkable_rows(ev: Evidence) -> set[str]:

@@ -24,7 +24,8 @@ def read_source(path: Path) -> str:
 
 #: the chapter call that makes a page what it is: where row links, claim links, the explorer link and the feed land
 PAGE_CALLS = {"appendix": "chapter.all_rows(", "explorer": "chapter.explorer(",
-              "claims": "chapter.summary_of_findings(", "whats_new": "chapter.whats_new("}
+              "claims": "chapter.summary_of_findings(", "whats_new": "chapter.whats_new(",
+              "bibliography": "{bibliography}"}
 
 
 def page_of(root: Path, role: str) -> str | None:
@@ -101,14 +102,64 @@ def toc_sources(root: Path) -> list[Path]:
     return out
 
 
+#: the engine's own Jupyter Book settings: what every review's book needs (chapters run by the engine, warnings as
+#: errors, no LaTeX or launch buttons, data text exactly as written); a review's ``_config.yml`` holds only its own
+#: choices and overrides any of these
+ENGINE_CONFIG: dict = {
+    "only_build_toc_files": True,
+    "exclude_patterns": ["_build", "**/.ipynb_checkpoints", ".venv", ".github", "README.md", "references.md",
+                         "CHANGELOG.md"],
+    "execute": {"execute_notebooks": "cache", "timeout": 300, "allow_errors": False, "stderr_output": "warn"},
+    "bibtex_bibfiles": ["references.bib"],
+    "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False,
+             "home_page_in_navbar": True},
+    # the PDF is printed by Chromium, not LaTeX; Jupyter Book's LaTeX extension would also turn figure numbering
+    # back on, which walks every page's doctree on every build
+    "latex": {"use_jupyterbook_latex": False},
+    "launch_buttons": {"notebook_interface": "classic", "binderhub_url": "", "thebe": False},
+    "parse": {"myst_enable_extensions": ["colon_fence", "deflist"]},
+    "sphinx": {"extra_extensions": ["livingreview.publishing.sphinxext"], "config": {
+        "bibtex_reference_style": "author_year_etal", "bibtex_default_style": "plain_etal",
+        "nb_render_markdown_format": "myst", "nb_merge_streams": True, "html_show_copyright": True,
+        "html_last_updated_fmt": "", "html_context": {"default_mode": "light"},
+        "suppress_warnings": ["mystnb.unknown_mime_type"],
+        # data text reaches the page exactly as written: no curly quotes, dashes or ellipses substituted
+        "smartquotes": False,
+        # no page numbers its figures or tables (numbering walks every page's doctree on every build)
+        "numfig": False}},
+}
+#: lists the engine's and the review's entries both belong in (the review adds to them, never drops the engine's)
+_UNION = {("exclude_patterns",), ("sphinx", "extra_extensions")}
+
+
+def _merged(engine: object, own: object, path: tuple[str, ...] = ()) -> object:
+    if isinstance(engine, dict) and isinstance(own, dict):
+        return {**{k: _merged(v, own[k], (*path, k)) if k in own else v for k, v in engine.items()},
+                **{k: v for k, v in own.items() if k not in engine}}
+    if path in _UNION and isinstance(engine, list):
+        items = own if isinstance(own, list) else [own]
+        return [*engine, *(x for x in items if x not in engine)]
+    return own
+
+
+def book_config(root: Path) -> dict:
+    """The book's Jupyter Book settings: the engine's (``ENGINE_CONFIG``) under the review's ``_config.yml``."""
+    import yaml
+
+    config = root / "_config.yml"
+    own = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
+    merged = _merged(ENGINE_CONFIG, own)
+    if "bibtex_bibfiles" not in own and not (root / "references.bib").is_file():
+        merged.pop("bibtex_bibfiles")  # a book without a library has nothing for sphinxcontrib-bibtex to read
+    return merged
+
+
 def _found_docs(root: Path) -> dict[str, Path]:
     """Docname -> file of every source Sphinx finds under ``root`` (as ``env.find_files`` does for this book)."""
-    import yaml
     from sphinx.project import EXCLUDE_PATHS
     from sphinx.util.matching import get_matching_files
 
-    config = root / "_config.yml"
-    settings = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
+    settings = book_config(root)
     # Jupyter Book always adds its defaults; the HTML builder excludes its static and template folders
     excludes = {"_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints", "_static", "_templates",
                 *(settings.get("exclude_patterns") or []), *EXCLUDE_PATHS}

@@ -6,7 +6,9 @@ finding the row states, so the finding's own words are what is compared with the
 
 from __future__ import annotations
 
+import functools
 import re
+from dataclasses import dataclass
 from itertools import combinations
 
 import pandas as pd
@@ -14,34 +16,57 @@ import pandas as pd
 from livingreview.model.errors import Problem, Severity
 from livingreview.model.schema import Kind, Table
 
-#: words that say a result was measured in people
-PATIENT_WORDS = re.compile(
+#: the engine's words that say a result was measured in people ({people}: the review's own, see ``_patterns``)
+PATIENT_WORDS = (
     r"(?i)\b(?:patients?|cohorts?|subjects|participants|individuals|women|men|donors|cases|healthy controls?|"
     r"people|survival of (?!mice|rats|animals)|clinical(?:ly)? (?:outcomes?|responses?|benefit)|trials?|in humans|"
-    r"human (?:plasma|serum|tissues?|samples?|metastases|tumou?rs|afferent lymph\w*)|"
-    r"in (?:plasma|serum|urine|saliva|bile|ascites)|(?:plasma|serum|urine|tissue|tumou?r) samples)\b")
-#: words that say a result came from people, even when the row does not say 'patients' (a biomarker's AUC)
-HUMAN_RESULT_WORDS = re.compile(
-    PATIENT_WORDS.pattern + r"|\b(?:plasma|serum|urine|saliva|bile|ascites|effusions?|survival|prognos\w*|"
+    r"human (?:plasma|serum|tissues?|samples?|afferent lymph\w*)|{people}"
+    r"in (?:plasma|serum|urine|saliva|bile|ascites)|(?:plasma|serum|urine|tissue) samples)\b")
+#: words that say a result came from people, even when the row does not say 'patients' (a diagnostic AUC)
+HUMAN_RESULT_WORDS = (
+    r"|\b(?:plasma|serum|urine|saliva|bile|ascites|effusions?|survival|prognos\w*|"
     r"AUCs?|sensitivity|diagnos\w*|TNM|stages? [IV]+|healthy|controls|recurrence|relapse|tissues?)\b")
 #: words that can only mean a result in living animals
 IN_VIVO_WORDS = re.compile(
     r"(?i)\b(?:mice|rats|zebrafish|in vivo|xenografts?|orthotopic\w*|injected|intravenous\w*|tail[- ]vein|"
     r"syngeneic|chorioallantoic|animals|animal (?:experiments?|models?))\b")
-#: words that suggest a result in animals when the row is graded so (a metastasis count, a mouse model)
-ANIMAL_WORDS = re.compile(
-    IN_VIVO_WORDS.pattern + r"|\b(?:mouse|murine|rat|chick|"
-    r"(?:lung|liver|brain|bone|lymph[- ]node|peritoneal|pulmonary|distant|distant-organ|spontaneous) "
-    r"metastas[ie]s|tumou?r growth|form tumou?rs|homed|colonisation|colonization)\b")
-#: where people or animals are only the source of the cells or vesicles studied ('EVs from patients', 'of obese
-#: mice', 'patient-derived'), not where the result was measured
-SOURCE_PHRASE = re.compile(
-    r"(?i)\b(?:(?:exosomes|EVs|sEVs|vesicles|microvesicles|microparticles|cells|fibroblasts|CAFs|MSCs|adipocytes|"
-    r"sera|plasma|serum|fractions|lines|ascites|material|tumou?rs)"
+#: words that suggest a result in animals when the row is graded so (a mouse model; {animals}: the review's own)
+ANIMAL_WORDS = r"|\b(?:mouse|murine|rat|chick|{animals}homed|colonisation|colonization)\b"
+#: where people or animals are only the source of the cells or material studied ('cells from patients', 'of obese
+#: mice', 'patient-derived'), not where the result was measured ({material}: the review's own kinds of material)
+SOURCE_PHRASE = (
+    r"(?i)\b(?:(?:{material}cells|fibroblasts|CAFs|MSCs|adipocytes|"
+    r"sera|plasma|serum|fractions|lines|ascites|material)"
     r"(?:\s+(?:isolated|derived|obtained|collected|purified))?\s+(?:from|of)\s+(?:the\s+same\s+)?"
-    r"(?:[\w-]+\s+){0,5}?(?:patients?|women|men|donors|humans|mice|rats)"
-    r"(?:\s+(?:and|or|vs\.?|versus)\s+(?:[\w-]+\s+){0,4}?(?:patients?|women|men|donors|humans|mice|rats))*"
+    r"(?:[\w-]+\s+){{0,5}}?(?:patients?|women|men|donors|humans|mice|rats)"
+    r"(?:\s+(?:and|or|vs\.?|versus)\s+(?:[\w-]+\s+){{0,4}}?(?:patients?|women|men|donors|humans|mice|rats))*"
     r"|(?:patient|donor|PDX)-derived|patient\s+[\w-]+-derived)")
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """The review check's compiled words: the engine's, with the review's own (``certainty.wording``)."""
+
+    patient: re.Pattern
+    human_result: re.Pattern
+    animal: re.Pattern
+    source: re.Pattern
+
+
+@functools.lru_cache(maxsize=8)
+def _patterns(wording: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> Patterns:
+    """The check's patterns with the review's own words put in as alternatives (each a regular expression)."""
+    words = dict(wording)
+
+    def alternatives(key: str) -> str:
+        return "".join(f"{w}|" for w in words.get(key, ()))
+
+    patient = PATIENT_WORDS.replace("{people}", alternatives("people"))
+    return Patterns(re.compile(patient), re.compile(patient + HUMAN_RESULT_WORDS),
+                    re.compile(IN_VIVO_WORDS.pattern + ANIMAL_WORDS.replace("{animals}", alternatives("animals"))),
+                    re.compile(SOURCE_PHRASE.format(material=alternatives("material"))))
+
+
 #: the levels below people
 PRECLINICAL = ("in_vitro", "animal")
 #: rows of one paper that agree on every structured field and share this much of their content words state one
@@ -72,17 +97,13 @@ def _shared(a: frozenset[str], b: frozenset[str]) -> float:
     return common / (len(a) + len(b) - common)
 
 
-def _measured(text: str) -> str:
-    """``text`` without the phrases that name only where the material came from."""
-    return SOURCE_PHRASE.sub(" ", text)
-
-
-def _row_flags(row: pd.Series) -> list[tuple[str, str]]:
+def _row_flags(row: dict, words: Patterns) -> list[tuple[str, str]]:
     """(column, message) for each way one row's grade disagrees with what it states."""
     # people named only as the source of the material do not make a preclinical result a human one; but a human
-    # row may well state its result about such material ('PD-L1 DNA was present in EVs from patients')
+    # row may well state its result about such material ('a protein was present in plasma from patients')
+    PATIENT_WORDS, HUMAN_RESULT_WORDS, ANIMAL_WORDS = words.patient, words.human_result, words.animal
     level, stated = row["evidence_level"], row["finding"]
-    finding, model = _measured(stated), _measured(row["model"])
+    finding, model = words.source.sub(" ", stated), words.source.sub(" ", row.get("model", ""))
     flags = []
     if level in PRECLINICAL and PATIENT_WORDS.search(finding):
         word = PATIENT_WORDS.search(finding).group()
@@ -146,19 +167,21 @@ def _pair_flags(frame: pd.DataFrame, table: Table) -> list[tuple[int, str, str]]
     return flags
 
 
-def review_problems(frames: dict[str, pd.DataFrame], tables: dict[str, Table],
-                    findings: tuple[str, ...]) -> list[Problem]:
-    """Warnings for every evidence row that looks mis-graded, mis-sourced or duplicated (frames by file line)."""
+def review_problems(frames: dict[str, pd.DataFrame], tables: dict[str, Table], findings: tuple[str, ...],
+                    wording: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> list[Problem]:
+    """Warnings for every evidence row that looks mis-graded, mis-sourced or duplicated (frames by file line);
+    ``wording`` adds the review's own words (``certainty.wording``) to the engine's."""
     problems = []
     TABLES = tables
+    words = _patterns(wording)
     for name in findings:
         if "evidence_level" not in TABLES[name].column_names:
             continue  # the checks read a row as the evidence-level rule reads it
         frame = frames[name].fillna("")
         path = TABLES[name].path
-        for line, row in frame.iterrows():
+        for line, row in zip(frame.index, frame.to_dict(orient="records"), strict=True):
             problems += [Problem(path, int(line), column, f"{row['id']}: {message}", Severity.WARNING)
-                         for column, message in _row_flags(row)]
+                         for column, message in _row_flags(row, words)]
         problems += [Problem(path, int(line), column, message, Severity.WARNING)
                      for line, column, message in _pair_flags(frame, TABLES[name])]
     return sorted(problems, key=Problem.sort_key)

@@ -106,7 +106,8 @@ def validate(root: Path, quiet: bool, markdown: bool, claims: bool, review: bool
     if review and not checked.errors:
         from livingreview.checking.review import review_problems
 
-        extra += review_problems(checked.frames, checked.declarations.tables, checked.declarations.findings)
+        decl = checked.declarations
+        extra += review_problems(checked.frames, decl.tables, decl.findings, decl.certainty.wording)
     if extra:
         checked = dataclasses.replace(checked, problems=sorted(checked.problems + extra, key=Problem.sort_key))
     shown = checked.errors if quiet else checked.problems

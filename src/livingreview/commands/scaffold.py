@@ -49,36 +49,13 @@ def check_target(target: Path) -> None:
 # --- the files ----------------------------------------------------------------------------------------------------
 
 def config_yml(identity: Identity) -> str:
-    """``_config.yml``: the review's own choices, then the engine's defaults it still needs today."""
+    """``_config.yml``: the review's own choices (the engine brings its settings: ``layout.ENGINE_CONFIG``)."""
     # Sphinx's themes insert the title and author into pages as markup (and escape them again in <title>): what
     # would be read as a tag or an entity is escaped, a plain '&' is left as browsers read it
     own = yaml.safe_dump({"title": _markup_safe(identity.title), "author": _markup_safe(identity.contributors),
                           "copyright": str(dt.date.today().year)}, sort_keys=False, allow_unicode=True, width=118)
-    return own + """\
-# --- engine defaults livingreview's Sphinx extension does not set yet (it brings its script and stylesheet) ---
-only_build_toc_files: true
-exclude_patterns: [".github", ".venv", "_build", "**/.ipynb_checkpoints", "README.md"]
-execute:
-  execute_notebooks: cache
-  allow_errors: false
-bibtex_bibfiles:
-  - references.bib
-latex:
-  use_jupyterbook_latex: false
-launch_buttons:
-  binderhub_url: ""
-  thebe: false
-sphinx:
-  extra_extensions:
-    - livingreview.publishing.sphinxext
-  config:
-    bibtex_reference_style: author_year_etal
-    bibtex_default_style: plain_etal
-    nb_render_markdown_format: myst
-    nb_merge_streams: true
-    smartquotes: false
-    numfig: false
-"""
+    return ("# This review's own choices; the engine's settings (chapters, library, extension, theme options) come "
+            "from\n# livingreview itself, and any key here overrides them.\n" + own)
 
 
 #: the appendix's page: the engine's row links and the explorer's print note point there

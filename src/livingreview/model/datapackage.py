@@ -83,6 +83,8 @@ def to_field(col: Column, table: Table) -> dict:
         field[NS + "required"] = col.required
     if col.verbatim:
         field[NS + "verbatim"] = True
+    if col.unit:
+        field[NS + "unit"] = col.unit
     if constraints:
         field["constraints"] = constraints
     if items:
@@ -307,6 +309,8 @@ class _Converter:
             out["pattern_hint"] = field[NS + "pattern_hint"]
         if field.get(NS + "verbatim"):
             out["verbatim"] = True
+        if isinstance(field.get(NS + "unit"), str) and field[NS + "unit"]:
+            out["unit"] = field[NS + "unit"]
         return out
 
     def table(self, resource: object, where: str, vocabularies: dict, prefixes: set[str]) -> tuple[str, dict] | None:

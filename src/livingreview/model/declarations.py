@@ -30,14 +30,17 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 PREFIX_RE = re.compile(r"^[A-Z]{2,10}$")
 #: the keys each part may hold: anything else is a located error (a typo must never be silently ignored)
 COLUMN_KEYS = {"name", "type", "title", "description", "required", "vocabulary", "multiple", "minimum", "maximum",
-               "pattern", "pattern_hint", "only_when", "verbatim"}
+               "pattern", "pattern_hint", "only_when", "verbatim", "unit"}
 TABLE_KEYS = {"title", "id_prefix", "description", "optional", "row_checks", "columns"}
 VOCABULARY_KEYS = {"description", "terms"}
 TERM_KEYS = {"value", "label", "definition", "counted"}
 REVIEW_KEYS = {"title", "slug", "authors", "licence"}
-ROLE_KEYS = {"findings", "reference_tables", "evidence_level", "finding", "groups", "facets", "study"}
+ROLE_KEYS = {"findings", "reference_tables", "evidence_level", "finding", "groups", "facets", "study", "shown"}
 CERTAINTY_KEYS = {"population", "caveats", "streams", "directness", "trial", "randomised", "controlled", "patients",
-                  "min_studies", "min_patients"}
+                  "min_studies", "min_patients", "wording"}
+#: what the review check (``validate --review``) reads a finding's words for, besides the engine's own words:
+#: results in people, results in animals, and material whose donor is not where a result was measured
+WORDING_KEYS = ("people", "animals", "material")
 #: the study designs the certainty rule knows (GRADE's starting points), weakest first: each evidence-level term of a
 #: review maps to one
 DESIGNS = ("in_vitro", "animal", "human_observational", "clinical_trial")
@@ -128,6 +131,9 @@ class Roles:
     facets: tuple[str, ...] = ()
     #: the column whose value is one study (rows with equal values count once); None: the rows' citations
     study: str | None = None
+    #: columns shared by the findings tables that the explorer shows as text besides the facets (e.g. what was
+    #: measured); searched, not filtered
+    shown: tuple[str, ...] = ()
 
     def group(self, table: str) -> str | None:
         """The column ``table``'s findings are grouped by, if it declares one."""
@@ -152,6 +158,8 @@ class CertaintyInputs:
     patients: str | None = None
     min_studies: int = 3
     min_patients: int = 100
+    #: (key of WORDING_KEYS, regular expressions): the review's own words for the review check
+    wording: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def declared(self) -> bool:
@@ -249,6 +257,8 @@ def _column(col: Column) -> dict:
         out["only_when"] = {col.only_when[0]: col.only_when[1]}
     if col.verbatim:
         out["verbatim"] = True
+    if col.unit:
+        out["unit"] = col.unit
     return out
 
 
@@ -293,14 +303,15 @@ def dump(identity: Identity, tables: dict[str, Table], roles: Roles | None = Non
                          for key, value in (("findings", roles.findings), ("reference_tables", roles.reference_tables),
                                             ("evidence_level", roles.evidence_level), ("finding", roles.finding),
                                             ("groups", dict(roles.groups)), ("facets", roles.facets),
-                                            ("study", roles.study)) if value}
+                                            ("study", roles.study), ("shown", roles.shown)) if value}
     if certainty is not None and certainty.declared:
         data["certainty"] = {key: value for key, value in (
             ("population", certainty.population), ("caveats", list(certainty.caveats)),
             ("streams", dict(certainty.streams)),
             ("directness", dict(certainty.directness)), ("randomised", certainty.randomised),
             ("controlled", certainty.controlled), ("patients", certainty.patients),
-            ("min_studies", certainty.min_studies), ("min_patients", certainty.min_patients)) if value}
+            ("min_studies", certainty.min_studies), ("min_patients", certainty.min_patients),
+            ("wording", {key: list(words) for key, words in certainty.wording})) if value}
     if library is not None:
         data["library"] = {"records": list(library.records), "required": list(library.required)}
     if synthesis:
@@ -452,13 +463,16 @@ def _column_from(r: _Reader, data: object, where: str, vocabularies: dict[str, V
             r.at(f"{where}.{key}", "expected true or false")
             value = default
         flags[key] = value
+    if data.get("unit") and kind not in (Kind.NUMBER, Kind.INTEGER):
+        r.at(f"{where}.unit", f"a unit belongs to a number or integer column, not a {kind.value} column")
     return Column(name, kind, r.text(data.get("description", ""), f"{where}.description", required=False),
                   required=flags["required"], vocab=vocab, multi=flags["multiple"],
                   minimum=_number(r, data.get("minimum"), f"{where}.minimum"),
                   maximum=_number(r, data.get("maximum"), f"{where}.maximum"), pattern=pattern,
                   pattern_hint=r.text(data.get("pattern_hint", ""), f"{where}.pattern_hint", required=False),
                   only_when=only_when, verbatim=flags["verbatim"],
-                  title=r.text(data.get("title", ""), f"{where}.title", required=False))
+                  title=r.text(data.get("title", ""), f"{where}.title", required=False),
+                  unit=r.text(data.get("unit", ""), f"{where}.unit", required=False))
 
 
 def _table(r: _Reader, name: str, data: object, where: str, vocabularies: dict[str, Vocabulary]) -> Table | None:
@@ -536,7 +550,8 @@ def _roles(r: _Reader, data: object, tables: dict[str, Table]) -> Roles:
     roles = Roles(_names(r, data.get("findings"), "roles.findings"),
                   _names(r, data.get("reference_tables"), "roles.reference_tables"),
                   text["evidence_level"], text["finding"], _pairs(r, data.get("groups"), "roles.groups"),
-                  _names(r, data.get("facets"), "roles.facets"), text["study"])
+                  _names(r, data.get("facets"), "roles.facets"), text["study"],
+                  _names(r, data.get("shown"), "roles.shown"))
     for key in ("findings", "reference_tables"):
         for i, name in enumerate(getattr(roles, key)):
             if name not in tables:
@@ -549,6 +564,8 @@ def _roles(r: _Reader, data: object, tables: dict[str, Table]) -> Roles:
     _column_of(r, tables, roles.findings, roles.study, "roles.study")
     for i, facet in enumerate(roles.facets):
         _column_of(r, tables, roles.findings, facet, f"roles.facets[{i}]", Kind.VOCAB)
+    for i, column in enumerate(roles.shown):
+        _column_of(r, tables, roles.findings, column, f"roles.shown[{i}]")
     for table, column in roles.groups:
         if table not in tables:
             r.at(f"roles.groups.{table}", f"'{table}' is not a declared table")
@@ -594,7 +611,29 @@ def _certainty(r: _Reader, data: object, tables: dict[str, Table], roles: Roles)
     return CertaintyInputs(r.text(data.get("population", ""), "certainty.population", required=False), caveats,
                            streams,
                            directness, columns["randomised"], columns["controlled"], columns["patients"],
-                           limits["min_studies"], limits["min_patients"])
+                           limits["min_studies"], limits["min_patients"], _wording(r, data.get("wording")))
+
+
+def _wording(r: _Reader, data: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The review check's own words: for each key, a list of regular expressions (matched case-insensitively)."""
+    if data is None:
+        return ()
+    data = r.mapping(data, "certainty.wording", set(WORDING_KEYS))
+    out = []
+    for key in WORDING_KEYS:
+        if key not in data:
+            continue
+        words = _names(r, data[key], f"certainty.wording.{key}")
+        for i, word in enumerate(words):
+            try:
+                re.compile(word)
+            except re.error as exc:
+                r.at(f"certainty.wording.{key}[{i}]", f"not a regular expression: {exc}")
+                words = ()
+                break
+        if words:
+            out.append((key, words))
+    return tuple(out)
 
 
 def _kinds(r: _Reader, value: object, where: str, allowed: Iterable[str], what: str) -> tuple[str, ...]:

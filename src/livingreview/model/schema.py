@@ -74,6 +74,8 @@ class Column:
     verbatim: bool = False
     #: the column's human title (a Table Schema field's ``title``), for headers, filters and legends
     title: str = ""
+    #: for NUMBER and INTEGER columns: the unit its values are in ('nm', 'years'), printed after them
+    unit: str = ""
 
     @property
     def heading(self) -> str:

@@ -18,6 +18,7 @@ from livingreview.checking.layout import (
     FIGURES,
     GENERATED_MARKER,
     VENDOR,
+    book_config,
     chapter_files,
     declared_reads,
     read_chapter,
@@ -469,7 +470,7 @@ def stamped_config(root: Path, pdf: bool = False, ev=None) -> str:
 
     from livingreview.model.text import CITE_ID
 
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    config = book_config(root)
     # bibliography entries get ids from their keys, which the explorer's studies link to
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx["bibtex_cite_id"] = CITE_ID

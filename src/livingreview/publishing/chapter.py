@@ -117,7 +117,7 @@ def explorer(df: pd.DataFrame, name: str = "explorer") -> HTML:
     payload = explorer_json(df, df.attrs.get("labels", {}), df.attrs.get("orders", {}), df.attrs.get("filters"))
     atomic_text(folder / f"{name}.json", payload.decode("utf-8"))
     atomic_text(folder / f"{name}.js", explorer_script(name, payload))
-    return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name))
+    return HTML(explorer_html(f"../{DATA_FILES.as_posix()}/{name}.json", name, bibliography=page("bibliography")))
 
 
 def grouped_table(df: pd.DataFrame, group: str, limit: int = 15, labels: dict[str, str] | None = None) -> Markdown:
@@ -160,8 +160,8 @@ def all_rows(ev: Evidence, *tables: str) -> HTML:
     for table in tables:
         df = appendix_rows(ev, table)
         keys = {k for cell in df["citekeys"] for k in cell}
-        body = (row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library})
-                if len(df) else "<p>No rows yet.</p>")
+        body = (row_list_html(df, table, {k: citation_label(ev.library[k]) for k in keys if k in ev.library},
+                              bibliography=page("bibliography")) if len(df) else "<p>No rows yet.</p>")
         parts.append((f'<h3 class="lr-table-title">{escape(ev.table_title(table))}</h3>\n' if len(tables) > 1
                       else "")
                      + body)

@@ -22,6 +22,8 @@ def data_model(table: Table) -> pd.DataFrame:
             defined = col.vocab.definitions
             allowed = "; ".join(f"{t} ({col.vocab.label(t)}" + (f": {defined[t]})" if t in defined else ")")
                                 for t in col.vocab.values)
+        elif col.kind is Kind.ID and table.id_prefix:
+            allowed = f"a row id: '{table.id_prefix}-' and four to nine digits (e.g. {table.id_prefix}-0001)"
         elif col.kind in (Kind.NUMBER, Kind.INTEGER, Kind.DATE, Kind.ID, Kind.IDENTIFIER):
             allowed = col.expected
         elif col.verbatim:
@@ -35,6 +37,8 @@ def data_model(table: Table) -> pd.DataFrame:
             required = f"{'yes' if col.required else 'no'} for {other} {term}; empty otherwise"
         else:
             required = "yes" if col.required else "no"
+        if col.unit:
+            allowed = (allowed + f"; in {col.unit}").lstrip("; ")
         records.append({"column": col.name, "required": required, "type": kind,
                         "meaning": col.description, "allowed values": allowed})
     return pd.DataFrame.from_records(records)

@@ -97,43 +97,45 @@ def wrapped_title(text: str, subtitle: str = "", width: int = 40) -> alt.TitlePa
 
 
 RANGE = "Reported range (min to max)"
-SINGLE = "Single reported size"
+SINGLE = "Single reported value"
 
 
-def size_range_chart(df: pd.DataFrame) -> alt.Chart:
-    """One bar per subtype and source from minimum to maximum reported diameter (log scale); a size reported as
-    one value is a point. The legend names only the kinds of mark drawn."""
-    data = df.assign(kind=[SINGLE if lo == hi else RANGE for lo, hi in zip(df["size_nm_min"], df["size_nm_max"],
-                                                                           strict=True)])
-    kinds = [k for k in (RANGE, SINGLE) if k in set(data["kind"])]
-    base = alt.Chart(data)
-    # padded, so that a bar ending at the largest size or a point at the smallest is drawn whole
+def range_chart(df: pd.DataFrame, low: str, high: str, *, title: str, subtitle: str = "", x_title: str = "",
+                y_title: str = "", log: bool = False, headers: dict[str, str] | None = None) -> alt.Chart:
+    """One bar per ``row`` of ``df`` from ``low`` to ``high`` (see ``summaries.ranges``), on a log scale if ``log``;
+    a range whose ends are equal is a point. The legend names only the kinds of mark drawn; ``headers`` names the
+    columns of the table under the chart (by default the row's label column, the two ends and the studies)."""
     import math
 
-    sizes = pd.concat([data["size_nm_min"], data["size_nm_max"]]).dropna()
-    sizes = sizes[sizes > 0]
-    # labelled at powers of ten only: the 2 and 5 steps between them crowd each other at a phone's width
-    powers = [10 ** e for e in range(math.ceil(math.log10(sizes.min())), math.floor(math.log10(sizes.max())) + 1)] \
-        if len(sizes) else []
-    x = alt.X("size_nm_min:Q", scale=alt.Scale(type="log", padding=12, nice=False), title="Diameter (nm, log scale)",
-              axis=alt.Axis(labelOverlap="greedy", labelFlush=True, format=",d",
-                            **({"values": powers} if len(powers) >= 2 else {})))
+    by = next(c for c in df.columns if c not in ("row", low, high, "studies"))
+    headers = headers or {by: by.replace("_", " ").capitalize(), low: "Min", high: "Max", "studies": "Studies"}
+    data = df.assign(kind=[SINGLE if lo == hi else RANGE for lo, hi in zip(df[low], df[high], strict=True)])
+    kinds = [k for k in (RANGE, SINGLE) if k in set(data["kind"])]
+    base = alt.Chart(data)
+    values = pd.concat([data[low], data[high]]).dropna()
+    axis: dict = {"labelOverlap": "greedy", "labelFlush": True}
+    if log:
+        values = values[values > 0]
+        # labelled at powers of ten only: the 2 and 5 steps between them crowd each other at a phone's width
+        powers = [10 ** e for e in range(math.ceil(math.log10(values.min())), math.floor(math.log10(values.max())) + 1)
+                  ] if len(values) else []
+        axis |= {"format": ",d", **({"values": powers} if len(powers) >= 2 else {})}
+    # padded, so that a bar ending at the largest value or a point at the smallest is drawn whole
+    x = alt.X(f"{low}:Q", scale=alt.Scale(type="log" if log else "linear", padding=12, nice=False), title=x_title,
+              axis=alt.Axis(**axis))
     y_axis, step = wrapped_axis(data["row"], 26)
-    y = alt.Y("row:N", sort=list(data["row"]), title="Subtype (source)", axis=y_axis)
+    y = alt.Y("row:N", sort=list(data["row"]), title=y_title, axis=y_axis)
     color = alt.Color("kind:N", title=None, sort=kinds,
                       scale=alt.Scale(domain=kinds, range=CATEGORY_COLORS[4:4 + len(kinds)]),
                       legend=alt.Legend(orient="bottom", columns=1))
-    tooltip = [alt.Tooltip("subtype:N", title="Subtype"), alt.Tooltip("size_nm_min:Q", title="Min (nm)"),
-               alt.Tooltip("size_nm_max:Q", title="Max (nm)"), alt.Tooltip("studies:N", title="Studies")]
+    tooltip = [alt.Tooltip(f"{c}:{'Q' if c in (low, high) else 'N'}", title=t) for c, t in headers.items()]
     bars = base.transform_filter(f"datum.kind == '{RANGE}'").mark_bar(height=12, cornerRadius=3).encode(
-        x=x, x2="size_nm_max:Q", y=y, color=color, tooltip=tooltip)
+        x=x, x2=f"{high}:Q", y=y, color=color, tooltip=tooltip)
     points = base.transform_filter(f"datum.kind == '{SINGLE}'").mark_point(
         filled=True, size=110, opacity=1, shape="circle").encode(x=x, y=y, color=color, tooltip=tooltip)
-    chart = alt.layer(bars, points, title=wrapped_title("Reported sizes of EV subtypes",
-                                                        "one row per subtype and source")).properties(
+    chart = alt.layer(bars, points, title=wrapped_title(title, subtitle)).properties(
         width="container", height=alt.Step(step))
-    return data_table(chart, {"subtype": "Subtype", "size_nm_min": "Min (nm)", "size_nm_max": "Max (nm)",
-                              "studies": "Studies"})
+    return data_table(chart, headers)
 
 
 #: what a count of each kind is, for titles, legends and tables: a row of a findings table states one finding
@@ -199,22 +201,16 @@ def level_bars(df: pd.DataFrame, category: str, title: str, category_title: str)
                               "studies": "Studies", "study_list": "Which studies"})
 
 
-def pipeline_chart(df: pd.DataFrame) -> alt.Chart:
-    """Strategy x development stage: how many findings each therapeutic strategy has at each stage."""
-    return count_heatmap(df, "stage", "strategy", "Therapy findings by strategy and development stage",
-                         "Development stage", "Strategy", show_zero=True,
-                         subtitle="number: findings (rows) at each stage; a strategy can have findings at several")
-
-
-def _title(text: str, df: pd.DataFrame, note: str = "") -> alt.TitleParams:
+def _title(text: str, df: pd.DataFrame, note: str = "", largest: str = "") -> alt.TitleParams:
     """The chart title at the left edge (nothing cut off on a phone), with a subtitle: ``note``, and how many
-    points are shown when the data were capped."""
+    points are shown when the data were capped (those with the most ``largest``)."""
     import textwrap
 
     total = int(df["points_total"].iloc[0]) if "points_total" in df and len(df) else len(df)
     lines = textwrap.wrap(note, 48) if note else []  # lines that fit a phone's width
     if total > len(df):
-        lines += textwrap.wrap(f"The {len(df)} with the most patients, of {total}; all are in the table below", 48)
+        which = f"with the most {largest}" if largest else "shown"
+        lines += textwrap.wrap(f"The {len(df)} {which}, of {total}; all are in the table below", 48)
     if not lines:
         return alt.TitleParams(text, anchor="start", frame="bounds")
     return alt.TitleParams(text, subtitle=lines, anchor="start", frame="bounds")
@@ -222,7 +218,7 @@ def _title(text: str, df: pd.DataFrame, note: str = "") -> alt.TitleParams:
 
 #: pixels kept free inside each end of a 0-1 axis: the largest point (area 600, radius 14) is drawn whole at 0 or 1
 EDGE_PADDING = 16
-#: characters of a marker's description on the AUC chart's axis; the full text is in the tooltip and the table
+#: characters of a point's first label line on a dot plot's axis; the full text is in the tooltip and the table
 MARKER_LABEL = 30
 
 
@@ -254,61 +250,90 @@ def _fraction_scale() -> alt.Scale:
     return alt.Scale(domain=[0, 1], nice=False, padding=EDGE_PADDING)
 
 
-def auc_dotplot(df: pd.DataFrame) -> alt.Chart:
-    """AUC per marker and cancer: size = patients, colour = cargo class, with a 0.5 (chance) line.
+def _titles(df: pd.DataFrame, headers: dict[str, str] | None) -> dict[str, str]:
+    """Each column's words: ``headers`` over the declared titles the summary carries, over the name in words."""
+    return {**df.attrs.get("titles", {}), **(headers or {})}
 
-    Rows whose study gives no patient count are drawn as fixed-size diamonds rather than dropped. Each row is
-    labelled with its marker (cut at a word, with an ellipsis) over its cancer type.
-    """
-    df, channels = categories(df, "cargo_class", "Cargo class", other="other cargo classes",
-                              legend=alt.Legend(orient="bottom", direction="vertical"))
+
+def _word(titles: dict[str, str], column: str) -> str:
+    return titles.get(column) or column.replace("_", " ").capitalize()
+
+
+def _plural(title: str) -> str:
+    """'Study class' -> 'study classes': how a legend names the categories it draws together."""
+    words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
+    return words + ("es" if words.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def dot_plot(df: pd.DataFrame, x: str, *, title: str, note: str = "", size: str | None = None,
+             color: str | None = None, rule: float | None = None, rule_title: str = "", fraction: bool = False,
+             headers: dict[str, str] | None = None) -> alt.Chart:
+    """One point per row of ``df`` (see ``summaries.means``) at ``x``, labelled by its ``label`` over lines; sized
+    by ``size`` (a row without it is a fixed diamond, never dropped), coloured by ``color``, with a dashed line at
+    ``rule`` (e.g. chance). ``fraction`` draws a 0-1 axis padded so that points at its ends are whole."""
+    titles = _titles(df, headers)
+    by = df.attrs.get("by") or ["label"]
+    channels: dict = {}
+    if color is not None:
+        df, channels = categories(df, color, _word(titles, color), other=f"other {_plural(_word(titles, color))}",
+                                  legend=alt.Legend(orient="bottom", direction="vertical"))
     base = alt.Chart(df)
-    x = alt.X("auc:Q", scale=_fraction_scale(), title="AUC", axis=alt.Axis(tickCount=5))
-    labels = axis_labels(list(df["label"]), [[cut_label(m, MARKER_LABEL), str(c)]
-                                             for m, c in zip(df["marker"], df["cancer"], strict=True)])
+    scale = _fraction_scale() if fraction else alt.Scale(zero=False)
+    x_enc = alt.X(f"{x}:Q", scale=scale, title=_word(titles, x), axis=alt.Axis(tickCount=5))
+    # one line per label column: the first cut at a word (the tooltip and the table keep it whole)
+    labels = axis_labels(list(df["label"]), [[cut_label(str(v[0]), MARKER_LABEL), *map(str, v[1:])]
+                                             for v in zip(*(df[c] for c in by), strict=True)])
     y = alt.Y("label:N", sort=list(df["label"]), title=None, axis=alt.Axis(labelExpr=labels, labelLimit=0))
-    tooltip = [alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
-               alt.Tooltip("auc:Q", title="AUC", format=".3f"), alt.Tooltip("n_patients:Q", title="Patients"),
-               alt.Tooltip("cargo_class:N", title="Cargo class"), alt.Tooltip("study:N", title="Study")]
-    sized = base.transform_filter("isValid(datum.n_patients)").mark_circle(
-        opacity=0.8, stroke="black", strokeWidth=0.5).encode(
-        x=x, y=y, color=channels["color"], tooltip=tooltip,
-        size=alt.Size("n_patients:Q", title="Patients", scale=alt.Scale(range=[40, 600]),
-                      legend=alt.Legend(orient="bottom", direction="vertical", symbolFillColor="#888888",
-                                        symbolStrokeColor="black", format="d",
-                                        **_size_legend_values(df["n_patients"]))))
-    unsized = base.transform_filter("!isValid(datum.n_patients)").mark_point(
-        shape="diamond", filled=True, size=80, opacity=0.8).encode(x=x, y=y, color=channels["color"],
-                                                                    tooltip=tooltip)
-    chance = alt.Chart(pd.DataFrame({"auc": [0.5]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
-        x="auc:Q", tooltip=[alt.Tooltip("auc:Q", title="Chance (AUC)")])
-    # two lines per row: the marker over its cancer type
-    title = _title("Diagnostic accuracy (AUC) of EV markers", df, "one point per marker and cancer type (mean AUC "
-                   "of its findings); size: patients; diamond: no patient count; dashed: chance")
-    chart = alt.layer(chance, sized, unsized, title=title).properties(width="container", height=alt.Step(28))
-    return data_table(chart, {"marker": "Marker", "cancer": "Cancer type", "cargo_class": "Cargo class",
-                              "auc": "AUC (mean)", "n_patients": "Patients", "rows": "Findings (rows)",
-                              "study": "Studies"})
+    shown = [*by, x, *([size] if size else []), *([color] if color else [])]
+    tooltip = [alt.Tooltip(f"{c}:{'Q' if c in (x, size) else 'N'}", title=_word(titles, c),
+                           **({"format": ".3f"} if c == x else {})) for c in shown] + [
+        alt.Tooltip("study:N", title="Study")]
+    layers = []
+    if rule is not None:
+        layers.append(alt.Chart(pd.DataFrame({x: [rule]})).mark_rule(strokeDash=[4, 4], color="gray").encode(
+            x=f"{x}:Q", tooltip=[alt.Tooltip(f"{x}:Q", title=rule_title or _word(titles, x))]))
+    point_color = {"color": channels["color"]} if channels else {}
+    if size is not None:
+        layers.append(base.transform_filter(f"isValid(datum.{size})").mark_circle(
+            opacity=0.8, stroke="black", strokeWidth=0.5).encode(
+            x=x_enc, y=y, tooltip=tooltip, **point_color,
+            size=alt.Size(f"{size}:Q", title=_word(titles, size), scale=alt.Scale(range=[40, 600]),
+                          legend=alt.Legend(orient="bottom", direction="vertical", symbolFillColor="#888888",
+                                            symbolStrokeColor="black", format="d",
+                                            **_size_legend_values(df[size])))))
+        layers.append(base.transform_filter(f"!isValid(datum.{size})").mark_point(
+            shape="diamond", filled=True, size=80, opacity=0.8).encode(x=x_enc, y=y, tooltip=tooltip, **point_color))
+    else:
+        layers.append(base.mark_circle(size=90, opacity=0.85).encode(x=x_enc, y=y, tooltip=tooltip, **point_color))
+    chart = alt.layer(*layers, title=_title(title, df, note, _word(titles, size).lower() if size else "")).properties(
+        width="container", height=alt.Step(28))
+    table = {c: _word(titles, c) for c in [*by, *([color] if color else []), x, *([size] if size else [])]}
+    table[x] = f"{_word(titles, x)} (mean)"
+    return data_table(chart, {**table, "rows": UNITS["rows"], "study": "Studies"})
 
 
-def sens_spec_chart(df: pd.DataFrame) -> alt.Chart:
-    """Reported sensitivity against specificity, one point per marker and cancer type; cancer types by colour and,
-    past eight, shape, so that no two legend entries look alike."""
-    df, channels = categories(df, "cancer", "Cancer type", shapes=True, other="other cancer types")
-    title = _title("Sensitivity and specificity of EV markers", df,
-                   "one point per marker and cancer type (mean of its findings)")
-    chart = alt.Chart(df, title=title).mark_point(filled=True, size=90, opacity=0.85).encode(
-        x=alt.X("specificity:Q", scale=_fraction_scale(), title="Specificity", axis=alt.Axis(tickCount=5)),
-        y=alt.Y("sensitivity:Q", scale=_fraction_scale(), title="Sensitivity", axis=alt.Axis(tickCount=5)),
+def scatter_chart(df: pd.DataFrame, x: str, y: str, *, title: str, note: str = "", color: str | None = None,
+                  fraction: bool = False, headers: dict[str, str] | None = None) -> alt.Chart:
+    """One point per row of ``df`` (see ``summaries.means``) at (``x``, ``y``), coloured by ``color`` and, past
+    eight categories, shaped, so that no two legend entries look alike."""
+    titles = _titles(df, headers)
+    by, size = df.attrs.get("by") or ["label"], df.attrs.get("size")
+    channels: dict = {}
+    if color is not None:
+        df, channels = categories(df, color, _word(titles, color), shapes=True,
+                                  other=f"other {_plural(_word(titles, color))}")
+    scale = _fraction_scale if fraction else (lambda: alt.Scale(zero=False))
+    chart = alt.Chart(df, title=_title(title, df, note)).mark_point(filled=True, size=90, opacity=0.85).encode(
+        x=alt.X(f"{x}:Q", scale=scale(), title=_word(titles, x), axis=alt.Axis(tickCount=5)),
+        y=alt.Y(f"{y}:Q", scale=scale(), title=_word(titles, y), axis=alt.Axis(tickCount=5)),
         **channels,
-        tooltip=[alt.Tooltip("marker:N", title="Marker"), alt.Tooltip("cancer:N", title="Cancer"),
-                 alt.Tooltip("sensitivity:Q", title="Sensitivity", format=".3f"),
-                 alt.Tooltip("specificity:Q", title="Specificity", format=".3f"),
-                 alt.Tooltip("study:N", title="Study")],
+        tooltip=[*(alt.Tooltip(f"{c}:N", title=_word(titles, c)) for c in by),
+                 alt.Tooltip(f"{y}:Q", title=_word(titles, y), format=".3f"),
+                 alt.Tooltip(f"{x}:Q", title=_word(titles, x), format=".3f"), alt.Tooltip("study:N", title="Study")],
     ).properties(width="container", height=320)
-    return data_table(chart, {"marker": "Marker", "cancer": "Cancer type", "sensitivity": "Sensitivity (mean)",
-                              "specificity": "Specificity (mean)", "n_patients": "Patients",
-                              "rows": "Findings (rows)", "study": "Studies"})
+    return data_table(chart, {**{c: _word(titles, c) for c in by}, y: f"{_word(titles, y)} (mean)",
+                              x: f"{_word(titles, x)} (mean)", **({size: _word(titles, size)} if size else {}),
+                              "rows": UNITS["rows"], "study": "Studies"})
 
 
 def claims_chart(df: pd.DataFrame) -> alt.Chart:

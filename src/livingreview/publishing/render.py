@@ -104,11 +104,12 @@ def record_link(identifier: str) -> str:
 
 
 def _items(value: object) -> list[str]:
+    """A cell's items as text; a whole number stored as a float reads as one ('44', not '44.0')."""
     if isinstance(value, (tuple, list)):
         return [str(v) for v in value]
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return []
-    return [str(value)]
+    return [str(plain_number(value)) if isinstance(value, float) else str(value)]
 
 
 def finding_blocks(df: pd.DataFrame, labels: dict[str, str] | None = None) -> str:
@@ -219,15 +220,17 @@ def script_safe(text: str) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def explorer_html(src: str, name: str = "explorer", page_size: int = 25) -> str:
-    """A searchable, filterable, paged table whose rows the book's script fetches from ``src`` (a JSON file).
+def explorer_html(src: str, name: str = "explorer", page_size: int = 25, bibliography: str | None = None) -> str:
+    """A searchable, filterable, paged table whose rows the book's script fetches from ``src`` (a JSON file); its
+    studies link to their entries on the ``bibliography`` page, if the book has one.
 
     Rows are not embedded, so the page stays small however large the review grows.
     """
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())
     script = src[:-5] + ".js" if src.endswith(".json") else src
+    bib = f' data-bibliography="{escape(bibliography)}"' if bibliography else ""
     return (f'<div class="lr-explorer" id="explorer-{slug}" data-src="{escape(src)}" data-script="{escape(script)}" '
-            f'data-name="{escape(name)}" data-page-size="{int(page_size)}"><p>Loading the table of all rows.</p>'
+            f'data-name="{escape(name)}" data-page-size="{int(page_size)}"{bib}><p>Loading the table of all rows.</p>'
             f'</div><p class="lr-print-only">In print, every row is listed in full in the appendix '
             f'(Appendix: every row).</p>')
 
@@ -431,12 +434,12 @@ def group_anchor(table: str, group: str) -> str:
     return make_id(f"group-{table}-{group}")
 
 
-def row_list_html(df: pd.DataFrame, table: str, labels: dict[str, str], bibliography: str = "bibliography.html") -> str:
+def row_list_html(df: pd.DataFrame, table: str, labels: dict[str, str], bibliography: str | None = None) -> str:
     """Every row of ``df`` (see ``summaries.appendix_rows``) as one compact paragraph each, headed by its group.
 
     Raw HTML rather than MyST, so that a review of tens of thousands of rows is not parsed row by row; each row id
-    (and each extra anchor) is an element id, each citation links to its bibliography entry (``labels``: key ->
-    'Surname et al., Year'). Every data value is escaped.
+    (and each extra anchor) is an element id, each citation links to its entry on the ``bibliography`` page, if the
+    book has one (``labels``: key -> 'Surname et al., Year'). Every data value is escaped.
     """
     parts: list[str] = []
     current = None
@@ -450,7 +453,8 @@ def row_list_html(df: pd.DataFrame, table: str, labels: dict[str, str], bibliogr
         if not ROW_ID_RE.match(row_id):
             continue
         extra = "".join(f'<span id="{escape(a)}"></span>' for a in row["anchors"] if ROW_ID_RE.match(str(a)))
-        cites = "; ".join(f'<a href="{escape(bibliography)}#{escape(cite_anchor(k))}">{escape(labels.get(k, k))}</a>'
+        cites = "; ".join((f'<a href="{escape(bibliography)}#{escape(cite_anchor(k))}">{escape(labels.get(k, k))}</a>'
+                           if bibliography else str(escape(labels.get(k, k))))
                           for k in row["citekeys"] if CITE_KEY_RE.match(k))
         records = " ".join(filter(None, (record_link(i) for i in row["source"])))
         tail = " ".join(filter(None, (f"({cites})" if cites else "", records)))

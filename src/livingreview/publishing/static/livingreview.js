@@ -79,15 +79,17 @@
     return span;
   }
 
-  // "Label\tid; Label\tid": each study links to its entry on the bibliography page (beside this page)
-  function studyLinks(text) {
+  // "Label\tid; Label\tid": each study links to its entry on the book's bibliography page (``page``, from the
+  // explorer's data-bibliography), or is plain text in a book without one
+  function studyLinks(text, page) {
     var span = document.createElement("span");
     String(text).split("; ").forEach(function (pair, i) {
       var parts = pair.split("\t");
       if (parts.length !== 2 || !/^[a-z][a-z0-9-]*$/.test(parts[1])) return;
       if (i) span.appendChild(document.createTextNode("; "));
+      if (!page) { span.appendChild(document.createTextNode(parts[0])); return; }
       var a = document.createElement("a");
-      a.href = "bibliography.html#" + parts[1]; a.textContent = parts[0];
+      a.href = page + "#" + parts[1]; a.textContent = parts[0];
       span.appendChild(a);
     });
     return span;
@@ -224,7 +226,7 @@
           var v = r[i], td;
           if (i === linkCol) { td = document.createElement("td"); td.appendChild(linkList(v)); }
           else if (i === studiesCol && studyLinksCol >= 0 && r[studyLinksCol]) {
-            td = document.createElement("td"); td.appendChild(studyLinks(r[studyLinksCol]));
+            td = document.createElement("td"); td.appendChild(studyLinks(r[studyLinksCol], target.dataset.bibliography));
           }
           else td = cell("td", v);
           // each cell says what it is, so that a row reads as a card when the table is laid out as one
