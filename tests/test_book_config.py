@@ -42,3 +42,12 @@ def test_the_reviews_of_this_repository_set_no_engine_setting():
         assert "sphinx" not in own
         stamped = yaml.safe_load(stamped_config(root))
         assert stamped["execute"]["execute_notebooks"] == "cache" and stamped["title"] == own["title"]
+
+
+def test_stamping_a_config_never_changes_the_engines_settings(review):
+    """The stamped config adds extensions to its copy; the engine's own settings stay as declared."""
+    import copy
+
+    before = copy.deepcopy(ENGINE_CONFIG)
+    assert "extensions" in yaml.safe_load(stamped_config(review.root))["sphinx"]["config"]
+    assert ENGINE_CONFIG == before and "extensions" not in ENGINE_CONFIG["sphinx"]["config"]

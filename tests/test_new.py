@@ -45,7 +45,8 @@ def test_new_from_nothing_validates_and_holds_a_chapter_per_table(tmp_path):
     workflow = (target / ".github" / "workflows" / "build.yml").read_text()
     assert "livingreview validate" in workflow and "livingreview build --no-pdf" in workflow
     config = (target / "_config.yml").read_text()
-    assert config.startswith("title: Coffee & sleep\n") and "engine defaults" in config
+    # the review's own choices only: the engine brings its settings (layout.ENGINE_CONFIG)
+    assert "title: Coffee & sleep\n" in config and "execute" not in config and "sphinx" not in config
     assert "_static/data/" in (target / ".gitignore").read_text().splitlines()
 
 

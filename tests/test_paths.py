@@ -220,7 +220,9 @@ def test_the_stamped_config_leaves_out_thebe_and_names_the_favicon(tmp_path):
     extensions = config["sphinx"]["config"]["extensions"]
     assert "sphinx_thebe" not in extensions and "html_favicon" not in config["sphinx"]["config"]
     # as Jupyter Book reads it: what it would load without the list, less sphinx-thebe
-    plain = yaml.safe_load((REPO / "_config.yml").read_text(encoding="utf-8"))
+    from livingreview.checking.layout import book_config
+
+    plain = book_config(root)
 
     def loaded(user: dict) -> list[str]:
         final, _ = get_final_config(user_yaml=user, cli_config={"latex_individualpages": False}, validate=False)

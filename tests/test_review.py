@@ -21,7 +21,8 @@ SECOND = ('MECH-0002,alpha2020;beta2021,doi:10.5555/fixture.0001;PMID:1,lung,mic
 def all_flags(root) -> list[str]:
     checked = check(root)
     assert not checked.errors, checked.errors
-    return [str(p) for p in review_problems(checked.frames, checked.declarations.tables, checked.declarations.findings)]
+    decl = checked.declarations
+    return [str(p) for p in review_problems(checked.frames, decl.tables, decl.findings, decl.certainty.wording)]
 
 
 def flags(root) -> list[str]:

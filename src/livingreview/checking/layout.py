@@ -146,9 +146,12 @@ def book_config(root: Path) -> dict:
     """The book's Jupyter Book settings: the engine's (``ENGINE_CONFIG``) under the review's ``_config.yml``."""
     import yaml
 
+    import copy
+
     config = root / "_config.yml"
     own = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}
-    merged = _merged(ENGINE_CONFIG, own)
+    # a copy: what a caller adds to the settings (the stamped config's extensions) never reaches the engine's
+    merged = copy.deepcopy(_merged(ENGINE_CONFIG, own))
     if "bibtex_bibfiles" not in own and not (root / "references.bib").is_file():
         merged.pop("bibtex_bibfiles")  # a book without a library has nothing for sphinxcontrib-bibtex to read
     return merged
