@@ -47,6 +47,13 @@ def claim_snapshot(ev) -> dict[str, dict]:
             "contradicting_studies": int(row["contradicting_studies"]),
             "supporting_rows": list(row["supporting_rows"]), "contradicting_rows": list(row["contradicting_rows"]),
         }
+        pooled = row["pooled"]
+        if pooled is not None:
+            # rounded as printed: a snapshot records what readers saw, and JSON cannot hold NaN
+            out[row["id"]]["pooled"] = {"synthesis": pooled.synthesis, "measure": pooled.measure,
+                                        **{k: round(float(getattr(pooled, k)), 6) for k in ("estimate", "lower",
+                                                                                            "upper", "i_squared")},
+                                        "studies": int(pooled.studies)}
     return out
 
 
@@ -168,17 +175,24 @@ def claim_changes(ev) -> pd.DataFrame:
 
 
 def trajectory(ev) -> pd.DataFrame:
-    """Each claim's certainty and supporting studies at every release and in the current build."""
+    """Each claim's certainty and supporting studies at every release and in the current build; a claim resting on
+    a pooled estimate also has the estimate and its confidence interval (NaN for other claims, and at a release
+    that recorded none)."""
     from livingreview.model.vocab import CERTAINTY
 
     points = [(r.version, r.claims) for r in ev.releases] + [("now", claim_snapshot(ev))]
     records = []
+    nan = float("nan")
     for order, (version, claims) in enumerate(points):
         for cid, status in claims.items():
             c = status["certainty"]
+            pooled = status.get("pooled") or {}
             records.append({"id": cid, "release": version, "order": order,
                             "certainty": CERTAINTY.label(c) if c else "Not graded",
                             "level": CERTAINTY.values.index(c) if c else -1, "studies": status["studies"],
-                            "against": status["contradicting_studies"]})
+                            "against": status["contradicting_studies"],
+                            **{k: pooled.get(k, nan) for k in ("estimate", "lower", "upper")},
+                            "measure": pooled.get("measure"), "pooled_studies": pooled.get("studies")})
     return pd.DataFrame.from_records(records, columns=["id", "release", "order", "certainty", "level", "studies",
-                                                       "against"])
+                                                       "against", "estimate", "lower", "upper", "measure",
+                                                       "pooled_studies"])

@@ -352,9 +352,10 @@ def certainty_rule(ev: Evidence) -> Markdown:
     from livingreview.analysis.summaries import ungraded_titles
     from livingreview.publishing.render import escape_md
 
-    inputs = ev.declarations.certainty
-    steps = "\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(rule(inputs, ungraded_titles(ev)), 1))
-    return Markdown(f"{steps}\n\n{escape_md(not_grade(inputs))}")
+    inputs, pooled = ev.declarations.certainty, bool(ev.declarations.synthesis)
+    steps = "\n".join(f"{n}. {escape_md(text)}"
+                      for n, (_, text) in enumerate(rule(inputs, ungraded_titles(ev), pooled), 1))
+    return Markdown(f"{steps}\n\n{escape_md(not_grade(inputs, pooled))}")
 
 
 def certainty_badge(certainty: str | None) -> str:
@@ -383,11 +384,20 @@ def summary_of_findings(ev: Evidence) -> Markdown:
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"{escape_md(name)}: {int(n)}" for name, n in (s.scope_counts or {}).items()]
                    if s.graded else []),
+                 *([escape_md(_pooled_fact(s.pooled))] if s.pooled is not None else []),
                  f"contradicting studies: {int(row.against)}",
                  f"fragility: {escape_md(row.fragility)}", f"rows: {rows}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
                       + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
     return Markdown("\n\n".join(blocks))
+
+
+def _pooled_fact(p) -> str:
+    """The pooled result a claim rests on, in words: 'pooled RR 0.49 (95% CI 0.34 to 0.70; prediction interval
+    0.15 to 1.55), I² 92%, 13 studies'."""
+    name = p.measure if p.measure != "GEN" else "estimate"
+    return (f"pooled {name} {p.estimate:.2f} ({p.level:g}% CI {p.lower:.2f} to {p.upper:.2f}; prediction interval "
+            f"{p.pi_lower:.2f} to {p.pi_upper:.2f}), I² {p.i_squared:.0f}%, {p.studies} studies")
 
 
 def unsupported_claims(ev: Evidence) -> Markdown:
@@ -448,7 +458,31 @@ def trajectory(ev: Evidence) -> HTML:
 
     labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + short_text(c["claim"], 26)
               for c in ev.claims.to_dict(orient="records")}
-    return figure(figures.trajectory_chart(points(ev), labels), "claims-trajectory")
+    columns = ["id", "release", "order", "certainty", "level", "studies", "against"]
+    chart = figure(figures.trajectory_chart(points(ev)[columns], labels), "claims-trajectory")
+    # a claim resting on a pooled estimate: how the estimate itself moved, release by release
+    return HTML(chart.data + "\n" + pooled_trajectory(ev).data)
+
+
+def pooled_trajectory(ev: Evidence) -> HTML:
+    """For each claim resting on a pooled estimate, the estimate with its confidence interval at every release that
+    recorded it and now (nothing for a review without such a claim)."""
+    from markupsafe import escape
+
+    from livingreview.analysis.history import trajectory as points
+    from livingreview.publishing import forest as plots
+
+    traj = points(ev)
+    parts = []
+    for cid, group in traj[traj["estimate"].notna()].groupby("id", sort=False):
+        measure = str(group["measure"].iloc[-1])
+        missing = sorted(set(traj.loc[traj["id"] == cid, "release"]) - set(group["release"]))
+        chart = plots.pooled_trajectory_plot(group, measure=measure, title=f"{cid}: pooled {measure} by release")
+        parts.append(figure(chart, f"pooled-trajectory-{cid}").data)
+        if missing:
+            parts.append(f"<p>{escape(f'Releases that recorded no pooled estimate for {cid}: ' + ', '.join(missing))}"
+                         ".</p>")
+    return HTML("\n".join(parts))
 
 
 def withdrawn_rows(ev: Evidence) -> Markdown:
