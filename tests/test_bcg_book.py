@@ -89,7 +89,7 @@ def test_the_claim_resting_on_the_pooled_estimate_is_graded_from_it(built):
 
 def test_the_pooled_claims_trajectory_has_a_point_per_release(built):
     page = (built / "chapters" / "claims.html").read_text(encoding="utf-8")
-    assert 'id="chart-pooled-trajectory-CLAIM-0002"' in page
+    assert 'id="chart-pooled-trajectory-claim-0002"' in page
     text = _text(built / "chapters" / "claims.html")
     releases = sorted(p.stem for p in (BCG / "releases").glob("*.json"))
     assert releases, "the example has a release"
