@@ -94,7 +94,9 @@ def test_the_pooled_claims_trajectory_has_a_point_per_release(built):
     releases = sorted(p.stem for p in (BCG / "releases").glob("*.json"))
     assert releases, "the example has a release"
     # the chart's data table: one row per release, then now, each with the pooled RR
-    table = text[text.index("CLAIM-0002: pooled RR by release"):]
+    table = text[text.index("CLAIM-0002 BCG vaccination lowers the risk of tuberculosis. The pooled RR with its "
+                            "confidence interval at each release and now:"):]
+    table = table[table.index("Release Studies pooled Pooled estimate CI lower CI upper"):]
     for release in [*releases, "now"]:
         assert re.search(rf"\b{re.escape(release)} 13 0\.489", table), (release, table[:600])
 

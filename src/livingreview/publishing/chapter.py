@@ -473,10 +473,14 @@ def pooled_trajectory(ev: Evidence) -> HTML:
     from livingreview.publishing import forest as plots
 
     traj = points(ev)
+    said = dict(zip(ev.claims["id"].astype(str), ev.claims["claim"].astype(str), strict=True))
     parts = []
     for cid, group in traj[traj["estimate"].notna()].groupby("id", sort=False):
         measure = str(group["measure"].iloc[-1])
         missing = sorted(set(traj.loc[traj["id"] == cid, "release"]) - set(group["release"]))
+        # the claim in words above its chart, so the data table under it says which claim it is about
+        parts.append(f"<p><strong>{escape(cid)}</strong> {escape(said.get(cid, ''))} The pooled {escape(measure)} "
+                     "with its confidence interval at each release and now:</p>")
         chart = plots.pooled_trajectory_plot(group, measure=measure, title=f"{cid}: pooled {measure} by release")
         parts.append(figure(chart, f"pooled-trajectory-{cid}").data)
         if missing:
