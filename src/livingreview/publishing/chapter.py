@@ -807,6 +807,29 @@ def cumulative(ev: Evidence, name: str) -> HTML:
     return figure(chart, f"cumulative-{name}")
 
 
+def accuracy_forests(ev: Evidence, table: str, **columns: str | tuple[str, ...]) -> HTML:
+    """Per-marker forest plots of the diagnostic odds ratio, one for each marker that at least two studies report
+    with its sensitivity, specificity and group sizes in the same stratum (``columns``: see
+    ``analysis.accuracy.Columns``), after one sentence saying how many rows have those data."""
+    from markupsafe import escape
+
+    from livingreview import meta
+    from livingreview.analysis import accuracy
+    from livingreview.publishing import forest as plots
+
+    cols = accuracy.Columns(**columns)
+    parts = [f"<p>{escape(accuracy.note(ev, table, cols))}</p>"]
+    for (marker, *strata), rows in accuracy.marker_groups(ev, table, cols):
+        labels = [f"{r['id']} ({', '.join(r['citekeys'])})" for r in rows.to_dict(orient="records")]
+        dat = meta.escalc("OR", rows, ai="tp", bi="fn", ci="fp", di="tn", slab=labels)
+        res = meta.rma(dat["yi"], dat["vi"])
+        where = ", ".join(str(v) for v in strata)
+        chart = plots.forest(dat.assign(label=labels), res, measure="OR", title=f"{marker} ({where})",
+                             xlabel="Diagnostic odds ratio (log scale)")
+        parts.append(figure(chart, f"accuracy-{marker}-{where}").data)
+    return HTML("\n".join(parts))
+
+
 def _subgroups(ev: Evidence, name: str, column: str):
     """The studies and subgroup fits of ``column``, its terms shown by their labels."""
     import dataclasses
