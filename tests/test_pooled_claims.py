@@ -230,3 +230,21 @@ def test_the_pooled_trajectory_chart_draws_each_release_on_a_log_axis(bcg):
     snapshot = claim_snapshot(lr.load(bcg.root))
     assert set(snapshot["CLAIM-0002"]["pooled"]) == {"synthesis", "measure", "estimate", "lower", "upper",
                                                      "i_squared", "studies"}
+
+
+def test_claims_json_publishes_the_pooled_estimate_and_its_history(bcg):
+    import jsonschema
+
+    from livingreview.publishing.publish import CLAIMS_SCHEMA, claims_json
+
+    cut_release(bcg.root, "2026.11", dt.date(2026, 11, 30))
+    data = claims_json(lr.load(bcg.root))
+    jsonschema.validate(data, CLAIMS_SCHEMA)
+    by_id = {c["id"]: c for c in data["claims"]}
+    pooled = by_id["CLAIM-0002"]
+    assert pooled["synthesis"] == "bcg" and pooled["pooled"]["measure"] == "RR"
+    assert (pooled["pooled"]["lower"], pooled["pooled"]["upper"]) == (pytest.approx(0.3441, abs=5e-5),
+                                                                      pytest.approx(0.6962, abs=5e-5))
+    assert pooled["history"][0]["pooled"]["estimate"] == pytest.approx(0.4894, abs=5e-5)
+    assert by_id["CLAIM-0001"]["pooled"] is None and "pooled" not in by_id["CLAIM-0001"]["history"][0]
+    assert any("rests on the pooled estimate" in step for step in data["rule"])
