@@ -248,3 +248,23 @@ def test_claims_json_publishes_the_pooled_estimate_and_its_history(bcg):
     assert pooled["history"][0]["pooled"]["estimate"] == pytest.approx(0.4894, abs=5e-5)
     assert by_id["CLAIM-0001"]["pooled"] is None and "pooled" not in by_id["CLAIM-0001"]["history"][0]
     assert any("rests on the pooled estimate" in step for step in data["rule"])
+
+
+def test_a_moved_pooled_estimate_is_a_change_since_the_release_even_with_the_same_studies(bcg, monkeypatch):
+    from livingreview.analysis.history import claim_changes
+    from livingreview.publishing import chapter
+
+    cut_release(bcg.root, "2026.11", dt.date(2026, 11, 30))
+    # the largest trial's control group with more cases: the same 13 trials, the same certainty, another estimate
+    bcg.replace("data/trials.csv", ",505,87886,499,87892,", ",505,87886,900,87491,")
+    ev = lr.load(bcg.root)
+    changes = claim_changes(ev).set_index("id")
+    assert list(changes.index) == ["CLAIM-0002"]
+    moved = changes.loc["CLAIM-0002"]
+    assert (moved["studies_before"], moved["studies_now"], moved["before"], moved["now"]) == (13, 13, "Moderate",
+                                                                                              "Moderate")
+    assert moved["pooled_before"] == "RR 0.49 (CI 0.34 to 0.70)" and moved["pooled_now"] != moved["pooled_before"]
+    monkeypatch.chdir(bcg.root)
+    text = chapter.changes_since_release(ev).data
+    words = f"pooled RR 0.49 (CI 0.34 to 0.70) → {moved['pooled_now']}."
+    assert words[0].upper() + words[1:] in text.replace("\\(", "(").replace("\\)", ")")

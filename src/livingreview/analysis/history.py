@@ -149,7 +149,7 @@ def claim_changes(ev) -> pd.DataFrame:
     from livingreview.model.vocab import CERTAINTY
 
     columns = ["id", "claim", "before", "now", "studies_before", "studies_now", "against_before", "against_now",
-               "support_added", "support_removed", "against_added", "against_removed"]
+               "support_added", "support_removed", "against_added", "against_removed", "pooled_before", "pooled_now"]
     if not ev.releases:
         return pd.DataFrame(columns=columns)
     last = ev.releases[-1]
@@ -159,8 +159,9 @@ def claim_changes(ev) -> pd.DataFrame:
         if was is None:
             was = {"certainty": None, "studies": 0, "contradicting_studies": 0, "supporting_rows": [],
                    "contradicting_rows": []}
-        moved = (was["certainty"], was["studies"], was["contradicting_studies"]) != (
-            now["certainty"], now["studies"], now["contradicting_studies"])
+        pooled_was, pooled_now = _pooled_words(was.get("pooled")), _pooled_words(now.get("pooled"))
+        moved = (was["certainty"], was["studies"], was["contradicting_studies"], pooled_was) != (
+            now["certainty"], now["studies"], now["contradicting_studies"], pooled_now)
         if not moved:
             continue
         def moved_rows(key: str, was: dict = was, now: dict = now) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -170,8 +171,16 @@ def claim_changes(ev) -> pd.DataFrame:
         label = lambda c: CERTAINTY.label(c) if c else "not graded"  # noqa: E731
         records.append((cid, now["claim"], label(was["certainty"]), label(now["certainty"]), was["studies"],
                         now["studies"], was["contradicting_studies"], now["contradicting_studies"],
-                        *moved_rows("supporting_rows"), *moved_rows("contradicting_rows")))
+                        *moved_rows("supporting_rows"), *moved_rows("contradicting_rows"), pooled_was, pooled_now))
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _pooled_words(pooled: dict | None) -> str | None:
+    """A recorded pooled estimate as the book prints it ('RR 0.49 (CI 0.34 to 0.70)'), or None: two estimates
+    that print the same have not moved."""
+    if not pooled:
+        return None
+    return f"{pooled['measure']} {pooled['estimate']:.2f} (CI {pooled['lower']:.2f} to {pooled['upper']:.2f})"
 
 
 def trajectory(ev) -> pd.DataFrame:

@@ -443,7 +443,11 @@ def changes_since_release(ev: Evidence) -> Markdown:
                                                  ("rows no longer supporting", c.support_removed),
                                                  ("new contradicting rows", c.against_added),
                                                  ("rows no longer contradicting", c.against_removed)) if rows]
-        why = "; ".join(f"{what}: {_row_links(rows, linkable=linkable)}" for what, rows in moved) or "no row moved"
+        reasons = [f"{what}: {_row_links(rows, linkable=linkable)}" for what, rows in moved]
+        if c.pooled_before != c.pooled_now:
+            # a claim resting on a pooled estimate: how the estimate itself moved
+            reasons.append(f"pooled {escape_md(c.pooled_before or 'none')} → {escape_md(c.pooled_now or 'none')}")
+        why = "; ".join(reasons) or "no row moved"
         parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
                      f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
                      f"contradicting {c.against_before} → {c.against_now}. {why[0].upper() + why[1:]}.")
