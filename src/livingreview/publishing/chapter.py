@@ -474,10 +474,13 @@ def pooled_trajectory(ev: Evidence) -> HTML:
     from markupsafe import escape
 
     from livingreview.analysis.history import trajectory as points
+    from livingreview.analysis.pooled import synthesis_of
+    from livingreview.analysis.synthesis import is_ratio
     from livingreview.publishing import forest as plots
 
     traj = points(ev)
     said = dict(zip(ev.claims["id"].astype(str), ev.claims["claim"].astype(str), strict=True))
+    rests_on = {str(c["id"]): synthesis_of(c) for c in ev.claims.to_dict(orient="records")}
     parts = []
     for cid, group in traj[traj["estimate"].notna()].groupby("id", sort=False):
         measure = str(group["measure"].iloc[-1])
@@ -485,7 +488,11 @@ def pooled_trajectory(ev: Evidence) -> HTML:
         # the claim in words above its chart, so the data table under it says which claim it is about
         parts.append(f"<p><strong>{escape(cid)}</strong> {escape(said.get(cid, ''))} The pooled {escape(measure)} "
                      "with its confidence interval at each release and now:</p>")
-        chart = plots.pooled_trajectory_plot(group, measure=measure, title=f"{cid}: pooled {measure} by release")
+        # a generic estimate is a ratio only as its synthesis declares it (the snapshot records the measure alone)
+        declared = ev.declarations.synthesis.get(rests_on.get(cid) or "")
+        ratio = is_ratio(declared) if declared is not None else None
+        chart = plots.pooled_trajectory_plot(group, measure=measure, ratio=ratio,
+                                             title=f"{cid}: pooled {measure} by release")
         parts.append(figure(chart, f"pooled-trajectory-{cid}").data)
         if missing:
             parts.append(f"<p>{escape(f'Releases that recorded no pooled estimate for {cid}: ' + ', '.join(missing))}"
