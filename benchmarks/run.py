@@ -3,6 +3,7 @@
     python3.11 tasks.py bench            # everything (about 20 minutes on 2 cores)
     python3.11 tasks.py bench --quick    # 1x and 10x only, no book builds
     python3.11 tasks.py bench --lighthouse-only   # only Lighthouse on every page of the real book (about 5 min)
+    python3.11 tasks.py bench --meta-only  # only pooling 10,000 studies (REML); updates that entry of results.json
 
 Prints a table and writes benchmarks/results.json. Synthetic data come from benchmarks/synth.py.
 """
@@ -190,6 +191,46 @@ def lighthouse_only() -> None:
     print(f"wrote {out.relative_to(ROOT)} (lighthouse)")
 
 
+def meta_pooling(k: int = 10_000, repeats: int = 7) -> dict:
+    """Seconds to pool ``k`` simulated studies with REML (``meta.rma``) and to fit a one-moderator meta-regression
+    on them (``meta.metareg``): the median of ``repeats`` runs, after one warm-up run, in this process."""
+    import numpy as np
+
+    from livingreview import meta
+
+    rng = np.random.default_rng(1)
+    vi = rng.uniform(0.01, 0.5, k)
+    yi = rng.normal(-0.5, np.sqrt(vi + 0.3))
+    x = rng.normal(size=k)
+
+    def median_seconds(fit) -> float:
+        fit()  # the first call pays for imports and scipy's lazy set-up, which a build pays once
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fit()
+            times.append(time.perf_counter() - start)
+        return round(sorted(times)[len(times) // 2], 4)
+
+    res = meta.rma(yi, vi, method="REML")
+    return {"date": time.strftime("%Y-%m-%d"), "studies": k, "method": "REML", "runs": repeats,
+            "rma_seconds": median_seconds(lambda: meta.rma(yi, vi, method="REML")),
+            "metareg_seconds": median_seconds(lambda: meta.metareg(yi, vi, x, method="REML")),
+            # what the fit found, so a run that pooled nonsense fast is seen for what it is (simulated: 0.3, -0.5)
+            "tau2": round(res.tau2, 4), "estimate": round(res.beta, 4)}
+
+
+def meta_only() -> None:
+    """Measure ``meta_pooling`` and record it in results.json under its own key."""
+    out = HERE / "results.json"
+    results = json.loads(out.read_text()) if out.exists() else {"machine": machine()}
+    results["meta_reml_10000"] = meta_pooling()
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    m = results["meta_reml_10000"]
+    print(f"pooling {m['studies']:,} studies with REML: rma {m['rma_seconds']}s, metareg {m['metareg_seconds']}s "
+          f"(median of {m['runs']}); wrote {out.relative_to(ROOT)} (meta_reml_10000)")
+
+
 def machine() -> dict:
     mem = next((int(x.split()[1]) // 1024 for x in Path("/proc/meminfo").read_text().splitlines()
                 if x.startswith("MemTotal")), None)
@@ -205,12 +246,19 @@ def main() -> None:
     parser.add_argument("--book-only", action="store_true", help="only the book builds, the preview and the PDF")
     parser.add_argument("--lighthouse-only", action="store_true",
                         help="only Lighthouse on every page of the real book; updates that entry of results.json")
+    parser.add_argument("--meta-only", action="store_true",
+                        help="only pooling 10,000 studies with REML; updates that entry of results.json")
     args = parser.parse_args()
     if args.lighthouse_only:
         lighthouse_only()
         return
+    if args.meta_only:
+        meta_only()
+        return
     scales = [] if args.book_only else [1, 10] if args.quick else [1, 10, 100, 1000]
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "scales": {}}
+    if not args.book_only:
+        results["meta_reml_10000"] = meta_pooling()
     work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
     try:
         for scale in scales:

@@ -50,7 +50,7 @@ def _text(page: Path) -> str:
 
 
 def test_every_page_of_the_toc_is_built(built):
-    for name in ("intro", "trials", "synthesis", "bibliography"):
+    for name in ("intro", "trials", "synthesis", "claims", "bibliography"):
         assert (built / "chapters" / f"{name}.html").exists(), name
 
 
@@ -70,6 +70,35 @@ def test_the_synthesis_page_draws_its_four_charts_with_their_data(built):
         assert f'id="chart-{slug}"' in page, slug
         assert (built / "_static" / "figures" / f"{slug}.svg").exists(), slug
     assert page.count('class="lr-chart-data"') == 4
+
+
+def test_the_claim_resting_on_the_pooled_estimate_is_graded_from_it(built):
+    text = _text(built / "chapters" / "claims.html")
+    # the published REML estimate (0.4894 [0.3441, 0.6962]) as the claim prints it, to two decimals
+    assert "pooled RR 0.49 (95% CI 0.34 to 0.70;" in text
+    # I2 = 92.22% (published) is above the rule's 50%, and the prediction interval reaches past 1: one step down
+    # from the randomised trials' high, and nothing else lowers it (13 trials, CI below 1)
+    claim = text[text.index("CLAIM-0002 BCG vaccination lowers the risk of tuberculosis."):]
+    assert re.match(r"CLAIM-0002 BCG vaccination lowers the risk of tuberculosis\. Moderate randomised controlled "
+                    r"trials: started high; lowered for inconsistency: I² above 50% and a prediction interval "
+                    r"crossing the null ·", claim), claim[:400]
+    assert "imprecision" not in claim[:claim.index("fragility")]
+    # the rule the page prints says how a pooled claim is rated
+    assert "rests on the pooled estimate of a declared synthesis" in text
+
+
+def test_the_pooled_claims_trajectory_has_a_point_per_release(built):
+    page = (built / "chapters" / "claims.html").read_text(encoding="utf-8")
+    assert 'id="chart-pooled-trajectory-claim-0002"' in page
+    text = _text(built / "chapters" / "claims.html")
+    releases = sorted(p.stem for p in (BCG / "releases").glob("*.json"))
+    assert releases, "the example has a release"
+    # the chart's data table: one row per release, then now, each with the pooled RR
+    table = text[text.index("CLAIM-0002 BCG vaccination lowers the risk of tuberculosis. The pooled RR with its "
+                            "confidence interval at each release and now:"):]
+    table = table[table.index("Release Studies pooled Pooled estimate CI lower CI upper"):]
+    for release in [*releases, "now"]:
+        assert re.search(rf"\b{re.escape(release)} 13 0\.489", table), (release, table[:600])
 
 
 def test_no_ev_wording_reaches_any_page(built):

@@ -456,20 +456,39 @@ def test_subgroups_pool_each_group_and_test_the_difference():
     assert ee.Qbet == pytest.approx(meta.rma(rr["yi"], rr["vi"], method="EE").QE - q_within)
 
 
-def test_pooling_ten_thousand_studies_with_reml_is_fast():
-    import time
+def test_the_allocation_factor_is_tested_as_metafor_tests_it():
+    # wviechtb/metafor tests/testthat/test_misc_anova.r, "anova() works correctly when using the 'btt' argument":
+    # rma(yi, vi, mods = ~ ablat + alloc, data=dat); anova(res, btt=3:4) (the alloc dummies, 'alternate' the
+    # reference level as R orders a factor's levels) gives QM = 1.2850, p = 0.5260; with test="knha" 0.6007,
+    # p = 0.5690. No published source prints the test of rma(yi, vi, mods = ~ alloc) alone (metafor's forest plot
+    # with subgroups draws it only inside its image), so the subgroup test's dummy coding and Wald test are checked
+    # here, in the model metafor's own test prints, and the subgroup test is the same test of the same dummies.
+    rr = bcg("RR")
+    x = pd.DataFrame({"ablat": BCG["ablat"].astype(float),
+                      "random": (BCG["alloc"] == "random").astype(float),
+                      "systematic": (BCG["alloc"] == "systematic").astype(float)})
+    qm, df, p = meta.metareg(rr["yi"], rr["vi"], x).anova(["random", "systematic"])
+    assert df == 2 and near(qm, 1.2850) and near(p, 0.5260)
+    qm, df, p = meta.metareg(rr["yi"], rr["vi"], x, test="knha").anova(["random", "systematic"])
+    assert df == 2 and near(qm, 0.6007) and near(p, 0.5690)
+    # the subgroup test of allocation is this Wald test of its dummies in the model without latitude
+    alone = meta.metareg(rr["yi"], rr["vi"], x[["random", "systematic"]])
+    sub = meta.subgroups(rr["yi"], rr["vi"], BCG["alloc"])  # its reference is "random": the test does not care
+    assert sub.QM == pytest.approx(alone.anova(["random", "systematic"])[0], rel=1e-9)
+    assert sub.QM == pytest.approx(alone.QM, rel=1e-9)
+    with pytest.raises(ValueError, match="no coefficient 'year'"):
+        alone.anova(["year"])
 
+
+def test_pooling_ten_thousand_studies_with_reml_recovers_the_simulated_truth():
+    # the time it takes is measured by `tasks.py bench --meta-only` (benchmarks/results.json, meta_reml_10000),
+    # not asserted here: a shared machine would make a timed assertion flaky
     rng = np.random.default_rng(1)
     vi = rng.uniform(0.01, 0.5, 10_000)
     yi = rng.normal(-0.5, np.sqrt(vi + 0.3))
-    start = time.perf_counter()
     res = meta.rma(yi, vi)
-    assert time.perf_counter() - start < 1.0
     assert abs(res.tau2 - 0.3) < 0.05 and abs(res.beta + 0.5) < 0.05
-    # a moderator model of the same size never builds a k x k matrix either
-    start = time.perf_counter()
     reg = meta.metareg(yi, vi, rng.normal(size=yi.size))
-    assert time.perf_counter() - start < 1.0
     assert abs(reg.beta[1]) < 4 * reg.se[1] + 1e-9
 
 

@@ -403,6 +403,22 @@ class MetaRegResult:
     method: str
     test: str
     df: int | None
+    #: the covariance matrix of the coefficients (rows and columns in the order of ``names``)
+    vcov: tuple[tuple[float, ...], ...] = ()
+
+    def anova(self, btt: Sequence[str]) -> tuple[float, int, float]:
+        """Wald test that the coefficients named ``btt`` are all zero (metafor's ``anova(res, btt=...)``):
+        (QM, its df, p), chi^2 under ``test="z"``, F with (df, k - p) df under ``knha``."""
+        unknown = [n for n in btt if n not in self.names]
+        if unknown or not btt:
+            raise ValueError(f"no coefficient {unknown[0] if unknown else ''!r}; expected some of: "
+                             + ", ".join(self.names))
+        idx = [self.names.index(n) for n in btt]
+        b = np.asarray(self.beta)[idx]
+        qm = float(b @ np.linalg.solve(np.asarray(self.vcov)[np.ix_(idx, idx)], b))
+        if self.df is None:
+            return qm, len(idx), float(stats.chi2.sf(qm, len(idx)))
+        return qm / len(idx), len(idx), float(stats.f.sf(qm / len(idx), len(idx), self.df))
 
     def coef(self, name: str) -> dict[str, float]:
         """One coefficient's row: estimate, se, statistic, p value and CI."""
@@ -652,7 +668,8 @@ def metareg(yi: Any, vi: Any, x: Any, method: str = "REML", test: str = "z", lev
     return MetaRegResult(names=names, beta=tuple(map(float, b)), se=tuple(map(float, se)), zval=tuple(map(float, z)),
                          pval=tuple(_pval(s, df) for s in z), ci_lb=tuple(map(float, b - crit * se)),
                          ci_ub=tuple(map(float, b + crit * se)), QM=qm, QMdf=m, QMp=qmp, QE=qe, QEp=qep, tau2=tau2,
-                         I2=i2, H2=h2, k=k, method=method, test=test, df=df)
+                         I2=i2, H2=h2, k=k, method=method, test=test, df=df,
+                         vcov=tuple(tuple(map(float, row)) for row in vb))
 
 
 @dataclass(frozen=True)

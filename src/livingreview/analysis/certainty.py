@@ -22,6 +22,8 @@ RATINGS = tuple(CERTAINTY.values)  # lowest first: very_low, low, moderate, high
 MIN_STUDIES = 3
 #: fewer patients than this across the trials of a stream is imprecise (GRADE's optimal information size)
 MIN_PATIENTS = 100
+#: a pooled result with I² above this (in percent) is inconsistent (GRADE's "substantial" heterogeneity)
+POOLED_I2 = 50
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,10 @@ def _scope(inputs: CertaintyInputs) -> str:
     return " or ".join(words for _, words in inputs.directness) or "facet"
 
 
-def rule(inputs: CertaintyInputs, ungraded: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+def rule(inputs: CertaintyInputs, ungraded: tuple[str, ...] = (), pooled: bool = False) -> tuple[tuple[str, str], ...]:
     """The rule, step by step, in the words the book prints, for a review's declared inputs (``ungraded``: the
-    titles of its tables that record no evidence level)."""
+    titles of its tables that record no evidence level; ``pooled``: whether the review declares a synthesis a
+    claim may rest on)."""
     scope, first = _scope(inputs), (inputs.directness[0][1] if inputs.directness else "")
     steps = [
         ("streams", "Each independent supporting study joins one evidence stream, the first of these that one of "
@@ -86,6 +89,18 @@ def rule(inputs: CertaintyInputs, ungraded: tuple[str, ...] = ()) -> tuple[tuple
                           "patients, then other trials, then randomised controlled trials) number at least a "
                           "quarter of the stream's studies, and two steps if at least half; a contradiction further "
                           "from patients, or a lone one against many studies, does not lower it."),
+    ]
+    if pooled:
+        steps.append(("pooled", (
+            "A claim that rests on the pooled estimate of a declared synthesis holds when the pooled result meets "
+            "its selector; its studies are the studies pooled, in their streams as above, but its inconsistency and "
+            "imprecision are read from the pooled result instead of from counts of studies: lower each stream one "
+            f"step for inconsistency if I² is above {POOLED_I2:g}% or the prediction interval crosses the null while "
+            "the confidence interval does not, and one step for imprecision if the confidence interval crosses the "
+            f"null, fewer than {inputs.min_studies} studies were pooled, or the pooled studies enrolled fewer than "
+            f"{inputs.min_patients} participants (a proxy for GRADE's optimal information size). A claim whose "
+            "pooled result does not meet its selector has no supporting study.")))
+    steps += [
         ("best", "The claim takes the highest rating of any stream (so only randomised controlled trials can give "
                  "high certainty); streams that tie are explained by the one closest to patients. With no "
                  "supporting study a claim is very low."),
@@ -96,13 +111,17 @@ def rule(inputs: CertaintyInputs, ungraded: tuple[str, ...] = ()) -> tuple[tuple
     return tuple(steps)
 
 
-def not_grade(inputs: CertaintyInputs) -> str:
-    """What the rating is not: printed with the rule so that no reader takes it for a full GRADE assessment."""
+def not_grade(inputs: CertaintyInputs, pooled: bool = False) -> str:
+    """What the rating is not: printed with the rule so that no reader takes it for a full GRADE assessment
+    (``pooled``: whether claims may rest on a declared synthesis)."""
     return (
         "This is not a full GRADE assessment. It is computed automatically from the extracted fields of each row: "
         "no study is appraised with a risk-of-bias tool (a trial's design counts only as its record states it), "
-        "publication bias is not assessed, no effect size or confidence interval is pooled, and certainty is never "
-        "raised (for a large effect or a dose-response). " + "".join(f"{c} " for c in inputs.caveats)
+        "publication bias is not assessed, "
+        + ("only a claim resting on a declared synthesis reads a pooled effect and its intervals, "
+           if pooled else "no effect size or confidence interval is pooled, ")
+        + "and certainty is never raised (for a large effect or a dose-response). "
+        + "".join(f"{c} " for c in inputs.caveats)
         + "A rating says how much and how direct the evidence behind a claim is, as the rule above reads it, not "
         "how large or important the effect is.")
 
@@ -118,6 +137,13 @@ def reasons(inputs: CertaintyInputs) -> dict[str, str]:
         "contradicted": "contradicting studies, a quarter as many or more",
         "strongly_contradicted": "contradicting studies, half as many or more",
         "none": "no supporting study",
+        "pooled_i2": f"inconsistency: I² above {POOLED_I2:g}%",
+        "pooled_pi": "inconsistency: a prediction interval crossing the null",
+        "pooled_i2_pi": f"inconsistency: I² above {POOLED_I2:g}% and a prediction interval crossing the null",
+        "pooled_ci": "imprecision: the confidence interval crosses the null",
+        "pooled_small": f"imprecision: fewer than {inputs.min_studies} studies pooled",
+        "pooled_few": f"imprecision: fewer than {inputs.min_patients} participants pooled",
+        "pooled_unmet": "the pooled estimate does not meet the claim's selector",
     }
 
 
@@ -332,8 +358,67 @@ def explain(rating: Rating, inputs: CertaintyInputs | None = None) -> str:
     if rating.certainty is None:
         return "not graded"
     if rating.stream is None:
-        return f"{rating.label} ({REASONS['none']})"
+        return f"{rating.label} ({REASONS[rating.reasons[0] if rating.reasons else 'none']})"
     where = f"{rating.label} ({STREAM[rating.stream].label}: started {CERTAINTY.label(rating.start).lower()}"
     if not rating.reasons:
         return where + ")"
     return where + "; lowered for " + ", ".join(REASONS[r] for r in rating.reasons) + ")"
+
+
+# --- claims resting on a pooled estimate -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class PooledSummary:
+    """What the rule reads of a pooled result: studies, I², whether the confidence and prediction intervals cross
+    the null (None for a measure without one, a proportion), participants pooled (None where the measure does not
+    say), and whether the result meets the claim's selector."""
+
+    studies: int
+    i_squared: float
+    ci_crosses: bool | None
+    pi_crosses: bool | None
+    participants: int | None
+    holds: bool = True
+
+
+#: the steps the pooled result replaces: it judges inconsistency and imprecision itself
+_REPLACED = frozenset({"small", "few_patients", "contradicted", "strongly_contradicted"})
+
+
+def pooled_reasons(pooled: PooledSummary, min_studies: int, min_patients: int) -> tuple[str, ...]:
+    """The steps the pooled result lowers a stream by: inconsistency (one step at most), imprecision (one at most)."""
+    wide, spread = pooled.i_squared > POOLED_I2, bool(pooled.pi_crosses) and pooled.ci_crosses is False
+    inconsistent = ["pooled_i2_pi"] if wide and spread else ["pooled_i2"] if wide else ["pooled_pi"] if spread else []
+    imprecise = [r for r, applies in (("pooled_ci", bool(pooled.ci_crosses)),
+                                      ("pooled_small", pooled.studies < min_studies),
+                                      ("pooled_few", pooled.participants is not None
+                                       and pooled.participants < min_patients)) if applies]
+    return (*inconsistent, *imprecise)
+
+
+def _pooled_steps(reasons: tuple[str, ...]) -> int:
+    """Steps of the pooled reasons: one for any inconsistency, one for any imprecision (GRADE's two domains)."""
+    return int(any(r in ("pooled_i2", "pooled_pi", "pooled_i2_pi") for r in reasons)) + int(
+        any(r in ("pooled_ci", "pooled_small", "pooled_few") for r in reasons))
+
+
+def rate_pooled(basis: Basis, pooled: PooledSummary) -> Rating:
+    """``rule`` for a claim resting on a pooled estimate: each stream starts and is lowered for indirectness as the
+    rule says, then for the pooled result's inconsistency and imprecision instead of its own counts."""
+    if not basis.graded:
+        return Rating(None)
+    if not pooled.holds:
+        return Rating(RATINGS[0], None, ("pooled_unmet",))
+    extra = pooled_reasons(pooled, basis.min_studies, basis.min_patients)
+    best: Rating | None = None
+    for stream, s in zip(STREAMS, summarise(basis), strict=True):
+        if s is None:
+            continue
+        _, own = rate_stream(stream, s)
+        kept = tuple(r for r in own if r not in _REPLACED)
+        steps = sum(STEPS.get(r, 1) for r in kept) + _pooled_steps(extra)
+        certainty = RATINGS[max(0, RATINGS.index(stream.start) - steps)]
+        rank = (RATINGS.index(certainty), stream.weight)
+        if best is None or rank > (RATINGS.index(best.certainty or RATINGS[0]), STREAM[best.stream or ""].weight):
+            best = Rating(certainty, stream.start, (*kept, *extra), stream.name)
+    return best or Rating(RATINGS[0], None, ("none",))

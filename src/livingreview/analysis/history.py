@@ -47,6 +47,13 @@ def claim_snapshot(ev) -> dict[str, dict]:
             "contradicting_studies": int(row["contradicting_studies"]),
             "supporting_rows": list(row["supporting_rows"]), "contradicting_rows": list(row["contradicting_rows"]),
         }
+        pooled = row["pooled"]
+        if pooled is not None:
+            # rounded as printed: a snapshot records what readers saw, and JSON cannot hold NaN
+            out[row["id"]]["pooled"] = {"synthesis": pooled.synthesis, "measure": pooled.measure,
+                                        **{k: round(float(getattr(pooled, k)), 6) for k in ("estimate", "lower",
+                                                                                            "upper", "i_squared")},
+                                        "studies": int(pooled.studies)}
     return out
 
 
@@ -142,7 +149,7 @@ def claim_changes(ev) -> pd.DataFrame:
     from livingreview.model.vocab import CERTAINTY
 
     columns = ["id", "claim", "before", "now", "studies_before", "studies_now", "against_before", "against_now",
-               "support_added", "support_removed", "against_added", "against_removed"]
+               "support_added", "support_removed", "against_added", "against_removed", "pooled_before", "pooled_now"]
     if not ev.releases:
         return pd.DataFrame(columns=columns)
     last = ev.releases[-1]
@@ -152,8 +159,9 @@ def claim_changes(ev) -> pd.DataFrame:
         if was is None:
             was = {"certainty": None, "studies": 0, "contradicting_studies": 0, "supporting_rows": [],
                    "contradicting_rows": []}
-        moved = (was["certainty"], was["studies"], was["contradicting_studies"]) != (
-            now["certainty"], now["studies"], now["contradicting_studies"])
+        pooled_was, pooled_now = _pooled_words(was.get("pooled")), _pooled_words(now.get("pooled"))
+        moved = (was["certainty"], was["studies"], was["contradicting_studies"], pooled_was) != (
+            now["certainty"], now["studies"], now["contradicting_studies"], pooled_now)
         if not moved:
             continue
         def moved_rows(key: str, was: dict = was, now: dict = now) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -163,22 +171,37 @@ def claim_changes(ev) -> pd.DataFrame:
         label = lambda c: CERTAINTY.label(c) if c else "not graded"  # noqa: E731
         records.append((cid, now["claim"], label(was["certainty"]), label(now["certainty"]), was["studies"],
                         now["studies"], was["contradicting_studies"], now["contradicting_studies"],
-                        *moved_rows("supporting_rows"), *moved_rows("contradicting_rows")))
+                        *moved_rows("supporting_rows"), *moved_rows("contradicting_rows"), pooled_was, pooled_now))
     return pd.DataFrame.from_records(records, columns=columns)
 
 
+def _pooled_words(pooled: dict | None) -> str | None:
+    """A recorded pooled estimate as the book prints it ('RR 0.49 (CI 0.34 to 0.70)'), or None: two estimates
+    that print the same have not moved."""
+    if not pooled:
+        return None
+    return f"{pooled['measure']} {pooled['estimate']:.2f} (CI {pooled['lower']:.2f} to {pooled['upper']:.2f})"
+
+
 def trajectory(ev) -> pd.DataFrame:
-    """Each claim's certainty and supporting studies at every release and in the current build."""
+    """Each claim's certainty and supporting studies at every release and in the current build; a claim resting on
+    a pooled estimate also has the estimate and its confidence interval (NaN for other claims, and at a release
+    that recorded none)."""
     from livingreview.model.vocab import CERTAINTY
 
     points = [(r.version, r.claims) for r in ev.releases] + [("now", claim_snapshot(ev))]
     records = []
+    nan = float("nan")
     for order, (version, claims) in enumerate(points):
         for cid, status in claims.items():
             c = status["certainty"]
+            pooled = status.get("pooled") or {}
             records.append({"id": cid, "release": version, "order": order,
                             "certainty": CERTAINTY.label(c) if c else "Not graded",
                             "level": CERTAINTY.values.index(c) if c else -1, "studies": status["studies"],
-                            "against": status["contradicting_studies"]})
+                            "against": status["contradicting_studies"],
+                            **{k: pooled.get(k, nan) for k in ("estimate", "lower", "upper")},
+                            "measure": pooled.get("measure"), "pooled_studies": pooled.get("studies")})
     return pd.DataFrame.from_records(records, columns=["id", "release", "order", "certainty", "level", "studies",
-                                                       "against"])
+                                                       "against", "estimate", "lower", "upper", "measure",
+                                                       "pooled_studies"])

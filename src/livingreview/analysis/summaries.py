@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from livingreview.analysis import pooled as pooled_claims
 from livingreview.analysis.certainty import LEVELS, STREAM, STREAMS, Basis, explain, fragility, rate
 from livingreview.checking.bib import Reference
 from livingreview.checking.claims import matches, parse_selector
@@ -330,6 +331,8 @@ def means(ev: Evidence, table: str, values: list[str], by: list[str], size: str 
 
 def claim_rows(ev: Evidence, claim: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(supporting rows, contradicting rows) of one claim: selector matches minus marked contradictions."""
+    if pooled_claims.synthesis_of(claim) is not None:
+        return pooled_claims.claim_rows(ev, claim)
     rows = ev[claim["table"]]
     selected = rows[matches(rows, parse_selector(claim["where"]))]
     against = set(claim["contradicted_by"])
@@ -432,12 +435,15 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
     for _, claim in ev.claims.iterrows():
         support, against = selections[claim["id"]]
         basis = claim_basis(ev, claim, (support, against))
-        rating = rate(basis)
+        if pooled_claims.synthesis_of(claim) is not None:
+            rating, fragile, result = pooled_claims.rate_claim(ev, claim, basis)
+        else:
+            rating, fragile, result = rate(basis), fragility(basis), None
         expected = claim["expected"] if isinstance(claim["expected"], str) else None
         rec = {"id": claim["id"], "claim": claim["claim"], "table": claim["table"], "graded": basis.graded,
                "certainty": rating.certainty, "certainty_label": rating.label,
                "explanation": explain(rating, inputs),
-               "fragility": fragility(basis), "studies": len(basis.studies),
+               "fragility": fragile, "studies": len(basis.studies),
                "contradicting_studies": len(basis.contradicting),
                "scope_count": len(basis.values_of(facet[0])) if basis.graded and facet else None,
                "scope_counts": {f"{facet[1]}s": len(basis.values_of(facet[0]))} if basis.graded and facet else None,
@@ -446,7 +452,9 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
                "contradicting_rows": tuple(against["id"].astype(str)),
                # the papers behind the studies, for citations (a study column names studies, not papers)
                "citekeys": _cited(ev, support) if ev.roles.study else tuple(sorted(basis.studies)),
-               "contradicting_citekeys": _cited(ev, against) if ev.roles.study else tuple(sorted(basis.contradicting))}
+               "contradicting_citekeys": _cited(ev, against) if ev.roles.study else tuple(sorted(basis.contradicting)),
+               # the pooled result a claim resting on a synthesis read (None for a claim that selects rows)
+               "pooled": result}
         for level in LEVELS:
             rec[level] = len(basis.supporting.get(level, ())) if basis.graded else None
         rec["streams"] = ({name: len(keys) for name, keys in basis.streams().items() if keys} if basis.graded
@@ -454,10 +462,10 @@ def claim_status(ev: Evidence) -> pd.DataFrame:
         records.append(rec)
     columns = ["id", "claim", "table", "graded", "certainty", "certainty_label", "explanation", "fragility", "studies",
                *LEVELS, "streams", "contradicting_studies", "scope_count", "scope_counts", "expected", "below_expected",
-               "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys"]
+               "supporting_rows", "contradicting_rows", "citekeys", "contradicting_citekeys", "pooled"]
     out = pd.DataFrame.from_records(records, columns=columns)
     # missing ratings stay None (not NaN): they mean 'not graded' and 'no expectation'
-    for name in ("certainty", "expected", "scope_counts"):
+    for name in ("certainty", "expected", "scope_counts", "pooled"):
         out[name] = pd.Series([r[name] for r in records], index=out.index, dtype=object)
     return out
 

@@ -6,6 +6,11 @@ A selector is a list of conditions, all of which a row must meet:
 alternatives, ignoring case), ``column!~text|text`` (it contains none of them; an empty cell contains none), and
 ``column>value`` (also ``>=``, ``<``, ``<=``) for number and date columns (``auc>=0.8``, ``added<2026-12-01``; an
 empty cell meets no comparison).
+
+A claim may instead rest on the pooled estimate of a synthesis the review declares (its ``synthesis`` cell names
+it): then its selector compares fields of the pooled result (``POOLED_FIELDS``: ``upper<1`` says the upper
+confidence limit of a pooled risk ratio is below 1), the claim holds when every comparison does, and the studies
+pooled are its supporting rows.
 """
 
 from __future__ import annotations
@@ -69,6 +74,52 @@ def selector_errors(table: Table, conditions: list[Condition]) -> list[str]:
                     errors.append(f"selector value {quote(value)} is not a {col.name} term; expected one of: "
                                   + col.vocab.listing())
     return errors
+
+
+#: the fields of a pooled result a claim's selector may compare; ratio measures are back-transformed (a risk ratio,
+#: not its logarithm), as the book prints them
+POOLED_FIELDS = {
+    "estimate": "the pooled estimate",
+    "lower": "the lower limit of its confidence interval",
+    "upper": "the upper limit of its confidence interval",
+    "pi_lower": "the lower limit of its prediction interval",
+    "pi_upper": "the upper limit of its prediction interval",
+    "i_squared": "I² in percent",
+    "tau_squared": "the between-study variance τ² (on the scale pooled)",
+    "p": "the p value of the test that the pooled effect is null",
+    "studies": "the number of studies pooled",
+}
+
+
+def pooled_selector_errors(synthesis: str, conditions: list[Condition]) -> list[str]:
+    """Why ``conditions`` cannot be applied to the pooled result of ``synthesis`` (an unknown field, not a
+    comparison, a bound that is not a number, no condition at all)."""
+    if not conditions:
+        return [f"a claim resting on the pooled estimate of {quote(synthesis)} needs a selector of what the estimate "
+                "must meet; expected e.g. 'upper<1' (the upper confidence limit of a ratio below 1)"]
+    errors = []
+    for cond in conditions:
+        if cond.column not in POOLED_FIELDS:
+            errors.append(f"selector field {quote(cond.column)} is not a field of a pooled result; expected one of: "
+                          + ", ".join(POOLED_FIELDS))
+        elif cond.op not in COMPARISONS:
+            errors.append(f"selector {quote(str(cond))} does not compare; expected {cond.column} compared with a "
+                          "number by >, >=, < or <=")
+        elif _bound(Kind.NUMBER, cond.values[0]) is None:
+            errors.append(f"selector {quote(str(cond))} compares {cond.column} with {quote(cond.values[0])}; "
+                          "expected a number")
+    return errors
+
+
+def pooled_holds(values: dict[str, float], conditions: list[Condition]) -> bool:
+    """Whether the pooled result ``values`` (field -> number) meets every condition (a missing value meets none)."""
+    for cond in conditions:
+        value, bound = values.get(cond.column), _bound(Kind.NUMBER, cond.values[0])
+        if value is None or bound is None or value != value:
+            return False
+        if not {">": value > bound, ">=": value >= bound, "<": value < bound, "<=": value <= bound}[cond.op]:
+            return False
+    return True
 
 
 def _bound(kind: Kind, text: str) -> float | dt.date | None:

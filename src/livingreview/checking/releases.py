@@ -23,6 +23,8 @@ FORMAT = 1
 SNAPSHOT_KEYS = {"format": int, "version": str, "date": str, "fingerprint": str, "tables": dict, "claims": dict}
 CLAIM_KEYS = {"certainty": (str, type(None)), "fragility": str, "studies": int, "by_level": (dict, type(None)),
               "contradicting_studies": int, "supporting_rows": list, "contradicting_rows": list}
+#: what a claim resting on a pooled estimate also records (optional: older snapshots and other claims lack it)
+POOLED_KEYS = ("synthesis", "measure", "estimate", "lower", "upper", "i_squared", "studies")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def snapshot_schema() -> dict:
     from livingreview.model.vocab import CERTAINTY
 
     count = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
+    number = {"type": "number"}
     rows = {"type": "array", "maxItems": MAX_ROWS, "uniqueItems": True, "items": {"type": "string", "pattern": _ROW_ID}}
     claim = {"type": "object", "additionalProperties": False, "required": list(CLAIM_KEYS),
              "properties": {
@@ -73,7 +76,13 @@ def snapshot_schema() -> dict:
                  "by_level": {"oneOf": [{"type": "null"}, {
                      "type": "object", "additionalProperties": False, "required": list(LEVELS),
                      "properties": {lvl: count for lvl in LEVELS}}]},
-                 "supporting_rows": rows, "contradicting_rows": rows}}
+                 "supporting_rows": rows, "contradicting_rows": rows,
+                 # a claim resting on a pooled estimate: the estimate and its interval as the book prints them
+                 "pooled": {"type": "object", "additionalProperties": False, "required": list(POOLED_KEYS),
+                            "properties": {"synthesis": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*$"},
+                                           "measure": {"type": "string", "pattern": r"^[A-Z]{2,4}$"},
+                                           "estimate": number, "lower": number, "upper": number,
+                                           "i_squared": number, "studies": count}}}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "additionalProperties": False,
         "required": [*SNAPSHOT_KEYS, "seal"],

@@ -18,13 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from livingreview.checking.bib import BIB_PATH, Library, load_library
-from livingreview.checking.claims import parse_selector, selector_errors
+from livingreview.checking.claims import parse_selector, pooled_selector_errors, selector_errors
 from livingreview.checking.csvfile import read_table
 from livingreview.checking.intake import ledger_problems
 from livingreview.checking.living import Cadence, read_cadence
 from livingreview.checking.releases import read_releases
 from livingreview.checking.rules import check_cells, split_multi
-from livingreview.model.declarations import DECLARATIONS, Declarations, library_policy
+from livingreview.model.declarations import DECLARATIONS, Declarations, Synthesis, library_policy
 from livingreview.model.declarations import load as load_declarations
 from livingreview.model.errors import Problem, Severity, ValidationError, quote
 from livingreview.model.fileio import unsafe_links
@@ -183,10 +183,12 @@ def withdrawn_ids(log: pd.DataFrame | None) -> dict[str, int]:
 
 
 def _claim_problems(tables: dict[str, Table], claims: pd.DataFrame | None, ids: dict[str, frozenset[str]],
-                    withdrawn: dict[str, int] | None = None) -> list[Problem]:
+                    withdrawn: dict[str, int] | None = None,
+                    syntheses: dict[str, Synthesis] | None = None) -> list[Problem]:
     if claims is None:
         return []
     withdrawn = withdrawn or {}
+    syntheses = syntheses or {}
     path = tables["claims"].path
     problems = []
     for line, row in claims.iterrows():
@@ -194,12 +196,25 @@ def _claim_problems(tables: dict[str, Table], claims: pd.DataFrame | None, ids: 
         if table_name not in tables or table_name == "claims":
             continue
         table = tables[table_name]
-        if isinstance(row.get("where"), str):
-            try:
-                conditions = parse_selector(split_multi(row["where"]))
-            except ValueError:
-                conditions = []  # already reported by the cell rules
-            for message in selector_errors(table, conditions):
+        pooled = row.get("synthesis")
+        pooled = pooled.strip() if isinstance(pooled, str) and pooled.strip() else None
+        if pooled is not None and pooled not in syntheses:
+            problems.append(Problem(path, int(line), "synthesis",
+                                    f"unknown synthesis {quote(pooled)}; expected one of the syntheses review.yml "
+                                    f"declares: {', '.join(syntheses) or 'none declared'}"))
+            continue
+        if pooled is not None and syntheses[pooled].table != table_name:
+            problems.append(Problem(path, int(line), "table",
+                                    f"the synthesis {quote(pooled)} pools the {syntheses[pooled].table} table, not "
+                                    f"{table_name}; expected table {syntheses[pooled].table}"))
+        try:
+            conditions = parse_selector(split_multi(row["where"])) if isinstance(row.get("where"), str) else []
+        except ValueError:
+            conditions = None  # already reported by the cell rules
+        if conditions is not None:
+            messages = (pooled_selector_errors(pooled, conditions) if pooled is not None
+                        else selector_errors(table, conditions))
+            for message in messages:
                 problems.append(Problem(path, int(line), "where", message))
         known = ids.get(table_name)
         if isinstance(row.get("contradicted_by"), str) and known is not None:
@@ -407,7 +422,7 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
     claims = by_name["claims"].frame if "claims" in by_name else None
     log = by_name["withdrawn"].frame if "withdrawn" in by_name else None
     ids = {r.name: r.ids for r in results if r.ids is not None}
-    problems += _claim_problems(tables, claims, ids, withdrawn_ids(log))
+    problems += _claim_problems(tables, claims, ids, withdrawn_ids(log), declared.synthesis)
     problems += _effect_problems(declared, by_name)
     problems += _withdrawn_problems(tables, log, ids)
     cited = {cell for r in results for cell in r.citations}

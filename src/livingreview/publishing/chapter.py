@@ -352,9 +352,10 @@ def certainty_rule(ev: Evidence) -> Markdown:
     from livingreview.analysis.summaries import ungraded_titles
     from livingreview.publishing.render import escape_md
 
-    inputs = ev.declarations.certainty
-    steps = "\n".join(f"{n}. {escape_md(text)}" for n, (_, text) in enumerate(rule(inputs, ungraded_titles(ev)), 1))
-    return Markdown(f"{steps}\n\n{escape_md(not_grade(inputs))}")
+    inputs, pooled = ev.declarations.certainty, bool(ev.declarations.synthesis)
+    steps = "\n".join(f"{n}. {escape_md(text)}"
+                      for n, (_, text) in enumerate(rule(inputs, ungraded_titles(ev), pooled), 1))
+    return Markdown(f"{steps}\n\n{escape_md(not_grade(inputs, pooled))}")
 
 
 def certainty_badge(certainty: str | None) -> str:
@@ -383,11 +384,20 @@ def summary_of_findings(ev: Evidence) -> Markdown:
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"{escape_md(name)}: {int(n)}" for name, n in (s.scope_counts or {}).items()]
                    if s.graded else []),
+                 *([escape_md(_pooled_fact(s.pooled))] if s.pooled is not None else []),
                  f"contradicting studies: {int(row.against)}",
                  f"fragility: {escape_md(row.fragility)}", f"rows: {rows}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
                       + '<span class="lr-facts">' + " · ".join(facts) + "</span>")
     return Markdown("\n\n".join(blocks))
+
+
+def _pooled_fact(p) -> str:
+    """The pooled result a claim rests on, in words: 'pooled RR 0.49 (95% CI 0.34 to 0.70; prediction interval
+    0.15 to 1.55), I² 92%, 13 studies'."""
+    name = p.measure if p.measure != "GEN" else "estimate"
+    return (f"pooled {name} {p.estimate:.2f} ({p.level:g}% CI {p.lower:.2f} to {p.upper:.2f}; prediction interval "
+            f"{p.pi_lower:.2f} to {p.pi_upper:.2f}), I² {p.i_squared:.0f}%, {p.studies} studies")
 
 
 def unsupported_claims(ev: Evidence) -> Markdown:
@@ -433,7 +443,11 @@ def changes_since_release(ev: Evidence) -> Markdown:
                                                  ("rows no longer supporting", c.support_removed),
                                                  ("new contradicting rows", c.against_added),
                                                  ("rows no longer contradicting", c.against_removed)) if rows]
-        why = "; ".join(f"{what}: {_row_links(rows, linkable=linkable)}" for what, rows in moved) or "no row moved"
+        reasons = [f"{what}: {_row_links(rows, linkable=linkable)}" for what, rows in moved]
+        if c.pooled_before != c.pooled_now:
+            # a claim resting on a pooled estimate: how the estimate itself moved
+            reasons.append(f"pooled {escape_md(c.pooled_before or 'none')} → {escape_md(c.pooled_now or 'none')}")
+        why = "; ".join(reasons) or "no row moved"
         parts.append(f"- **{escape_md(c.id)}** {escape_md(c.claim)} Certainty {escape_md(c.before.lower())} → "
                      f"{escape_md(c.now.lower())}; supporting studies {c.studies_before} → {c.studies_now}; "
                      f"contradicting {c.against_before} → {c.against_now}. {why[0].upper() + why[1:]}.")
@@ -448,7 +462,42 @@ def trajectory(ev: Evidence) -> HTML:
 
     labels = {c["id"]: c["id"].removeprefix("CLAIM-") + " " + short_text(c["claim"], 26)
               for c in ev.claims.to_dict(orient="records")}
-    return figure(figures.trajectory_chart(points(ev), labels), "claims-trajectory")
+    columns = ["id", "release", "order", "certainty", "level", "studies", "against"]
+    chart = figure(figures.trajectory_chart(points(ev)[columns], labels), "claims-trajectory")
+    # a claim resting on a pooled estimate: how the estimate itself moved, release by release
+    return HTML(chart.data + "\n" + pooled_trajectory(ev).data)
+
+
+def pooled_trajectory(ev: Evidence) -> HTML:
+    """For each claim resting on a pooled estimate, the estimate with its confidence interval at every release that
+    recorded it and now (nothing for a review without such a claim)."""
+    from markupsafe import escape
+
+    from livingreview.analysis.history import trajectory as points
+    from livingreview.analysis.pooled import synthesis_of
+    from livingreview.analysis.synthesis import is_ratio
+    from livingreview.publishing import forest as plots
+
+    traj = points(ev)
+    said = dict(zip(ev.claims["id"].astype(str), ev.claims["claim"].astype(str), strict=True))
+    rests_on = {str(c["id"]): synthesis_of(c) for c in ev.claims.to_dict(orient="records")}
+    parts = []
+    for cid, group in traj[traj["estimate"].notna()].groupby("id", sort=False):
+        measure = str(group["measure"].iloc[-1])
+        missing = sorted(set(traj.loc[traj["id"] == cid, "release"]) - set(group["release"]))
+        # the claim in words above its chart, so the data table under it says which claim it is about
+        parts.append(f"<p><strong>{escape(cid)}</strong> {escape(said.get(cid, ''))} The pooled {escape(measure)} "
+                     "with its confidence interval at each release and now:</p>")
+        # a generic estimate is a ratio only as its synthesis declares it (the snapshot records the measure alone)
+        declared = ev.declarations.synthesis.get(rests_on.get(cid) or "")
+        ratio = is_ratio(declared) if declared is not None else None
+        chart = plots.pooled_trajectory_plot(group, measure=measure, ratio=ratio,
+                                             title=f"{cid}: pooled {measure} by release")
+        parts.append(figure(chart, f"pooled-trajectory-{cid}").data)
+        if missing:
+            parts.append(f"<p>{escape(f'Releases that recorded no pooled estimate for {cid}: ' + ', '.join(missing))}"
+                         ".</p>")
+    return HTML("\n".join(parts))
 
 
 def withdrawn_rows(ev: Evidence) -> Markdown:
@@ -767,6 +816,29 @@ def cumulative(ev: Evidence, name: str) -> HTML:
     chart = plots.cumulative_plot(cum, measure=s.measure if s.measure != "GEN" else None, ratio=is_ratio(s),
                                   title=f"Cumulative meta-analysis{order}")
     return figure(chart, f"cumulative-{name}")
+
+
+def accuracy_forests(ev: Evidence, table: str, **columns: str | tuple[str, ...]) -> HTML:
+    """Per-marker forest plots of the diagnostic odds ratio, one for each marker that at least two studies report
+    with its sensitivity, specificity and group sizes in the same stratum (``columns``: see
+    ``analysis.accuracy.Columns``), after one sentence saying how many rows have those data."""
+    from markupsafe import escape
+
+    from livingreview import meta
+    from livingreview.analysis import accuracy
+    from livingreview.publishing import forest as plots
+
+    cols = accuracy.Columns(**columns)
+    parts = [f"<p>{escape(accuracy.note(ev, table, cols))}</p>"]
+    for (marker, *strata), rows in accuracy.marker_groups(ev, table, cols):
+        labels = [f"{r['id']} ({', '.join(r['citekeys'])})" for r in rows.to_dict(orient="records")]
+        dat = meta.escalc("OR", rows, ai="tp", bi="fn", ci="fp", di="tn", slab=labels)
+        res = meta.rma(dat["yi"], dat["vi"])
+        where = ", ".join(str(v) for v in strata)
+        chart = plots.forest(dat.assign(label=labels), res, measure="OR", title=f"{marker} ({where})",
+                             xlabel="Diagnostic odds ratio (log scale)")
+        parts.append(figure(chart, f"accuracy-{marker}-{where}").data)
+    return HTML("\n".join(parts))
 
 
 def _subgroups(ev: Evidence, name: str, column: str):

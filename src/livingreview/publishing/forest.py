@@ -261,6 +261,32 @@ def cumulative_plot(cum: pd.DataFrame, *, measure: str | None = None, ratio: boo
                               "ci_lb": "CI lower", "ci_ub": "CI upper"})
 
 
+def pooled_trajectory_plot(points: pd.DataFrame, *, measure: str | None = None, ratio: bool | None = None,
+                           title: str = "Pooled estimate by release", xlabel: str | None = None) -> alt.LayerChart:
+    """A claim's pooled estimate and its CI at each release and now (``points``: ``release``, ``estimate``,
+    ``lower``, ``upper``, ``pooled_studies``, already on the printed scale), oldest at the top."""
+    is_ratio = _is_ratio(measure, ratio)
+    frame = pd.DataFrame({"label": [str(r) for r in points["release"]],
+                          "estimate": points["estimate"].to_numpy(dtype=float),
+                          "ci_lb": points["lower"].to_numpy(dtype=float),
+                          "ci_ub": points["upper"].to_numpy(dtype=float),
+                          "weight": np.full(len(points), 100.0),
+                          "k": points["pooled_studies"].to_numpy()})
+    frame["row"] = np.arange(len(frame), dtype=float)
+    rows = list(zip(frame["row"], frame["label"], strict=True))
+    name = (measure or "estimate").upper() if measure else "estimate"
+    last = frame.iloc[-1]
+    subtitle = _wrap(f"now: {name} {_num(last['estimate'])} (CI {_range(last['ci_lb'], last['ci_ub'])}), "
+                     f"{int(last['k'])} studies")
+    description = (f"{title}. {len(frame)} rows, one per release and the current build, each the pooled {name} "
+                   "with its confidence interval. " + " ".join(subtitle))
+    chart = _chart(rows, frame, [], pd.DataFrame(columns=["row", "lo", "hi", "label"]), is_ratio,
+                   1.0 if is_ratio else 0.0, title, subtitle, xlabel or (f"{name} (log scale)" if is_ratio else name),
+                   description, sized=False)
+    return data_table(chart, {"label": "Release", "k": "Studies pooled", "estimate": "Pooled estimate",
+                              "ci_lb": "CI lower", "ci_ub": "CI upper"})
+
+
 def subgroup_forest(studies: pd.DataFrame, group: str, result: SubgroupResult, overall: RMAResult | None = None, *,
                     label: str = "label", yi: str = "yi", vi: str = "vi", measure: str | None = None,
                     ratio: bool | None = None, title: str = "Forest plot by subgroup",

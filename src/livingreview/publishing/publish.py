@@ -10,6 +10,14 @@ from livingreview.analysis.history import version_label
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ROWS = 50  # newest rows in the feed
 
+#: a pooled estimate a claim rests on, on the scale the book prints (a ratio, not its logarithm)
+POOLED: dict = {
+    "type": "object", "required": ["synthesis", "measure", "estimate", "lower", "upper", "i_squared", "studies"],
+    "properties": {"synthesis": {"type": "string"}, "measure": {"type": "string"}, "estimate": {"type": "number"},
+                   "lower": {"type": "number"}, "upper": {"type": "number"}, "pi_lower": {"type": "number"},
+                   "pi_upper": {"type": "number"}, "i_squared": {"type": "number"},
+                   "studies": {"type": "integer", "minimum": 0}}}
+
 CLAIMS_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "Claims of a living review and how sure each one is",
@@ -41,7 +49,11 @@ CLAIMS_SCHEMA: dict = {
                     "type": "object", "required": ["release", "date", "certainty", "studies"],
                     "properties": {"release": {"type": "string"}, "date": {"type": "string"},
                                    "certainty": {"enum": ["very_low", "low", "moderate", "high", None]},
-                                   "studies": {"type": "integer"}, "contradicting_studies": {"type": "integer"}}}},
+                                   "studies": {"type": "integer"}, "contradicting_studies": {"type": "integer"},
+                                   "pooled": POOLED}}},
+                "synthesis": {"type": ["string", "null"],
+                              "description": "The declared synthesis whose pooled estimate the claim rests on"},
+                "pooled": {**POOLED, "type": ["object", "null"]},
             },
             # the number of distinct values of the review's first directness facet, named as its column and an 's'
             "patternProperties": {"^[a-z][a-z0-9_]*s$": True}}},
@@ -70,12 +82,19 @@ def claims_json(ev) -> dict:
             "supporting_rows": list(s["supporting_rows"]), "contradicting_rows": list(s["contradicting_rows"]),
             "history": [{"release": r.version, "date": r.date, "certainty": r.claims[claim["id"]]["certainty"],
                          "studies": r.claims[claim["id"]]["studies"],
-                         "contradicting_studies": r.claims[claim["id"]]["contradicting_studies"]}
+                         "contradicting_studies": r.claims[claim["id"]]["contradicting_studies"],
+                         **({"pooled": r.claims[claim["id"]]["pooled"]} if "pooled" in r.claims[claim["id"]] else {})}
                         for r in ev.releases if claim["id"] in r.claims],
+            "synthesis": s["pooled"].synthesis if s["pooled"] is not None else None,
+            "pooled": ({"synthesis": s["pooled"].synthesis, "measure": s["pooled"].measure,
+                        **{k: float(getattr(s["pooled"], k)) for k in ("estimate", "lower", "upper", "pi_lower",
+                                                                       "pi_upper", "i_squared")},
+                        "studies": int(s["pooled"].studies)} if s["pooled"] is not None else None),
         })
     return {"version": version_label(ev), "release": ev.releases[-1].version if ev.releases else None,
             "fingerprint": ev.fingerprint,
-            "rule": [text for _, text in rule(ev.declarations.certainty, ungraded_titles(ev))],
+            "rule": [text for _, text in rule(ev.declarations.certainty, ungraded_titles(ev),
+                                              bool(ev.declarations.synthesis))],
             "claims": claims}
 
 
