@@ -375,7 +375,8 @@ def test_one_study_draws_no_diamond_and_says_so(bcg, monkeypatch):
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(lines[:2]), encoding="utf-8")
     (bcg / "data" / "claims.csv").write_text(
-        (BCG / "data" / "claims.csv").read_text(encoding="utf-8").replace("ablat>30", "ablat>1"), encoding="utf-8")
+        (BCG / "data" / "claims.csv").read_text(encoding="utf-8").replace("ablat>30,BCG-0012,", "ablat>1,,"),
+        encoding="utf-8")
     ev = lr.load(bcg)
     assert "One study only" in chapter.pooled_estimate(ev, "bcg").data
     assert "no heterogeneity" in chapter.heterogeneity(ev, "bcg").data

@@ -99,7 +99,12 @@ def rule(inputs: CertaintyInputs, ungraded: tuple[str, ...] = (), pooled: bool =
             "the confidence interval does not, and one step for imprecision if the confidence interval crosses the "
             f"null, fewer than {inputs.min_studies} studies were pooled, or the pooled studies enrolled fewer than "
             f"{inputs.min_patients} participants (a proxy for GRADE's optimal information size). A claim whose "
-            "pooled result does not meet its selector has no supporting study.")))
+            "pooled result does not meet its selector has no supporting study. A claim that compares the slope of a "
+            "moderator (a meta-regression across studies, such as a larger effect farther from the equator) is "
+            "about a difference between studies, which no study randomised: each stream starts at most at low, as "
+            "observational evidence does (the credibility of effect modification across studies, as ICEMAN judges "
+            "it); imprecision is read from the slope's confidence interval (crossing zero), and inconsistency is not "
+            "lowered for, since the moderator is offered as the explanation of the heterogeneity.")))
     steps += [
         ("best", "The claim takes the highest rating of any stream (so only randomised controlled trials can give "
                  "high certainty); streams that tie are explained by the one closest to patients. With no "
@@ -144,6 +149,8 @@ def reasons(inputs: CertaintyInputs) -> dict[str, str]:
         "pooled_small": f"imprecision: fewer than {inputs.min_studies} studies pooled",
         "pooled_few": f"imprecision: fewer than {inputs.min_patients} participants pooled",
         "pooled_unmet": "the pooled estimate does not meet the claim's selector",
+        "between_studies": "a difference between studies (a moderator), observational whatever each study's design",
+        "pooled_slope_ci": "imprecision: the slope's confidence interval crosses zero",
     }
 
 
@@ -379,6 +386,8 @@ class PooledSummary:
     pi_crosses: bool | None
     participants: int | None
     holds: bool = True
+    #: the claim compares a moderator's slope (a difference between studies); ``ci_crosses`` is then the slope's
+    between: bool = False
 
 
 #: the steps the pooled result replaces: it judges inconsistency and imprecision itself
@@ -389,7 +398,10 @@ def pooled_reasons(pooled: PooledSummary, min_studies: int, min_patients: int) -
     """The steps the pooled result lowers a stream by: inconsistency (one step at most), imprecision (one at most)."""
     wide, spread = pooled.i_squared > POOLED_I2, bool(pooled.pi_crosses) and pooled.ci_crosses is False
     inconsistent = ["pooled_i2_pi"] if wide and spread else ["pooled_i2"] if wide else ["pooled_pi"] if spread else []
-    imprecise = [r for r, applies in (("pooled_ci", bool(pooled.ci_crosses)),
+    if pooled.between:  # the moderator is the claim's explanation of the heterogeneity
+        inconsistent = ["between_studies"]
+    crossing = "pooled_slope_ci" if pooled.between else "pooled_ci"
+    imprecise = [r for r, applies in ((crossing, bool(pooled.ci_crosses)),
                                       ("pooled_small", pooled.studies < min_studies),
                                       ("pooled_few", pooled.participants is not None
                                        and pooled.participants < min_patients)) if applies]
@@ -399,7 +411,7 @@ def pooled_reasons(pooled: PooledSummary, min_studies: int, min_patients: int) -
 def _pooled_steps(reasons: tuple[str, ...]) -> int:
     """Steps of the pooled reasons: one for any inconsistency, one for any imprecision (GRADE's two domains)."""
     return int(any(r in ("pooled_i2", "pooled_pi", "pooled_i2_pi") for r in reasons)) + int(
-        any(r in ("pooled_ci", "pooled_small", "pooled_few") for r in reasons))
+        any(r in ("pooled_ci", "pooled_slope_ci", "pooled_small", "pooled_few") for r in reasons))
 
 
 def rate_pooled(basis: Basis, pooled: PooledSummary) -> Rating:
@@ -417,7 +429,9 @@ def rate_pooled(basis: Basis, pooled: PooledSummary) -> Rating:
         _, own = rate_stream(stream, s)
         kept = tuple(r for r in own if r not in _REPLACED)
         steps = sum(STEPS.get(r, 1) for r in kept) + _pooled_steps(extra)
-        certainty = RATINGS[max(0, RATINGS.index(stream.start) - steps)]
+        # a difference between studies starts where observational evidence does, whatever each study's design
+        start = RATINGS.index(stream.start) if not pooled.between else min(RATINGS.index(stream.start), 1)
+        certainty = RATINGS[max(0, start - steps)]
         rank = (RATINGS.index(certainty), stream.weight)
         if best is None or rank > (RATINGS.index(best.certainty or RATINGS[0]), STREAM[best.stream or ""].weight):
             best = Rating(certainty, stream.start, (*kept, *extra), stream.name)

@@ -15,7 +15,7 @@ import pandas as pd
 from livingreview import meta
 from livingreview.analysis import synthesis as syn
 from livingreview.analysis.certainty import RATINGS, Basis, PooledSummary, Rating, rate_pooled
-from livingreview.checking.claims import parse_selector, pooled_holds
+from livingreview.checking.claims import moderator_of, parse_selector, pooled_holds
 from livingreview.checking.evidence import Evidence
 
 __all__ = ["Pooled", "claim_pooled", "claim_rows", "rate_claim", "synthesis_of"]
@@ -45,18 +45,28 @@ class Pooled:
     rows: tuple[str, ...]
     #: the confidence level of its intervals, in percent
     level: float = 95
+    #: (moderator, slope, its CI's lower and upper limits, p) of each declared moderator's meta-regression
+    slopes: tuple[tuple[str, float, float, float, float], ...] = ()
 
     def values(self) -> dict[str, float]:
         """Field -> value, as a claim's selector compares them."""
-        return {"estimate": self.estimate, "lower": self.lower, "upper": self.upper, "pi_lower": self.pi_lower,
-                "pi_upper": self.pi_upper, "i_squared": self.i_squared, "tau_squared": self.tau_squared,
-                "p": self.p, "studies": float(self.studies)}
+        out = {"estimate": self.estimate, "lower": self.lower, "upper": self.upper, "pi_lower": self.pi_lower,
+               "pi_upper": self.pi_upper, "i_squared": self.i_squared, "tau_squared": self.tau_squared,
+               "p": self.p, "studies": float(self.studies)}
+        for m, slope, lower, upper, p in self.slopes:
+            out |= {f"slope_{m}": slope, f"slope_{m}_lower": lower, f"slope_{m}_upper": upper, f"slope_{m}_p": p}
+        return out
 
-    def summary(self, holds: bool = True) -> PooledSummary:
-        """What the certainty rule reads of this result."""
+    def summary(self, holds: bool = True, moderator: str | None = None) -> PooledSummary:
+        """What the certainty rule reads of this result; of the slope of ``moderator`` for a claim comparing it."""
         def crosses(lo: float, hi: float) -> bool | None:
             return None if self.null is None else bool(lo <= self.null <= hi)
 
+        slope = next((s for s in self.slopes if s[0] == moderator), None)
+        if moderator is not None:
+            crossing = None if slope is None else bool(slope[2] <= 0 <= slope[3])
+            return PooledSummary(self.studies, self.i_squared, crossing, None, self.participants,
+                                 holds and slope is not None, between=True)
         return PooledSummary(self.studies, self.i_squared, crosses(self.lower, self.upper),
                              crosses(self.pi_lower, self.pi_upper), self.participants, holds)
 
@@ -89,7 +99,27 @@ def _fit(ev: Evidence, name: str, drop: str | None = None) -> Pooled | None:
     pred = res.predict(np.exp if ratio else None)
     null = None if s.measure in ("PLO", "PR") else 1.0 if ratio else 0.0
     return Pooled(name, s.measure, ratio, pred.pred, pred.ci_lb, pred.ci_ub, pred.pi_lb, pred.pi_ub, res.I2,
-                  res.tau2, res.pval, res.k, null, _participants(dat, s), tuple(dat["id"].astype(str)), s.level)
+                  res.tau2, res.pval, res.k, null, _participants(dat, s), tuple(dat["id"].astype(str)), s.level,
+                  tuple(_slope(dat, s, m) for m in s.moderators if _slope(dat, s, m) is not None))
+
+
+def _slope(dat: pd.DataFrame, s, moderator: str) -> tuple[str, float, float, float, float] | None:
+    """(moderator, slope, CI, p) of the mixed-effects meta-regression on ``moderator``, as ``synthesis.regression``
+    fits it (studies with a value of it); None where it cannot be fitted (too few studies, a constant)."""
+    rows = dat[dat[moderator].notna()].reset_index(drop=True)
+    try:
+        fit = meta.metareg(rows["yi"], rows["vi"], pd.Series(rows[moderator].astype(float).to_numpy(), name=moderator),
+                           method=s.method, test=s.test, level=s.level)
+    except (meta.CannotPool, meta.EffectSizeError):
+        return None
+    i = fit.names.index(moderator)
+    return moderator, fit.beta[i], fit.ci_lb[i], fit.ci_ub[i], fit.pval[i]
+
+
+def moderator_compared(ev: Evidence, claim: pd.Series | dict) -> str | None:
+    """The moderator whose slope a claim's selector compares (None: it compares the pooled result)."""
+    moderators = syn.analysis(ev, synthesis_of(claim)).moderators
+    return next((m for m in (moderator_of(c.column, moderators) for c in parse_selector(claim["where"])) if m), None)
 
 
 def synthesis_of(claim: pd.Series | dict) -> str | None:
@@ -141,14 +171,15 @@ def rate_claim(ev: Evidence, claim: pd.Series, basis: Basis) -> tuple[Rating, st
     study_of = _study_keys(ev, claim["table"])
     if pooled is None:
         return rate_pooled(basis, PooledSummary(0, 0.0, None, None, None, holds=False)), "-", None
-    rating = rate_pooled(basis, pooled.summary(holds))
+    moderator = moderator_compared(ev, claim)
+    rating = rate_pooled(basis, pooled.summary(holds, moderator))
     if rating.certainty is None or rating.certainty == RATINGS[0]:
         return rating, "-", pooled
     conditions = parse_selector(claim["where"])
     for row in pooled.rows:
         without = _fit(ev, pooled.synthesis, drop=row)
         after = rate_pooled(basis.without(study_of.get(row, frozenset())), without.summary(
-            pooled_holds(without.values(), conditions)) if without is not None else PooledSummary(
+            pooled_holds(without.values(), conditions), moderator) if without is not None else PooledSummary(
             0, 0.0, None, None, None, holds=False))
         if after.below(rating.certainty):
             return rating, "1", pooled

@@ -91,23 +91,51 @@ POOLED_FIELDS = {
 }
 
 
-def pooled_selector_errors(synthesis: str, conditions: list[Condition]) -> list[str]:
+#: for each moderator ``m`` a synthesis declares, the fields of its meta-regression (on the scale pooled: a log risk
+#: ratio per unit of ``m`` for a ratio measure); a claim comparing them is about a difference between studies
+SLOPE_FIELDS = {
+    "slope_{m}": "the meta-regression slope of {m} (change per unit of {m}, on the scale pooled)",
+    "slope_{m}_lower": "the lower limit of the slope's confidence interval",
+    "slope_{m}_upper": "the upper limit of the slope's confidence interval",
+    "slope_{m}_p": "the p value of the test that the slope is zero",
+}
+
+
+def pooled_fields(moderators: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every field a claim resting on a synthesis with ``moderators`` may compare, with what it is."""
+    return {**POOLED_FIELDS, **{name.format(m=m): text.format(m=m) for m in moderators
+                                for name, text in SLOPE_FIELDS.items()}}
+
+
+def moderator_of(field: str, moderators: tuple[str, ...]) -> str | None:
+    """The moderator whose meta-regression ``field`` reads (None for a field of the pooled result)."""
+    return next((m for m in moderators if field.startswith(f"slope_{m}")
+                 and field in {n.format(m=m) for n in SLOPE_FIELDS}), None)
+
+
+def pooled_selector_errors(synthesis: str, conditions: list[Condition],
+                           moderators: tuple[str, ...] = ()) -> list[str]:
     """Why ``conditions`` cannot be applied to the pooled result of ``synthesis`` (an unknown field, not a
-    comparison, a bound that is not a number, no condition at all)."""
+    comparison, a bound that is not a number, no condition at all, slopes of two moderators)."""
+    fields = pooled_fields(moderators)
     if not conditions:
         return [f"a claim resting on the pooled estimate of {quote(synthesis)} needs a selector of what the estimate "
                 "must meet; expected e.g. 'upper<1' (the upper confidence limit of a ratio below 1)"]
     errors = []
     for cond in conditions:
-        if cond.column not in POOLED_FIELDS:
+        if cond.column not in fields:
             errors.append(f"selector field {quote(cond.column)} is not a field of a pooled result; expected one of: "
-                          + ", ".join(POOLED_FIELDS))
+                          + ", ".join(fields))
         elif cond.op not in COMPARISONS:
             errors.append(f"selector {quote(str(cond))} does not compare; expected {cond.column} compared with a "
                           "number by >, >=, < or <=")
         elif _bound(Kind.NUMBER, cond.values[0]) is None:
             errors.append(f"selector {quote(str(cond))} compares {cond.column} with {quote(cond.values[0])}; "
                           "expected a number")
+    used = sorted({moderator_of(c.column, moderators) for c in conditions} - {None})
+    if len(used) > 1:
+        errors.append(f"the selector compares slopes of {' and '.join(map(quote, used))}; expected the slope of one "
+                      "moderator (each is a meta-regression of its own)")
     return errors
 
 

@@ -144,9 +144,9 @@ def _merged(engine: object, own: object, path: tuple[str, ...] = ()) -> object:
 
 def book_config(root: Path) -> dict:
     """The book's Jupyter Book settings: the engine's (``ENGINE_CONFIG``) under the review's ``_config.yml``."""
-    import yaml
-
     import copy
+
+    import yaml
 
     config = root / "_config.yml"
     own = (yaml.safe_load(read_source(config)) if config.exists() else None) or {}

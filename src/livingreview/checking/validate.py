@@ -212,7 +212,8 @@ def _claim_problems(tables: dict[str, Table], claims: pd.DataFrame | None, ids: 
         except ValueError:
             conditions = None  # already reported by the cell rules
         if conditions is not None:
-            messages = (pooled_selector_errors(pooled, conditions) if pooled is not None
+            messages = (pooled_selector_errors(pooled, conditions, syntheses[pooled].moderators)
+                        if pooled is not None
                         else selector_errors(table, conditions))
             for message in messages:
                 problems.append(Problem(path, int(line), "where", message))

@@ -315,7 +315,9 @@ def release(version: str, root: Path) -> None:
 
     with _refused("the review is invalid; no release was written", err=True):
         path = cut_release(root, version)
-    click.echo(f"released {version}: {path}; CITATION.cff and CHANGELOG.md dated (commit all three)")
+    dated = [name for name in ("CITATION.cff", "CHANGELOG.md") if (root / name).is_file()]
+    click.echo(f"released {version}: {path}" + (f"; {' and '.join(dated)} dated (commit "
+                                               f"{'all three' if len(dated) == 2 else 'both'})" if dated else ""))
 
 
 @main.command()
