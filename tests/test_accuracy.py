@@ -17,6 +17,9 @@ from livingreview.publishing import chapter
 
 #: a second study (alpha2020) reporting the fixture's marker in the same cancer type, sample and use as BIOM-0001
 #: (beta2021: sensitivity 0.8 of 88 patients, specificity 0.75 of 40 controls)
+#: as the EV biomarkers chapter names them: the same marker is pooled only within one cancer type, sample and use
+STRATA = ("cancer_type", "sample", "use")
+COLUMNS = accuracy.Columns(strata=STRATA)
 SECOND = ("BIOM-0003,alpha2020,doi:10.5555/fixture.0001,colorectal,small_ev,Fixture  exosomal miR-3,serum,"
           "diagnosis,60,50,,0.7,0.8,miR-3,mirna,fixture cohort,human_observational,Synthetic second accuracy "
           "finding.,2026-01-07\n")
@@ -25,8 +28,9 @@ SECOND = ("BIOM-0003,alpha2020,doi:10.5555/fixture.0001,colorectal,small_ev,Fixt
 def test_the_fixture_alone_has_one_row_with_the_data_and_no_marker_to_pool(review, monkeypatch):
     monkeypatch.chdir(review.root)
     ev = lr.load(review.root)
-    assert len(accuracy.accuracy_rows(ev, "biomarkers")) == 1 and accuracy.marker_groups(ev, "biomarkers") == []
-    html = chapter.accuracy_forests(ev, "biomarkers").data
+    assert len(accuracy.accuracy_rows(ev, "biomarkers")) == 1
+    assert accuracy.marker_groups(ev, "biomarkers", COLUMNS) == []
+    html = chapter.accuracy_forests(ev, "biomarkers", strata=STRATA).data
     assert html == ("<p>1 of the 2 rows report sensitivity and specificity together with the numbers of patients and "
                     "controls they were measured in; no marker is reported so by two studies for the same cancer "
                     "type, sample and use, so no diagnostic accuracy is pooled.</p>")
@@ -37,9 +41,9 @@ def test_two_studies_of_one_marker_draw_its_forest_of_diagnostic_odds_ratios(rev
     (review.root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")  # a book, for the chart's static copy
     monkeypatch.chdir(review.root)
     ev = lr.load(review.root)
-    groups = accuracy.marker_groups(ev, "biomarkers")
+    groups = accuracy.marker_groups(ev, "biomarkers", COLUMNS)
     assert [key for key, _ in groups] == [("fixture exosomal miR-3", "colorectal", "serum", "diagnosis")]
-    html = chapter.accuracy_forests(ev, "biomarkers").data
+    html = chapter.accuracy_forests(ev, "biomarkers", strata=STRATA).data
     assert "1 marker is reported so by at least two studies" in html
     assert html.count('class="lr-chart-data"') == 1
     # the 2x2 tables as the rows report them: 0.8 x 88 = 70.4 -> 70 of 88 cases, 0.75 x 40 = 30 of 40 controls;
@@ -71,5 +75,5 @@ def test_different_markers_cancers_samples_or_one_study_are_never_pooled(review,
     review.append("data/biomarkers.csv", SECOND.replace(old, new))
     monkeypatch.chdir(review.root)
     ev = lr.load(review.root)
-    assert accuracy.marker_groups(ev, "biomarkers") == []
-    assert "no marker is reported so" in chapter.accuracy_forests(ev, "biomarkers").data
+    assert accuracy.marker_groups(ev, "biomarkers", COLUMNS) == []
+    assert "no marker is reported so" in chapter.accuracy_forests(ev, "biomarkers", strata=STRATA).data

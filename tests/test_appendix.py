@@ -101,8 +101,11 @@ def test_row_list_html_drops_ids_and_keys_that_are_not_ids_or_keys():
     assert "onmouseover" not in row_list_html(df, "mechanisms", {})
     df["id"] = ["MECH-0001"]
     df["citekeys"] = [('bad"key', "good")]
-    html = row_list_html(df, "mechanisms", {"good": "Good, 2020"})
-    assert "bad" not in html and "#cite-good" in html and 'id="group-mechanisms-g"' in html
+    html = row_list_html(df, "mechanisms", {"good": "Good, 2020"}, bibliography="bibliography.html")
+    assert "bad" not in html and "bibliography.html#cite-good" in html and 'id="group-mechanisms-g"' in html
+    # a book without a bibliography page: the citation is named, never linked to a page that does not exist
+    plain = row_list_html(df, "mechanisms", {"good": "Good, 2020"})
+    assert "Good, 2020" in plain and "href" not in plain
 
 
 def test_row_links_land_where_rows_have_anchors():

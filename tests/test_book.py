@@ -261,7 +261,7 @@ def test_the_subtypes_page_fits_its_text_column(browser, server, width):
     page.close()
     assert sizes["blocks"] >= 6 and sizes["tables"] == 0
     assert sizes["widest"] <= sizes["column"] and sizes["page"] <= width, sizes
-    assert "Size (nm) 60\u2013120" in sizes["text"] and not re.search(r"Size \(nm\) [\d\u2013]*\.0\b", sizes["text"])
+    assert "Size 60\u2013120 nm" in sizes["text"] and not re.search(r"Size [\d\u2013]*\.0\b", sizes["text"])
 
 
 @pytest.fixture(scope="module")

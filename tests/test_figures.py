@@ -77,13 +77,13 @@ def chapter_charts() -> dict[str, object]:
 
     real = lr.load(REPO)
     charts: dict[str, object] = {}
-    keep = {"evidence", "figure", "trajectory"}
+    keep = {"evidence", "figure", "trajectory", "pooled_trajectory"}
     with pytest.MonkeyPatch.context() as mp:
         for name, func in inspect.getmembers(chapter, inspect.isfunction):
             if func.__module__ == chapter.__name__ and not name.startswith("_") and name not in keep:
                 mp.setattr(chapter, name, lambda *a, **k: None)  # tables, the explorer: pages, not charts
         mp.setattr(chapter, "evidence", lambda: real)
-        mp.setattr(chapter, "figure", lambda chart, name: charts.__setitem__(name, chart))
+        mp.setattr(chapter, "figure", lambda chart, name: charts.__setitem__(name, chart) or chapter.HTML(""))
         for path in sorted((REPO / "chapters").glob("*.ipynb")):
             namespace: dict[str, object] = {}
             for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:

@@ -1,6 +1,6 @@
 """Diagnostic accuracy that can be pooled: rows reporting a marker's sensitivity and specificity with the sizes of
-the groups they were measured in, grouped so that only the same marker in the same stratum (cancer type, sample,
-use) is ever pooled, and only where at least two studies report it.
+the groups they were measured in, grouped so that only the same marker in the same stratum (the columns the chapter
+names: a population, a sample, a use) is ever pooled, and only where at least two studies report it.
 
 A row's 2x2 table is rebuilt from what it reports: true positives = sensitivity x cases and true negatives =
 specificity x controls, rounded to whole participants; the pooled measure is the diagnostic odds ratio (metafor's
@@ -24,8 +24,8 @@ class Columns:
     """Which columns of the table hold what the accuracy of a marker needs."""
 
     marker: str = "marker"
-    #: columns whose values must be equal for rows to be pooled (never pooling different cancers or samples)
-    strata: tuple[str, ...] = ("cancer_type", "sample", "use")
+    #: columns whose values must be equal for rows to be pooled (never pooling different populations or samples)
+    strata: tuple[str, ...] = ()
     sensitivity: str = "sensitivity"
     specificity: str = "specificity"
     cases: str = "n_patients"
@@ -69,7 +69,7 @@ def marker_groups(ev: Evidence, table: str, cols: Columns = Columns()) -> list[t
 
 
 def strata_words(ev: Evidence, table: str, cols: Columns = Columns()) -> str:
-    """The strata as a reader names them ('cancer type, sample and use'), from the columns' declared headings."""
+    """The strata as a reader names them ('population, sample and use'), from the columns' declared headings."""
     names = [ev.declared[table].column(s).heading.lower() for s in cols.strata]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
 
