@@ -208,3 +208,23 @@ def test_a_new_review_builds_at_once(tmp_path):
     page = (target / "_build" / "html" / "chapters" / "01_studies.html").read_text(encoding="utf-8")
     assert "<h1>Studies" in page and "lr-explorer" in page
     assert (target / "_build" / "html" / "chapters" / "12_appendix.html").exists()
+
+
+def test_every_check_and_command_works_on_a_review_without_the_optional_tables(tmp_path):
+    """Issue 24 item 5: a new review has no claims, withdrawn rows, search log or ledger; the claims and review
+    checks pass on it (a missing claims table was a KeyError), and the commands that need a table it lacks say so."""
+    target = tmp_path / "tea"
+    runner = CliRunner()
+    assert runner.invoke(main, ["new", str(target), "--title", "Tea"]).exit_code == 0
+    (target / "references.bib").write_text("@article{smith2020,\n  author = {Smith, Jane},\n  title = {Tea},\n"
+                                           "  journal = {J Tea},\n  year = {2020},\n  doi = {10.1000/tea.1},\n}\n")
+    added = runner.invoke(main, ["add", "studies", "--set", "citekeys=smith2020", "--set", "finding=Tea was drunk.",
+                                 "--root", str(target)])
+    assert added.exit_code == 0, added.output
+    checked = runner.invoke(main, ["validate", "--claims", "--review", "--root", str(target)])
+    assert checked.exit_code == 0 and checked.output.startswith("valid: 1 tables, 1 rows"), checked.output
+    withdrawn = runner.invoke(main, ["withdraw", "studies", "STUDY-0001", "--reason", "a reason", "--root",
+                                     str(target)])
+    assert withdrawn.exit_code != 0 and "declares no withdrawn table" in withdrawn.output
+    assert withdrawn.exception is None or isinstance(withdrawn.exception, SystemExit)
+    assert sorted(p.name for p in (target / "data").iterdir()) == ["studies.csv"]  # nothing half-written

@@ -474,6 +474,8 @@ def expectation_problems(root, checked) -> list[Problem]:
     """A located error for every claim whose computed certainty is below the ``expected`` it declares."""
     from livingreview.checking.evidence import from_checked
 
+    if "claims" not in checked.frames:  # a review may state no claims at all
+        return []
     ev = from_checked(root, checked)
     lines = checked.frames["claims"].index  # file lines, in the order of the typed table's rows
     status = claim_status(ev)
