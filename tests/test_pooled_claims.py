@@ -315,3 +315,18 @@ def test_a_moved_pooled_estimate_is_a_change_since_the_release_even_with_the_sam
     text = chapter.changes_since_release(ev).data
     words = f"pooled RR 0.49 (CI 0.34 to 0.70) → {moved['pooled_now']}."
     assert words[0].upper() + words[1:] in text.replace("\\(", "(").replace("\\)", ")")
+
+
+def test_the_summary_of_findings_states_the_slope_a_claim_rests_on(bcg, monkeypatch):
+    """CLAIM-0001 is shown with the meta-regression it rests on, not the pooled risk ratio; its pooled estimate is not
+    drawn release by release (its certainty by release is)."""
+    from livingreview.publishing import chapter
+
+    monkeypatch.chdir(bcg.root)
+    ev = lr.load(bcg.root)
+    text = chapter.summary_of_findings(ev).data
+    first = text[text.index("CLAIM\\-0001"):text.index("CLAIM\\-0002")]
+    assert "meta\\-regression on absolute latitude\\: slope \\-0.0291 log RR per unit" in first
+    assert "pooled RR" not in first
+    drawn = chapter.pooled_trajectory(ev).data
+    assert "CLAIM-0002" in drawn and "CLAIM-0001" not in drawn

@@ -372,19 +372,24 @@ def summary_of_findings(ev: Evidence) -> Markdown:
 
     Blocks rather than a wide table, so that each claim reads as a sentence at any screen width.
     """
+    from livingreview.analysis.pooled import moderator_compared, synthesis_of
     from livingreview.analysis.summaries import claim_status
     from livingreview.analysis.summaries import summary_of_findings as sof
     from livingreview.publishing.render import anchor, escape_md
 
+    said = {str(c["id"]): c for c in ev.claims.to_dict(orient="records")} if "claims" in ev.tables else {}
     blocks = []
     for row, s in zip(sof(ev).itertuples(index=False), claim_status(ev).itertuples(index=False), strict=True):
+        claim = said.get(str(row.id), {})
+        moderator = moderator_compared(ev, claim) if synthesis_of(claim) else None
         reasons = row.certainty.split("(", 1)[1].rstrip(")") if "(" in row.certainty else ""
         rows = _row_links(s.supporting_rows, 4, claim=row.id if s.table in ev.finding_tables else None)
         facts = [f"{certainty_badge(s.certainty)} {escape_md(reasons)}".rstrip(),
                  f"studies: {escape_md(row.studies) or 'none'}",
                  *([f"{escape_md(name)}: {int(n)}" for name, n in (s.scope_counts or {}).items()]
                    if s.graded else []),
-                 *([escape_md(_pooled_fact(s.pooled))] if s.pooled is not None else []),
+                 *([escape_md(_pooled_fact(s.pooled, moderator, ev.declared[s.table].column(moderator).heading.lower()
+                                           if moderator else None))] if s.pooled is not None else []),
                  f"contradicting studies: {int(row.against)}",
                  f"fragility: {escape_md(row.fragility)}", f"rows: {rows}"]
         blocks.append(f'{anchor(row.id)}**{escape_md(row.id)}** {escape_md(row.claim)}\\\n'
@@ -392,10 +397,15 @@ def summary_of_findings(ev: Evidence) -> Markdown:
     return Markdown("\n\n".join(blocks))
 
 
-def _pooled_fact(p) -> str:
+def _pooled_fact(p, moderator: str | None = None, words: str | None = None) -> str:
     """The pooled result a claim rests on, in words: 'pooled RR 0.49 (95% CI 0.34 to 0.70; prediction interval
-    0.15 to 1.55), I² 92%, 13 studies'."""
+    0.15 to 1.55), I² 92%, 13 studies'; for a claim on a moderator's slope, that slope with its interval."""
     name = p.measure if p.measure != "GEN" else "estimate"
+    slope = next((x for x in p.slopes if x[0] == moderator), None)
+    if moderator is not None and slope is not None:
+        scale = f"log {name}" if p.ratio else name
+        return (f"meta-regression on {words or moderator}: slope {slope[1]:.4f} {scale} per unit ({p.level:g}% CI "
+                f"{slope[2]:.4f} to {slope[3]:.4f}, p {slope[4]:.2g}), {p.studies} studies")
     return (f"pooled {name} {p.estimate:.2f} ({p.level:g}% CI {p.lower:.2f} to {p.upper:.2f}; prediction interval "
             f"{p.pi_lower:.2f} to {p.pi_upper:.2f}), I² {p.i_squared:.0f}%, {p.studies} studies")
 
@@ -481,8 +491,14 @@ def pooled_trajectory(ev: Evidence) -> HTML:
     traj = points(ev)
     said = dict(zip(ev.claims["id"].astype(str), ev.claims["claim"].astype(str), strict=True))
     rests_on = {str(c["id"]): synthesis_of(c) for c in ev.claims.to_dict(orient="records")}
+    from livingreview.analysis.pooled import moderator_compared
+
+    # a claim on a moderator's slope is about a difference between studies, not the pooled estimate: its certainty
+    # by release is in the chart above, and its pooled estimate would tell another story
+    on_slope = {cid for cid, name in rests_on.items() if name and moderator_compared(
+        ev, ev.claims[ev.claims["id"].astype(str) == cid].iloc[0])}
     parts = []
-    for cid, group in traj[traj["estimate"].notna()].groupby("id", sort=False):
+    for cid, group in traj[traj["estimate"].notna() & ~traj["id"].isin(on_slope)].groupby("id", sort=False):
         measure = str(group["measure"].iloc[-1])
         missing = sorted(set(traj.loc[traj["id"] == cid, "release"]) - set(group["release"]))
         # the claim in words above its chart, so the data table under it says which claim it is about
