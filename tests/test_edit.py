@@ -282,3 +282,20 @@ def test_item16_add_cannot_write_the_withdrawal_log_either(review):
                  "--set=finding=Forged.", "--set=reason=Forged.", "--set=withdrawn=2026-01-01")
     assert result.exit_code == 2 and "written only by livingreview withdraw" in result.output, result.output
     assert review.path(W).read_bytes() == log
+
+
+def test_tidy_quotes_a_cell_only_where_it_must_and_export_writes_the_same_bytes(review, tmp_path):
+    """A spreadsheet (or a hand edit) that quotes every cell leaves a file whose exported copy differs byte for byte;
+    tidy quotes a cell only where it must, as export writes it, and changes no cell's text."""
+    import csv
+    import io
+
+    from livingreview.curation.tidy import tidy_bytes
+
+    text = review.path("data/pmn.csv").read_text(encoding="utf-8")
+    rows = list(csv.reader(io.StringIO(text)))
+    quoted = io.StringIO()
+    csv.writer(quoted, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(rows)
+    out, changes = tidy_bytes(quoted.getvalue().encode("utf-8"), rows[0])
+    assert out.decode("utf-8") == text and changes == [f"quotes made minimal in {len(rows)} record(s)"]
+    assert list(csv.reader(io.StringIO(out.decode("utf-8")))) == rows

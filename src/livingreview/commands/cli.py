@@ -367,7 +367,7 @@ def _change(run, dry_run: bool, said: tuple[str, str]) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would change, but write nothing.")
 def tidy(tables: tuple[str, ...], root: Path, dry_run: bool) -> None:
     """Rewrite tables saved by a spreadsheet in canonical form: no BOM, no empty rows, one line ending, declared
-    column order. Nothing else changes; a canonical file is left as it is."""
+    column order, quotes only where a cell needs them. No cell changes; a canonical file is left as it is."""
     from livingreview.curation.tidy import tidy_table
 
     for name in tables or tuple(_tables(root)):

@@ -1,9 +1,10 @@
 """Bringing a table saved by a spreadsheet back to the canonical form, and changing nothing else.
 
-Excel's "CSV UTF-8" adds a byte-order mark and ends records with CRLF; spreadsheets leave empty rows at the end
-and may reorder columns. ``tidy`` undoes exactly those (records end with LF, as committed), keeps every other byte
-(a line break inside a quoted cell too), refuses a file whose records do not match the header, and leaves a
-canonical file untouched.
+Excel's "CSV UTF-8" adds a byte-order mark and ends records with CRLF; spreadsheets leave empty rows at the end,
+may reorder columns and quote cells that need no quotes. ``tidy`` undoes exactly those (records end with LF, as
+committed; a cell is quoted only where it must be, as ``export`` writes it), keeps every cell's text (a line break
+inside a quoted cell too), refuses a file whose records do not match the header, and leaves a canonical file
+untouched.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def tidy_bytes(data: bytes, columns: list[str], path: str = "table") -> tuple[by
     consumed = 0
     header: list[str] | None = None
     order: list[int] | None = None
-    empty = endings = 0
+    empty = endings = requoted = 0
     for cells in reader:
         line = consumed + 1
         raw = "".join(pieces[consumed:reader.line_num])
@@ -69,15 +70,18 @@ def tidy_bytes(data: bytes, columns: list[str], path: str = "table") -> tuple[by
                              "again); nothing was written")
         body = re.sub(r"(\r\n|\r|\n)$", "", raw)
         endings += raw[len(body):] not in ("\n", "")
-        if order is not None:
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow([cells[i] for i in order])
-            body = buf.getvalue()[:-1]
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow([cells[i] for i in order] if order is not None else cells)
+        if order is None and buf.getvalue()[:-1] != body:
+            requoted += 1  # the same cells, quoted only where a cell must be
+        body = buf.getvalue()[:-1]
         out.append(body + "\n")  # a canonical file ends every record, the last one too, with LF
     if endings:
         changes.append(f"line endings made LF ({endings} record(s) ended otherwise)")
     if empty:
         changes.append(f"removed {empty} empty row(s)")
+    if requoted:
+        changes.append(f"quotes made minimal in {requoted} record(s)")
     result = "".join(out).encode("utf-8")
     if result != data and not changes:
         changes.append("added the missing final line ending")
