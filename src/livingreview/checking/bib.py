@@ -8,7 +8,6 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from livingreview.model.declarations import RECORD_KINDS, LibraryPolicy
@@ -641,7 +640,7 @@ def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str
     between its delimiters and collapses its whitespace (``normalize_whitespace``); it expands no macro in it.
     Names and digits outside ASCII are left to pybtex itself (its names and numbers are ASCII only).
     """
-    entry_type, key, _, fields = entry
+    entry_type, _, _, fields = entry
     if not PYBTEX_NAME_RE.fullmatch(entry_type):
         return None
     read: dict[str, str] = {}
