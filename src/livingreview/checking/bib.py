@@ -206,7 +206,7 @@ class Reference:
         """The entry's identifier of ``kind`` (one of RECORD_KINDS), or ''."""
         return getattr(self, kind)
 
-    @property
+    @functools.cached_property
     def record_ids(self) -> frozenset[str]:
         """The entry's record ids as a row's ``source`` names them: 'doi:...' (lower case), 'PMID:n', 'PMCn'."""
         ids = {f"doi:{self.doi.lower()}" if self.doi else "", f"PMID:{self.pmid}" if self.pmid else "",
@@ -307,6 +307,7 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
     fields: list[RawField] = []
     seen: set[str] = set()
     pos = head.end()
+    line, counted = line0, 0
     while True:
         m = FIELD_RE.match(piece, pos)
         if m is None:
@@ -314,16 +315,20 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
             if end is None or piece[end.end():].strip():
                 return None
             break
-        name, value = m.group(1), m.group(2)
-        if name.lower() in seen or "\\{" in value or "\\}" in value or value[:-1].endswith("\\"):
+        name, value, close = m.groups()
+        lower = name.lower()
+        if lower in seen or "\\{" in value or "\\}" in value or value[:-1].endswith("\\"):
             return None  # duplicate fields and escaped braces: bibtexparser's rules decide
-        seen.add(name.lower())
+        seen.add(lower)
         if value[0] in "{\"":
             value = value[1:-1]
-        # bibtexparser locates a field at its "=" sign
-        fields.append((name, value, line0 + piece.count("\n", 0, piece.index("=", m.end(1))), None))
+        # bibtexparser locates a field at its "=" sign (lines counted on from the last field's)
+        eq = piece.index("=", m.end(1))
+        line += piece.count("\n", counted, eq)
+        counted = eq
+        fields.append((name, value, line, None))
         pos = m.end()
-        if m.group(3) == "}":
+        if close == "}":
             if piece[pos:].strip():
                 return None
             break
@@ -626,7 +631,6 @@ def _as_pybtex_reads(name: str, ours: str) -> str:
 
 #: pybtex's reading of whitespace in a value (pybtex.textutils.normalize_whitespace)
 PYBTEX_SPACE_RE = re.compile(r"\s+")
-PYBTEX_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")  # names pybtex reads whole up to a space, '{' or '='
 
 
 def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str, dict[str, str]] | None:
@@ -641,11 +645,12 @@ def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str
     Names and digits outside ASCII are left to pybtex itself (its names and numbers are ASCII only).
     """
     entry_type, _, _, fields = entry
-    if not PYBTEX_NAME_RE.fullmatch(entry_type):
+    # the plain grammar allows ``\\w`` in names: ASCII ones are exactly those pybtex reads whole
+    if not entry_type.isascii():
         return None
     read: dict[str, str] = {}
     for name, value, _, _ in fields:
-        if not PYBTEX_NAME_RE.fullmatch(name) or (value.isdigit() and not value.isascii()):
+        if not name.isascii() or (value.isdigit() and not value.isascii()):
             return None
         read[name.lower()] = PYBTEX_SPACE_RE.sub(" ", value.strip())
     return entry_type.lower(), read
@@ -704,6 +709,14 @@ def _pybtex_reading(text: str) -> dict[str, tuple[str, dict[str, str]]]:
     return theirs
 
 
+def _reads_same(theirs: dict[str, str], ours: dict[str, str]) -> bool:
+    """Whether every field pybtex read gives the validator's text (False also where decoding fails)."""
+    try:
+        return all(field_text(name, value) == _as_pybtex_reads(name, ours[name]) for name, value in theirs.items())
+    except RecursionError:
+        return False
+
+
 def compare_with_pybtex(text: str, lib: Library, whole: bool = False) -> list[Problem]:
     """Where pybtex (which renders the book's bibliography) reads ``text`` differently from the validator.
 
@@ -743,6 +756,8 @@ def compare_with_pybtex(text: str, lib: Library, whole: bool = False) -> list[Pr
                                                         "expected plain @type{key, ...} entries"))
             continue
         entry_type, fields = theirs[key]
+        if entry_type == ref.entry_type and fields.keys() == ref.fields.keys() and _reads_same(fields, ref.fields):
+            continue  # the common case, in one pass; any difference is located field by field below
         if entry_type != ref.entry_type:
             problems.append(Problem(rel, ref.line, "-", f"entry {quote(key)} is @{ref.entry_type} to validation but "
                                                         f"@{entry_type} to the book's parser"))

@@ -69,12 +69,22 @@ class Suggester:
     the first ``limit`` distinct unknown keys get a fuzzy suggestion (difflib is quadratic in the worst case)."""
 
     def __init__(self, library: Library, limit: int = 50):
-        self.lower = {k.lower(): k for k in library.references}
-        self.by_length: dict[int, list[str]] = {}
-        for k in library.references:
-            self.by_length.setdefault(len(k), []).append(k)
+        self.library = library
         self.limit = limit
         self.done: dict[str, str] = {}
+
+    @functools.cached_property
+    def lower(self) -> dict[str, str]:
+        """Library keys by their lower case (built at the first unknown key: most tables have none)."""
+        return {k.lower(): k for k in self.library.references}
+
+    @functools.cached_property
+    def by_length(self) -> dict[int, list[str]]:
+        """Library keys by length."""
+        by_length: dict[int, list[str]] = {}
+        for k in self.library.references:
+            by_length.setdefault(len(k), []).append(k)
+        return by_length
 
     def __call__(self, key: str) -> str:
         if key.lower() in self.lower:
