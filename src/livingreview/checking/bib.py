@@ -725,15 +725,16 @@ def compare_with_pybtex(text: str, lib: Library, whole: bool = False) -> list[Pr
     reading of the whole text (``whole=True`` asks pybtex for it); by default pybtex reads only the pieces that
     are not plain entries, and plain entries are read by a model of pybtex's grammar (``_pybtex_reading``).
     """
-    from pybtex.exceptions import PybtexError
-    from pybtex.scanner import PybtexSyntaxError
-
     rel = lib.path
     try:
         if whole:
             raise _Fallback
         theirs = _pybtex_reading(text)
     except _Fallback:
+        # pybtex is imported only here and where a piece is unusual: a library of plain entries never needs it
+        from pybtex.exceptions import PybtexError
+        from pybtex.scanner import PybtexSyntaxError
+
         try:
             theirs = pybtex_entries(text)
         except PybtexSyntaxError as exc:

@@ -312,10 +312,10 @@ def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
     repeated = groups.duplicated(keep="first")
     if not repeated.any():
         return []
-    first = {group: line for line, group in groups[~repeated].items()}
-    return [Problem(table.path, int(line), "-", f"row repeats line {first[group]} in every column but id and date; "
-                                                "expected each finding once", Severity.WARNING)
-            for line, group in groups[repeated].items()]
+    first = dict(zip(groups[~repeated].tolist(), groups.index[~repeated].tolist(), strict=True))
+    message = "in every column but id and date; expected each finding once"
+    return [Problem(table.path, line, "-", f"row repeats line {first[group]} {message}", Severity.WARNING)
+            for line, group in zip(groups.index[repeated].tolist(), groups[repeated].tolist(), strict=True)]
 
 
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
@@ -434,7 +434,8 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
     problems += link_problems(root)
-    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence,
+    # duplicates dropped in order (not through a set), so the runs each check made in line order stay sorted runs
+    return Checked(kept, library, sorted(dict.fromkeys(problems), key=Problem.sort_key), rows, releases, cadence,
                    declarations=declared)
 
 
