@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 KEY_RE = KEY_PATTERN
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
+KEY_FULL_RE = re.compile(KEY_PATTERN)  # compiled once: the citekey rule runs on every distinct cell
 # the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
 CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|!~|>=|<=|=|~|>|<)(.*)", re.DOTALL)
 #: operators that compare a number or date cell with one value
@@ -160,7 +161,8 @@ def _repeated(cell: str) -> str | None:
 
 
 def _repeated_rule(col: Column) -> Rule:
-    return Rule("repeated", lambda s: s.map(lambda cell: _repeated(cell) is None),
+    # a cell without a separator holds one term, which cannot repeat
+    return Rule("repeated", lambda s: s.map(lambda cell: MULTI_SEPARATOR not in cell or _repeated(cell) is None),
                 lambda cell: f"{quote(_repeated(cell))} is listed more than once in {col.name}; expected each "
                              "term once (a row counts once per term)")
 
@@ -303,7 +305,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     elif col.kind is Kind.DATE:
         rules.append(Rule("date", lambda s: s.map(_is_date), lambda cell: _date_message(col, cell)))
     elif col.kind is Kind.CITEKEYS:
-        rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or re.fullmatch(KEY_RE, i) is not None),
+        rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or KEY_FULL_RE.fullmatch(i) is not None),
                           lambda cell: f"malformed citation key in {quote(cell)}; expected {col.expected}", KEY_LISTS))
     elif col.kind is Kind.IDREFS:
         rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
