@@ -114,3 +114,27 @@ def test_an_entry_left_open_before_a_plain_one_is_read_as_pybtex_reads_the_whole
     assert fast == whole
     assert "alpha2020" not in pybtex_entries(text)
     assert any("alpha2020" in line and "not read by the book" in line for line in fast), fast
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" ab{}\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2000\u2028\u2029\u202f"
+                                            "\u3000\u200b\ufeffé")), max_size=12))
+@example("a  b")
+@example(" a")
+@example("a\xa0b")
+def test_a_value_called_space_normal_is_what_pybtex_makes_of_it(value: str):
+    from pybtex.textutils import normalize_whitespace
+
+    if bib._space_normal(value):
+        assert normalize_whitespace(value) == value
+    assert bib._space_normal(value) == (normalize_whitespace(value) == value) or not value.isprintable()
+
+
+def test_every_whitespace_character_but_the_space_is_unprintable():
+    """What ``_space_normal`` rests on, over every code point: pybtex collapses ``\\s``, and ``isprintable`` sees it."""
+    import re
+    import sys
+
+    space = re.compile(r"\s")
+    assert [hex(c) for c in range(sys.maxunicode + 1)
+            if chr(c) != " " and space.match(chr(c)) and chr(c).isprintable()] == []

@@ -38,6 +38,7 @@ RECORD_LABELS = {"doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "arxiv": "arXiv
 RECORD_NAMES = {"doi": "doi", "pmid": "pmid", "pmcid": "pmcid", "arxiv": "arXiv id", "isbn": "isbn"}
 
 RAW_FIELDS = {"doi", "pmid", "pmcid", "url", "file", "eprint"}
+RAW_ESCAPE_RE = re.compile(r"\{?\\([_%&#$~])\}?")
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
@@ -45,7 +46,8 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 @functools.lru_cache(maxsize=131_072)
 def _unescape_raw(value: str) -> str:
     """Identifiers and links are not LaTeX text: undo only the escapes managers add (\\_ \\% \\& \\#), drop braces."""
-    value = re.sub(r"\{?\\([_%&#$~])\}?", r"\1", value)
+    if "\\" in value:
+        value = RAW_ESCAPE_RE.sub(r"\1", value)
     return value.replace("{", "").replace("}", "").strip()
 
 
@@ -380,7 +382,7 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
                                                             "expected plain text without literal braces"))
             fields[name] = ""
             continue
-        if "{" in value and _brace_depth(value) > MAX_BRACE_DEPTH:
+        if value.count("{") > MAX_BRACE_DEPTH and _brace_depth(value) > MAX_BRACE_DEPTH:
             problems.append(Problem(rel, line, name or "-", f"braces nested more than {MAX_BRACE_DEPTH} deep; "
                                                             "expected at most a protected word or two"))
             fields[name] = ""
@@ -633,6 +635,13 @@ def _as_pybtex_reads(name: str, ours: str) -> str:
 PYBTEX_SPACE_RE = re.compile(r"\s+")
 
 
+def _space_normal(value: str) -> bool:
+    """Whether pybtex's whitespace normalisation leaves ``value`` as it is, decided without it: every whitespace
+    character but the space is unprintable, so a printable value with no leading, trailing or double space is
+    already normal."""
+    return value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "
+
+
 def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str, dict[str, str]] | None:
     """What pybtex reads from a piece holding one plain entry, when it starts reading at its '@' between entries:
     (type, raw values by lower-case name); None where the entry is one this model does not cover.
@@ -652,7 +661,7 @@ def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str
     for name, value, _, _ in fields:
         if not name.isascii() or (value.isdigit() and not value.isascii()):
             return None
-        read[name.lower()] = PYBTEX_SPACE_RE.sub(" ", value.strip())
+        read[name.lower()] = value if _space_normal(value) else PYBTEX_SPACE_RE.sub(" ", value.strip())
     return entry_type.lower(), read
 
 
