@@ -263,6 +263,8 @@ class TableCheck:
     frame: pd.DataFrame | None = None
     #: each distinct (``citekeys``, ``source``) pair and the lines holding it (lines whose cells broke a rule left out)
     sources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: the problems as five columns, while the check crosses from a worker process (see ``_packed``)
+    packed: tuple[list, ...] | None = None
 
 
 def _path(tables: dict[str, Table], name: str) -> str:
@@ -321,8 +323,32 @@ def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
 
 
+def _packed(result: TableCheck) -> TableCheck:
+    """``result`` with its problems as columns: a large table's hundreds of thousands of problems cross from a
+    worker several times faster as five lists than as objects."""
+    problems = result.problems
+    columns = ([p.path for p in problems], [p.line for p in problems], [p.column for p in problems],
+               [p.message for p in problems], [p.severity.value for p in problems])
+    return dataclasses.replace(result, problems=[], packed=columns)
+
+
+def _unpacked(result: TableCheck) -> TableCheck:
+    """``result`` with its problems made again from the columns ``_packed`` gave."""
+    if result.packed is None:
+        return result
+    severity = {s.value: s for s in Severity}
+    paths, lines, columns, messages, severities = result.packed
+    problems = [Problem(path, line, column, message, severity[level])
+                for path, line, column, message, level in zip(paths, lines, columns, messages, severities, strict=True)]
+    return dataclasses.replace(result, problems=problems, packed=None)
+
+
 def _problems_only(args: tuple[Path, Table]) -> TableCheck:
-    return check_table(*args, keep_frame=False)
+    return _packed(check_table(*args, keep_frame=False))
+
+
+def _with_frame(args: tuple[Path, Table]) -> TableCheck:
+    return _packed(check_table(*args, keep_frame=True))
 
 
 def _file_hash(path: Path) -> str:
@@ -357,11 +383,11 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         # both finish together, while this process parses the library
         order = sorted(tables, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {name: pool.submit(check_table, root, tables[name], name in effect_tables)
-                       if name in effect_tables else pool.submit(_problems_only, (root, tables[name]))
+            futures = {name: pool.submit(_with_frame if name in effect_tables else _problems_only,
+                                         (root, tables[name]))
                        for name in order}
             library, bib_problems = load_library(root, declared.library)
-            results = [futures[name].result() for name in tables]
+            results = [_unpacked(futures[name].result()) for name in tables]
     else:
         with ThreadPoolExecutor(1) as threads:
             pending = threads.submit(load_library, root, declared.library)
