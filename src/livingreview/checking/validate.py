@@ -6,6 +6,7 @@ import bisect
 import dataclasses
 import difflib
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -363,7 +364,18 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
     ``reuse`` is an earlier check's ``parts``: a table or library whose bytes are unchanged is not read again
     (what one file gives depends on its bytes alone; the checks across files always run).
     """
-    root = Path(root)
+    # the check makes many objects (a problem per repeated row of a large table) and keeps them: the collector's
+    # passes over them, looking for cycles that validation does not make, cost more than the check itself
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(Path(root), frames, reuse)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(root: Path, frames: bool, reuse: dict[str, tuple[str, object]] | None) -> Checked:
     try:
         declared = load_declarations(root)
     except ValidationError as exc:

@@ -97,13 +97,7 @@ def markdown_report(lines: list[str], title: str = "Validation", limit: int = MA
               help="Also warn about rows that look mis-graded, mis-sourced or duplicated (the review check).")
 def validate(root: Path, quiet: bool, markdown: bool, claims: bool, review: bool) -> None:
     """Check every table and the library; print PATH:LINE:COLUMN: message for each problem."""
-    # the check makes many objects (a problem per repeated row of a large table) and keeps them: the collector's
-    # passes over them, looking for cycles that validation does not make, cost more than the check itself
-    gc.disable()
-    try:
-        checked = check(root, frames=claims or review)
-    finally:
-        gc.enable()
+    checked = check(root, frames=claims or review)
     extra: list[Problem] = []
     if claims and not checked.errors:
         from livingreview.analysis.summaries import expectation_problems
