@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from livingreview.checking.bib import BIB_PATH, Library, load_library
@@ -264,7 +265,7 @@ class TableCheck:
     frame: pd.DataFrame | None = None
     #: each distinct (``citekeys``, ``source``) pair and the lines holding it (lines whose cells broke a rule left out)
     sources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
-    #: the problems as five columns, while the check crosses from a worker process (see ``_packed``)
+    #: the problems as five columns, while the check crosses from a worker process (see ``_columns``)
     packed: tuple[list, ...] | None = None
 
 
@@ -272,15 +273,18 @@ def _path(tables: dict[str, Table], name: str) -> str:
     return tables[name].path if name in tables else f"data/{name}.csv"
 
 
-def check_table(root: Path, table: Table, keep_frame: bool = True) -> TableCheck:
-    """Read and check one table; what later cross-table checks need travels with it."""
+def check_table(root: Path, table: Table, keep_frame: bool = True, packed: bool = False) -> TableCheck:
+    """Read and check one table; what later cross-table checks need travels with it (its problems as columns
+    with ``packed``, for a worker process to send)."""
     name = table.name
     raw, problems = read_table(root, table)
     if raw is None:
         return TableCheck(name, problems)
     frame, cell_problems = check_cells(table, raw)
     problems += cell_problems
-    problems += _duplicate_row_warnings(table, frame)
+    repeats = _repeated_rows(table, frame)
+    if not packed:
+        problems += _repeat_warnings(table, *repeats)
     citations: dict[str, list[int]] = {}
     if "citekeys" in frame.columns and any(c.kind is Kind.CITEKEYS for c in table.columns):
         flagged = {p.line for p in cell_problems if p.column == "citekeys"}
@@ -302,54 +306,74 @@ def check_table(root: Path, table: Table, keep_frame: bool = True) -> TableCheck
     keep = keep_frame or name in ("claims", "withdrawn", "searches", "screening")  # read by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
-    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources)
+    columns = None
+    if packed:
+        # a repeated row's warning goes straight into the columns: a large table may have hundreds of thousands
+        template = Problem(table.path, 1, "-", "", Severity.WARNING)  # the path and column as a problem keeps them
+        lines, firsts = repeats
+        columns = _columns(problems)
+        for column, values in zip(columns, ([template.path] * len(lines), lines, [template.column] * len(lines),
+                                            [REPEAT_MESSAGE.format(first) for first in firsts],
+                                            [Severity.WARNING.value] * len(lines)), strict=True):
+            column += values
+        problems = []
+    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources, columns)
 
 
-def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
-    """A row that repeats an earlier one in every column but its id and date (one finding entered twice)."""
+REPEAT_MESSAGE = "row repeats line {} in every column but id and date; expected each finding once"
+
+
+def _repeated_rows(table: Table, frame: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """(lines, lines they repeat): each row that repeats an earlier one in every column but its id and date (one
+    finding entered twice), and the line of the first such row."""
     cols = [c for c in table.column_names if c not in ("id", "added") and c in frame.columns]
     if len(frame) < 2 or not cols:
-        return []
+        return [], []
     # one group per distinct combination of values (exact: each column's values are factorized, not hashed)
-    groups = frame.groupby(cols, sort=False, dropna=False).ngroup()
-    repeated = groups.duplicated(keep="first")
+    groups = frame.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+    repeated = pd.Series(groups).duplicated(keep="first").to_numpy()
     if not repeated.any():
-        return []
-    first = dict(zip(groups[~repeated].tolist(), groups.index[~repeated].tolist(), strict=True))
-    message = "in every column but id and date; expected each finding once"
-    return [Problem(table.path, line, "-", f"row repeats line {first[group]} {message}", Severity.WARNING)
-            for line, group in zip(groups.index[repeated].tolist(), groups[repeated].tolist(), strict=True)]
+        return [], []
+    lines = frame.index.to_numpy()
+    first = np.zeros(groups.max() + 1, dtype=lines.dtype)
+    first[groups[~repeated]] = lines[~repeated]
+    return lines[repeated].tolist(), first[groups[repeated]].tolist()
+
+
+def _repeat_warnings(table: Table, lines: list[int], firsts: list[int]) -> list[Problem]:
+    """The warning for each repeated row."""
+    return [Problem(table.path, line, "-", REPEAT_MESSAGE.format(first), Severity.WARNING)
+            for line, first in zip(lines, firsts, strict=True)]
 
 
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
 
 
-def _packed(result: TableCheck) -> TableCheck:
-    """``result`` with its problems as columns: a large table's hundreds of thousands of problems cross from a
-    worker several times faster as five lists than as objects."""
-    problems = result.problems
-    columns = ([p.path for p in problems], [p.line for p in problems], [p.column for p in problems],
-               [p.message for p in problems], [p.severity.value for p in problems])
-    return dataclasses.replace(result, problems=[], packed=columns)
+def _columns(problems: list[Problem]) -> tuple[list, ...]:
+    """Problems as five columns: a large table's hundreds of thousands of problems cross from a worker several
+    times faster as five lists than as objects."""
+    return ([p.path for p in problems], [p.line for p in problems], [p.column for p in problems],
+            [p.message for p in problems], [p.severity.value for p in problems])
 
 
 def _unpacked(result: TableCheck) -> TableCheck:
-    """``result`` with its problems made again from the columns ``_packed`` gave."""
+    """``result`` with its problems made again from the columns a worker sent."""
     if result.packed is None:
         return result
     severity = {s.value: s for s in Severity}
     paths, lines, columns, messages, severities = result.packed
-    problems = [Problem(path, line, column, message, severity[level])
+    # each field is already as a Problem keeps it: made again as it is, not checked (and escaped) once more
+    problems = [Problem.checked(path, line, column, message, severity[level])
                 for path, line, column, message, level in zip(paths, lines, columns, messages, severities, strict=True)]
     return dataclasses.replace(result, problems=problems, packed=None)
 
 
 def _problems_only(args: tuple[Path, Table]) -> TableCheck:
-    return _packed(check_table(*args, keep_frame=False))
+    return check_table(*args, keep_frame=False, packed=True)
 
 
 def _with_frame(args: tuple[Path, Table]) -> TableCheck:
-    return _packed(check_table(*args, keep_frame=True))
+    return check_table(*args, keep_frame=True, packed=True)
 
 
 def _file_hash(path: Path) -> str:

@@ -68,6 +68,15 @@ class Problem:
             if len(value) > MESSAGE_LIMIT:  # a message that quoted a whole value somewhere: never megabytes
                 object.__setattr__(self, name, f"{value[:MESSAGE_LIMIT]}… ({len(value):,} characters)")
 
+    @classmethod
+    def checked(cls, path: str, line: int, column: str, message: str, severity: Severity) -> Problem:
+        """A problem from fields a ``Problem`` already holds (sent from another process): not escaped or shortened
+        again (a shortened message would be shortened twice)."""
+        problem = object.__new__(cls)
+        object.__setattr__(problem, "__dict__", {"path": path, "line": line, "column": column, "message": message,
+                                                 "severity": severity})
+        return problem
+
     #: the dataclass order as a plain tuple, made in C: sorts many problems far faster than ``__lt__`` or a method
     sort_key = operator.attrgetter("path", "line", "column", "message", "severity")
 
