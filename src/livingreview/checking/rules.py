@@ -322,8 +322,9 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     return rules
 
 
-def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
-    """Each rule's verdict for every cell of ``series``, computed once per distinct value (values repeat)."""
+def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, np.ndarray]:
+    """Each rule's verdict for every cell of ``series`` (a boolean array in its order), computed once per distinct
+    value (values repeat)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype=object)
     present = codes >= 0
@@ -337,11 +338,11 @@ def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
             good = rule.ok(distinct).to_numpy(dtype=bool)
         cell = np.ones(len(series), dtype=bool)
         cell[present] = good[codes[present]]
-        out[rule.name] = pd.Series(cell, index=series.index)
+        out[rule.name] = cell  # an array: a Series per rule and column costs a small table most of its check
     return out
 
 
-Verdicts = dict[str, tuple[list[Rule], dict[str, pd.Series]]]
+Verdicts = dict[str, tuple[list[Rule], dict[str, np.ndarray]]]
 
 
 def _verdicts(table: Table, df: pd.DataFrame) -> Verdicts:
@@ -364,7 +365,8 @@ def _all_pass(table: Table, df: pd.DataFrame, computed: Verdicts) -> bool:
     return True
 
 
-def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+def _pandera_schema(computed: Verdicts, table: Table,
+                    index: pd.Index) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
     import pandera.pandas as pa  # only a table with a problem needs pandera's failure report
 
     columns: dict[str, pa.Column] = {}
@@ -375,8 +377,8 @@ def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchem
         for rule in rules:
             by_name[(name, rule.name)] = rule
             # empty cells already count as passing in the verdicts; pandera need not look for them again
-            checks.append(pa.Check(lambda s, v=by_rule[rule.name]: v.reindex(s.index), name=rule.name,
-                                   ignore_na=False))
+            verdict = pd.Series(by_rule[rule.name], index=index)
+            checks.append(pa.Check(lambda s, v=verdict: v.reindex(s.index), name=rule.name, ignore_na=False))
         columns[name] = pa.Column(
             None,
             nullable=not col.always_required,
@@ -465,7 +467,7 @@ def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem
         return df, problems
     import pandera.pandas as pa
 
-    schema, by_name = _pandera_schema(computed, table)
+    schema, by_name = _pandera_schema(computed, table, df.index)
     order = {key: i for i, key in enumerate(by_name)}
     try:
         schema.validate(df, lazy=True)
