@@ -108,7 +108,7 @@ EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compil
 # (spaces, then optionally a key and spaces: one way only to match, so a failing search cannot backtrack long)
 _ITEM = rf"[^\S\x00]*(?:{KEY_RE}[^\S\x00]*)?"
 KEY_LISTS = Breach(proof=re.compile(rf"(?:\x00{_ITEM}(?:{_SEP}{_ITEM})*)*\x00"))
-BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
+BREACH_WORTHWHILE = 2  # distinct values; one search of the joined values costs less than one pandas call on them
 
 
 def _clip(cell: str, limit: int = 80) -> str:
