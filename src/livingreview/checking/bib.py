@@ -301,13 +301,31 @@ SPECIAL_BLOCKS = {"string", "comment", "preamble"}
 RawField = tuple[str, str, int, str | None]  # name, value without its enclosing, 0-based line, enclosing
 
 
-def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]] | None:
-    """(type, key, 0-based line, fields) of a piece holding exactly one plain entry, else None."""
+PlainEntry = tuple[str, str, int, list[RawField], "dict[str, str] | None"]
+#: pybtex's reading of whitespace in a value (pybtex.textutils.normalize_whitespace)
+PYBTEX_SPACE_RE = re.compile(r"\s+")
+
+
+def _space_normal(value: str) -> bool:
+    """Whether pybtex's whitespace normalisation leaves ``value`` as it is, decided without it: every whitespace
+    character but the space is unprintable, so a printable value with no leading, trailing or double space is
+    already normal."""
+    return value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "
+
+
+def _plain_entry(piece: str, line0: int) -> PlainEntry | None:
+    """(type, key, 0-based line, fields, what pybtex reads) of a piece holding exactly one plain entry, else None.
+
+    What pybtex reads is its raw value of each field, by lower-case name, where ``_pybtex_would_read`` says the
+    model covers the entry (else None), made in the same pass.
+    """
     head = ENTRY_HEAD_RE.match(piece)
     if head is None or head.group(1).lower() in SPECIAL_BLOCKS:
         return None
     fields: list[RawField] = []
     seen: set[str] = set()
+    # the plain grammar allows ``\w`` in names: ASCII ones are exactly those pybtex reads whole
+    read: dict[str, str] | None = {} if head.group(1).isascii() else None
     pos = head.end()
     line, counted = line0, 0
     while True:
@@ -329,12 +347,17 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
         line += piece.count("\n", counted, eq)
         counted = eq
         fields.append((name, value, line, None))
+        if read is not None:
+            if not name.isascii() or (value.isdigit() and not value.isascii()):
+                read = None
+            else:
+                read[lower] = value if _space_normal(value) else PYBTEX_SPACE_RE.sub(" ", value.strip())
         pos = m.end()
         if close == "}":
             if piece[pos:].strip():
                 return None
             break
-    return head.group(1), head.group(2), line0, fields
+    return head.group(1), head.group(2), line0, fields, read
 
 
 #: what a ``retracted`` field may not say (after LaTeX decoding): nothing, or that the paper is not retracted
@@ -430,7 +453,7 @@ def _parse_with_bibtexparser(text: str, rel: str) -> tuple[Library, list[Problem
     return Library(rel, refs, broken), problems, bool(parsed.failed_blocks)
 
 
-Piece = tuple[int, str, "tuple[str, str, int, list[RawField]] | None"]  # 0-based line, text, its plain entry
+Piece = tuple[int, str, "PlainEntry | None"]  # 0-based line, text, its plain entry
 
 
 @functools.lru_cache(maxsize=2)
@@ -457,7 +480,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     author lists are split lazily, which keeps 20,000 entries within a second or two.
     """
     head, pieces = _pieces(text)
-    plain: list[tuple[str, str, int, list[RawField]]] = []
+    plain: list[PlainEntry] = []
     rest: list[str] = [head]
     for _, piece, entry in pieces:
         if entry is None:
@@ -476,7 +499,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
             # spanning lines) shifts its line count: only the whole text gives bibtexparser's answer
             lib, problems, _ = _parse_with_bibtexparser(text, rel)
             return lib, problems
-    found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields in plain]
+    found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields, _ in plain]
     found += [(ref.line - 1, key, ref) for key, ref in other.references.items()]
     refs: dict[str, Reference] = {}
     broken = set(other.broken_keys)
@@ -631,18 +654,9 @@ def _as_pybtex_reads(name: str, ours: str) -> str:
     return MONTH_NAMES.get(ours.lower(), ours) if name == "month" else ours
 
 
-#: pybtex's reading of whitespace in a value (pybtex.textutils.normalize_whitespace)
-PYBTEX_SPACE_RE = re.compile(r"\s+")
 
 
-def _space_normal(value: str) -> bool:
-    """Whether pybtex's whitespace normalisation leaves ``value`` as it is, decided without it: every whitespace
-    character but the space is unprintable, so a printable value with no leading, trailing or double space is
-    already normal."""
-    return value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "
-
-
-def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str, dict[str, str]] | None:
+def _pybtex_would_read(entry: PlainEntry) -> tuple[str, dict[str, str]] | None:
     """What pybtex reads from a piece holding one plain entry, when it starts reading at its '@' between entries:
     (type, raw values by lower-case name); None where the entry is one this model does not cover.
 
@@ -651,18 +665,11 @@ def _pybtex_would_read(entry: tuple[str, str, int, list[RawField]]) -> tuple[str
     backslashes, or digits; nothing follows its closing brace but whitespace. pybtex's grammar
     (pybtex.database.input.bibtex.LowLevelParser) reads such an entry to the same closing brace, takes each value
     between its delimiters and collapses its whitespace (``normalize_whitespace``); it expands no macro in it.
-    Names and digits outside ASCII are left to pybtex itself (its names and numbers are ASCII only).
+    Names and digits outside ASCII are left to pybtex itself (its names and numbers are ASCII only). The reading
+    is made by ``_plain_entry`` as it reads the entry.
     """
-    entry_type, _, _, fields = entry
-    # the plain grammar allows ``\\w`` in names: ASCII ones are exactly those pybtex reads whole
-    if not entry_type.isascii():
-        return None
-    read: dict[str, str] = {}
-    for name, value, _, _ in fields:
-        if not name.isascii() or (value.isdigit() and not value.isascii()):
-            return None
-        read[name.lower()] = value if _space_normal(value) else PYBTEX_SPACE_RE.sub(" ", value.strip())
-    return entry_type.lower(), read
+    entry_type, _, _, _, read = entry
+    return None if read is None else (entry_type.lower(), read)
 
 
 class _Fallback(Exception):
@@ -681,30 +688,29 @@ def _pybtex_reading(text: str) -> dict[str, tuple[str, dict[str, str]]]:
     error, ``_Fallback`` is raised and the caller asks pybtex about the whole text.
     """
     head, pieces = _pieces(text)
-    lowered = text.lower()
-    tag = "lrsentinel"
-    while tag in lowered:
-        tag += "x"
+    readings = [_pybtex_would_read(entry) if entry is not None else None for _, _, entry in pieces]
     modeled: dict[str, tuple[str, dict[str, str]]] = {}
-    parts = [head]
-    sentinels = 0
-    unusual = "@" in head
-    for _, piece, entry in pieces:
-        reading = _pybtex_would_read(entry) if entry is not None else None
-        if reading is None:
-            parts.append(piece)
-            unusual = True
-            continue
-        key = entry[1]
-        if key in modeled:
-            raise _Fallback
-        modeled[key] = reading
-        parts.append(f"@{tag}{{{tag}{sentinels},}}" + "\n" * piece.count("\n"))
-        sentinels += 1
+    for (_, _, entry), reading in zip(pieces, readings, strict=True):
+        if reading is not None:
+            if entry[1] in modeled:
+                raise _Fallback
+            modeled[entry[1]] = reading
     theirs: dict[str, tuple[str, dict[str, str]]] = {}
-    if unusual:
+    if "@" in head or len(modeled) < len(pieces):  # something is unusual: pybtex reads it, sentinels in between
         from pybtex.exceptions import PybtexError
 
+        lowered = text.lower()
+        tag = "lrsentinel"
+        while tag in lowered:
+            tag += "x"
+        parts = [head]
+        sentinels = 0
+        for (_, piece, _), reading in zip(pieces, readings, strict=True):
+            if reading is None:
+                parts.append(piece)
+            else:
+                parts.append(f"@{tag}{{{tag}{sentinels},}}" + "\n" * piece.count("\n"))
+                sentinels += 1
         try:
             theirs = pybtex_entries("".join(parts))
         except PybtexError as exc:
