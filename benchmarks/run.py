@@ -255,6 +255,7 @@ def main() -> None:
                 if not row[name]["valid"]:  # a reference that stopped early measures nothing
                     raise SystemExit(f"{name} found the {scale}x review invalid: the comparison would be void")
                 row[f"{name}_over_validate"] = round(row[name]["wall"] / row["validate"]["wall"], 2)
+                row[f"{name}_cpu_over_validate"] = round(row[name]["cpu"] / row["validate"]["cpu"], 2)
             if row["validate"]["errors"]:
                 raise SystemExit(f"validate found errors in the {scale}x review: {row['validate']['verdict']}")
             if args.validate_only:
@@ -262,9 +263,9 @@ def main() -> None:
                 results["scales"][f"{scale}x"] = {**old_scales.get(f"{scale}x", {}), **row}
                 v, f = row["validate"], row["frictionless"]
                 print(f"{scale:>5}x rows={v['rows']:>7} refs={v['references']:>6}  validate {v['wall']:6.2f}s "
-                      f"{v['walls']}  frictionless {f['wall']:7.2f}s {f['walls']} "
-                      f"(x{row['frictionless_over_validate']})",
-                      flush=True)
+                      f"{v['walls']} (CPU {v['cpu']:.2f}s)  frictionless {f['wall']:7.2f}s {f['walls']} "
+                      f"(CPU {f['cpu']:.2f}s)  x{row['frictionless_over_validate']} wall, "
+                      f"x{row['frictionless_cpu_over_validate']} CPU", flush=True)
                 continue
             row["summaries_and_charts"] = probe("summaries", root)
             results["scales"][f"{scale}x"] = row
