@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import re
 import threading
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -425,10 +425,10 @@ def _check(root: Path, frames: bool, reuse: dict[str, tuple[str, object]] | None
             library, bib_problems = load_library(root, declared.library)
             results = [_unpacked(futures[name].result()) for name in tables]
     else:
-        with ThreadPoolExecutor(1) as threads:
-            pending = threads.submit(load_library, root, declared.library)
-            results = [check_table(root, table, frames or table.name in effect_tables) for table in tables.values()]
-            library, bib_problems = pending.result()
+        # one thread: parsing the library is Python, which a second thread cannot run beside the tables (the GIL),
+        # and on a busy machine every hand-over of the GIL between them waits for the scheduler
+        results = [check_table(root, table, frames or table.name in effect_tables) for table in tables.values()]
+        library, bib_problems = load_library(root, declared.library)
     return _across_files(root, declared, results, library, bib_problems, frames)
 
 
