@@ -4,6 +4,10 @@
     python3.11 tasks.py bench --quick    # 1x and 10x only, no book builds
     python3.11 tasks.py bench --lighthouse-only   # only Lighthouse on every page of the real book (about 5 min)
     python3.11 tasks.py bench --meta-only  # only pooling 10,000 studies (REML); updates that entry of results.json
+    python3.11 tasks.py bench --validate-only     # validation against frictionless at 1x to 1000x (updates "scales")
+
+Validation and frictionless are each run ``--repeat`` times (default 3), alternately, each in a fresh interpreter;
+the run with the median wall time is kept, with every run's wall time beside it (the machine may be shared).
 
 Prints a table and writes benchmarks/results.json. Synthetic data come from benchmarks/synth.py.
 """
@@ -42,6 +46,20 @@ def probe(step: str, root: Path) -> dict:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["wall"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def probe_median(steps: list[tuple[str, str, Path]], repeat: int) -> dict[str, dict]:
+    """Each (name, step, root) probed ``repeat`` times, the steps alternating so that a change in the machine's
+    load falls on all of them alike; for each, the run with the median wall time and every run's wall time."""
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in steps}
+    for _ in range(repeat):
+        for name, step, root in steps:
+            runs[name].append(probe(step, root))
+    out = {}
+    for name, results in runs.items():
+        ordered = sorted(results, key=lambda r: r["wall"])
+        out[name] = {**ordered[(len(ordered) - 1) // 2], "walls": [r["wall"] for r in results]}
+    return out
 
 
 def tables_only_package(root: Path, out: Path) -> Path:
@@ -244,6 +262,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1x and 10x only, no book builds")
     parser.add_argument("--book-only", action="store_true", help="only the book builds, the preview and the PDF")
+    parser.add_argument("--validate-only", action="store_true",
+                        help="only validation against frictionless at every scale; updates results.json's scales")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each validation measurement (median kept)")
     parser.add_argument("--lighthouse-only", action="store_true",
                         help="only Lighthouse on every page of the real book; updates that entry of results.json")
     parser.add_argument("--meta-only", action="store_true",
@@ -257,26 +278,43 @@ def main() -> None:
         return
     scales = [] if args.book_only else [1, 10] if args.quick else [1, 10, 100, 1000]
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "scales": {}}
-    if not args.book_only:
+    old_scales: dict = {}
+    if args.validate_only:  # one entry of results.json is measured again; the rest stays
+        out = HERE / "results.json"
+        results = json.loads(out.read_text()) if out.exists() else results
+        old_scales = results.get("scales", {})
+        results.update({"machine": machine(), "scales": {}, "validation_date": time.strftime("%Y-%m-%d")})
+    elif not args.book_only:
         results["meta_reml_10000"] = meta_pooling()
     work = Path(tempfile.mkdtemp(prefix="livingreview-bench-"))
     try:
         for scale in scales:
             root = make_review(ROOT, work / f"x{scale}", scale, LIBRARY[scale])
             row: dict = {"library_entries": LIBRARY[scale] or "real"}
-            row["validate"] = probe("validate", root)
             package = tables_only_package(root, work / f"pkg{scale}")
             # the reference, three ways: the whole package in one process (frictionless' fastest serial
-            # route), the same with frictionless' own parallel mode, and the CLI once per table
-            row["frictionless"] = probe("frictionless", package)
-            row["frictionless_parallel"] = probe("frictionless-parallel", package)
+            # route), the same with frictionless' own parallel mode, and the CLI once per table (run once: it is
+            # the slowest by far and decides nothing)
+            row.update(probe_median([("validate", "validate", root), ("frictionless", "frictionless", package),
+                                     ("frictionless_parallel", "frictionless-parallel", package)], args.repeat))
             row["frictionless_each_table"] = probe("frictionless-each-table", package)
+            row["repeats"] = args.repeat
             for name in ("frictionless", "frictionless_parallel", "frictionless_each_table"):
                 if not row[name]["valid"]:  # a reference that stopped early measures nothing
                     raise SystemExit(f"{name} found the {scale}x review invalid: the comparison would be void")
                 row[f"{name}_over_validate"] = round(row[name]["wall"] / row["validate"]["wall"], 2)
+                row[f"{name}_cpu_over_validate"] = round(row[name]["cpu"] / row["validate"]["cpu"], 2)
             if row["validate"]["errors"]:
                 raise SystemExit(f"validate found errors in the {scale}x review: {row['validate']['verdict']}")
+            if args.validate_only:
+                # the rest of the row (summaries and charts) stays as the last full run measured it
+                results["scales"][f"{scale}x"] = {**old_scales.get(f"{scale}x", {}), **row}
+                v, f = row["validate"], row["frictionless"]
+                print(f"{scale:>5}x rows={v['rows']:>7} refs={v['references']:>6}  validate {v['wall']:6.2f}s "
+                      f"{v['walls']} (CPU {v['cpu']:.2f}s)  frictionless {f['wall']:7.2f}s {f['walls']} "
+                      f"(CPU {f['cpu']:.2f}s)  x{row['frictionless_over_validate']} wall, "
+                      f"x{row['frictionless_cpu_over_validate']} CPU", flush=True)
+                continue
             row["summaries_and_charts"] = probe("summaries", root)
             results["scales"][f"{scale}x"] = row
             v, f = row["validate"], row["frictionless"]
@@ -288,7 +326,7 @@ def main() -> None:
                   f"  summaries+charts "
                   f"{row['summaries_and_charts']['wall']:6.2f}s",
                   flush=True)
-        if not args.quick:
+        if not args.quick and not args.validate_only:
             for scale in ((1,) if args.book_only else (1, 100)):
                 root = make_review(ROOT, work / f"book{scale}", scale, None)
                 series = book_series(root)

@@ -8,15 +8,15 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import bibtexparser
-from bibtexparser import model
-from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
-from pylatexenc.latex2text import LatexNodes2Text
+from typing import TYPE_CHECKING
 
 from livingreview.model.declarations import RECORD_KINDS, LibraryPolicy
 from livingreview.model.errors import Problem, quote
 from livingreview.model.schema import DOI_PATTERN, INVISIBLE_PATTERN, KEY_PATTERN, PMID_PATTERN, URL_PATTERN
+
+if TYPE_CHECKING:
+    from bibtexparser import model
+    from pylatexenc.latex2text import LatexNodes2Text
 
 BIB_PATH = "references.bib"
 DOI_RE = re.compile(rf"^{DOI_PATTERN}$")
@@ -38,13 +38,16 @@ RECORD_LABELS = {"doi": "DOI", "pmid": "PMID", "pmcid": "PMCID", "arxiv": "arXiv
 RECORD_NAMES = {"doi": "doi", "pmid": "pmid", "pmcid": "pmcid", "arxiv": "arXiv id", "isbn": "isbn"}
 
 RAW_FIELDS = {"doi", "pmid", "pmcid", "url", "file", "eprint"}
+RAW_ESCAPE_RE = re.compile(r"\{?\\([_%&#$~])\}?")
 
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 
+@functools.lru_cache(maxsize=131_072)
 def _unescape_raw(value: str) -> str:
     """Identifiers and links are not LaTeX text: undo only the escapes managers add (\\_ \\% \\& \\#), drop braces."""
-    value = re.sub(r"\{?\\([_%&#$~])\}?", r"\1", value)
+    if "\\" in value:
+        value = RAW_ESCAPE_RE.sub(r"\1", value)
     return value.replace("{", "").replace("}", "").strip()
 
 
@@ -54,6 +57,9 @@ MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", 
 
 @functools.lru_cache(maxsize=1)
 def _latex() -> LatexNodes2Text:
+    # imported here: a library of plain entries never needs it, and the import costs a cold command
+    from pylatexenc.latex2text import LatexNodes2Text
+
     return LatexNodes2Text()
 
 
@@ -69,6 +75,8 @@ def decode_latex(value: str) -> str:
 @functools.lru_cache(maxsize=131_072)
 def split_name(name: str) -> tuple[str, str]:
     """(last, first) of one BibTeX name, braces grouping multi-word surnames, LaTeX decoded."""
+    from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts
+
     try:
         parts = parse_single_name_into_parts(name, strict=False)
     except InvalidNameError:
@@ -142,6 +150,8 @@ class Reference:
         """(last, first) per author, split only when asked for (name splitting dominates parse time)."""
         if not self.author_raw:
             return ()
+        from bibtexparser.middlewares.names import split_multiple_persons_names
+
         names = split_multiple_persons_names(self.author_raw)
         return tuple(split_name(n) for n in names if n.strip().lower() != "others")
 
@@ -198,7 +208,7 @@ class Reference:
         """The entry's identifier of ``kind`` (one of RECORD_KINDS), or ''."""
         return getattr(self, kind)
 
-    @property
+    @functools.cached_property
     def record_ids(self) -> frozenset[str]:
         """The entry's record ids as a row's ``source`` names them: 'doi:...' (lower case), 'PMID:n', 'PMCn'."""
         ids = {f"doi:{self.doi.lower()}" if self.doi else "", f"PMID:{self.pmid}" if self.pmid else "",
@@ -254,6 +264,8 @@ class Library:
 
 
 def _failed_block_problem(block: model.Block, rel: str) -> Problem:
+    from bibtexparser import model
+
     line = (block.start_line or 0) + 1
     if isinstance(block, model.DuplicateBlockKeyBlock):
         return Problem(rel, line, "-", f"duplicate entry key {quote(block.key)}; expected each key once")
@@ -289,14 +301,33 @@ SPECIAL_BLOCKS = {"string", "comment", "preamble"}
 RawField = tuple[str, str, int, str | None]  # name, value without its enclosing, 0-based line, enclosing
 
 
-def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]] | None:
-    """(type, key, 0-based line, fields) of a piece holding exactly one plain entry, else None."""
+PlainEntry = tuple[str, str, int, list[RawField], "dict[str, str] | None"]
+#: pybtex's reading of whitespace in a value (pybtex.textutils.normalize_whitespace)
+PYBTEX_SPACE_RE = re.compile(r"\s+")
+
+
+def _space_normal(value: str) -> bool:
+    """Whether pybtex's whitespace normalisation leaves ``value`` as it is, decided without it: every whitespace
+    character but the space is unprintable, so a printable value with no leading, trailing or double space is
+    already normal."""
+    return value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " "
+
+
+def _plain_entry(piece: str, line0: int) -> PlainEntry | None:
+    """(type, key, 0-based line, fields, what pybtex reads) of a piece holding exactly one plain entry, else None.
+
+    What pybtex reads is its raw value of each field, by lower-case name, where ``_pybtex_would_read`` says the
+    model covers the entry (else None), made in the same pass.
+    """
     head = ENTRY_HEAD_RE.match(piece)
     if head is None or head.group(1).lower() in SPECIAL_BLOCKS:
         return None
     fields: list[RawField] = []
     seen: set[str] = set()
+    # the plain grammar allows ``\w`` in names: ASCII ones are exactly those pybtex reads whole
+    read: dict[str, str] | None = {} if head.group(1).isascii() else None
     pos = head.end()
+    line, counted = line0, 0
     while True:
         m = FIELD_RE.match(piece, pos)
         if m is None:
@@ -304,20 +335,29 @@ def _plain_entry(piece: str, line0: int) -> tuple[str, str, int, list[RawField]]
             if end is None or piece[end.end():].strip():
                 return None
             break
-        name, value = m.group(1), m.group(2)
-        if name.lower() in seen or "\\{" in value or "\\}" in value or value[:-1].endswith("\\"):
+        name, value, close = m.groups()
+        lower = name.lower()
+        if lower in seen or "\\{" in value or "\\}" in value or value[:-1].endswith("\\"):
             return None  # duplicate fields and escaped braces: bibtexparser's rules decide
-        seen.add(name.lower())
+        seen.add(lower)
         if value[0] in "{\"":
             value = value[1:-1]
-        # bibtexparser locates a field at its "=" sign
-        fields.append((name, value, line0 + piece.count("\n", 0, piece.index("=", m.end(1))), None))
+        # bibtexparser locates a field at its "=" sign (lines counted on from the last field's)
+        eq = piece.index("=", m.end(1))
+        line += piece.count("\n", counted, eq)
+        counted = eq
+        fields.append((name, value, line, None))
+        if read is not None:
+            if not name.isascii() or (value.isdigit() and not value.isascii()):
+                read = None
+            else:
+                read[lower] = value if _space_normal(value) else PYBTEX_SPACE_RE.sub(" ", value.strip())
         pos = m.end()
-        if m.group(3) == "}":
+        if close == "}":
             if piece[pos:].strip():
                 return None
             break
-    return head.group(1), head.group(2), line0, fields
+    return head.group(1), head.group(2), line0, fields, read
 
 
 #: what a ``retracted`` field may not say (after LaTeX decoding): nothing, or that the paper is not retracted
@@ -365,7 +405,7 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
                                                             "expected plain text without literal braces"))
             fields[name] = ""
             continue
-        if "{" in value and _brace_depth(value) > MAX_BRACE_DEPTH:
+        if value.count("{") > MAX_BRACE_DEPTH and _brace_depth(value) > MAX_BRACE_DEPTH:
             problems.append(Problem(rel, line, name or "-", f"braces nested more than {MAX_BRACE_DEPTH} deep; "
                                                             "expected at most a protected word or two"))
             fields[name] = ""
@@ -397,6 +437,8 @@ def _reference(key: str, entry_type: str, line0: int, raw_fields: list[RawField]
 
 def _parse_with_bibtexparser(text: str, rel: str) -> tuple[Library, list[Problem], bool]:
     """Parse with bibtexparser; the flag says whether any block failed."""
+    import bibtexparser
+
     problems: list[Problem] = []
     parsed = bibtexparser.parse_string(text)
     problems += [_failed_block_problem(b, rel) for b in parsed.failed_blocks]
@@ -411,6 +453,24 @@ def _parse_with_bibtexparser(text: str, rel: str) -> tuple[Library, list[Problem
     return Library(rel, refs, broken), problems, bool(parsed.failed_blocks)
 
 
+Piece = tuple[int, str, "PlainEntry | None"]  # 0-based line, text, its plain entry
+
+
+@functools.lru_cache(maxsize=2)
+def _pieces(text: str) -> tuple[str, tuple[Piece, ...]]:
+    """The text before the first line that opens with '@', and each piece from one such line to the next, with
+    the plain entry it holds (None if it is not exactly one plain entry). Cached: validation splits the same text
+    for its own reading and for the comparison with pybtex."""
+    starts = [m.start() for m in ENTRY_START_RE.finditer(text)] + [len(text)]
+    line0 = text.count("\n", 0, starts[0])
+    pieces = []
+    for a, b in itertools.pairwise(starts):
+        piece = text[a:b]
+        pieces.append((line0, piece, _plain_entry(piece, line0)))
+        line0 += piece.count("\n")
+    return text[:starts[0]], tuple(pieces)
+
+
 def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem]]:
     """Parse BibTeX text strictly: every failed block is a located problem, not a log line.
 
@@ -419,19 +479,15 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
     their lines are exactly bibtexparser's. Values are LaTeX-decoded only where they hold a macro and
     author lists are split lazily, which keeps 20,000 entries within a second or two.
     """
-    starts = [m.start() for m in ENTRY_START_RE.finditer(text)] + [len(text)]
-    plain: list[tuple[str, str, int, list[RawField]]] = []
-    rest: list[str] = [text[:starts[0]]]
-    line0 = text.count("\n", 0, starts[0])
-    for a, b in itertools.pairwise(starts):
-        piece = text[a:b]
-        entry = _plain_entry(piece, line0)
+    head, pieces = _pieces(text)
+    plain: list[PlainEntry] = []
+    rest: list[str] = [head]
+    for _, piece, entry in pieces:
         if entry is None:
             rest.append(piece)
         else:
             plain.append(entry)
             rest.append("\n" * piece.count("\n"))  # keeps the line numbers of what bibtexparser reads
-        line0 += piece.count("\n")
     problems: list[Problem] = []
     residue = "".join(rest)
     if "@" not in residue:  # no block starts, so bibtexparser would find nothing
@@ -443,7 +499,7 @@ def parse_library(text: str, rel: str = BIB_PATH) -> tuple[Library, list[Problem
             # spanning lines) shifts its line count: only the whole text gives bibtexparser's answer
             lib, problems, _ = _parse_with_bibtexparser(text, rel)
             return lib, problems
-    found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields in plain]
+    found = [(line, key, (entry_type, fields)) for entry_type, key, line, fields, _ in plain]
     found += [(ref.line - 1, key, ref) for key, ref in other.references.items()]
     refs: dict[str, Reference] = {}
     broken = set(other.broken_keys)
@@ -598,25 +654,112 @@ def _as_pybtex_reads(name: str, ours: str) -> str:
     return MONTH_NAMES.get(ours.lower(), ours) if name == "month" else ours
 
 
-def compare_with_pybtex(text: str, lib: Library) -> list[Problem]:
+
+
+def _pybtex_would_read(entry: PlainEntry) -> tuple[str, dict[str, str]] | None:
+    """What pybtex reads from a piece holding one plain entry, when it starts reading at its '@' between entries:
+    (type, raw values by lower-case name); None where the entry is one this model does not cover.
+
+    A plain entry (``_plain_entry``) has an ASCII-letter type, a key without spaces, commas or braces, distinct
+    field names, and values that are balanced braces without escaped braces, quotes without braces or
+    backslashes, or digits; nothing follows its closing brace but whitespace. pybtex's grammar
+    (pybtex.database.input.bibtex.LowLevelParser) reads such an entry to the same closing brace, takes each value
+    between its delimiters and collapses its whitespace (``normalize_whitespace``); it expands no macro in it.
+    Names and digits outside ASCII are left to pybtex itself (its names and numbers are ASCII only). The reading
+    is made by ``_plain_entry`` as it reads the entry.
+    """
+    entry_type, _, _, _, read = entry
+    return None if read is None else (entry_type.lower(), read)
+
+
+class _Fallback(Exception):
+    """The shortcut cannot vouch for its reading: pybtex must read the whole text."""
+
+
+def _pybtex_reading(text: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """pybtex's reading of ``text`` (as ``pybtex_entries`` gives it), with pybtex run only on what is unusual.
+
+    Each piece holding one plain entry is read by ``_pybtex_would_read``; pybtex reads the rest with every such
+    piece replaced by a sentinel entry of the same lines. pybtex reaches a piece's '@' in the state it reaches the
+    sentinel's (what precedes is the same, by induction), and a sentinel is read as an entry only if pybtex
+    reached its '@' between entries, where the model applies and from where the piece and the sentinel both leave
+    it between entries again. So when every sentinel comes back, and no key repeats (pybtex compares keys
+    ignoring case and rejects a repeat), the union is what pybtex reads from the whole text; otherwise, or on any
+    error, ``_Fallback`` is raised and the caller asks pybtex about the whole text.
+    """
+    head, pieces = _pieces(text)
+    readings = [_pybtex_would_read(entry) if entry is not None else None for _, _, entry in pieces]
+    modeled: dict[str, tuple[str, dict[str, str]]] = {}
+    for (_, _, entry), reading in zip(pieces, readings, strict=True):
+        if reading is not None:
+            if entry[1] in modeled:
+                raise _Fallback
+            modeled[entry[1]] = reading
+    theirs: dict[str, tuple[str, dict[str, str]]] = {}
+    if "@" in head or len(modeled) < len(pieces):  # something is unusual: pybtex reads it, sentinels in between
+        from pybtex.exceptions import PybtexError
+
+        lowered = text.lower()
+        tag = "lrsentinel"
+        while tag in lowered:
+            tag += "x"
+        parts = [head]
+        sentinels = 0
+        for (_, piece, _), reading in zip(pieces, readings, strict=True):
+            if reading is None:
+                parts.append(piece)
+            else:
+                parts.append(f"@{tag}{{{tag}{sentinels},}}" + "\n" * piece.count("\n"))
+                sentinels += 1
+        try:
+            theirs = pybtex_entries("".join(parts))
+        except PybtexError as exc:
+            raise _Fallback from exc
+        for i in range(sentinels):
+            if theirs.pop(f"{tag}{i}", None) != (tag, {}):
+                raise _Fallback
+    if len({k.lower() for k in theirs} | {k.lower() for k in modeled}) != len(theirs) + len(modeled):
+        raise _Fallback
+    theirs.update(modeled)
+    return theirs
+
+
+def _reads_same(theirs: dict[str, str], ours: dict[str, str]) -> bool:
+    """Whether every field pybtex read gives the validator's text (False also where decoding fails)."""
+    try:
+        return all(field_text(name, value) == _as_pybtex_reads(name, ours[name]) for name, value in theirs.items())
+    except RecursionError:
+        return False
+
+
+def compare_with_pybtex(text: str, lib: Library, whole: bool = False) -> list[Problem]:
     """Where pybtex (which renders the book's bibliography) reads ``text`` differently from the validator.
 
     Any difference in keys, entry types, field names or decoded field values is a located error: the rules
-    must have run on exactly what the book will show.
+    must have run on exactly what the book will show. The problems are exactly those of comparing with pybtex's
+    reading of the whole text (``whole=True`` asks pybtex for it); by default pybtex reads only the pieces that
+    are not plain entries, and plain entries are read by a model of pybtex's grammar (``_pybtex_reading``).
     """
-    from pybtex.exceptions import PybtexError
-    from pybtex.scanner import PybtexSyntaxError
-
     rel = lib.path
     try:
-        theirs = pybtex_entries(text)
-    except PybtexSyntaxError as exc:
-        return [Problem(rel, getattr(exc, "lineno", 1) or 1, "-", f"pybtex (used by the book) rejects this: {exc}")]
-    except PybtexError as exc:
-        message = str(exc)
-        m = re.search(r"entry:?\s+(\S+)", message)
-        line = _key_line(text, m.group(1)) if m else 1
-        return [Problem(rel, line, "-", f"pybtex (used by the book) rejects the library: {message}")]
+        if whole:
+            raise _Fallback
+        theirs = _pybtex_reading(text)
+    except _Fallback:
+        # pybtex is imported only here and where a piece is unusual: a library of plain entries never needs it
+        from pybtex.exceptions import PybtexError
+        from pybtex.scanner import PybtexSyntaxError
+
+        try:
+            theirs = pybtex_entries(text)
+        except PybtexSyntaxError as exc:
+            return [Problem(rel, getattr(exc, "lineno", 1) or 1, "-",
+                            f"pybtex (used by the book) rejects this: {exc}")]
+        except PybtexError as exc:
+            message = str(exc)
+            m = re.search(r"entry:?\s+(\S+)", message)
+            line = _key_line(text, m.group(1)) if m else 1
+            return [Problem(rel, line, "-", f"pybtex (used by the book) rejects the library: {message}")]
     problems: list[Problem] = []
     for key in theirs.keys() - lib.references.keys():
         problems.append(Problem(rel, _key_line(text, key), "-", f"the book would show an entry {quote(key)} that "
@@ -629,6 +772,8 @@ def compare_with_pybtex(text: str, lib: Library) -> list[Problem]:
                                                         "expected plain @type{key, ...} entries"))
             continue
         entry_type, fields = theirs[key]
+        if entry_type == ref.entry_type and fields.keys() == ref.fields.keys() and _reads_same(fields, ref.fields):
+            continue  # the common case, in one pass; any difference is located field by field below
         if entry_type != ref.entry_type:
             problems.append(Problem(rel, ref.line, "-", f"entry {quote(key)} is @{ref.entry_type} to validation but "
                                                         f"@{entry_type} to the book's parser"))

@@ -37,25 +37,64 @@ QUOTED_RE = re.compile(r'(?<![^,\n])"[^"]*(?:""[^"]*)*"(?![^,\n])')
 BARE_CR_RE = re.compile(r"\r(?!\n)")
 
 
+def _one_record_per_line(data: bytes, fields: int, start: int = 0, end: int | None = None) -> bool:
+    """Whether every line of ``data[start:end]`` is one record of ``fields`` fields, each quote opening or closing
+    a whole quoted field (``QUOTED_RE``), no line break inside one: the test ``QUOTED_RE`` makes, in numpy.
+
+    Reading quotes in order, even ones open a field and odd ones close it, unless two are adjacent (a doubled
+    quote inside the field). If every opening quote follows a separator, a line start or a doubled quote's first
+    half, and every closing one precedes a separator, a line end or a doubled quote's second half, ``QUOTED_RE``
+    removes exactly the spans between each opening and its closing quote: a character is inside a quoted field
+    exactly when an odd number of quotes precede it. UTF-8 never uses the bytes of '"', ',' or a line break
+    inside another character, so bytes stand for characters.
+    """
+    import numpy as np
+
+    end = len(data) if end is None else end
+    # the body in place (``data[start:end]`` would copy a large file once more)
+    arr = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    quotes = np.flatnonzero(arr == 34)
+    if len(quotes) % 2:
+        return False
+    lines = data.count(b"\n", start, end) + 1
+    if len(quotes):
+        n = len(arr)
+        opening, closing = quotes[0::2], quotes[1::2]
+        before = arr[np.maximum(opening - 1, 0)]
+        after = arr[np.minimum(closing + 1, n - 1)]
+        # a doubled quote's halves: the closing quote right before an opening one
+        doubled_open = np.zeros(len(opening), dtype=bool)
+        doubled_open[1:] = opening[1:] == closing[:-1] + 1
+        doubled_close = np.zeros(len(closing), dtype=bool)
+        doubled_close[:-1] = doubled_open[1:]
+        if not (((opening == 0) | (before == 44) | (before == 10) | doubled_open).all()
+                and ((closing == n - 1) | (after == 44) | (after == 10) | doubled_close).all()):
+            return False
+        if (np.searchsorted(quotes, np.flatnonzero(arr == 10)) % 2).any():
+            return False  # a line break inside a quoted field
+        outside = int((np.searchsorted(quotes, np.flatnonzero(arr == 44)) % 2 == 0).sum())
+    else:
+        outside = data.count(b",", start, end)
+    return outside == (fields - 1) * lines
+
+
 def _fast_frame(text: str, data: bytes, header: list[str]) -> pd.DataFrame | None:
     """The cells via pandas' C parser, when every line is exactly one complete record; else None.
 
     Only clean files qualify (no blank lines, no line breaks inside cells, the header's field count on
     every line), so the slower reader still produces the located message for anything unusual.
     """
-    body = text[text.index("\n") + 1:] if "\n" in text else ""
-    if body.endswith("\n"):
-        body = body[:-1]
-    if not body:
+    start = data.find(b"\n") + 1 if b"\n" in data else len(data)
+    end = len(data) - 1 if data.endswith(b"\n") and len(data) > start else len(data)
+    if start >= end:
         return None
-    # with every quoted field removed (one pass in C), each line must hold exactly the header's separators;
-    # a line break inside a quoted field or an unbalanced quote changes the line count or leaves a quote.
+    # with every quoted field taken out, each line must hold exactly the header's separators; a line break
+    # inside a quoted field or an unbalanced quote changes the line count or leaves a quote.
     # No line has more separators than the header (pandas rejects such a line, or, for the first, takes
     # its first field as an index), so the right total means the right count on every line.
-    stripped = QUOTED_RE.sub("", body)
-    count = body.count("\n") + 1
-    if '"' in stripped or stripped.count("\n") + 1 != count or stripped.count(",") != (len(header) - 1) * count:
+    if not _one_record_per_line(data, len(header), start, end):
         return None
+    count = data.count(b"\n", start, end) + 1
     try:
         df = pd.read_csv(io.BytesIO(data), encoding="utf-8", dtype=object, header=0, keep_default_na=False,
                          na_values=[""], skip_blank_lines=False, engine="c")
@@ -84,7 +123,7 @@ def _decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
         line = text[: text.index("\x00")].count("\n") + 1
         problems.append(Problem(rel, line, "-", "NUL byte in file; expected a text CSV file"))
         return None
-    if (cr := BARE_CR_RE.search(text)) is not None:
+    if "\r" in text and (cr := BARE_CR_RE.search(text)) is not None:  # the regex only where a CR is
         # one message for the file: CR-only files (old Mac format) would otherwise be misnumbered line by line
         line = len(re.findall(r"\r\n|\r|\n", text[: cr.start()])) + 1
         problems.append(Problem(rel, line, "-", "line break is a bare carriage return (CR); expected LF or CRLF "
@@ -144,7 +183,9 @@ def read_table(root: Path, table: Table) -> tuple[RawTable | None, list[Problem]
         return None, problems
 
     try:
-        first = next(csv.reader(io.StringIO(text.split("\n", 1)[0], newline="")), []) if "\r" not in text else []
+        # the first line sliced off, not split (which would copy the rest of a large file too)
+        first = next(csv.reader(io.StringIO(text[:nl] if (nl := text.find("\n")) >= 0 else text, newline="")),
+                     []) if "\r" not in text else []
     except csv.Error:
         first = []
     if first and len(set(first)) == len(first) and [h.strip() for h in first] == first:

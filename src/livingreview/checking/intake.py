@@ -18,13 +18,14 @@ from livingreview.model.errors import Problem, Severity, quote
 
 #: where the intake tables live (their names are the engine's: see ``declarations.RESERVED``)
 SEARCHES, SCREENING = "data/searches.csv", "data/screening.csv"
+NOT_ALNUM_RE = re.compile(r"[^a-z0-9]")
 
 
 def normal_title(title: str) -> str:
     """A title reduced to lower-case letters and digits, so that case, accents and punctuation do not hide a repeat."""
     # the accents NFKD splits off are combining marks, which the filter drops with the punctuation (a generator over
     # every character to drop them first cost most of a search's merge on a large ledger)
-    return re.sub(r"[^a-z0-9]", "", unicodedata.normalize("NFKD", title).lower())
+    return NOT_ALNUM_RE.sub("", unicodedata.normalize("NFKD", title).lower())
 
 
 def record_keys(doi: object, pmid: object, title: object) -> list[tuple[str, str]]:
@@ -34,8 +35,8 @@ def record_keys(doi: object, pmid: object, title: object) -> list[tuple[str, str
         keys.append(("DOI", doi.lower()))
     if isinstance(pmid, str) and pmid:
         keys.append(("PMID", pmid))
-    if isinstance(title, str) and len(normal_title(title)) >= 20:  # a short title says too little to match on
-        keys.append(("title", normal_title(title)))
+    if isinstance(title, str) and len(normal := normal_title(title)) >= 20:  # a short title says too little
+        keys.append(("title", normal))
     return keys
 
 
@@ -136,8 +137,11 @@ def _search_counts(screening: Rows, searches: Rows) -> list[Problem]:
 
 def records(frame: pd.DataFrame) -> list[tuple[int, dict[str, str | None]]]:
     """(file line, row) for each row, every cell a non-empty string or None (frames may hold NaN when empty)."""
-    return [(line, {k: (v if isinstance(v, str) and v else None) for k, v in row.items()})
-            for line, row in zip(frame.index, frame.to_dict(orient="records"), strict=True)]
+    # column lists zipped, not to_dict (which boxes every cell through pandas: most of the ledger check at scale)
+    names = [str(c) for c in frame.columns]
+    columns = [frame[c].tolist() for c in frame.columns]
+    return [(line, {k: (v if isinstance(v, str) and v else None) for k, v in zip(names, values, strict=True)})
+            for line, *values in zip(frame.index.tolist(), *columns, strict=True)]
 
 
 def ledger_problems(searches: pd.DataFrame | None, screening: pd.DataFrame | None, library: Library,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 KEY_RE = KEY_PATTERN
 ROW_ID_RE = re.compile(r"^[A-Z]+-[0-9]{4,}$")
+KEY_FULL_RE = re.compile(KEY_PATTERN)  # compiled once: the citekey rule runs on every distinct cell
 # the value is taken greedily and stripped in Python: a lazy value before '\s*$' backtracked quadratically
 CONDITION_RE = re.compile(r"\s*([a-z_]+)\s*(!=|!~|>=|<=|=|~|>|<)(.*)", re.DOTALL)
 #: operators that compare a number or date cell with one value
@@ -107,7 +108,7 @@ EMPTY_ITEM = Breach(forward=(re.compile(rf"{_SEP}\s*(?:{_SEP}|\x00)"), re.compil
 # (spaces, then optionally a key and spaces: one way only to match, so a failing search cannot backtrack long)
 _ITEM = rf"[^\S\x00]*(?:{KEY_RE}[^\S\x00]*)?"
 KEY_LISTS = Breach(proof=re.compile(rf"(?:\x00{_ITEM}(?:{_SEP}{_ITEM})*)*\x00"))
-BREACH_WORTHWHILE = 64  # distinct values; below this, testing them one by one is as quick
+BREACH_WORTHWHILE = 2  # distinct values; one search of the joined values costs less than one pandas call on them
 
 
 def _clip(cell: str, limit: int = 80) -> str:
@@ -160,7 +161,8 @@ def _repeated(cell: str) -> str | None:
 
 
 def _repeated_rule(col: Column) -> Rule:
-    return Rule("repeated", lambda s: s.map(lambda cell: _repeated(cell) is None),
+    # a cell without a separator holds one term, which cannot repeat
+    return Rule("repeated", lambda s: s.map(lambda cell: MULTI_SEPARATOR not in cell or _repeated(cell) is None),
                 lambda cell: f"{quote(_repeated(cell))} is listed more than once in {col.name}; expected each "
                              "term once (a row counts once per term)")
 
@@ -303,7 +305,7 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     elif col.kind is Kind.DATE:
         rules.append(Rule("date", lambda s: s.map(_is_date), lambda cell: _date_message(col, cell)))
     elif col.kind is Kind.CITEKEYS:
-        rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or re.fullmatch(KEY_RE, i) is not None),
+        rules.append(Rule("citekey", lambda s: _items_ok(s, lambda i: not i or KEY_FULL_RE.fullmatch(i) is not None),
                           lambda cell: f"malformed citation key in {quote(cell)}; expected {col.expected}", KEY_LISTS))
     elif col.kind is Kind.IDREFS:
         rules.append(Rule("idref", lambda s: _items_ok(s, lambda i: not i or ROW_ID_RE.match(i) is not None),
@@ -320,8 +322,9 @@ def rules_for(col: Column, table: Table) -> list[Rule]:
     return rules
 
 
-def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
-    """Each rule's verdict for every cell of ``series``, computed once per distinct value (values repeat)."""
+def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, np.ndarray]:
+    """Each rule's verdict for every cell of ``series`` (a boolean array in its order), computed once per distinct
+    value (values repeat)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     distinct = pd.Series(uniques, dtype=object)
     present = codes >= 0
@@ -335,11 +338,11 @@ def verdicts(series: pd.Series, rules: list[Rule]) -> dict[str, pd.Series]:
             good = rule.ok(distinct).to_numpy(dtype=bool)
         cell = np.ones(len(series), dtype=bool)
         cell[present] = good[codes[present]]
-        out[rule.name] = pd.Series(cell, index=series.index)
+        out[rule.name] = cell  # an array: a Series per rule and column costs a small table most of its check
     return out
 
 
-Verdicts = dict[str, tuple[list[Rule], dict[str, pd.Series]]]
+Verdicts = dict[str, tuple[list[Rule], dict[str, np.ndarray]]]
 
 
 def _verdicts(table: Table, df: pd.DataFrame) -> Verdicts:
@@ -362,7 +365,8 @@ def _all_pass(table: Table, df: pd.DataFrame, computed: Verdicts) -> bool:
     return True
 
 
-def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
+def _pandera_schema(computed: Verdicts, table: Table,
+                    index: pd.Index) -> tuple[pa.DataFrameSchema, dict[tuple[str, str], Rule]]:
     import pandera.pandas as pa  # only a table with a problem needs pandera's failure report
 
     columns: dict[str, pa.Column] = {}
@@ -373,8 +377,8 @@ def _pandera_schema(computed: Verdicts, table: Table) -> tuple[pa.DataFrameSchem
         for rule in rules:
             by_name[(name, rule.name)] = rule
             # empty cells already count as passing in the verdicts; pandera need not look for them again
-            checks.append(pa.Check(lambda s, v=by_rule[rule.name]: v.reindex(s.index), name=rule.name,
-                                   ignore_na=False))
+            verdict = pd.Series(by_rule[rule.name], index=index)
+            checks.append(pa.Check(lambda s, v=verdict: v.reindex(s.index), name=rule.name, ignore_na=False))
         columns[name] = pa.Column(
             None,
             nullable=not col.always_required,
@@ -463,7 +467,7 @@ def check_cells(table: Table, raw: RawTable) -> tuple[pd.DataFrame, list[Problem
         return df, problems
     import pandera.pandas as pa
 
-    schema, by_name = _pandera_schema(computed, table)
+    schema, by_name = _pandera_schema(computed, table, df.index)
     order = {key: i for i, key in enumerate(by_name)}
     try:
         schema.validate(df, lazy=True)

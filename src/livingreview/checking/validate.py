@@ -6,15 +6,17 @@ import bisect
 import dataclasses
 import difflib
 import functools
+import gc
 import hashlib
 import multiprocessing
 import os
 import re
 import threading
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from livingreview.checking.bib import BIB_PATH, Library, load_library
@@ -69,12 +71,22 @@ class Suggester:
     the first ``limit`` distinct unknown keys get a fuzzy suggestion (difflib is quadratic in the worst case)."""
 
     def __init__(self, library: Library, limit: int = 50):
-        self.lower = {k.lower(): k for k in library.references}
-        self.by_length: dict[int, list[str]] = {}
-        for k in library.references:
-            self.by_length.setdefault(len(k), []).append(k)
+        self.library = library
         self.limit = limit
         self.done: dict[str, str] = {}
+
+    @functools.cached_property
+    def lower(self) -> dict[str, str]:
+        """Library keys by their lower case (built at the first unknown key: most tables have none)."""
+        return {k.lower(): k for k in self.library.references}
+
+    @functools.cached_property
+    def by_length(self) -> dict[int, list[str]]:
+        """Library keys by length."""
+        by_length: dict[int, list[str]] = {}
+        for k in self.library.references:
+            by_length.setdefault(len(k), []).append(k)
+        return by_length
 
     def __call__(self, key: str) -> str:
         if key.lower() in self.lower:
@@ -269,21 +281,26 @@ class TableCheck:
     frame: pd.DataFrame | None = None
     #: each distinct (``citekeys``, ``source``) pair and the lines holding it (lines whose cells broke a rule left out)
     sources: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    #: the problems as five columns, while the check crosses from a worker process (see ``_columns``)
+    packed: tuple[list, ...] | None = None
 
 
 def _path(tables: dict[str, Table], name: str) -> str:
     return tables[name].path if name in tables else f"data/{name}.csv"
 
 
-def check_table(root: Path, table: Table, keep_frame: bool = True) -> TableCheck:
-    """Read and check one table; what later cross-table checks need travels with it."""
+def check_table(root: Path, table: Table, keep_frame: bool = True, packed: bool = False) -> TableCheck:
+    """Read and check one table; what later cross-table checks need travels with it (its problems as columns
+    with ``packed``, for a worker process to send)."""
     name = table.name
     raw, problems = read_table(root, table)
     if raw is None:
         return TableCheck(name, problems)
     frame, cell_problems = check_cells(table, raw)
     problems += cell_problems
-    problems += _duplicate_row_warnings(table, frame)
+    repeats = _repeated_rows(table, frame)
+    if not packed:
+        problems += _repeat_warnings(table, *repeats)
     citations: dict[str, list[int]] = {}
     if "citekeys" in frame.columns and any(c.kind is Kind.CITEKEYS for c in table.columns):
         flagged = {p.line for p in cell_problems if p.column == "citekeys"}
@@ -305,30 +322,74 @@ def check_table(root: Path, table: Table, keep_frame: bool = True) -> TableCheck
     keep = keep_frame or name in ("claims", "withdrawn", "searches", "screening")  # read by the cross-table checks
     if keep:
         frame = frame.astype(object).where(frame.notna(), None)
-    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources)
+    columns = None
+    if packed:
+        # a repeated row's warning goes straight into the columns: a large table may have hundreds of thousands
+        template = Problem(table.path, 1, "-", "", Severity.WARNING)  # the path and column as a problem keeps them
+        lines, firsts = repeats
+        columns = _columns(problems)
+        for column, values in zip(columns, ([template.path] * len(lines), lines, [template.column] * len(lines),
+                                            [REPEAT_MESSAGE.format(first) for first in firsts],
+                                            [Severity.WARNING.value] * len(lines)), strict=True):
+            column += values
+        problems = []
+    return TableCheck(name, problems, len(frame), True, citations, ids, frame if keep else None, sources, columns)
 
 
-def _duplicate_row_warnings(table, frame: pd.DataFrame) -> list[Problem]:
-    """A row that repeats an earlier one in every column but its id and date (one finding entered twice)."""
+REPEAT_MESSAGE = "row repeats line {} in every column but id and date; expected each finding once"
+
+
+def _repeated_rows(table: Table, frame: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """(lines, lines they repeat): each row that repeats an earlier one in every column but its id and date (one
+    finding entered twice), and the line of the first such row."""
     cols = [c for c in table.column_names if c not in ("id", "added") and c in frame.columns]
     if len(frame) < 2 or not cols:
-        return []
+        return [], []
     # one group per distinct combination of values (exact: each column's values are factorized, not hashed)
-    groups = frame.groupby(cols, sort=False, dropna=False).ngroup()
-    repeated = groups.duplicated(keep="first")
+    groups = frame.groupby(cols, sort=False, dropna=False).ngroup().to_numpy()
+    repeated = pd.Series(groups).duplicated(keep="first").to_numpy()
     if not repeated.any():
-        return []
-    first = {group: line for line, group in groups[~repeated].items()}
-    return [Problem(table.path, int(line), "-", f"row repeats line {first[group]} in every column but id and date; "
-                                                "expected each finding once", Severity.WARNING)
-            for line, group in groups[repeated].items()]
+        return [], []
+    lines = frame.index.to_numpy()
+    first = np.zeros(groups.max() + 1, dtype=lines.dtype)
+    first[groups[~repeated]] = lines[~repeated]
+    return lines[repeated].tolist(), first[groups[repeated]].tolist()
+
+
+def _repeat_warnings(table: Table, lines: list[int], firsts: list[int]) -> list[Problem]:
+    """The warning for each repeated row."""
+    return [Problem(table.path, line, "-", REPEAT_MESSAGE.format(first), Severity.WARNING)
+            for line, first in zip(lines, firsts, strict=True)]
 
 
 PARALLEL_BYTES = 8_000_000  # below this, forking costs more than it saves
 
 
+def _columns(problems: list[Problem]) -> tuple[list, ...]:
+    """Problems as five columns: a large table's hundreds of thousands of problems cross from a worker several
+    times faster as five lists than as objects."""
+    return ([p.path for p in problems], [p.line for p in problems], [p.column for p in problems],
+            [p.message for p in problems], [p.severity.value for p in problems])
+
+
+def _unpacked(result: TableCheck) -> TableCheck:
+    """``result`` with its problems made again from the columns a worker sent."""
+    if result.packed is None:
+        return result
+    severity = {s.value: s for s in Severity}
+    paths, lines, columns, messages, severities = result.packed
+    # each field is already as a Problem keeps it: made again as it is, not checked (and escaped) once more
+    problems = [Problem.checked(path, line, column, message, severity[level])
+                for path, line, column, message, level in zip(paths, lines, columns, messages, severities, strict=True)]
+    return dataclasses.replace(result, problems=problems, packed=None)
+
+
 def _problems_only(args: tuple[Path, Table]) -> TableCheck:
-    return check_table(*args, keep_frame=False)
+    return check_table(*args, keep_frame=False, packed=True)
+
+
+def _with_frame(args: tuple[Path, Table]) -> TableCheck:
+    return check_table(*args, keep_frame=True, packed=True)
 
 
 def _file_hash(path: Path) -> str:
@@ -343,7 +404,18 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
     ``reuse`` is an earlier check's ``parts``: a table or library whose bytes are unchanged is not read again
     (what one file gives depends on its bytes alone; the checks across files always run).
     """
-    root = Path(root)
+    # the check makes many objects (a problem per repeated row of a large table) and keeps them: the collector's
+    # passes over them, looking for cycles that validation does not make, cost more than the check itself
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(Path(root), frames, reuse)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _check(root: Path, frames: bool, reuse: dict[str, tuple[str, object]] | None) -> Checked:
     try:
         declared = load_declarations(root)
     except ValidationError as exc:
@@ -363,16 +435,16 @@ def check(root: Path | str, frames: bool = True, reuse: dict[str, tuple[str, obj
         # both finish together, while this process parses the library
         order = sorted(tables, key=lambda n: -sizes[n])
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {name: pool.submit(check_table, root, tables[name], name in effect_tables)
-                       if name in effect_tables else pool.submit(_problems_only, (root, tables[name]))
+            futures = {name: pool.submit(_with_frame if name in effect_tables else _problems_only,
+                                         (root, tables[name]))
                        for name in order}
             library, bib_problems = load_library(root, declared.library)
-            results = [futures[name].result() for name in tables]
+            results = [_unpacked(futures[name].result()) for name in tables]
     else:
-        with ThreadPoolExecutor(1) as threads:
-            pending = threads.submit(load_library, root, declared.library)
-            results = [check_table(root, table, frames or table.name in effect_tables) for table in tables.values()]
-            library, bib_problems = pending.result()
+        # one thread: parsing the library is Python, which a second thread cannot run beside the tables (the GIL),
+        # and on a busy machine every hand-over of the GIL between them waits for the scheduler
+        results = [check_table(root, table, frames or table.name in effect_tables) for table in tables.values()]
+        library, bib_problems = load_library(root, declared.library)
     return _across_files(root, declared, results, library, bib_problems, frames)
 
 
@@ -440,7 +512,8 @@ def _across_files(root: Path, declared: Declarations, results: list[TableCheck],
     cadence, cadence_problems = read_cadence(root)
     problems += cadence_problems
     problems += link_problems(root)
-    return Checked(kept, library, sorted(set(problems), key=Problem.sort_key), rows, releases, cadence,
+    # duplicates dropped in order (not through a set), so the runs each check made in line order stay sorted runs
+    return Checked(kept, library, sorted(dict.fromkeys(problems), key=Problem.sort_key), rows, releases, cadence,
                    declarations=declared)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -55,6 +56,10 @@ class Problem:
     severity: Severity = Severity.ERROR
 
     def __post_init__(self) -> None:
+        # one search over the three texts decides for most problems (validation may make hundreds of thousands)
+        if (_UNPRINTABLE.search(f"{self.path} {self.column} {self.message}") is None
+                and max(len(self.path), len(self.column), len(self.message)) <= MESSAGE_LIMIT):
+            return
         for name in ("path", "column", "message"):
             value = getattr(self, name)
             if _UNPRINTABLE.search(value):
@@ -63,9 +68,17 @@ class Problem:
             if len(value) > MESSAGE_LIMIT:  # a message that quoted a whole value somewhere: never megabytes
                 object.__setattr__(self, name, f"{value[:MESSAGE_LIMIT]}… ({len(value):,} characters)")
 
-    def sort_key(self) -> tuple[str, int, str, str, str]:
-        """The dataclass order as a plain tuple, which sorts many problems far faster than ``__lt__``."""
-        return (self.path, self.line, self.column, self.message, self.severity)
+    @classmethod
+    def checked(cls, path: str, line: int, column: str, message: str, severity: Severity) -> Problem:
+        """A problem from fields a ``Problem`` already holds (sent from another process): not escaped or shortened
+        again (a shortened message would be shortened twice)."""
+        problem = object.__new__(cls)
+        object.__setattr__(problem, "__dict__", {"path": path, "line": line, "column": column, "message": message,
+                                                 "severity": severity})
+        return problem
+
+    #: the dataclass order as a plain tuple, made in C: sorts many problems far faster than ``__lt__`` or a method
+    sort_key = operator.attrgetter("path", "line", "column", "message", "severity")
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
