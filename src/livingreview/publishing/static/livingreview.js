@@ -1,30 +1,106 @@
 /* EV Metastasis Living Review: draw charts and explorer tables from inert JSON on the page.
-   Uses the vendored vega-embed (no CDN). Data values are only ever inserted as text. */
+   Uses the vendored vega runtime (no CDN). Data values are only ever inserted as text. */
 (function () {
   "use strict";
 
-  function drawChart(node) {
-    var target = document.getElementById(node.dataset.target);
-    if (!target || target.dataset.drawn) return;
+  // --- charts ---------------------------------------------------------------------------------------------
+  // Each chart shows its static drawing (an image made when the book was built) until the script draws it: when
+  // it nears the viewport once the page is idle, or at once when the reader points at it, touches it or moves the
+  // focus into it. The specs on the page are Vega (compiled from Vega-Lite when the book was built), so the page
+  // fetches only the vega runtime, once, when its first chart is drawn; charts are drawn one per idle slice, so
+  // that drawing them never holds up the reader.
+
+  var runtime = null;
+  function withVega() {
+    if (window.vega && typeof window.vega.View === "function") return Promise.resolve(window.vega);
+    if (!runtime) {
+      runtime = new Promise(function (resolve, reject) {
+        var base = document.documentElement.dataset.content_root;
+        var tag = document.createElement("script");
+        tag.src = (base == null ? "../" : base) + "_static/vendor/vega.js";
+        tag.onload = function () {
+          if (window.vega && typeof window.vega.View === "function") resolve(window.vega);
+          else reject(new Error("chart library not loaded"));
+        };
+        tag.onerror = function () { reject(new Error("chart library not loaded")); };
+        document.head.appendChild(tag);
+      });
+    }
+    return runtime;
+  }
+
+  function fail(target, err) {
+    // the static drawing (where there is one) stays: the chart is still there to read, only not interactive
+    target.classList.add("lr-chart-failed");
+    var note = document.createElement("p");
+    note.className = "lr-chart-note";
+    note.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
+    target.appendChild(note);
+    console.warn("livingreview: chart " + target.id + ": " + (err && err.message || err));
+  }
+
+  // a chart sized to its container: its compiled width follows containerSize()
+  function fitsWidth(spec) {
+    return (spec.signals || []).some(function (s) { return s.name === "width" && /containerSize/.test(s.init || ""); });
+  }
+
+  function drawChart(target) {
+    if (target.dataset.drawn) return Promise.resolve();
     target.dataset.drawn = "1";
-    function fail(err) {
-      target.classList.add("lr-drawn");
-      target.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
-      target.className += " lr-chart-failed";
-      console.warn("livingreview: chart " + node.dataset.target + ": " + (err && err.message || err));
-    }
+    var node = document.querySelector('script.lr-chart-spec[data-target="' + target.id + '"]');
+    var spec;
     try {
-      var spec = JSON.parse(node.textContent);
-      if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
-      // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
-      // the static SVG is linked under every chart
-      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function (result) {
-        target.classList.add("lr-drawn");  // its drawing holds the box open now (livingreview.css)
-        if (spec.width === "container") follow(target, result.view);
-      }).catch(fail);
+      spec = JSON.parse(node ? node.textContent : "");
     } catch (err) {
-      fail(err);
+      fail(target, err);
+      return Promise.resolve();
     }
+    return withVega().then(function (vega) {
+      // drawn out of sight over the static drawing (at the box's width, which a container-sized chart reads),
+      // then put in its place: the box keeps its height throughout
+      var holder = document.createElement("div");
+      holder.className = "lr-chart-live";
+      target.appendChild(holder);
+      var view = new vega.View(vega.parse(spec), { renderer: "svg", container: holder, hover: true });
+      view.tooltip(tooltip);
+      return view.runAsync().then(function () {
+        var still = target.querySelector(".lr-chart-static");
+        if (still) still.parentNode.removeChild(still);
+        target.classList.add("lr-drawn");
+        if (fitsWidth(spec)) follow(target, view);
+      });
+    }).catch(function (err) { fail(target, err); });
+  }
+
+  // vega's tooltip, as vega-tooltip shows it (a title, then a table of fields), every value set as text
+  function tooltip(handler, event, item, value) {
+    var el = document.getElementById("vg-tooltip-element");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "vg-tooltip-element"; el.className = "vg-tooltip"; el.setAttribute("role", "tooltip");
+      document.body.appendChild(el);
+    }
+    if (value == null || value === "") { el.classList.remove("visible"); return; }
+    function text(v) { return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v); }
+    el.textContent = "";
+    if (typeof value === "object" && !Array.isArray(value)) {
+      if (value.title != null) el.appendChild(cell("h2", text(value.title)));
+      var table = document.createElement("table");
+      Object.keys(value).forEach(function (key) {
+        if (key === "title" || key === "image" || value[key] === undefined) return;
+        var tr = document.createElement("tr"), k = cell("td", key), v = cell("td", text(value[key]));
+        k.className = "key"; v.className = "value";
+        tr.appendChild(k); tr.appendChild(v); table.appendChild(tr);
+      });
+      el.appendChild(table);
+    } else {
+      el.textContent = text(value);
+    }
+    el.classList.add("visible");
+    var x = event.clientX + 10, y = event.clientY + 10, w = el.offsetWidth, h = el.offsetHeight;
+    if (x + w > window.innerWidth) x = Math.max(0, event.clientX - 10 - w);
+    if (y + h > window.innerHeight) y = Math.max(0, event.clientY - 10 - h);
+    el.style.left = x + "px"; el.style.top = y + "px";
   }
 
   // vega re-reads a "container" width on window resize, in the middle of the theme's own re-layout (going from
@@ -42,23 +118,48 @@
     window.addEventListener("resize", function () { window.setTimeout(fit, 250); });
   }
 
-  // the chart library (about 900 KB) is fetched only by a page that has charts, once its text has loaded: a page
-  // without a chart never asks for it, and no page waits for it before its text is shown
-  function withChartLibrary(done) {
-    if (typeof window.vegaEmbed === "function") { done(); return; }
-    var base = document.documentElement.dataset.content_root;
-    var tag = document.createElement("script");
-    tag.src = (base == null ? "../" : base) + "_static/vendor/vega-bundle.js";
-    tag.onload = done;
-    tag.onerror = done;  // each chart then says it could not be drawn and links its static copy
-    document.head.appendChild(tag);
+  var queue = [], drawing = false;
+  function idle(fn) {
+    if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(fn, { timeout: 2000 });
+    else window.setTimeout(fn, 50);
+  }
+  function pump() {
+    if (drawing || !queue.length) return;
+    drawing = true;
+    idle(function () {
+      var target = queue.shift();
+      drawChart(target).then(function () { drawing = false; pump(); });
+    });
+  }
+  function want(target, first) {
+    if (target.dataset.drawn) return;
+    var at = queue.indexOf(target);
+    if (at >= 0) { if (!first) return; queue.splice(at, 1); }
+    if (first) queue.unshift(target); else queue.push(target);
+    pump();
   }
 
   function drawCharts() {
     // each chart on its own: one bad spec never stops the others or the explorer
-    var specs = document.querySelectorAll("script.lr-chart-spec");
-    if (!specs.length) return;
-    withChartLibrary(function () { specs.forEach(drawChart); });
+    var charts = Array.prototype.slice.call(document.querySelectorAll(".lr-chart"));
+    if (!charts.length) return;
+    charts.forEach(function (target) {
+      function now() { want(target, true); }
+      target.addEventListener("pointerenter", now);
+      target.addEventListener("focusin", now);
+      target.addEventListener("touchstart", now, { passive: true });
+    });
+    function watch() {
+      if (typeof IntersectionObserver !== "function") { charts.forEach(function (t) { want(t, false); }); return; }
+      var seen = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          if (e.isIntersecting) { seen.unobserve(e.target); want(e.target, false); }
+        });
+      }, { rootMargin: "50% 0px" });
+      charts.forEach(function (t) { seen.observe(t); });
+    }
+    if (document.readyState === "complete") idle(watch);
+    else window.addEventListener("load", function () { idle(watch); });
   }
 
   function cell(tag, text) {
