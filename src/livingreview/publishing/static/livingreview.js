@@ -5,8 +5,8 @@
 
   // --- charts ---------------------------------------------------------------------------------------------
   // Each chart shows its static drawing (an image made when the book was built) until the script draws it: when
-  // it nears the viewport once the page is idle, or at once when the reader points at it, touches it or moves the
-  // focus into it. The specs on the page are Vega (compiled from Vega-Lite when the book was built), so the page
+  // it nears the viewport once the reader has started to use the loaded page, or at once when the reader points
+  // at it, touches it or moves the focus into it. The specs on the page are Vega (compiled from Vega-Lite when the book was built), so the page
   // fetches only the vega runtime, once, when its first chart is drawn; charts are drawn one per idle slice, so
   // that drawing them never holds up the reader.
 
@@ -158,8 +158,21 @@
       }, { rootMargin: "50% 0px" });
       charts.forEach(function (t) { seen.observe(t); });
     }
-    if (document.readyState === "complete") idle(watch);
-    else window.addEventListener("load", function () { idle(watch); });
+    // charts near the screen are drawn once the reader starts to use the page (scrolls, points, touches or types)
+    // after it has loaded: one who only reads what is on the screen reads the static drawings and never waits for
+    // the chart runtime (its first evaluation is the longest task a chart page runs)
+    var engaged = false, events = ["scroll", "wheel", "pointermove", "pointerdown", "touchstart", "keydown"];
+    function engage() {
+      if (engaged) return;
+      engaged = true;
+      events.forEach(function (name) { window.removeEventListener(name, engage, { passive: true }); });
+      idle(watch);
+    }
+    function listen() {
+      events.forEach(function (name) { window.addEventListener(name, engage, { passive: true }); });
+    }
+    if (document.readyState === "complete") listen();
+    else window.addEventListener("load", listen);
   }
 
   function cell(tag, text) {
