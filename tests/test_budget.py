@@ -204,6 +204,39 @@ def test_a_chart_box_shows_its_static_drawing_at_its_size_and_holds_vega(tmp_pat
     assert "/vega/v" in fresh["$schema"] and fresh["title"]["text"] == "another" and "marks" in fresh
 
 
+def test_index_redirect_names_the_icon_and_title_of_the_page_it_sends_to(tmp_path):
+    from livingreview.publishing.book import redirect_page
+
+    root = _site(tmp_path, {
+        "index.html": '<meta http-equiv="Refresh" content="0; url=chapters/intro.html" />\n',
+        "chapters/intro.html": '<html><head><title>EVs &amp; cancer &#8212; Book</title>'
+                               '<link rel="icon" href="../_static/favicon.svg"/></head><body></body></html>',
+        "_static/favicon.svg": '<svg xmlns="http://www.w3.org/2000/svg"><circle r="4" fill="#0072B2"/></svg>\n',
+    })
+    assert redirect_page(root) is True
+    index = (root / "index.html").read_text(encoding="utf-8")
+    assert '<meta http-equiv="Refresh" content="0; url=chapters/intro.html">' in index
+    # the icon is in the page (a request for it would be cut off by the refresh), the same drawing
+    icon = re.search(r'<link rel="icon" href="data:image/svg\+xml,([^"]+)">', index)
+    assert icon and unquote(html_lib.unescape(icon.group(1))) == (root / "_static/favicon.svg").read_text().strip()
+    assert '<html lang="en">' in index
+    assert "<title>EVs &amp; cancer &#8212; Book</title>" in index and '<a href="chapters/intro.html">' in index
+    assert redirect_page(root) is False and (root / "index.html").read_text(encoding="utf-8") == index
+    # an index page of the review's own, or a refresh to a page that is not there, stays as it is
+    (root / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=gone.html" />\n', encoding="utf-8")
+    assert redirect_page(root) is False
+
+
+def test_bibliography_entries_are_items_of_their_list():
+    from livingreview.publishing.sphinxext import _bibliography_roles
+
+    body = ('<div role="list" class="citation-list">\n<div class="citation" id="cite-a2020" role="doc-biblioentry">'
+            '<p>A. <a href="https://doi.org/10.1/x">doi</a></p></div>\n</div><p role="doc-biblioentry">x</p>')
+    context = {"body": body}
+    _bibliography_roles(None, "chapters/bibliography", "page.html", context, None)
+    assert context["body"] == body.replace('id="cite-a2020" role="doc-biblioentry"', 'id="cite-a2020" role="listitem"')
+
+
 # --- the built book ----------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -449,16 +449,19 @@ def page_stamp(html: Path) -> str | None:
 _REDIRECT_RE = re.compile(r'^<meta http-equiv="Refresh" content="0; url=([A-Za-z0-9_./-]+\.html)" />\s*$')
 _ICON_RE = re.compile(r'<link rel="icon" href="([^"]+)"\s*/?>')
 _TITLE_RE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+#: the largest icon written into the redirect page itself
+ICON_INLINE_BYTES = 4096
 
 
 def redirect_page(folder: Path) -> bool:
     """Make Jupyter Book's ``index.html`` (a bare refresh to the first page) a whole page; whether it changed it.
 
     The bare tag names no icon, so a browser asked the site's root for ``/favicon.ico`` and logged the 404 as an
-    error; the page now names the book's icon, its title and language, and links to the page it sends the reader
-    on to.
+    error; the page now holds the book's icon (an SVG, written into it), its title and language, and links to the
+    page it sends the reader on to.
     """
     import posixpath
+    from urllib.parse import quote
 
     from markupsafe import Markup, escape
 
@@ -475,8 +478,11 @@ def redirect_page(folder: Path) -> bool:
     if title:  # the target page's title is already escaped HTML
         head.append(f"<title>{Markup(title.group(1))}</title>")
     if icon:
-        href = posixpath.normpath(posixpath.join(posixpath.dirname(target), icon.group(1)))
-        head.append(f'<link rel="icon" href="{escape(href)}">')
+        # the icon itself, in the page: a request for a file would be cut off by the refresh (a failed request)
+        path = folder / posixpath.normpath(posixpath.join(posixpath.dirname(target), icon.group(1)))
+        if path.suffix == ".svg" and path.is_file() and path.stat().st_size <= ICON_INLINE_BYTES:
+            href = "data:image/svg+xml," + quote(path.read_text(encoding="utf-8").strip(), safe="=:/,.-")
+            head.append(f'<link rel="icon" href="{escape(href)}">')
     text = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n{chr(10).join(head)}\n</head>\n<body>\n'
             f'<p><a href="{escape(target)}">{Markup(title.group(1)) if title else escape(target)}</a></p>\n'
             f"</body>\n</html>\n")
