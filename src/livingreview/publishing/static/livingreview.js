@@ -388,8 +388,25 @@
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
-  // the icon font is asked for only now (livingreview.css holds the icons' glyphs until the root is marked)
+  // the icon font (about 150 KB) is asked for only once the page has loaded and its text is on the screen
+  // (livingreview.css holds the icons' glyphs until the root is marked): on a slow phone the load event can come
+  // before the first paint, and the font then competed with it for the connection
   function icons() { document.documentElement.classList.add("lr-icons"); }
-  if (document.readyState === "complete") icons();
-  else window.addEventListener("load", icons);
+  function afterFirstPaint(done) {
+    var called = false;
+    function once() { if (!called) { called = true; done(); } }
+    window.setTimeout(once, 5000);  // a page loaded out of sight reports no first paint
+    try {
+      if (performance.getEntriesByName("first-contentful-paint").length) { once(); return; }
+      var paints = new PerformanceObserver(function (list) {
+        if (list.getEntriesByName("first-contentful-paint").length) { paints.disconnect(); once(); }
+      });
+      paints.observe({ type: "paint", buffered: true });
+    } catch (err) {
+      once();  // a browser that does not report paints
+    }
+  }
+  function iconsLater() { afterFirstPaint(icons); }
+  if (document.readyState === "complete") iconsLater();
+  else window.addEventListener("load", iconsLater);
 })();
