@@ -448,19 +448,14 @@ def drawn_size(svg: Path) -> tuple[int, int] | None:
     return (round(float(found[0].group(1))), round(float(found[1].group(1)))) if all(found) else None
 
 
-def drawn_height(svg: Path) -> int | None:
-    """The height in pixels of a chart's static drawing (its SVG's height), or None when there is none."""
-    size = drawn_size(svg)
-    return size[1] if size else None
-
-
 def _static_charts(app, pagename, templatename, context, doctree) -> None:
     """Show each chart's static drawing in its box until the page's script draws it, and hand the script Vega.
 
-    The drawing is an image of the size it was drawn (the box scrolls sideways where it is wider than the column),
-    so a reader without script sees the chart, and nothing below it moves when it is drawn: the page's chart comes
-    from the same spec (only a container width differs). The spec the script draws is the chart's Vega-Lite
-    compiled to Vega at build time (``render.compile_vega``), so the page needs the vega runtime alone.
+    The drawing is an image with its own width and height (scaled down to a narrower column), so a reader without
+    script sees the whole chart; the box keeps the drawing's height until the chart is drawn (livingreview.css), so
+    nothing below it moves then: the page's chart comes from the same spec (only a container width differs). The
+    spec the script draws is the chart's Vega-Lite compiled to Vega at build time (``render.compile_vega``), so the
+    page needs the vega runtime alone.
     """
     from markupsafe import escape
 
