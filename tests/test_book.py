@@ -133,6 +133,12 @@ DRAWN = ("() => [...document.querySelectorAll('.lr-chart')].every(c => c.classLi
          "|| c.classList.contains('lr-chart-failed'))")
 
 
+def open_explorer(page) -> None:
+    """Bring the explorer within reach (its rows load when it nears the screen) and wait for its first rows."""
+    page.locator(".lr-explorer").first.scroll_into_view_if_needed()
+    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+
+
 def chart_runtime(request) -> bool:
     """Whether ``request`` asks for a script of the vendored chart runtime."""
     return request.resource_type == "script" and "/_static/vendor/" in request.url
@@ -177,7 +183,7 @@ def test_chapter_renders_offline_in_chromium(browser, server, bibliography_ids, 
         tip = page.evaluate("() => (document.getElementById('vg-tooltip-element') || {}).innerHTML || ''")
         assert tip.startswith("<table>") and "<img" not in tip and "<script" not in tip
     if page.locator(".lr-explorer").count():
-        page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+        open_explorer(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert page.evaluate("() => window.__lr_pwned") is None
@@ -350,7 +356,7 @@ def test_one_broken_chart_does_not_stop_the_others(browser, server, book):
 def test_explorer_searches_and_pages(browser, server):
     page = browser.new_page()
     page.goto(f"{server}/chapters/08_evidence_map.html")
-    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    open_explorer(page)
     info = page.locator(".lr-explorer-info")
     total = int(info.inner_text().split()[0])
     assert total > 100
@@ -372,7 +378,7 @@ def test_explorer_searches_and_pages(browser, server):
 def test_explorer_studies_link_to_their_bibliography_entries(browser, server, bibliography_ids):
     page = browser.new_page()
     page.goto(f"{server}/chapters/08_evidence_map.html")
-    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    open_explorer(page)
     links = page.evaluate("() => [...document.querySelectorAll('.lr-explorer-table td[data-col=studies] a')]"
                           ".map(a => [a.getAttribute('href'), a.innerText])")
     assert len(links) >= 25  # a page of rows, each with at least one study
@@ -472,7 +478,7 @@ def test_without_script_every_chart_is_its_static_drawing(browser, server, width
 def test_explorer_sorts_filters_in_level_order_and_uses_labels(browser, server):
     page = browser.new_page()
     page.goto(f"{server}/chapters/08_evidence_map.html")
-    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    open_explorer(page)
     headers = page.locator(".lr-explorer-table th").all_inner_texts()
     assert headers[:5] == ["Row", "Table", "Cancer type", "EV type", "Evidence level"]
     levels = page.locator("select[aria-label='Filter by evidence levels'] option").all_inner_texts()
@@ -609,7 +615,7 @@ def test_no_serious_accessibility_violations_on_any_page(browser, server, width)
 def test_explorer_works_from_file_urls(browser, book):
     page = browser.new_page()
     page.goto((book / "_build/html/chapters/08_evidence_map.html").as_uri())
-    page.wait_for_selector(".lr-explorer-table tbody tr", timeout=20_000)
+    open_explorer(page)
     assert int(page.locator(".lr-explorer-info").inner_text().split()[0]) > 100
     page.close()
 

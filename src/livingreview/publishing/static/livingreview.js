@@ -384,7 +384,16 @@
     focusableScrolling();
     window.addEventListener("resize", focusableScrolling);
     drawCharts();
-    document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
+    // the explorer's rows (every row of the review) are fetched and laid out when it comes within a screen of
+    // the reader (at once when the page opens on it, as a claim's "all N rows" link does), not while the reader
+    // reads the top of its page
+    document.querySelectorAll(".lr-explorer[data-src]").forEach(function (target) {
+      if (typeof IntersectionObserver !== "function") { loadExplorer(target); return; }
+      var near = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { near.disconnect(); loadExplorer(target); }
+      }, { rootMargin: "100% 0px" });
+      near.observe(target);
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
