@@ -372,17 +372,29 @@
     });
   }
 
-  function focusableScrolling() {
-    // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
-    document.querySelectorAll(".lr-chart, .bd-article table").forEach(function (el) {
-      if (el.classList.contains("lr-chart") || el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
-    });
+  // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
+  function focusableCharts() {
+    document.querySelectorAll(".lr-chart").forEach(function (el) { el.tabIndex = 0; });
+  }
+  function focusableTables() {
+    // not a table in a <details> (a chart's data): its box scrolls and is reachable already, and reading the width
+    // of a closed one made the browser lay out its hidden content on the spot (a tenth of a second each on a
+    // phone); every width is read before any change, which would make the next read lay out the page again
+    var tables = Array.prototype.slice.call(document.querySelectorAll(".bd-article table"))
+      .filter(function (el) { return !el.closest("details"); });
+    tables.filter(function (el) { return el.scrollWidth > el.clientWidth + 1 && el.tabIndex !== 0; })
+      .forEach(function (el) { el.tabIndex = 0; });
   }
 
   function init() {
     rootLinks();
-    focusableScrolling();
-    window.addEventListener("resize", focusableScrolling);
+    focusableCharts();
+    // a table's width is read once the page has been laid out for its first paint: read while the page was still
+    // being set up, it made the browser lay out the whole page an extra time (a third of a second on a phone)
+    function tables() { idle(focusableTables); }
+    if (document.readyState === "complete") tables();
+    else window.addEventListener("load", tables);
+    window.addEventListener("resize", focusableTables);
     drawCharts();
     // the explorer's rows (every row of the review) are fetched and laid out when it comes within a screen of
     // the reader (at once when the page opens on it, as a claim's "all N rows" link does), not while the reader
