@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -126,9 +127,18 @@ def test_charts_drawn_in_a_fork_come_back_to_be_drawn_once(tmp_path):
     assert re.search(r'<svg[^>]* width="(\d+)"', first) and int(re.search(r'<svg[^>]* width="(\d+)"',
                                                                          first).group(1)) >= 720
     assert [static_copy(path, spec) for path, spec in run.figures] == [False, False]  # the same charts
+    # beside each drawing, the chart compiled to Vega for the page (which loads no Vega-Lite compiler)
+    from livingreview.publishing.render import compiled_for, vega_copy
+
+    for path, spec in run.figures:
+        vega = compiled_for(vega_copy(path), spec)
+        assert vega is not None and "/schema/vega/v" in vega["$schema"] and vega["marks"]
+        assert any(s.get("name") == "width" and "containerSize" in s.get("init", "") for s in vega["signals"])
     path, spec = run.figures[0]
     changed = {**spec, "title": "Another title"}
+    assert compiled_for(vega_copy(path), changed) is None  # the copy names the spec it was compiled from
     assert static_copy(path, changed) is True and "Another title" in path.read_text(encoding="utf-8")
+    assert "Another title" in json.dumps(compiled_for(vega_copy(path), changed))
 
 
 def test_the_fork_servers_preload_starts_no_thread():

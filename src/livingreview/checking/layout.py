@@ -11,7 +11,8 @@ from livingreview.model.errors import UsageError
 
 #: marks a folder this package made (generated figures and data), so it may remove it
 GENERATED_MARKER = ".livingreview-generated"
-VENDOR = Path("_static") / "vendor" / "vega-bundle.js"
+#: the chart runtime: vega alone (charts are compiled from Vega-Lite to Vega when the book is built)
+VENDOR = Path("_static") / "vendor" / "vega.js"
 FIGURES = Path("_static") / "figures"
 DATA_FILES = Path("_static") / "data"
 SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")

@@ -278,6 +278,7 @@ def build_book(root: Path, workers: int | None = None, pdf: bool = False, ev=Non
         print(f"data package: {archive.relative_to(root)}", flush=True)
         sync_static(root, build_dir / "html")
         stamp_pages(build_dir / "html", page_stamp)
+        redirect_page(build_dir / "html")
         publish_files(root, build_dir / "html", files=files.result())
         stamp.write_text(current + "\n")
         atomic_text(chapters_file, json.dumps(now, indent=1, sort_keys=True))
@@ -446,6 +447,50 @@ def page_stamp(html: Path) -> str | None:
     return found.group(0) if found and found.group(0) != STAMP_SLOT else None
 
 
+_REDIRECT_RE = re.compile(r'^<meta http-equiv="Refresh" content="0; url=([A-Za-z0-9_./-]+\.html)" />\s*$')
+_ICON_RE = re.compile(r'<link rel="icon" href="([^"]+)"\s*/?>')
+_TITLE_RE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+#: the largest icon written into the redirect page itself
+ICON_INLINE_BYTES = 4096
+
+
+def redirect_page(folder: Path) -> bool:
+    """Make Jupyter Book's ``index.html`` (a bare refresh to the first page) a whole page; whether it changed it.
+
+    The bare tag names no icon, so a browser asked the site's root for ``/favicon.ico`` and logged the 404 as an
+    error; the page now holds the book's icon (an SVG, written into it), its title and language, and links to the
+    page it sends the reader on to.
+    """
+    import posixpath
+    from urllib.parse import quote
+
+    from markupsafe import Markup, escape
+
+    index = folder / "index.html"
+    found = _REDIRECT_RE.match(index.read_text(encoding="utf-8")) if index.is_file() else None
+    if found is None or not (folder / found.group(1)).is_file():
+        return False
+    target = found.group(1)
+    page = (folder / target).read_text(encoding="utf-8")
+    icon = _ICON_RE.search(page)
+    title = _TITLE_RE.search(page)
+    head = [f'<meta http-equiv="Refresh" content="0; url={escape(target)}">', '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">']
+    if title:  # the target page's title is already escaped HTML
+        head.append(f"<title>{Markup(title.group(1))}</title>")
+    if icon:
+        # the icon itself, in the page: a request for a file would be cut off by the refresh (a failed request)
+        path = folder / posixpath.normpath(posixpath.join(posixpath.dirname(target), icon.group(1)))
+        if path.suffix == ".svg" and path.is_file() and path.stat().st_size <= ICON_INLINE_BYTES:
+            href = "data:image/svg+xml," + quote(path.read_text(encoding="utf-8").strip(), safe="=:/,.-")
+            head.append(f'<link rel="icon" href="{escape(href)}">')
+    text = (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n{chr(10).join(head)}\n</head>\n<body>\n'
+            f'<p><a href="{escape(target)}">{Markup(title.group(1)) if title else escape(target)}</a></p>\n'
+            f"</body>\n</html>\n")
+    atomic_write(index, text.encode("utf-8"))
+    return True
+
+
 def stamp_pages(folder: Path, stamp: str) -> int:
     """Write ``stamp`` into the stamp of every page under ``folder``; return how many pages changed.
 
@@ -533,16 +578,21 @@ def living_announcement(root: Path, ev=None) -> str:
 
 
 def vendor_scripts(root: Path) -> Path:
-    """Write vega, vega-lite and vega-embed (from vl-convert's bundle) under ``_static/vendor``: no CDN.
+    """Write the vega runtime (from vl-convert's bundler) under ``_static/vendor``: no CDN.
 
-    The bundle is wrapped in a function so that its internals cannot clash with Sphinx's globals
-    (``doctools.js`` declares ``_``); it publishes ``window.vegaEmbed`` itself.
+    Only vega: every chart is compiled from Vega-Lite to Vega when the book is built (``render.static_copy``), so
+    no page needs the Vega-Lite compiler or vega-embed (a third of the weight). The bundle is wrapped in a function
+    so that its internals cannot clash with Sphinx's globals (``doctools.js`` declares ``_``); it publishes
+    ``window.vega``.
     """
     import vl_convert as vlc
 
     target = root / VENDOR
-    header = (f"{VENDOR_HEADER}{vlc.get_vega_version()}, vega-lite {vlc.get_vegalite_versions()[-1]}, "
-              f"vega-embed {vlc.get_vega_embed_version()}; bundled by vl-convert-python {vlc.__version__} */")
+    # the earlier bundle (vega, vega-lite and vega-embed) would otherwise be published with every build
+    earlier = target.parent / "vega-bundle.js"
+    if earlier.is_file() and earlier.read_bytes()[:len(VENDOR_HEADER)] == VENDOR_HEADER.encode():
+        earlier.unlink()
+    header = f"{VENDOR_HEADER}{vlc.get_vega_version()} alone; bundled by vl-convert-python {vlc.__version__} */"
     if target.exists():
         with open(target, encoding="utf-8", errors="replace") as fh:
             head = fh.readline().rstrip("\n")
@@ -551,7 +601,11 @@ def vendor_scripts(root: Path) -> Path:
         if not head.startswith(VENDOR_HEADER):
             raise UsageError(f"{target} exists and was not written by livingreview; move it away")
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(target, f"{header}\n(function () {{\n{vlc.javascript_bundle()}\n}})();\n".encode())
+    # vl-convert's own name for vega is no namespace (its default import, which vega lacks): import the module it
+    # bundles by the address it is known by (no download: vl-convert holds its source)
+    module = f"https://cdn.jsdelivr.net/npm/vega@{vlc.get_vega_version()}/+esm"
+    bundle = vlc.javascript_bundle(f'import * as runtime from "{module}";\nwindow.vega = runtime;')
+    atomic_write(target, f"{header}\n(function () {{\n{bundle}\n}})();\n".encode())
     return target
 
 

@@ -389,6 +389,7 @@ def static_copy(path: Path, spec: dict) -> bool:
     """Write the SVG drawing of the Vega-Lite ``spec`` to ``path`` unless it holds that drawing; whether it drew.
 
     The file's first line names the spec and renderer it was drawn from, so an unchanged chart is not drawn again.
+    Beside it goes the spec compiled to Vega (``vega_copy``), which the page draws with the vega runtime alone.
     """
     import hashlib
 
@@ -396,6 +397,11 @@ def static_copy(path: Path, spec: dict) -> bool:
 
     from livingreview.model.fileio import atomic_write
 
+    compiled = vega_copy(path)
+    if compiled_for(compiled, spec) is None:
+        vega = vlc.vegalite_to_vega(spec)
+        atomic_write(compiled, json.dumps({"source": spec_hash(spec), "vega": vega}, sort_keys=True,
+                                          ensure_ascii=False).encode("utf-8"))
     spec = _fixed_width(spec)
     key = hashlib.sha256(json.dumps([vlc.__version__, spec], sort_keys=True).encode()).hexdigest()
     mark = f"<!-- livingreview figure {key} -->\n"
@@ -405,6 +411,40 @@ def static_copy(path: Path, spec: dict) -> bool:
                 return False
     atomic_write(path, (mark + vlc.vegalite_to_svg(spec)).encode("utf-8"))
     return True
+
+
+def vega_copy(svg: Path) -> Path:
+    """Where the Vega compilation of the chart drawn in ``svg`` is kept (``name.vega.json`` beside it)."""
+    return svg.with_name(svg.stem + ".vega.json")
+
+
+def spec_hash(spec: dict) -> str:
+    """A hash of a Vega-Lite spec (and of the vl-convert that compiles it), naming its compiled copy."""
+    import hashlib
+
+    import vl_convert as vlc
+
+    return hashlib.sha256(json.dumps([vlc.__version__, spec], sort_keys=True).encode()).hexdigest()
+
+
+def compiled_for(path: Path, spec: dict) -> dict | None:
+    """The Vega spec compiled from ``spec`` that ``path`` holds, or None when it holds another chart's (or none)."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("source") != spec_hash(spec):
+        return None
+    return stored.get("vega")
+
+
+def compile_vega(spec: dict, svg: Path | None = None) -> dict:
+    """``spec`` (Vega-Lite) as Vega: from the copy ``static_copy`` left beside ``svg`` if it is this spec's, else
+    compiled now."""
+    import vl_convert as vlc
+
+    found = compiled_for(vega_copy(svg), spec) if svg is not None else None
+    return found if found is not None else vlc.vegalite_to_vega(spec)
 
 
 #: the width of a chart's static copy, which has no page to take its width from

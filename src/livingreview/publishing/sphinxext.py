@@ -7,6 +7,7 @@ citation style and a bibliography style that render it as "Surname *et al.*".
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,7 +255,8 @@ def setup(app):
     app.connect("builder-inited", _lighter_theme_templates)
     app.connect("html-page-context", _meta_description)
     app.connect("html-page-context", _defer_scripts)
-    app.connect("html-page-context", _reserve_chart_space)
+    app.connect("html-page-context", _static_charts)
+    app.connect("html-page-context", _bibliography_roles)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -368,7 +370,7 @@ def _data_scripts_only_where_shown(app, config) -> None:
     """
     from livingreview.checking.layout import DATA_FILES, VENDOR
 
-    skipped = (DATA_FILES.relative_to("_static").as_posix() + "/", VENDOR.relative_to("_static").as_posix())
+    skipped = tuple(folder.relative_to("_static").as_posix() + "/" for folder in (DATA_FILES, VENDOR.parent))
     config.html_js_files = [f for f in config.html_js_files
                             if not str(f[0] if isinstance(f, tuple) else f).startswith(skipped)]
 
@@ -430,38 +432,72 @@ def _defer_scripts(app, pagename, templatename, context, doctree) -> None:
 
 
 _CHART_BOX_RE = re.compile(r'<div class="lr-chart" id="chart-([a-z0-9-]+)"></div>')
-_SVG_HEIGHT_RE = re.compile(r'<svg\b[^>]*?\sheight="([0-9]+(?:\.[0-9]+)?)"')
+_CHART_SPEC_RE = re.compile(r'(<script type="application/json" class="lr-chart-spec" data-target="chart-([a-z0-9-]+)">)'
+                            r'(.*?)</script>', re.DOTALL)
+_SVG_SIZE_RE = {name: re.compile(rf'<svg\b[^>]*?\s{name}="([0-9]+(?:\.[0-9]+)?)"') for name in ("width", "height")}
 
 
-def drawn_height(svg: Path) -> int | None:
-    """The height in pixels of a chart's static drawing (its SVG's height), or None when there is none."""
+def drawn_size(svg: Path) -> tuple[int, int] | None:
+    """The width and height in pixels of a chart's static drawing (its SVG's), or None when there is none."""
     try:
         with open(svg, encoding="utf-8", errors="replace") as fh:
             head = fh.read(4096)
     except OSError:
         return None
-    found = _SVG_HEIGHT_RE.search(head)
-    return round(float(found.group(1))) if found else None
+    found = [_SVG_SIZE_RE[name].search(head) for name in ("width", "height")]
+    return (round(float(found[0].group(1))), round(float(found[1].group(1)))) if all(found) else None
 
 
-def _reserve_chart_space(app, pagename, templatename, context, doctree) -> None:
-    """Give each chart's box the height of its drawing, so nothing below it moves when the chart is drawn.
+def _static_charts(app, pagename, templatename, context, doctree) -> None:
+    """Show each chart's static drawing in its box until the page's script draws it, and hand the script Vega.
 
-    The page's chart is drawn from the same spec as its static copy (only a container width differs), so the
-    copy's height is the chart's. livingreview.css applies it only where script will draw the chart.
+    The drawing is an image with its own width and height (scaled down to a narrower column), so a reader without
+    script sees the whole chart; the box keeps the drawing's height until the chart is drawn (livingreview.css), so
+    nothing below it moves then: the page's chart comes from the same spec (only a container width differs). The
+    spec the script draws is the chart's Vega-Lite compiled to Vega at build time (``render.compile_vega``), so the
+    page needs the vega runtime alone.
     """
+    from markupsafe import escape
+
     from livingreview.checking.layout import FIGURES
+    from livingreview.publishing.render import compile_vega, script_json
 
     body = context.get("body") or ""
     if 'class="lr-chart"' not in body:
         return
     figures = Path(app.srcdir) / FIGURES
+    pathto = context.get("pathto")
 
-    def sized(found: re.Match) -> str:
-        height = drawn_height(figures / f"{found.group(1)}.svg")
-        if height is None:
+    def boxed(found: re.Match) -> str:
+        slug = found.group(1)
+        size = drawn_size(figures / f"{slug}.svg")
+        if size is None:
             return found.group(0)
-        return f'<div class="lr-chart" id="chart-{found.group(1)}" style="--lr-chart-height: {height}px"></div>'
+        width, height = size
+        rel = f"{FIGURES.as_posix()}/{slug}.svg"
+        src = pathto(rel, 1) if callable(pathto) else rel
+        return (f'<div class="lr-chart" id="chart-{slug}" style="--lr-chart-height: {height}px">'
+                f'<img class="lr-chart-static" src="{escape(src)}" width="{width}" height="{height}" alt="" '
+                f'decoding="async"></div>')
 
-    context["body"] = _CHART_BOX_RE.sub(sized, body)
+    def compiled(found: re.Match) -> str:
+        try:
+            spec = json.loads(found.group(3))
+        except ValueError:  # the page's script says this chart could not be drawn; its static copy stays
+            return found.group(0)
+        if not isinstance(spec, dict) or "vega-lite" not in str(spec.get("$schema", "")):
+            return found.group(0)
+        return found.group(1) + script_json(compile_vega(spec, figures / f"{found.group(2)}.svg")) + "</script>"
 
+    context["body"] = _CHART_SPEC_RE.sub(compiled, _CHART_BOX_RE.sub(boxed, body))
+
+
+_BIBLIOENTRY_RE = re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry">')
+
+
+def _bibliography_roles(app, pagename, templatename, context, doctree) -> None:
+    """Mark each bibliography entry as an item of its list (docutils gives it ``doc-biblioentry``, a role ARIA 1.2
+    deprecates and does not allow on a ``div``, so that the list seemed to hold its entries' links instead)."""
+    body = context.get("body") or ""
+    if 'role="doc-biblioentry"' in body:
+        context["body"] = _BIBLIOENTRY_RE.sub(r'\1 role="listitem">', body)

@@ -1,30 +1,106 @@
 /* EV Metastasis Living Review: draw charts and explorer tables from inert JSON on the page.
-   Uses the vendored vega-embed (no CDN). Data values are only ever inserted as text. */
+   Uses the vendored vega runtime (no CDN). Data values are only ever inserted as text. */
 (function () {
   "use strict";
 
-  function drawChart(node) {
-    var target = document.getElementById(node.dataset.target);
-    if (!target || target.dataset.drawn) return;
+  // --- charts ---------------------------------------------------------------------------------------------
+  // Each chart shows its static drawing (an image made when the book was built) until the script draws it: when
+  // it nears the viewport once the reader has started to use the loaded page, or at once when the reader points
+  // at it, touches it or moves the focus into it. The specs on the page are Vega (compiled from Vega-Lite when the book was built), so the page
+  // fetches only the vega runtime, once, when its first chart is drawn; charts are drawn one per idle slice, so
+  // that drawing them never holds up the reader.
+
+  var runtime = null;
+  function withVega() {
+    if (window.vega && typeof window.vega.View === "function") return Promise.resolve(window.vega);
+    if (!runtime) {
+      runtime = new Promise(function (resolve, reject) {
+        var base = document.documentElement.dataset.content_root;
+        var tag = document.createElement("script");
+        tag.src = (base == null ? "../" : base) + "_static/vendor/vega.js";
+        tag.onload = function () {
+          if (window.vega && typeof window.vega.View === "function") resolve(window.vega);
+          else reject(new Error("chart library not loaded"));
+        };
+        tag.onerror = function () { reject(new Error("chart library not loaded")); };
+        document.head.appendChild(tag);
+      });
+    }
+    return runtime;
+  }
+
+  function fail(target, err) {
+    // the static drawing (where there is one) stays: the chart is still there to read, only not interactive
+    target.classList.add("lr-chart-failed");
+    var note = document.createElement("p");
+    note.className = "lr-chart-note";
+    note.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
+    target.appendChild(note);
+    console.warn("livingreview: chart " + target.id + ": " + (err && err.message || err));
+  }
+
+  // a chart sized to its container: its compiled width follows containerSize()
+  function fitsWidth(spec) {
+    return (spec.signals || []).some(function (s) { return s.name === "width" && /containerSize/.test(s.init || ""); });
+  }
+
+  function drawChart(target) {
+    if (target.dataset.drawn) return Promise.resolve();
     target.dataset.drawn = "1";
-    function fail(err) {
-      target.classList.add("lr-drawn");
-      target.textContent = "This chart could not be drawn (" + (err && err.message || err) + "); its static copy is linked below.";
-      target.className += " lr-chart-failed";
-      console.warn("livingreview: chart " + node.dataset.target + ": " + (err && err.message || err));
-    }
+    var node = document.querySelector('script.lr-chart-spec[data-target="' + target.id + '"]');
+    var spec;
     try {
-      var spec = JSON.parse(node.textContent);
-      if (typeof window.vegaEmbed !== "function") throw new Error("chart library not loaded");
-      // no actions menu: its unnamed <summary> inside the named figure is what screen readers stumble on, and
-      // the static SVG is linked under every chart
-      window.vegaEmbed(target, spec, { actions: false, renderer: "svg" }).then(function (result) {
-        target.classList.add("lr-drawn");  // its drawing holds the box open now (livingreview.css)
-        if (spec.width === "container") follow(target, result.view);
-      }).catch(fail);
+      spec = JSON.parse(node ? node.textContent : "");
     } catch (err) {
-      fail(err);
+      fail(target, err);
+      return Promise.resolve();
     }
+    return withVega().then(function (vega) {
+      // drawn out of sight over the static drawing (at the box's width, which a container-sized chart reads),
+      // then put in its place: the box keeps its height throughout
+      var holder = document.createElement("div");
+      holder.className = "lr-chart-live";
+      target.appendChild(holder);
+      var view = new vega.View(vega.parse(spec), { renderer: "svg", container: holder, hover: true });
+      view.tooltip(tooltip);
+      return view.runAsync().then(function () {
+        var still = target.querySelector(".lr-chart-static");
+        if (still) still.parentNode.removeChild(still);
+        target.classList.add("lr-drawn");
+        if (fitsWidth(spec)) follow(target, view);
+      });
+    }).catch(function (err) { fail(target, err); });
+  }
+
+  // vega's tooltip, as vega-tooltip shows it (a title, then a table of fields), every value set as text
+  function tooltip(handler, event, item, value) {
+    var el = document.getElementById("vg-tooltip-element");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "vg-tooltip-element"; el.className = "vg-tooltip"; el.setAttribute("role", "tooltip");
+      document.body.appendChild(el);
+    }
+    if (value == null || value === "") { el.classList.remove("visible"); return; }
+    function text(v) { return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v); }
+    el.textContent = "";
+    if (typeof value === "object" && !Array.isArray(value)) {
+      if (value.title != null) el.appendChild(cell("h2", text(value.title)));
+      var table = document.createElement("table");
+      Object.keys(value).forEach(function (key) {
+        if (key === "title" || key === "image" || value[key] === undefined) return;
+        var tr = document.createElement("tr"), k = cell("td", key), v = cell("td", text(value[key]));
+        k.className = "key"; v.className = "value";
+        tr.appendChild(k); tr.appendChild(v); table.appendChild(tr);
+      });
+      el.appendChild(table);
+    } else {
+      el.textContent = text(value);
+    }
+    el.classList.add("visible");
+    var x = event.clientX + 10, y = event.clientY + 10, w = el.offsetWidth, h = el.offsetHeight;
+    if (x + w > window.innerWidth) x = Math.max(0, event.clientX - 10 - w);
+    if (y + h > window.innerHeight) y = Math.max(0, event.clientY - 10 - h);
+    el.style.left = x + "px"; el.style.top = y + "px";
   }
 
   // vega re-reads a "container" width on window resize, in the middle of the theme's own re-layout (going from
@@ -42,23 +118,61 @@
     window.addEventListener("resize", function () { window.setTimeout(fit, 250); });
   }
 
-  // the chart library (about 900 KB) is fetched only by a page that has charts, once its text has loaded: a page
-  // without a chart never asks for it, and no page waits for it before its text is shown
-  function withChartLibrary(done) {
-    if (typeof window.vegaEmbed === "function") { done(); return; }
-    var base = document.documentElement.dataset.content_root;
-    var tag = document.createElement("script");
-    tag.src = (base == null ? "../" : base) + "_static/vendor/vega-bundle.js";
-    tag.onload = done;
-    tag.onerror = done;  // each chart then says it could not be drawn and links its static copy
-    document.head.appendChild(tag);
+  var queue = [], drawing = false;
+  function idle(fn) {
+    if (typeof window.requestIdleCallback === "function") window.requestIdleCallback(fn, { timeout: 2000 });
+    else window.setTimeout(fn, 50);
+  }
+  function pump() {
+    if (drawing || !queue.length) return;
+    drawing = true;
+    idle(function () {
+      var target = queue.shift();
+      drawChart(target).then(function () { drawing = false; pump(); });
+    });
+  }
+  function want(target, first) {
+    if (target.dataset.drawn) return;
+    var at = queue.indexOf(target);
+    if (at >= 0) { if (!first) return; queue.splice(at, 1); }
+    if (first) queue.unshift(target); else queue.push(target);
+    pump();
   }
 
   function drawCharts() {
     // each chart on its own: one bad spec never stops the others or the explorer
-    var specs = document.querySelectorAll("script.lr-chart-spec");
-    if (!specs.length) return;
-    withChartLibrary(function () { specs.forEach(drawChart); });
+    var charts = Array.prototype.slice.call(document.querySelectorAll(".lr-chart"));
+    if (!charts.length) return;
+    charts.forEach(function (target) {
+      function now() { want(target, true); }
+      target.addEventListener("pointerenter", now);
+      target.addEventListener("focusin", now);
+      target.addEventListener("touchstart", now, { passive: true });
+    });
+    function watch() {
+      if (typeof IntersectionObserver !== "function") { charts.forEach(function (t) { want(t, false); }); return; }
+      var seen = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          if (e.isIntersecting) { seen.unobserve(e.target); want(e.target, false); }
+        });
+      }, { rootMargin: "50% 0px" });
+      charts.forEach(function (t) { seen.observe(t); });
+    }
+    // charts near the screen are drawn once the reader starts to use the page (scrolls, points, touches or types)
+    // after it has loaded: one who only reads what is on the screen reads the static drawings and never waits for
+    // the chart runtime (its first evaluation is the longest task a chart page runs)
+    var engaged = false, events = ["scroll", "wheel", "pointermove", "pointerdown", "touchstart", "keydown"];
+    function engage() {
+      if (engaged) return;
+      engaged = true;
+      events.forEach(function (name) { window.removeEventListener(name, engage, { passive: true }); });
+      idle(watch);
+    }
+    function listen() {
+      events.forEach(function (name) { window.addEventListener(name, engage, { passive: true }); });
+    }
+    if (document.readyState === "complete") listen();
+    else window.addEventListener("load", listen);
   }
 
   function cell(tag, text) {
@@ -260,24 +374,62 @@
     });
   }
 
-  function focusableScrolling() {
-    // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
-    document.querySelectorAll(".lr-chart, .bd-article table").forEach(function (el) {
-      if (el.classList.contains("lr-chart") || el.scrollWidth > el.clientWidth + 1) el.tabIndex = 0;
-    });
+  // a box that scrolls sideways (a wide table or chart on a phone) must be reachable from the keyboard
+  function focusableCharts() {
+    document.querySelectorAll(".lr-chart").forEach(function (el) { el.tabIndex = 0; });
+  }
+  function focusableTables() {
+    // not a table in a <details> (a chart's data): its box scrolls and is reachable already, and reading the width
+    // of a closed one made the browser lay out its hidden content on the spot (a tenth of a second each on a
+    // phone); every width is read before any change, which would make the next read lay out the page again
+    var tables = Array.prototype.slice.call(document.querySelectorAll(".bd-article table"))
+      .filter(function (el) { return !el.closest("details"); });
+    tables.filter(function (el) { return el.scrollWidth > el.clientWidth + 1 && el.tabIndex !== 0; })
+      .forEach(function (el) { el.tabIndex = 0; });
   }
 
   function init() {
     rootLinks();
-    focusableScrolling();
-    window.addEventListener("resize", focusableScrolling);
+    focusableCharts();
+    // a table's width is read once the page has been laid out for its first paint: read while the page was still
+    // being set up, it made the browser lay out the whole page an extra time (a third of a second on a phone)
+    function tables() { idle(focusableTables); }
+    if (document.readyState === "complete") tables();
+    else window.addEventListener("load", tables);
+    window.addEventListener("resize", focusableTables);
     drawCharts();
-    document.querySelectorAll(".lr-explorer[data-src]").forEach(loadExplorer);
+    // the explorer's rows (every row of the review) are fetched and laid out when it comes within a screen of
+    // the reader (at once when the page opens on it, as a claim's "all N rows" link does), not while the reader
+    // reads the top of its page
+    document.querySelectorAll(".lr-explorer[data-src]").forEach(function (target) {
+      if (typeof IntersectionObserver !== "function") { loadExplorer(target); return; }
+      var near = new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) { near.disconnect(); loadExplorer(target); }
+      }, { rootMargin: "100% 0px" });
+      near.observe(target);
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
-  // the icon font is asked for only now (livingreview.css holds the icons' glyphs until the root is marked)
+  // the icon font (about 150 KB) is asked for only once the page has loaded and its text is on the screen
+  // (livingreview.css holds the icons' glyphs until the root is marked): on a slow phone the load event can come
+  // before the first paint, and the font then competed with it for the connection
   function icons() { document.documentElement.classList.add("lr-icons"); }
-  if (document.readyState === "complete") icons();
-  else window.addEventListener("load", icons);
+  function afterFirstPaint(done) {
+    var called = false;
+    function once() { if (!called) { called = true; done(); } }
+    window.setTimeout(once, 5000);  // a page loaded out of sight reports no first paint
+    try {
+      if (performance.getEntriesByName("first-contentful-paint").length) { once(); return; }
+      var paints = new PerformanceObserver(function (list) {
+        if (list.getEntriesByName("first-contentful-paint").length) { paints.disconnect(); once(); }
+      });
+      paints.observe({ type: "paint", buffered: true });
+    } catch (err) {
+      once();  // a browser that does not report paints
+    }
+  }
+  function iconsLater() { afterFirstPaint(icons); }
+  if (document.readyState === "complete") iconsLater();
+  else window.addEventListener("load", iconsLater);
 })();
