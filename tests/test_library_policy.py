@@ -119,12 +119,14 @@ def test_a_mistake_elsewhere_in_review_yml_is_not_repeated_for_every_entry(arxiv
     assert d.library_policy(arxiv_review.root) == LibraryPolicy()
 
 
-def test_the_ev_review_declares_the_default_policy():
-    """The defaults keep the EV review's behaviour; its review.yml says so explicitly."""
+def test_the_ev_review_declares_its_policy():
+    """The EV review counts a PMC article as an entry's record besides a DOI or PMID (a guideline whose own record
+    shows only its PMCID), and requires the default fields; its review.yml says so explicitly."""
     text = (REPO / "review.yml").read_text(encoding="utf-8")
     assert "\nlibrary:\n" in text
-    assert d.load(REPO).library == LibraryPolicy()
-    assert d.load(FIXTURES / "mini").library == LibraryPolicy()
+    ev_policy = LibraryPolicy(records=("doi", "pmid", "pmcid"))
+    assert d.load(REPO).library == ev_policy and d.load(FIXTURES / "mini").library == ev_policy
+    assert ev_policy.required == LibraryPolicy().required
     no_record = PREPRINT.replace("  eprint        = {1902.08570},\n  archivePrefix = {arXiv},\n", "")
     found = errors(no_record.replace("  year ", "  journal = {J},\n  year "), policy=None)
     assert found == ["references.bib:1:doi: entry 'qu2019' has neither doi nor pmid; expected a verified DOI or PMID"]

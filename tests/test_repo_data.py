@@ -27,11 +27,13 @@ def test_every_citekey_resolves_and_no_retracted_support(ev):
         assert not ev.library[key].retracted, key
 
 
-def test_every_entry_has_doi_or_pmid_and_dois_are_unique(ev):
+def test_every_entry_has_a_record_of_the_declared_kinds_and_dois_are_unique(ev):
     refs = ev.library.references.values()
-    # supporting entries need a DOI or PMID; a retracted entry (never support) may point to its retraction record
-    assert all(r.doi or r.pmid for r in refs if not r.retracted)
-    assert all(r.doi or r.pmid or r.url for r in refs)
+    kinds = ev.declarations.library.records
+    # supporting entries need a record the policy counts (a DOI, PMID or PMC article); a retracted entry (never
+    # support) may point to its retraction record
+    assert all(any(r.record(k) for k in kinds) for r in refs if not r.retracted)
+    assert all(r.doi or r.pmid or r.pmcid or r.url for r in refs)
     dois = Counter(r.doi.lower() for r in refs if r.doi)
     assert [d for d, n in dois.items() if n > 1] == []
 
