@@ -87,7 +87,7 @@ def test_the_appendix_states_a_reference_row_in_its_declared_words(review):
     row = ev["ev_subtypes"].iloc[0]
     text = s.appendix_rows(ev, "ev_subtypes")["text"].iloc[0]
     label = ev.column_vocab("ev_subtypes", "name").label(row["name"])
-    assert text.startswith(f"{label} ({row['size_nm_min']:g}-{row['size_nm_max']:g} nm).")
+    assert text.startswith(f"{label} ({row['size_nm_min']:g}\u2013{row['size_nm_max']:g} nm).")
     assert f"Biogenesis: {row['biogenesis']}" in text and "size_nm" not in text
 
 

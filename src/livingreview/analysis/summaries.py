@@ -20,7 +20,7 @@ from livingreview.checking.claims import matches, parse_selector
 from livingreview.checking.evidence import Evidence, per_evidence
 from livingreview.model.errors import Problem
 from livingreview.model.schema import Kind
-from livingreview.model.text import cite_anchor
+from livingreview.model.text import cite_anchor, plural
 from livingreview.model.vocab import CERTAINTY, Vocabulary
 
 
@@ -607,10 +607,6 @@ def _facet_label(ev: Evidence, column: str) -> str:
 
 def explorer_filters(ev: Evidence) -> list[tuple[str, str]]:
     """The explorer's filters: table, evidence level, each facet and claim, with what their values are called."""
-    def plural(title: str) -> str:
-        # 'Study design' -> 'study designs'; an acronym keeps its capitals ('DNA source' -> 'DNA sources')
-        words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
-        return words + "s"
     return [("table", "tables"), *([("level", "evidence levels")] if ev.roles.evidence_level else []),
             *((f, plural(_facet_label(ev, f))) for f in ev.roles.facets), ("claims", "claims")]
 
@@ -875,14 +871,14 @@ _ENTRY_FIELDS = ("id", "citekeys", "source", "added")
 
 def _entry_text(table, row: dict) -> str:
     """A reference-table row in words: its first vocabulary column's label with the row's range ('Gravel
-    (2-64 mm).'), then each other column as 'Heading: value.' (a ``_min``/``_max`` pair of number columns is a
+    (2\u201364 mm).'), then each other column as 'Heading: value.' (a ``_min``/``_max`` pair of number columns is a
     range)."""
     columns = [c for c in table.columns if c.name not in _ENTRY_FIELDS]
     head = next((c for c in columns if c.vocab is not None and not c.multi), None)
     pairs = {c.name[:-4]: (c, table.column(c.name[:-4] + "_max")) for c in columns
              if c.name.endswith("_min") and c.name[:-4] + "_max" in table.column_names}
     paired = {c.name for pair in pairs.values() for c in pair}
-    size = " ".join(_range_parts(row, low, high) for low, high in pairs.values())
+    size = " ".join(range_text(row[low.name], row[high.name], low.unit) for low, high in pairs.values())
     parts = []
     if head is not None:
         name = head.vocab.label(row[head.name]) if isinstance(row[head.name], str) else ""
@@ -899,13 +895,6 @@ def _entry_text(table, row: dict) -> str:
         value = str(value)
         parts.append(f"{col.heading}: {value}" + ("" if value.endswith(".") else "."))
     return " ".join(parts)
-
-
-def _range_parts(row: dict, low, high) -> str:
-    """'30-150 nm', '35 nm' or '' for a row's (low, high) pair of columns."""
-    lo, hi = ("" if pd.isna(row[c.name]) else f"{row[c.name]:g}" for c in (low, high))
-    text = "" if not (lo or hi) else lo if lo == hi else f"{lo}-{hi}"
-    return f"{text} {low.unit}" if text and low.unit else text
 
 
 def linkable_rows(ev: Evidence) -> set[str]:

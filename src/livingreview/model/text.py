@@ -26,6 +26,13 @@ def row_noun(title: str) -> str:
 CITE_ID = "cite-{key}"
 
 
+def plural(title: str) -> str:
+    """A heading as the name of its values: 'Study class' -> 'study classes'; an acronym keeps its capitals
+    ('DNA source' -> 'DNA sources')."""
+    words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
+    return words + ("es" if words.endswith(("s", "x", "ch", "sh")) else "s")
+
+
 def cite_anchor(key: str) -> str:
     """The id of ``key``'s entry on the bibliography page (as docutils makes ids from ``CITE_ID``)."""
     from docutils.nodes import make_id

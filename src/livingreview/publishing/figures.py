@@ -9,6 +9,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from livingreview.model.text import plural
 from livingreview.model.vocab import Vocabulary
 
 #: colour palettes, each checked for colour-blind safety (tests/test_figures.py): evidence levels are ordered, so one
@@ -259,12 +260,6 @@ def _word(titles: dict[str, str], column: str) -> str:
     return titles.get(column) or column.replace("_", " ").capitalize()
 
 
-def _plural(title: str) -> str:
-    """'Study class' -> 'study classes': how a legend names the categories it draws together."""
-    words = title if title[1:2].isupper() else title[:1].lower() + title[1:]
-    return words + ("es" if words.endswith(("s", "x", "ch", "sh")) else "s")
-
-
 def dot_plot(df: pd.DataFrame, x: str, *, title: str, note: str = "", size: str | None = None,
              color: str | None = None, rule: float | None = None, rule_title: str = "", fraction: bool = False,
              headers: dict[str, str] | None = None) -> alt.Chart:
@@ -275,7 +270,7 @@ def dot_plot(df: pd.DataFrame, x: str, *, title: str, note: str = "", size: str 
     by = df.attrs.get("by") or ["label"]
     channels: dict = {}
     if color is not None:
-        df, channels = categories(df, color, _word(titles, color), other=f"other {_plural(_word(titles, color))}",
+        df, channels = categories(df, color, _word(titles, color), other=f"other {plural(_word(titles, color))}",
                                   legend=alt.Legend(orient="bottom", direction="vertical"))
     base = alt.Chart(df)
     scale = _fraction_scale() if fraction else alt.Scale(zero=False)
@@ -321,7 +316,7 @@ def scatter_chart(df: pd.DataFrame, x: str, y: str, *, title: str, note: str = "
     channels: dict = {}
     if color is not None:
         df, channels = categories(df, color, _word(titles, color), shapes=True,
-                                  other=f"other {_plural(_word(titles, color))}")
+                                  other=f"other {plural(_word(titles, color))}")
     scale = _fraction_scale if fraction else (lambda: alt.Scale(zero=False))
     chart = alt.Chart(df, title=_title(title, df, note)).mark_point(filled=True, size=90, opacity=0.85).encode(
         x=alt.X(f"{x}:Q", scale=scale(), title=_word(titles, x), axis=alt.Axis(tickCount=5)),
