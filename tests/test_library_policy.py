@@ -125,8 +125,8 @@ def test_the_ev_review_declares_its_policy():
     text = (REPO / "review.yml").read_text(encoding="utf-8")
     assert "\nlibrary:\n" in text
     ev_policy = LibraryPolicy(records=("doi", "pmid", "pmcid"))
-    assert d.load(REPO).library == ev_policy and d.load(FIXTURES / "mini").library == ev_policy
-    assert ev_policy.required == LibraryPolicy().required
+    assert d.load(REPO).library == ev_policy and ev_policy.required == LibraryPolicy().required
+    assert d.load(FIXTURES / "mini").library == LibraryPolicy()  # the fixture keeps the engine's default
     no_record = PREPRINT.replace("  eprint        = {1902.08570},\n  archivePrefix = {arXiv},\n", "")
     found = errors(no_record.replace("  year ", "  journal = {J},\n  year "), policy=None)
     assert found == ["references.bib:1:doi: entry 'qu2019' has neither doi nor pmid; expected a verified DOI or PMID"]
